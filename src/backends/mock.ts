@@ -1,0 +1,65 @@
+/**
+ * A stand-in runtime. Each call blocks for a latency drawn from a seeded lognormal whose mean is
+ * `latency_ms`, or else the model's forward FLOPs over `gflops_per_thread` x threads: so latencies
+ * grow with batch, sequence and model size as real ones do, and a sweep over the mock has the shape
+ * of a real sweep. It blocks the thread (as a real forward does) rather than yielding to timers, so
+ * sub-millisecond latencies are honoured.
+ */
+import { forwardFlops, type ModelArchitecture } from '../models/arch.js';
+import { Rng } from '../models/rng.js';
+import type { Backend, BackendRequest, LoadTimings } from './types.js';
+
+export interface MockOptions {
+  readonly latency_ms: number | null;
+  readonly gflops_per_thread: number;
+  readonly cv: number;
+}
+
+export class MockBackend implements Backend {
+  readonly name = 'mock';
+  private readonly rng: Rng;
+  private readonly meanMs: number;
+  private readonly sigma: number;
+  private readonly mu: number;
+  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+  constructor(
+    private readonly opts: MockOptions,
+    arch: ModelArchitecture,
+    private readonly req: BackendRequest,
+  ) {
+    this.rng = new Rng(req.seed);
+    this.meanMs =
+      opts.latency_ms ?? (forwardFlops(arch, req.batchSize, req.sequenceLength) / (opts.gflops_per_thread * 1e9 * req.threads)) * 1e3;
+    // Lognormal with mean m and coefficient of variation cv: sigma^2 = ln(1 + cv^2), mu = ln m - sigma^2 / 2.
+    this.sigma = Math.sqrt(Math.log(1 + opts.cv ** 2));
+    this.mu = Math.log(this.meanMs) - this.sigma ** 2 / 2;
+  }
+
+  async load(): Promise<LoadTimings> {
+    return { prepare_ms: 0, session_ms: 0 };
+  }
+
+  async run(): Promise<void> {
+    const latencyMs = Math.exp(this.mu + this.sigma * this.rng.normal());
+    const until = performance.now() + latencyMs;
+    // Sleep for all but the last millisecond, then spin: Atomics.wait is only millisecond-accurate.
+    const coarseMs = latencyMs - 1;
+    if (coarseMs >= 1) Atomics.wait(this.sleeper, 0, 0, coarseMs);
+    while (performance.now() < until) {
+      // spin
+    }
+  }
+
+  describe(): Record<string, unknown> {
+    return {
+      name: this.name,
+      note: 'mock backend: latencies are simulated, not measured inference',
+      threads: this.req.threads,
+      mean_latency_ms: this.meanMs,
+      cv: this.opts.cv,
+    };
+  }
+
+  async dispose(): Promise<void> {}
+}

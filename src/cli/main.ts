@@ -1,0 +1,258 @@
+/**
+ * The command line: argv -> request -> output. The only place that prints or exits.
+ */
+import yargs from 'yargs';
+import { resolve } from 'node:path';
+import { ConfigError } from '../config/errors.js';
+import { parseOverride, type Override } from '../config/grammar.js';
+import { taskConfig } from '../config/hydra.js';
+import { resolveAll } from '../config/interpolate.js';
+import { composeJob, openRepository, PACKAGE_CONFIG_DIR, resolveContext, type ConfigSource } from '../config/load.js';
+import type { ConfigRepository } from '../config/repository.js';
+import { getPath, isTree, type Tree } from '../config/tree.js';
+import { toYaml } from '../config/yaml.js';
+import { runJob } from '../launcher/job.js';
+import { runSweep } from '../launcher/multirun.js';
+import { benchVersion } from '../results/environment.js';
+import { ResultsError } from '../results/rundir.js';
+import { displayPath, renderJobLine, renderRun } from './render.js';
+
+const INFO_CHOICES = ['all', 'config', 'defaults', 'defaults-tree', 'searchpath'] as const;
+
+interface Flags {
+  readonly overrides: string[];
+  readonly multirun: boolean;
+  readonly cfg: 'job' | 'hydra' | 'all' | null;
+  readonly resolve: boolean;
+  readonly pkg: string | null;
+  readonly info: (typeof INFO_CHOICES)[number] | null;
+  readonly help: boolean;
+  readonly version: boolean;
+  readonly source: ConfigSource;
+}
+
+class UsageError extends Error {}
+
+async function parseFlags(argv: readonly string[]): Promise<Flags> {
+  const parsed = await yargs([...argv])
+    .parserConfiguration({
+      'short-option-groups': false,
+      'camel-case-expansion': false,
+      'dot-notation': false,
+      'parse-numbers': false,
+      'parse-positional-numbers': false,
+      'boolean-negation': false,
+    })
+    .help(false)
+    .version(false)
+    .option('multirun', { alias: 'm', type: 'boolean', default: false })
+    .option('cfg', { alias: 'c', type: 'string' })
+    .option('resolve', { type: 'boolean', default: false })
+    .option('package', { alias: 'p', type: 'string' })
+    .option('info', { alias: 'i', type: 'string' })
+    .option('config-name', { alias: 'cn', type: 'string' })
+    .option('config-path', { alias: 'cp', type: 'string' })
+    .option('config-dir', { alias: 'cd', type: 'string', array: true })
+    .option('help', { alias: 'h', type: 'boolean', default: false })
+    .option('version', { type: 'boolean', default: false })
+    .strictOptions()
+    .fail((msg) => {
+      throw new UsageError(`${msg}\nRun 'bench --help' for the flags and the config groups.`);
+    })
+    .parseAsync();
+  const overrides = parsed._.map(String);
+  let info: Flags['info'] = null;
+  if (parsed.info !== undefined) {
+    const value = parsed.info === '' ? 'all' : parsed.info;
+    if ((INFO_CHOICES as readonly string[]).includes(value)) info = value as Flags['info'];
+    else if (value.includes('=') || value.startsWith('~') || value.startsWith('+')) {
+      info = 'all';
+      overrides.unshift(value);
+    } else throw new UsageError(`--info: invalid choice '${value}' (choose from ${INFO_CHOICES.join(', ')})`);
+  }
+  const cfg = parsed.cfg ?? null;
+  if (cfg !== null && cfg !== 'job' && cfg !== 'hydra' && cfg !== 'all') {
+    throw new UsageError(`--cfg: invalid choice '${cfg}' (choose from job, hydra, all)`);
+  }
+  const configName = (parsed['config-name'] ?? 'config').replace(/\.yaml$/, '');
+  return {
+    overrides,
+    multirun: parsed.multirun,
+    cfg,
+    resolve: parsed.resolve,
+    pkg: parsed.package ?? null,
+    info,
+    help: parsed.help,
+    version: parsed.version,
+    source: {
+      configDir: parsed['config-path'] ? resolve(parsed['config-path']) : PACKAGE_CONFIG_DIR,
+      extraDirs: (parsed['config-dir'] ?? []).map(String),
+      configName,
+    },
+  };
+}
+
+function printConfig(flags: Flags, repo: ConfigRepository, overrides: Override[]): void {
+  const comp = composeJob(repo, flags.source, overrides, { master: flags.multirun, version: benchVersion() });
+  let node: unknown = comp.config;
+  if (flags.resolve) node = resolveAll(comp.config, resolveContext());
+  const tree = node as Tree;
+  if (flags.cfg === 'job') node = taskConfig(tree);
+  else if (flags.cfg === 'hydra') node = { hydra: tree.hydra };
+  if (flags.pkg) {
+    const found = getPath(node, flags.pkg);
+    if (!found.found) throw new ConfigError(`--package: '${flags.pkg}' is not in the composed config`);
+    process.stdout.write(`# @package ${flags.pkg}\n${toYaml(found.value)}`);
+    return;
+  }
+  process.stdout.write(toYaml(node));
+}
+
+function printInfo(flags: Flags, repo: ConfigRepository, overrides: Override[]): void {
+  const what = flags.info ?? 'all';
+  const out: string[] = [];
+  const comp = composeJob(repo, flags.source, overrides, { master: flags.multirun, version: benchVersion() });
+  if (what === 'all' || what === 'searchpath' || what === 'config') {
+    out.push('Config search path', '******************', ...repo.searchPath.map((e) => `| ${e.provider.padEnd(12)} | file://${e.path}`), '');
+  }
+  if (what === 'all' || what === 'defaults' || what === 'config') {
+    const rows = comp.defaults.map((d) => [d.configPath, d.package, d.isSelf ? 'True' : 'False', d.parent ?? 'None']);
+    out.push('Defaults List', '*************', ...table(['Config path', 'Package', '_self_', 'Parent'], rows), '');
+  }
+  if (what === 'all' || what === 'defaults-tree') {
+    out.push('Defaults Tree', '*************');
+    const depth = new Map<string | null, number>([[null, -1]]);
+    for (const d of comp.defaults) {
+      const level = (depth.get(d.parent) ?? 0) + 1;
+      depth.set(d.configPath, level);
+      out.push(`${'  '.repeat(level)}${d.isSelf ? '_self_ of ' : ''}${d.configPath}${d.package ? ` (@${d.package})` : ''}`);
+    }
+    out.push('');
+  }
+  if (what === 'all' || what === 'config') {
+    out.push('Config', '******', toYaml(taskConfig(comp.config)));
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), `-${widths.map((w) => '-'.repeat(w + 2)).join('-')}-`, ...rows.map(line)];
+}
+
+function printHelp(flags: Flags, repo: ConfigRepository | null, overrides: Override[]): void {
+  const lines = [
+    `bench ${benchVersion()}: latency and throughput of BERT-like inference on CPUs, Hydra-style configs.`,
+    '',
+    'Usage: bench [flags] [overrides...]          one run, e.g. bench model=bert-base-cased sequence_length=128',
+    '       bench -m [flags] [overrides...]       a sweep, e.g. bench -m batch_size=1,8 sequence_length=32,128',
+    '',
+    'Flags:',
+    '  -m, --multirun             run a sweep: the cartesian product of the swept values',
+    '  --cfg job|hydra|all        print the composed config and exit (add --resolve to resolve ${...})',
+    '  -p, --package KEY          with --cfg: print only that node',
+    '  -i, --info [all|config|defaults|defaults-tree|searchpath]   how the config was composed',
+    '  -cn, --config-name NAME    primary config (default: config)',
+    '  -cp, --config-path DIR     primary config folder (default: bench\'s own configs/)',
+    '  -cd, --config-dir DIR      add a folder of configs to the search path (options join the groups)',
+    '  -h, --help                 this text; --version: the version',
+    '',
+    'Overrides:',
+    '  key=value  a.b.c=value     change a value (it must exist: bench foo=1 fails, +foo=1 adds)',
+    '  +key=value  ++key=value    add a key / add or replace',
+    '  ~key  ~key=value           delete a key (only if it has that value)',
+    '  group=option  +group=option  ~group   choose, add or remove a config group option',
+    '  values: 8, 1e-3, true, null, text, \'quoted text\', [1,2] (a list), {a:1} (merged into a dict)',
+    '  sweeps (with -m): a=1,2  a=range(1,9,2)  a=choice(x,y)  group=glob(*)  group=glob(*,exclude=x)',
+  ];
+  if (repo) {
+    lines.push('', '== Configuration groups ==', 'Compose your configuration from those groups (group=option)', '');
+    for (const g of repo.listGroups()) lines.push(`${g}: ${repo.listOptions(g).join(', ')}`);
+    try {
+      const comp = composeJob(repo, flags.source, overrides, { master: true, version: benchVersion() });
+      lines.push('', '== Config ==', 'Override anything in the config (foo.bar=value)', '', toYaml(taskConfig(comp.config)).trimEnd());
+    } catch (err) {
+      lines.push('', `(the config could not be composed: ${(err as Error).message.split('\n')[0]})`);
+    }
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function run(argv: readonly string[]): Promise<number> {
+  const flags = await parseFlags(argv);
+  if (flags.version) {
+    process.stdout.write(`bench ${benchVersion()}\n`);
+    return 0;
+  }
+  const overrides = flags.overrides.map(parseOverride);
+  const repo = openRepository(flags.source);
+  if (flags.help) {
+    printHelp(flags, repo, overrides);
+    return 0;
+  }
+  if (flags.cfg) {
+    printConfig(flags, repo, overrides);
+    return 0;
+  }
+  if (flags.info) {
+    printInfo(flags, repo, overrides);
+    return 0;
+  }
+  const multirun = flags.multirun || configMode(repo, flags, overrides) === 'MULTIRUN';
+  if (!multirun) {
+    const outcome = await runJob({ repo, source: flags.source, overrides });
+    process.stdout.write(`${renderRun(outcome)}\n`);
+    return outcome.status === 'ok' ? 0 : 1;
+  }
+  let total = 0;
+  let index = 0;
+  const sweep = await runSweep({
+    repo,
+    source: flags.source,
+    overrides,
+    onEvent: (e) => {
+      if (e.type === 'sweep-start') {
+        total = e.jobs.length;
+        process.stdout.write(`bench: launching ${total} jobs into ${displayPath(e.dir)}\n`);
+      } else if (e.type === 'job-end') {
+        process.stdout.write(`${renderJobLine(e.outcome, index++, total)}\n`);
+      }
+    },
+  });
+  const failed = sweep.outcomes.filter((o) => o.status !== 'ok');
+  process.stdout.write(`bench: ${sweep.outcomes.length - failed.length} of ${sweep.outcomes.length} jobs ok; summary in ${displayPath(sweep.dir)}/summary.csv\n`);
+  if (failed.length > 0) {
+    const first = failed[0]!;
+    process.stderr.write(`Error executing job with overrides: [${first.overrides.map((o) => `'${o}'`).join(', ')}]\n${first.result.error ?? ''}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/** `hydra.mode: MULTIRUN` in a config file runs a sweep without `-m`. */
+function configMode(repo: ConfigRepository, flags: Flags, overrides: Override[]): unknown {
+  if (!overrides.some((o) => o.value?.kind === 'sweep')) {
+    const comp = composeJob(repo, flags.source, overrides, { master: true, version: benchVersion() });
+    const hydra = comp.config.hydra;
+    return isTree(hydra) ? hydra.mode : null;
+  }
+  return null;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof ResultsError) {
+      process.stderr.write(`${err.message}\n`);
+      if (process.env.BENCH_FULL_ERROR === '1') process.stderr.write(`${err.stack ?? ''}\n`);
+      else if (err instanceof ConfigError) process.stderr.write('\nSet the environment variable BENCH_FULL_ERROR=1 for a complete stack trace.\n');
+      return 1;
+    }
+    process.stderr.write(`bench: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,173 @@
+/**
+ * Composition: overrides are sorted into Defaults-List edits (the key names a config group) and
+ * config-value edits; the Defaults List is resolved and merged; then value overrides are applied
+ * in command-line order with the root closed ("struct mode"), so new keys need `+`.
+ */
+import { resolveDefaults, type DefaultsRequest, type GroupOverride, type ResolvedDefault } from './defaults.js';
+import { ConfigError } from './errors.js';
+import { type Override } from './grammar.js';
+import type { ConfigRepository } from './repository.js';
+import { atPackage, deepClone, deletePath, getPath, isTree, merge, setPath, splitPath, type Tree } from './tree.js';
+
+export interface Composition {
+  /** The composed config, `hydra` node included, interpolations not yet resolved. */
+  readonly config: Tree;
+  readonly defaults: readonly ResolvedDefault[];
+  readonly choices: Readonly<Record<string, string | string[] | null>>;
+  /** The overrides as typed: the app's and those of `hydra.*` keys. */
+  readonly taskOverrides: readonly string[];
+  readonly hydraOverrides: readonly string[];
+}
+
+export interface ComposeOptions {
+  readonly configName: string;
+  readonly overrides: readonly Override[];
+  /** Multirun's master composition leaves sweeps out and tolerates `???` group options. */
+  readonly master?: boolean;
+  /** The `hydra` node that every composition starts from (our `pkg://hydra.conf`). */
+  readonly hydraDefaults: Tree;
+}
+
+export function isHydraOverride(o: Override): boolean {
+  return o.keyOrGroup === 'hydra' || o.keyOrGroup.startsWith('hydra.') || o.keyOrGroup.startsWith('hydra/');
+}
+
+export function compose(repo: ConfigRepository, opts: ComposeOptions): Composition {
+  const choices: GroupOverride[] = [];
+  const appends: GroupOverride[] = [];
+  const deletions: DefaultsRequest['deletions'][number][] = [];
+  const valueOverrides: Override[] = [];
+
+  for (const o of opts.overrides) {
+    if (o.value?.kind === 'sweep') {
+      if (opts.master) continue;
+      if (o.value.sweep.type === 'choice' && o.value.sweep.simple) {
+        throw new ConfigError(
+          `Ambiguous value for argument '${o.inputLine}'\n` +
+            '1. To use it as a list, use key=[value1,value2]\n' +
+            "2. To use it as string, quote the value: key='value1,value2'\n" +
+            '3. To sweep over it, add --multirun to your command line',
+        );
+      }
+      throw new ConfigError(`Sweep parameters '${o.inputLine}' requires --multirun`);
+    }
+    const isGroup = repo.groupExists(o.keyOrGroup) && !(o.value && isTree(o.value.value));
+    if (!isGroup) {
+      if (o.pkg !== null) {
+        throw new ConfigError(
+          `Override ${o.inputLine} looks like a config group override, but config group '${o.keyOrGroup}' does not exist.`,
+        );
+      }
+      valueOverrides.push(o);
+      continue;
+    }
+    const key = o.pkg === null ? o.keyOrGroup : `${o.keyOrGroup}@${o.pkg}`;
+    const option = o.value === null ? undefined : groupOption(o);
+    const entry = { key, group: o.keyOrGroup, pkg: o.pkg, option: option ?? null, inputLine: o.inputLine };
+    if (o.type === 'delete') deletions.push({ ...entry, option });
+    else if (o.type === 'forceAdd') throw new ConfigError(`force-add of config groups is not supported: '${o.inputLine}'`);
+    else if (o.type === 'add') appends.push(entry);
+    else choices.push(entry);
+  }
+
+  const resolved = resolveDefaults(repo, {
+    primary: opts.configName,
+    choices,
+    appends,
+    deletions,
+    skipMissing: opts.master ?? false,
+  });
+
+  let config: unknown = { hydra: deepClone(opts.hydraDefaults) };
+  for (const d of resolved.defaults) {
+    if (d.isSelf && Object.keys(d.content).length === 0) continue;
+    config = merge(config, atPackage(d.package, d.content));
+  }
+  const root = config as Tree;
+  for (const o of valueOverrides) applyValueOverride(root, o);
+
+  const lines = opts.overrides.filter((o) => !(opts.master && o.value?.kind === 'sweep'));
+  return {
+    config: root,
+    defaults: resolved.defaults,
+    choices: resolved.choices,
+    taskOverrides: lines.filter((o) => !isHydraOverride(o)).map((o) => o.inputLine),
+    hydraOverrides: lines.filter(isHydraOverride).map((o) => o.inputLine),
+  };
+}
+
+function groupOption(o: Override): string | string[] | null {
+  const v = o.value?.kind === 'element' ? o.value.value : undefined;
+  if (v === null || typeof v === 'string') return v;
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
+  const got = Array.isArray(v) ? 'list' : typeof v === 'number' ? (Number.isInteger(v) ? 'int' : 'float') : typeof v;
+  throw new ConfigError(
+    `Config group override must be a string or a list. Got ${got}\n` +
+      `Quote numeric option names: ${o.keyOrGroup}='${String(v)}'`,
+  );
+}
+
+function applyValueOverride(root: Tree, o: Override): void {
+  const key = o.keyOrGroup;
+  const value = o.value?.kind === 'element' ? deepClone(o.value.value) : undefined;
+  const found = getPath(root, key);
+  const last = splitPath(key).at(-1) ?? key;
+  const bare = o.inputLine.replace(/^(\+\+|\+|~)/, '');
+  switch (o.type) {
+    case 'change': {
+      if (!found.found) {
+        throw new ConfigError(
+          `Could not override '${key}'.\nTo append to your config use +${o.inputLine}\n` +
+            `Key '${last}' is not in struct\n    full_key: ${key}\n    object_type=dict`,
+        );
+      }
+      if (isTree(found.value) && isTree(value)) {
+        assertKnownKeys(found.value, value, key, o.inputLine);
+        setPath(root, key, merge(found.value, value), false);
+      } else {
+        setPath(root, key, value, false);
+      }
+      return;
+    }
+    case 'add': {
+      if (found.found && found.value !== null && !isTree(value) && !Array.isArray(value)) {
+        throw new ConfigError(
+          `Could not append to config. An item is already at '${key}'.\n` +
+            `Either remove + prefix: '${bare}'\nOr add a second + to add or override '${key}': '++${bare}'`,
+        );
+      }
+      setPath(root, key, found.found && isTree(found.value) && isTree(value) ? merge(found.value, value) : value, true);
+      return;
+    }
+    case 'forceAdd':
+      setPath(root, key, found.found && isTree(found.value) && isTree(value) ? merge(found.value, value) : value, true);
+      return;
+    case 'delete': {
+      if (!found.found) throw new ConfigError(`Could not delete from config. '${key}' does not exist.`);
+      if (o.value !== null && JSON.stringify(found.value) !== JSON.stringify(value)) {
+        throw new ConfigError(
+          `Could not delete from config. The value of '${key}' is ${displayValue(found.value)} and not ${displayValue(value)}.`,
+        );
+      }
+      deletePath(root, key);
+      return;
+    }
+  }
+}
+
+function assertKnownKeys(dest: Tree, src: Tree, key: string, line: string): void {
+  for (const [k, v] of Object.entries(src)) {
+    if (!(k in dest)) {
+      throw new ConfigError(
+        `Could not override '${key}'.\nTo append to your config use +${line}\n` +
+          `Key '${k}' is not in struct\n    full_key: ${key}.${k}\n    object_type=dict`,
+      );
+    }
+    const d = dest[k];
+    if (isTree(d) && isTree(v)) assertKnownKeys(d, v, `${key}.${k}`, line);
+  }
+}
+
+function displayValue(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}

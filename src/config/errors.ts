@@ -1,0 +1,10 @@
+/**
+ * The one error type of the config layer. Messages follow Hydra's wording where Hydra has one
+ * (../shared/design/research/hydra.md), name the key or flag, and say what would work.
+ */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Raised when the command line or a config file asks for a sweep outside multirun, and similar. */
+export class OverrideParseError extends ConfigError {}

@@ -1,0 +1,269 @@
+/**
+ * OmegaConf interpolation: `${a.b}` (absolute), `${.x}` / `${..x}` (relative to the node that holds
+ * the value), `${a[0]}`, nested `${a.${b}}`, and resolvers `${name:arg,...}`. A value that is exactly
+ * one interpolation keeps the type of what it points to; mixed text becomes a string. `\${x}` is
+ * the literal text `${x}`.
+ *
+ * Resolvers: `oc.env:VAR[,default]`, `oc.select:key[,default]`, `now:strftime-pattern` (evaluated
+ * once per pattern and process, so every job of a sweep sees the same time, as in Hydra), and
+ * `hydra:key` (reads the `hydra` node).
+ */
+import { ConfigError } from './errors.js';
+import { parseOverride } from './grammar.js';
+import { getPath, isTree, MISSING, type Tree } from './tree.js';
+
+export interface ResolveContext {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The `hydra` node to read `${hydra:...}` from; defaults to `root.hydra`. */
+  readonly hydra?: unknown;
+}
+
+type Piece = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'interp'; readonly body: string };
+
+const nowCache = new Map<string, string>();
+
+export function hasInterpolation(s: string): boolean {
+  return /(^|[^\\])\$\{/.test(s);
+}
+
+/** Resolves every interpolation in `node` (found at `path` inside `root`), returning new data. */
+export function resolveAll(root: Tree, ctx: ResolveContext, node: unknown = root, path: readonly string[] = []): unknown {
+  return new Resolver(root, ctx).resolveNode(node, path);
+}
+
+/** Resolves the value at a dotted key, e.g. `hydra.run.dir`. */
+export function resolveKey(root: Tree, key: string, ctx: ResolveContext): unknown {
+  const found = getPath(root, key);
+  if (!found.found) throw new ConfigError(`Interpolation key '${key}' not found`);
+  return new Resolver(root, ctx).resolveNode(found.value, key.split('.'));
+}
+
+class Resolver {
+  private readonly stack: string[] = [];
+
+  constructor(
+    private readonly root: Tree,
+    private readonly ctx: ResolveContext,
+  ) {}
+
+  resolveNode(node: unknown, path: readonly string[]): unknown {
+    if (typeof node === 'string') return this.resolveString(node, path);
+    if (Array.isArray(node)) return node.map((v, i) => this.resolveNode(v, [...path, String(i)]));
+    if (isTree(node)) {
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, this.resolveNode(v, [...path, k])]));
+    }
+    return node;
+  }
+
+  private resolveString(s: string, path: readonly string[]): unknown {
+    if (!s.includes('${')) return s;
+    const pieces = splitPieces(s, path);
+    const only = pieces.length === 1 ? pieces[0] : undefined;
+    if (only?.kind === 'interp') return this.evaluate(only.body, path);
+    return pieces
+      .map((p) => {
+        if (p.kind === 'text') return p.text;
+        const v = this.evaluate(p.body, path);
+        if (isTree(v) || Array.isArray(v)) {
+          throw new ConfigError(`${fullKey(path)}: cannot put the node '\${${p.body}}' inside a string`);
+        }
+        return v === null ? 'None' : String(v);
+      })
+      .join('');
+  }
+
+  /** The body of one `${...}`: a resolver call or a node reference, possibly with nested interpolations. */
+  private evaluate(body: string, path: readonly string[]): unknown {
+    const resolverMatch = /^\s*([A-Za-z_][\w.-]*)\s*:([^]*)$/.exec(body);
+    if (resolverMatch) {
+      const name = resolverMatch[1]!;
+      const args = splitArgs(resolverMatch[2]!).map((a) => this.evaluateArg(a, path));
+      return this.callResolver(name, args, path);
+    }
+    const key = String(this.resolveString(body.trim(), path));
+    return this.lookup(key, path);
+  }
+
+  private evaluateArg(arg: string, path: readonly string[]): unknown {
+    const trimmed = arg.trim();
+    if (trimmed === '') return '';
+    if (/^'.*'$|^".*"$/s.test(trimmed)) return String(this.resolveString(trimmed.slice(1, -1), path));
+    if (hasInterpolation(trimmed)) return this.resolveString(trimmed, path);
+    const parsed = parseOverride(`k=${trimmed}`).value;
+    return parsed?.kind === 'element' ? parsed.value : trimmed;
+  }
+
+  private lookup(key: string, path: readonly string[]): unknown {
+    const target = absoluteKey(key, path);
+    const found = getPath(this.root, target.join('.'));
+    if (!found.found) {
+      throw new ConfigError(`Interpolation key '${key}' not found\n    full_key: ${fullKey(path)}`);
+    }
+    const id = target.join('.');
+    if (this.stack.includes(id)) {
+      throw new ConfigError(`Recursive interpolation detected: ${[...this.stack, id].join(' -> ')}`);
+    }
+    if (found.value === MISSING) {
+      throw new ConfigError(`Missing mandatory value: ${id}\n    full_key: ${fullKey(path)}`);
+    }
+    this.stack.push(id);
+    try {
+      return this.resolveNode(found.value, target);
+    } finally {
+      this.stack.pop();
+    }
+  }
+
+  private callResolver(name: string, args: unknown[], path: readonly string[]): unknown {
+    switch (name) {
+      case 'oc.env': {
+        const variable = String(args[0] ?? '');
+        const value = this.ctx.env[variable];
+        if (value !== undefined) return value;
+        if (args.length > 1) return args[1] === null ? null : String(args[1]);
+        throw new ConfigError(`Environment variable '${variable}' not found\n    full_key: ${fullKey(path)}`);
+      }
+      case 'oc.select': {
+        const found = getPath(this.root, absoluteKey(String(args[0]), path).join('.'));
+        if (found.found && found.value !== MISSING) return this.lookup(String(args[0]), path);
+        return args[1] ?? null;
+      }
+      case 'now': {
+        const pattern = String(args[0] ?? '');
+        let cached = nowCache.get(pattern);
+        if (cached === undefined) {
+          cached = strftime(new Date(), pattern);
+          nowCache.set(pattern, cached);
+        }
+        return cached;
+      }
+      case 'hydra': {
+        const hydra = this.ctx.hydra ?? this.root.hydra;
+        const key = String(args[0] ?? '');
+        const found = getPath(hydra, key);
+        if (!found.found) throw new ConfigError(`Interpolation key 'hydra.${key}' not found\n    full_key: ${fullKey(path)}`);
+        return this.resolveNode(found.value, ['hydra', ...key.split('.')]);
+      }
+      default:
+        throw new ConfigError(
+          `Unsupported interpolation type ${name}\n    full_key: ${fullKey(path)}\n` +
+            'Available resolvers: oc.env, oc.select, now, hydra',
+        );
+    }
+  }
+}
+
+function fullKey(path: readonly string[]): string {
+  return path.join('.');
+}
+
+/** `a.b`, `.x` (sibling), `..x` (uncle), `a[0].b`, `d[key]` -> absolute path segments. */
+function absoluteKey(key: string, path: readonly string[]): string[] {
+  const normalized = key.replace(/\[([^\]]+)\]/g, '.$1');
+  const dots = /^\.*/.exec(normalized)![0].length;
+  const rest = normalized.slice(dots).split('.').filter((s) => s !== '');
+  if (dots === 0) return rest;
+  // One dot is the node that holds the value; each further dot goes one level up.
+  const base = path.slice(0, Math.max(0, path.length - dots));
+  return [...base, ...rest];
+}
+
+/** Splits text into literal pieces and `${...}` bodies, honouring nesting, quotes and `\${`. */
+function splitPieces(s: string, path: readonly string[]): Piece[] {
+  const pieces: Piece[] = [];
+  let text = '';
+  let i = 0;
+  while (i < s.length) {
+    if (s.startsWith('\\${', i)) {
+      text += '${';
+      i += 3;
+      continue;
+    }
+    if (s.startsWith('${', i)) {
+      const end = matchingBrace(s, i + 2);
+      if (end < 0) throw new ConfigError(`${fullKey(path)}: unterminated interpolation in '${s}'`);
+      if (text !== '') pieces.push({ kind: 'text', text });
+      text = '';
+      pieces.push({ kind: 'interp', body: s.slice(i + 2, end) });
+      i = end + 1;
+      continue;
+    }
+    text += s[i];
+    i++;
+  }
+  if (text !== '') pieces.push({ kind: 'text', text });
+  return pieces;
+}
+
+function matchingBrace(s: string, from: number): number {
+  let depth = 1;
+  let quote: string | null = null;
+  for (let i = from; i < s.length; i++) {
+    const c = s[i]!;
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = null;
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === '{' && s[i - 1] === '$') depth++;
+    else if (c === '}' && --depth === 0) return i;
+  }
+  return -1;
+}
+
+function splitArgs(s: string): string[] {
+  if (s.trim() === '') return [];
+  const out: string[] = [];
+  let depth = 0;
+  let quote: string | null = null;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = null;
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === '{' || c === '[' || c === '(') depth++;
+    else if (c === '}' || c === ']' || c === ')') depth--;
+    else if (c === ',' && depth === 0) {
+      out.push(s.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(s.slice(start));
+  return out;
+}
+
+const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** Python's `strftime` for the codes a run directory uses, in local time. */
+export function strftime(d: Date, pattern: string): string {
+  return pattern.replace(/%([%YmdHMSfjybBaApIz])/g, (_m, code: string) => {
+    switch (code) {
+      case 'Y': return String(d.getFullYear());
+      case 'y': return pad(d.getFullYear() % 100);
+      case 'm': return pad(d.getMonth() + 1);
+      case 'd': return pad(d.getDate());
+      case 'H': return pad(d.getHours());
+      case 'I': return pad(((d.getHours() + 11) % 12) + 1);
+      case 'M': return pad(d.getMinutes());
+      case 'S': return pad(d.getSeconds());
+      case 'f': return pad(d.getMilliseconds() * 1000, 6);
+      case 'j': {
+        const start = new Date(d.getFullYear(), 0, 1);
+        return pad(Math.floor((d.getTime() - start.getTime()) / 86_400_000) + 1, 3);
+      }
+      case 'b': return MONTHS[d.getMonth()]!;
+      case 'B': return new Intl.DateTimeFormat('en', { month: 'long' }).format(d);
+      case 'a': return DAYS[d.getDay()]!;
+      case 'A': return new Intl.DateTimeFormat('en', { weekday: 'long' }).format(d);
+      case 'p': return d.getHours() < 12 ? 'AM' : 'PM';
+      case 'z': {
+        const off = -d.getTimezoneOffset();
+        return `${off >= 0 ? '+' : '-'}${pad(Math.floor(Math.abs(off) / 60))}${pad(Math.abs(off) % 60)}`;
+      }
+      default: return '%';
+    }
+  });
+}

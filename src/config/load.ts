@@ -1,0 +1,77 @@
+/**
+ * The config layer's front door: open the search path, compose for a job, resolve and validate.
+ */
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compose, type Composition } from './compose.js';
+import { ConfigError } from './errors.js';
+import { fillRuntime, HYDRA_DEFAULTS, taskConfig } from './hydra.js';
+import { resolveAll, type ResolveContext } from './interpolate.js';
+import type { Override } from './grammar.js';
+import { ConfigRepository } from './repository.js';
+import { validateRunConfig, type RunConfig } from './schema.js';
+import { isTree, MISSING, type Tree } from './tree.js';
+
+/** The `configs/` folder shipped with bench. */
+export const PACKAGE_CONFIG_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'configs');
+
+export interface ConfigSource {
+  /** The primary config folder (`-cp`), bench's own `configs/` by default. */
+  readonly configDir: string;
+  /** Folders added with `-cd`: their options join the groups; the primary folder wins on a tie. */
+  readonly extraDirs: readonly string[];
+  readonly configName: string;
+}
+
+export function openRepository(src: ConfigSource): ConfigRepository {
+  return new ConfigRepository([
+    { provider: src.configDir === PACKAGE_CONFIG_DIR ? 'bench' : 'main', path: resolve(src.configDir) },
+    ...src.extraDirs.map((d) => ({ provider: 'command-line', path: resolve(d) })),
+  ]);
+}
+
+export interface JobIdentity {
+  readonly num: number;
+  readonly id: string;
+}
+
+export function composeJob(
+  repo: ConfigRepository,
+  src: ConfigSource,
+  overrides: readonly Override[],
+  opts: { master?: boolean; job?: JobIdentity; version: string },
+): Composition {
+  const comp = compose(repo, { configName: src.configName, overrides, master: opts.master ?? false, hydraDefaults: HYDRA_DEFAULTS });
+  fillRuntime(comp, {
+    version: opts.version,
+    cwd: process.cwd(),
+    configName: src.configName,
+    configSources: repo.searchPath,
+    ...(opts.job ? { job: opts.job } : {}),
+  });
+  return comp;
+}
+
+export function resolveContext(): ResolveContext {
+  return { env: process.env };
+}
+
+/** Every key whose value is still `???`. */
+export function missingKeys(node: unknown, prefix = ''): string[] {
+  if (node === MISSING) return [prefix];
+  if (Array.isArray(node)) return node.flatMap((v, i) => missingKeys(v, prefix === '' ? String(i) : `${prefix}.${i}`));
+  if (isTree(node)) return Object.entries(node).flatMap(([k, v]) => missingKeys(v, prefix === '' ? k : `${prefix}.${k}`));
+  return [];
+}
+
+/** The task config with every interpolation resolved, checked against the schema. */
+export function resolveTask(config: Tree): { resolved: Tree; runConfig: RunConfig } {
+  const resolved = taskConfig(resolveAll(config, resolveContext()) as Tree);
+  const missing = missingKeys(resolved);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `Invalid config:\n${missing.map((k) => `  ${k}: missing mandatory value (???); set it with ${k}=VALUE`).join('\n')}`,
+    );
+  }
+  return { resolved, runConfig: validateRunConfig(resolved) };
+}

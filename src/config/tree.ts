@@ -1,0 +1,97 @@
+/**
+ * Plain-data config trees: OmegaConf's merge (dicts merge, lists and scalars are replaced, a
+ * `???` never hides a value that is set) and dotted-path access (`a.b.0.c`).
+ */
+export type Tree = Record<string, unknown>;
+
+export const MISSING = '???';
+
+export function isTree(v: unknown): v is Tree {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+export function deepClone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+export function merge(dest: unknown, src: unknown): unknown {
+  if (isTree(dest) && isTree(src)) {
+    const out: Tree = { ...dest };
+    for (const [k, v] of Object.entries(src)) {
+      out[k] = k in dest ? merge(dest[k], v) : deepClone(v);
+    }
+    return out;
+  }
+  if (src === MISSING && dest !== undefined) return dest;
+  return deepClone(src);
+}
+
+/** Places `content` under a dotted package path (`''` is the root). */
+export function atPackage(pkg: string, content: unknown): unknown {
+  return pkg === '' ? content : pkg.split('.').reduceRight<unknown>((acc, key) => ({ [key]: acc }), content);
+}
+
+export function splitPath(key: string): string[] {
+  return key === '' ? [] : key.split('.');
+}
+
+export function getPath(root: unknown, key: string): { found: boolean; value: unknown } {
+  let node: unknown = root;
+  for (const seg of splitPath(key)) {
+    if (Array.isArray(node) && /^\d+$/.test(seg) && Number(seg) < node.length) node = node[Number(seg)];
+    else if (isTree(node) && Object.hasOwn(node, seg)) node = node[seg];
+    else return { found: false, value: undefined };
+  }
+  return { found: true, value: node };
+}
+
+/** Sets a value, creating parent dicts when `createParents`; returns false when a parent is missing. */
+export function setPath(root: Tree, key: string, value: unknown, createParents: boolean): boolean {
+  const segs = splitPath(key);
+  let node: unknown = root;
+  for (const seg of segs.slice(0, -1)) {
+    if (Array.isArray(node) && /^\d+$/.test(seg) && Number(seg) < node.length) {
+      node = node[Number(seg)];
+      continue;
+    }
+    if (!isTree(node)) return false;
+    if (!isTree(node[seg]) && !Array.isArray(node[seg])) {
+      if (!createParents) return false;
+      node[seg] = {};
+    }
+    node = node[seg];
+  }
+  const last = segs.at(-1)!;
+  if (Array.isArray(node) && /^\d+$/.test(last)) node[Number(last)] = value;
+  else if (isTree(node)) node[last] = value;
+  else return false;
+  return true;
+}
+
+export function deletePath(root: Tree, key: string): boolean {
+  const segs = splitPath(key);
+  const parent = getPath(root, segs.slice(0, -1).join('.'));
+  const last = segs.at(-1)!;
+  if (isTree(parent.value) && Object.hasOwn(parent.value, last)) {
+    delete parent.value[last];
+    return true;
+  }
+  if (Array.isArray(parent.value) && /^\d+$/.test(last) && Number(last) < parent.value.length) {
+    parent.value.splice(Number(last), 1);
+    return true;
+  }
+  return false;
+}
+
+/** `{a: {b: 1}, c: [1, 2]}` -> `{'a.b': 1, c: '[1, 2]'}`: one column per leaf, lists kept whole. */
+export function flatten(tree: Tree, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(tree)) {
+    const key = prefix === '' ? k : `${prefix}.${k}`;
+    if (isTree(v) && Object.keys(v).length > 0) Object.assign(out, flatten(v, key));
+    else if (isTree(v)) out[key] = '{}';
+    else if (Array.isArray(v)) out[key] = JSON.stringify(v);
+    else out[key] = v;
+  }
+  return out;
+}

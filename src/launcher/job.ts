@@ -1,0 +1,138 @@
+/**
+ * One job: compose its config, claim its directory, save `.hydra/`, run its instances, write its
+ * results. In a single run a config error is thrown before any directory exists; in a sweep the
+ * job's directory is made anyway and its results.json says what went wrong, so the sweep goes on.
+ */
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigError } from '../config/errors.js';
+import type { Composition } from '../config/compose.js';
+import type { Override } from '../config/grammar.js';
+import { taskConfig } from '../config/hydra.js';
+import { resolveKey } from '../config/interpolate.js';
+import { composeJob, resolveContext, resolveTask, type ConfigSource, type JobIdentity } from '../config/load.js';
+import type { ConfigRepository } from '../config/repository.js';
+import type { RunConfig } from '../config/schema.js';
+import type { Tree } from '../config/tree.js';
+import { aggregate } from '../results/aggregate.js';
+import { benchVersion, collectEnvironment } from '../results/environment.js';
+import { claimRunDir, writeHydraFiles } from '../results/rundir.js';
+import type { InstanceResult, RunResult, RunStatus } from '../results/types.js';
+import { SCHEMA_VERSION } from '../results/types.js';
+import { writeRunResults } from '../results/write.js';
+import { runInstance } from './instance.js';
+
+export type JobEvent =
+  | { readonly type: 'job-start'; readonly dir: string; readonly overrides: readonly string[]; readonly job: JobIdentity | null }
+  | { readonly type: 'job-end'; readonly outcome: JobOutcome };
+
+export interface JobRequest {
+  readonly repo: ConfigRepository;
+  readonly source: ConfigSource;
+  readonly overrides: readonly Override[];
+  /** Set for a sweep job: its number and the sweep's directory. */
+  readonly sweep?: { readonly job: JobIdentity; readonly dir: string };
+  readonly onEvent?: (e: JobEvent) => void;
+}
+
+export interface JobOutcome {
+  readonly status: RunStatus;
+  readonly dir: string;
+  readonly overrides: readonly string[];
+  readonly result: RunResult;
+  readonly error: Error | null;
+}
+
+export async function runJob(req: JobRequest): Promise<JobOutcome> {
+  const version = benchVersion();
+  let comp: Composition;
+  try {
+    comp = composeJob(req.repo, req.source, req.overrides, { version, ...(req.sweep ? { job: req.sweep.job } : {}) });
+  } catch (err) {
+    if (!req.sweep || !(err instanceof ConfigError)) throw err;
+    // Without a composed config there is no subdir pattern: the job number names the directory.
+    const dir = claimRunDir(join(req.sweep.dir, String(req.sweep.job.num)), '.hydra', 'hydra.sweep.dir');
+    const lines = req.overrides.map((o) => o.inputLine);
+    return finish(req, { dir, overrides: lines, version, startedAt: new Date().toISOString(), resolved: null, instances: [], backend: null, error: err });
+  }
+  const config = comp.config;
+  const hydra = config.hydra as Tree;
+  const ctx = resolveContext();
+  const outputSubdir = resolveKey(config, 'hydra.output_subdir', ctx);
+  const dirKey = req.sweep ? 'hydra.sweep.dir' : 'hydra.run.dir';
+  const wanted = req.sweep
+    ? join(req.sweep.dir, String(resolveKey(config, 'hydra.sweep.subdir', ctx)))
+    : String(resolveKey(config, 'hydra.run.dir', ctx));
+
+  const runtime = hydra.runtime as Tree;
+  runtime.output_dir = resolve(wanted);
+  let runConfig: RunConfig | null = null;
+  let resolved: Tree | null = null;
+  let error: Error | null = null;
+  try {
+    ({ resolved, runConfig } = resolveTask(config));
+  } catch (err) {
+    if (!req.sweep || !(err instanceof ConfigError)) throw err;
+    error = err;
+  }
+
+  const dir = claimRunDir(wanted, typeof outputSubdir === 'string' ? outputSubdir : '.bench', dirKey);
+  if (dir !== runtime.output_dir) {
+    runtime.output_dir = dir;
+    if (runConfig) ({ resolved, runConfig } = resolveTask(config));
+  }
+  if (typeof outputSubdir === 'string') {
+    writeHydraFiles(join(dir, outputSubdir), taskConfig(config), hydra, comp.taskOverrides);
+  }
+  req.onEvent?.({ type: 'job-start', dir, overrides: comp.taskOverrides, job: req.sweep?.job ?? null });
+
+  const startedAt = new Date().toISOString();
+  const instances: InstanceResult[] = [];
+  let backend: Record<string, unknown> | null = null;
+  if (runConfig) {
+    try {
+      const threads = runConfig.backend.num_threads ?? os.availableParallelism();
+      const run = await runInstance(runConfig, { index: 0, threads, batchSize: runConfig.batch_size });
+      instances.push(run.instance);
+      backend = run.backend;
+    } catch (err) {
+      error = err instanceof Error ? err : new Error(String(err));
+    }
+  }
+  return finish(req, { dir, overrides: comp.taskOverrides, version, startedAt, resolved, instances, backend, error });
+}
+
+interface Finished {
+  readonly dir: string;
+  readonly overrides: readonly string[];
+  readonly version: string;
+  readonly startedAt: string;
+  readonly resolved: Tree | null;
+  readonly instances: readonly InstanceResult[];
+  readonly backend: Record<string, unknown> | null;
+  readonly error: Error | null;
+}
+
+function finish(req: JobRequest, f: Finished): JobOutcome {
+  const status: RunStatus = f.error ? 'errored' : 'ok';
+  const result: RunResult = {
+    schema_version: SCHEMA_VERSION,
+    status,
+    bench_version: f.version,
+    started_at: f.startedAt,
+    finished_at: new Date().toISOString(),
+    output_dir: f.dir,
+    overrides: f.overrides,
+    config: f.resolved,
+    backend: f.backend,
+    environment: collectEnvironment(),
+    instances: f.instances,
+    aggregate: aggregate(f.instances),
+    warnings: f.backend?.name === 'mock' ? ['backend: mock — latencies are simulated, not measured inference'] : [],
+    error: f.error ? f.error.message : null,
+  };
+  writeRunResults(f.dir, result);
+  const outcome: JobOutcome = { status, dir: f.dir, overrides: f.overrides, result, error: f.error };
+  req.onEvent?.({ type: 'job-end', outcome });
+  return outcome;
+}

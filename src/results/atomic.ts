@@ -1,0 +1,19 @@
+/**
+ * Files are written to a temporary sibling and renamed into place, so a reader (or a crash) never
+ * sees half a results.json or summary.csv.
+ */
+import { renameSync, writeFileSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+let counter = 0;
+
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${counter++}.tmp`);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}

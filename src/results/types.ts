@@ -1,0 +1,62 @@
+/**
+ * The result files' contract (versioned): results.json holds everything, raw latencies included;
+ * results.csv one row per instance plus an aggregate row. `compare` and `report` read only these.
+ */
+import type { LatencySummary } from '../stats/summary.js';
+
+export const SCHEMA_VERSION = 1;
+
+export type RunStatus = 'ok' | 'errored' | 'interrupted';
+
+export interface InstanceResult {
+  readonly index: number;
+  readonly status: 'ok' | 'errored';
+  /** The CPUs the instance ran on, as the kernel reported its affinity; null when unknown. */
+  readonly cpus: readonly number[] | null;
+  readonly threads: number;
+  readonly batch_size: number;
+  readonly load_prepare_ms: number;
+  readonly load_session_ms: number;
+  readonly first_inference_ms: number;
+  readonly warmup_runs: number;
+  readonly iterations: number;
+  readonly window_start_epoch_ms: number;
+  readonly window_ms: number;
+  readonly latency: LatencySummary;
+  readonly throughput_samples_per_s: number;
+  readonly forwards_per_s: number;
+  readonly peak_rss_mb: number;
+  readonly latencies_ms: readonly number[];
+}
+
+/** Across instances, as the study defines it: latency is the worst instance's, throughput the sum. */
+export interface Aggregate {
+  readonly instances: number;
+  readonly batch_size: number;
+  readonly latency_mean_ms: number;
+  readonly latency_p50_ms: number;
+  readonly latency_p90_ms: number;
+  readonly latency_p99_ms: number;
+  readonly throughput_samples_per_s: number;
+  readonly forwards_per_s: number;
+  /** All instances' calls pooled into one distribution. */
+  readonly pooled: LatencySummary;
+}
+
+export interface RunResult {
+  readonly schema_version: number;
+  readonly status: RunStatus;
+  readonly bench_version: string;
+  readonly started_at: string;
+  readonly finished_at: string;
+  readonly output_dir: string;
+  readonly overrides: readonly string[];
+  /** The resolved task config (null when it could not be composed). */
+  readonly config: Record<string, unknown> | null;
+  readonly backend: Record<string, unknown> | null;
+  readonly environment: Record<string, unknown>;
+  readonly instances: readonly InstanceResult[];
+  readonly aggregate: Aggregate | null;
+  readonly warnings: readonly string[];
+  readonly error: string | null;
+}

@@ -1,0 +1,133 @@
+/**
+ * results.json, results.csv and the sweep's summary.csv / summary.json, all written atomically.
+ */
+import { stringify } from 'csv-stringify/sync';
+import { join } from 'node:path';
+import { flatten, isTree } from '../config/tree.js';
+import { writeFileAtomic } from './atomic.js';
+import type { RunResult } from './types.js';
+
+export const RESULTS_JSON = 'results.json';
+export const RESULTS_CSV = 'results.csv';
+
+const round = (x: number, digits = 4): number => (Number.isFinite(x) ? Number(x.toFixed(digits)) : x);
+
+export function writeRunResults(dir: string, result: RunResult): void {
+  writeFileAtomic(join(dir, RESULTS_JSON), `${JSON.stringify(result, null, 1)}\n`);
+  writeFileAtomic(join(dir, RESULTS_CSV), resultsCsv(result));
+}
+
+function configColumns(result: RunResult): Record<string, unknown> {
+  const cfg = result.config;
+  if (!isTree(cfg)) return {};
+  return Object.fromEntries(Object.entries(flatten(cfg)).map(([k, v]) => [`config.${k}`, v]));
+}
+
+export function resultsCsv(result: RunResult): string {
+  const cfg = configColumns(result);
+  const backend = String(result.backend?.name ?? '');
+  const rows: Record<string, unknown>[] = result.instances.map((i) => ({
+    row: 'instance',
+    instance: i.index,
+    status: i.status,
+    backend,
+    batch_size: i.batch_size,
+    threads: i.threads,
+    cpus: i.cpus?.join(' ') ?? '',
+    iterations: i.iterations,
+    latency_mean_ms: round(i.latency.mean_ms),
+    latency_std_ms: round(i.latency.std_ms),
+    latency_min_ms: round(i.latency.min_ms),
+    latency_p50_ms: round(i.latency.p50_ms),
+    latency_p90_ms: round(i.latency.p90_ms),
+    latency_p95_ms: round(i.latency.p95_ms),
+    latency_p99_ms: round(i.latency.p99_ms),
+    latency_p999_ms: round(i.latency.p999_ms),
+    latency_max_ms: round(i.latency.max_ms),
+    throughput_samples_per_s: round(i.throughput_samples_per_s),
+    forwards_per_s: round(i.forwards_per_s),
+    first_inference_ms: round(i.first_inference_ms),
+    load_session_ms: round(i.load_session_ms),
+    peak_rss_mb: round(i.peak_rss_mb, 1),
+    ...cfg,
+  }));
+  const a = result.aggregate;
+  if (a) {
+    rows.push({
+      row: 'aggregate',
+      instance: 'all',
+      status: result.status,
+      backend,
+      batch_size: a.batch_size,
+      threads: result.instances.reduce((s, i) => s + i.threads, 0),
+      cpus: result.instances.flatMap((i) => i.cpus ?? []).join(' '),
+      iterations: a.pooled.count,
+      latency_mean_ms: round(a.latency_mean_ms),
+      latency_std_ms: round(a.pooled.std_ms),
+      latency_min_ms: round(a.pooled.min_ms),
+      latency_p50_ms: round(a.latency_p50_ms),
+      latency_p90_ms: round(a.latency_p90_ms),
+      latency_p95_ms: round(a.pooled.p95_ms),
+      latency_p99_ms: round(a.latency_p99_ms),
+      latency_p999_ms: round(a.pooled.p999_ms),
+      latency_max_ms: round(a.pooled.max_ms),
+      throughput_samples_per_s: round(a.throughput_samples_per_s),
+      forwards_per_s: round(a.forwards_per_s),
+      first_inference_ms: '',
+      load_session_ms: '',
+      peak_rss_mb: '',
+      ...cfg,
+    });
+  }
+  return toCsv(rows);
+}
+
+/** Rows with possibly different keys: the header is the union, in first-seen order. */
+export function toCsv(rows: readonly Record<string, unknown>[]): string {
+  const columns: string[] = [];
+  const seen = new Set<string>();
+  for (const r of rows) {
+    for (const k of Object.keys(r)) {
+      if (!seen.has(k)) {
+        seen.add(k);
+        columns.push(k);
+      }
+    }
+  }
+  return stringify(rows as Record<string, unknown>[], { header: true, columns, cast: { boolean: (b) => String(b) } });
+}
+
+export interface SummaryRow {
+  readonly job: number;
+  readonly status: string;
+  readonly dir: string;
+  readonly overrides: readonly string[];
+  readonly result: RunResult | null;
+  readonly error: string | null;
+}
+
+export function summaryRecord(row: SummaryRow): Record<string, unknown> {
+  const a = row.result?.aggregate ?? null;
+  return {
+    job: row.job,
+    status: row.status,
+    overrides: row.overrides.join(' '),
+    backend: String(row.result?.backend?.name ?? ''),
+    instances: a?.instances ?? '',
+    batch_size: a?.batch_size ?? '',
+    latency_mean_ms: a ? round(a.latency_mean_ms) : '',
+    latency_p50_ms: a ? round(a.latency_p50_ms) : '',
+    latency_p90_ms: a ? round(a.latency_p90_ms) : '',
+    latency_p99_ms: a ? round(a.latency_p99_ms) : '',
+    throughput_samples_per_s: a ? round(a.throughput_samples_per_s) : '',
+    dir: row.dir,
+    error: row.error ?? '',
+    ...(row.result ? configColumns(row.result) : {}),
+  };
+}
+
+export function writeSweepSummary(sweepDir: string, rows: readonly SummaryRow[]): void {
+  const records = rows.map(summaryRecord);
+  writeFileAtomic(join(sweepDir, 'summary.csv'), toCsv(records));
+  writeFileAtomic(join(sweepDir, 'summary.json'), `${JSON.stringify(records, null, 1)}\n`);
+}

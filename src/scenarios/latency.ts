@@ -1,0 +1,72 @@
+/**
+ * The latency scenario: load (timed once), one cold call (reported apart), `warmup_runs` untimed
+ * calls, then — once the start signal comes, so that instances started together measure together —
+ * timed calls until both `benchmark_duration` seconds and `min_iterations` calls are reached.
+ *
+ * Each call is timed with the monotonic high-resolution clock around `backend.run()` alone.
+ * Throughput divides the calls made by the wall time of the timed window as measured (first call's
+ * start to last call's end), never by the configured duration.
+ */
+import type { Backend, LoadTimings } from '../backends/types.js';
+
+export interface LatencyOptions {
+  readonly warmupRuns: number;
+  readonly durationS: number;
+  readonly minIterations: number;
+  readonly batchSize: number;
+  /** Resolves when the timed window may begin (the launcher's start barrier). */
+  readonly startSignal?: () => Promise<void>;
+}
+
+export interface LatencyMeasurement {
+  readonly load: LoadTimings;
+  readonly first_inference_ms: number;
+  readonly warmup_runs: number;
+  readonly iterations: number;
+  /** Wall-clock start of the timed window (ms since the epoch), to line instances up. */
+  readonly window_start_epoch_ms: number;
+  readonly window_ms: number;
+  readonly throughput_samples_per_s: number;
+  readonly forwards_per_s: number;
+  readonly latencies_ms: readonly number[];
+}
+
+const nowNs = (): bigint => process.hrtime.bigint();
+const msBetween = (a: bigint, b: bigint): number => Number(b - a) / 1e6;
+
+export async function measureLatency(backend: Backend, opts: LatencyOptions): Promise<LatencyMeasurement> {
+  const load = await backend.load();
+
+  const coldStart = nowNs();
+  await backend.run();
+  const firstInferenceMs = msBetween(coldStart, nowNs());
+
+  for (let i = 0; i < opts.warmupRuns; i++) await backend.run();
+
+  if (opts.startSignal) await opts.startSignal();
+
+  const durationNs = BigInt(Math.round(opts.durationS * 1e9));
+  const latencies: number[] = [];
+  const windowEpochMs = Date.now();
+  const windowStart = nowNs();
+  let end = windowStart;
+  while (end - windowStart < durationNs || latencies.length < opts.minIterations) {
+    const t0 = nowNs();
+    await backend.run();
+    end = nowNs();
+    latencies.push(msBetween(t0, end));
+  }
+  const windowMs = msBetween(windowStart, end);
+  const forwardsPerS = latencies.length / (windowMs / 1e3);
+  return {
+    load,
+    first_inference_ms: firstInferenceMs,
+    warmup_runs: opts.warmupRuns,
+    iterations: latencies.length,
+    window_start_epoch_ms: windowEpochMs,
+    window_ms: windowMs,
+    throughput_samples_per_s: forwardsPerS * opts.batchSize,
+    forwards_per_s: forwardsPerS,
+    latencies_ms: latencies,
+  };
+}

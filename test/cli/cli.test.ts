@@ -1,0 +1,176 @@
+/**
+ * The built `bench` command, run as a user runs it, in a fresh folder each time.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'bench.js');
+const FAST = ['backend=mock', 'model=bert-tiny', 'benchmark_duration=0.1', 'warmup_runs=1', 'scenario.min_iterations=3'];
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  cwd: string;
+}
+
+function bench(args: string[], cwd = mkdtempSync(join(tmpdir(), 'bench-cli-'))): Run {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, cwd };
+}
+
+function benchAsync(args: string[], cwd: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr, cwd }));
+  });
+}
+
+const onlyDir = (parent: string): string => {
+  const entries = readdirSync(parent);
+  expect(entries).toHaveLength(1);
+  return join(parent, entries[0]!);
+};
+
+describe('bench --cfg and --info', () => {
+  it('prints the composed config with the chosen group option and values', () => {
+    const r = bench(['--cfg', 'job', 'model=bert-large-cased', 'batch_size=8']);
+    expect(r.code).toBe(0);
+    const cfg = parse(r.stdout) as { model: { name: string; hidden_size: number; num_hidden_layers: number }; batch_size: number; hydra?: unknown };
+    expect(cfg.model).toMatchObject({ name: 'bert-large-cased', hidden_size: 1024, num_hidden_layers: 24 });
+    expect(cfg.batch_size).toBe(8);
+    expect(cfg.hydra).toBeUndefined();
+  });
+
+  it('--cfg all includes the hydra node; --resolve resolves interpolations; -p selects a node', () => {
+    const all = parse(bench(['--cfg', 'all']).stdout) as { hydra: { run: { dir: string } } };
+    expect(all.hydra.run.dir).toContain('${now:');
+    const resolved = parse(bench(['--cfg', 'job', '--resolve', '+double=${batch_size}', 'batch_size=3']).stdout) as { double: number };
+    expect(resolved.double).toBe(3);
+    const node = bench(['--cfg', 'job', '-p', 'model', 'model=bert-tiny']);
+    expect(node.stdout.startsWith('# @package model\n')).toBe(true);
+    expect(node.stdout).toContain('hidden_size: 64');
+  });
+
+  it('--info defaults lists the configs in merge order', () => {
+    const r = bench(['--info', 'defaults', 'model=bert-tiny']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n').filter((l) => l.startsWith('| '));
+    expect(lines.map((l) => l.split('|')[1]!.trim())).toEqual(['Config path', 'backend/mock', 'model/bert-tiny', 'launcher/inline', 'scenario/latency', 'config']);
+  });
+
+  it('--help lists the config groups with their options, then the config', () => {
+    const r = bench(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^model: .*bert-base-cased.*bert-tiny/m);
+    expect(r.stdout).toMatch(/^backend: mock/m);
+    expect(r.stdout).toContain('== Config ==');
+    expect(r.stdout).toContain('sequence_length: 128');
+  });
+});
+
+describe('bench rejects bad input with the key and the fix', () => {
+  it.each<[string[], string[]]>([
+    [['foo=1'], ["Could not override 'foo'.", 'To append to your config use +foo=1']],
+    [['batch_size=eight'], ['batch_size: expected a positive integer, got "eight"']],
+    [['+batch_size=2'], ["Could not append to config. An item is already at 'batch_size'."]],
+    [['model=bert-huge'], ["Could not find 'model/bert-huge'", 'bert-base-cased']],
+    [['batch_size=1,2'], ["Ambiguous value for argument 'batch_size=1,2'"]],
+    [['sequence_length=1024'], ['sequence_length: 1024 is longer than bert-tiny allows (512 positions): use sequence_length<=512']],
+    [['benchmark_duration=-1'], ['benchmark_duration: expected a positive number, got -1']],
+    [['backend.num_threads=0'], ['backend.num_threads:']],
+    [['--cfg', 'nope'], ["--cfg: invalid choice 'nope'"]],
+    [['--bogus'], ['Unknown argument: bogus']],
+    [['-cd', '/nonexistent/dir'], ["Additional config directory '/nonexistent/dir' not found"]],
+    [['hydra.run.dir=/proc/forbidden/x'], ['Cannot create the output directory /proc/forbidden/x', 'hydra.run.dir=PATH']],
+  ])('%j', (args, messages) => {
+    const r = bench([...args, ...FAST.filter((f) => !args.some((a) => a.split('=')[0] === f.split('=')[0]))]);
+    expect(r.code).toBe(1);
+    for (const m of messages) expect(r.stderr).toContain(m);
+    expect(existsSync(join(r.cwd, 'outputs'))).toBe(false);
+  });
+});
+
+describe('bench runs', () => {
+  it('writes results.json, results.csv and .hydra/ into outputs/DATE/TIME', () => {
+    const r = bench(FAST);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('backend mock');
+    expect(r.stdout).toMatch(/latency\s+mean/);
+    const day = onlyDir(join(r.cwd, 'outputs'));
+    expect(day).toMatch(/\d{4}-\d{2}-\d{2}$/);
+    const dir = onlyDir(day);
+    expect(dir).toMatch(/\d{2}-\d{2}-\d{2}$/);
+    for (const f of ['.hydra/config.yaml', '.hydra/hydra.yaml', '.hydra/overrides.yaml', 'results.json', 'results.csv']) {
+      expect(existsSync(join(dir, f)), f).toBe(true);
+    }
+    const result = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as {
+      status: string;
+      backend: { name: string };
+      instances: { iterations: number; latencies_ms: number[] }[];
+      aggregate: { throughput_samples_per_s: number };
+      warnings: string[];
+    };
+    expect(result.status).toBe('ok');
+    expect(result.backend.name).toBe('mock');
+    expect(result.warnings.join(' ')).toContain('backend: mock');
+    expect(result.instances[0]!.latencies_ms).toHaveLength(result.instances[0]!.iterations);
+    expect(result.aggregate.throughput_samples_per_s).toBeGreaterThan(0);
+    const csv = readFileSync(join(dir, 'results.csv'), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(3);
+    expect(csv[0]).toContain('config.model.name');
+    expect(parse(readFileSync(join(dir, '.hydra', 'overrides.yaml'), 'utf8'))).toEqual(FAST);
+  });
+
+  it('honours hydra.run.dir, and two runs started together never share a directory', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'bench-cli-'));
+    const [a, b] = await Promise.all([benchAsync([...FAST, 'hydra.run.dir=out/same'], cwd), benchAsync([...FAST, 'hydra.run.dir=out/same'], cwd)]);
+    expect(a.code).toBe(0);
+    expect(b.code).toBe(0);
+    expect(readdirSync(join(cwd, 'out')).sort()).toEqual(['same', 'same_1']);
+  });
+
+  it('sweeps: one job dir per combination, multirun.yaml and a summary row per job', () => {
+    const r = bench(['-m', 'batch_size=1,2', 'sequence_length=32,128', ...FAST]);
+    expect(r.code).toBe(0);
+    const sweep = onlyDir(onlyDir(join(r.cwd, 'multirun')));
+    expect(readdirSync(sweep).sort()).toEqual(['0', '1', '2', '3', 'multirun.yaml', 'summary.csv', 'summary.json']);
+    for (const job of ['0', '1', '2', '3']) {
+      for (const f of ['config.yaml', 'hydra.yaml', 'overrides.yaml']) expect(existsSync(join(sweep, job, '.hydra', f))).toBe(true);
+    }
+    const rows = readFileSync(join(sweep, 'summary.csv'), 'utf8').trim().split('\n');
+    expect(rows).toHaveLength(5);
+    expect(rows.slice(1).map((row) => row.split(',').slice(0, 2).join(','))).toEqual(['0,ok', '1,ok', '2,ok', '3,ok']);
+    const hydra = parse(readFileSync(join(sweep, '3', '.hydra', 'hydra.yaml'), 'utf8')) as { hydra: { job: { num: number } } };
+    expect(hydra.hydra.job.num).toBe(3);
+    const job3 = parse(readFileSync(join(sweep, '3', '.hydra', 'config.yaml'), 'utf8')) as { batch_size: number; sequence_length: number };
+    expect([job3.batch_size, job3.sequence_length]).toEqual([2, 128]);
+  });
+
+  it('a failed job is recorded, the sweep goes on, and the exit code is 1', () => {
+    const r = bench(['-m', 'batch_size=0,1', ...FAST]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Error executing job with overrides: ['batch_size=0'");
+    const sweep = onlyDir(onlyDir(join(r.cwd, 'multirun')));
+    const summary = JSON.parse(readFileSync(join(sweep, 'summary.json'), 'utf8')) as { status: string; error: string }[];
+    expect(summary.map((s) => s.status)).toEqual(['errored', 'ok']);
+    expect(summary[0]!.error).toContain('batch_size: expected a positive integer, got 0');
+    const failed = JSON.parse(readFileSync(join(sweep, '0', 'results.json'), 'utf8')) as { status: string };
+    expect(failed.status).toBe('errored');
+  });
+
+  it('sweeps a config group with glob and reads hydra.sweeper.params from the command line', () => {
+    const r = bench(['-m', 'model=glob(bert-t*)', '+hydra.sweeper.params.batch_size="1,2"', ...FAST.filter((f) => !f.startsWith('model='))]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('launching 2 jobs');
+    expect(r.stdout).toContain('batch_size=2');
+  });
+});
