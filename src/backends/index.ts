@@ -1,13 +1,22 @@
 import type { RunConfig } from '../config/schema.js';
+import { architectureOf, type ResolvedModel } from '../models/resolve.js';
 import { MockBackend } from './mock.js';
+import { OnnxRuntimeBackend } from './onnxruntime.js';
 import type { Backend, BackendRequest } from './types.js';
 
-export function createBackend(cfg: RunConfig, req: BackendRequest): Backend {
+/** `model` is the resolved model file; the mock needs none and reads the architecture from the config. */
+export function createBackend(cfg: RunConfig, req: BackendRequest, model: ResolvedModel | null): Backend {
   const b = cfg.backend;
   switch (b.name) {
     case 'mock':
-      return new MockBackend(b, cfg.model, req);
+      return new MockBackend(b, model?.arch ?? architectureOf(cfg.model), req);
     case 'onnxruntime':
-      throw new Error('backend=onnxruntime is not available yet: use backend=mock');
+      if (!model) throw new Error('backend=onnxruntime needs a resolved model');
+      return new OnnxRuntimeBackend(b, model, req);
   }
+}
+
+/** Whether the backend runs a model file (and so needs it resolved, synthesized or downloaded first). */
+export function needsModelFile(cfg: RunConfig): boolean {
+  return cfg.backend.name !== 'mock';
 }

@@ -26,4 +26,7 @@ export interface BackendRequest {
   /** Intra-op threads: `backend.num_threads`, else the cores given to the instance. */
   readonly threads: number;
   readonly seed: number;
+  readonly instanceIndex: number;
+  /** The run directory, for files a backend may save (e.g. the optimized graph). */
+  readonly outputDir?: string;
 }

@@ -202,7 +202,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const multirun = flags.multirun || configMode(repo, flags, overrides) === 'MULTIRUN';
   if (!multirun) {
     const outcome = await runJob({ repo, source: flags.source, overrides });
-    process.stdout.write(`${renderRun(outcome)}\n`);
+    (outcome.status === 'ok' ? process.stdout : process.stderr).write(`${renderRun(outcome)}\n`);
     return outcome.status === 'ok' ? 0 : 1;
   }
   let total = 0;

@@ -18,27 +18,32 @@ export function displayPath(p: string): string {
 }
 
 function describeRun(r: RunResult): string {
-  const cfg = r.config as { model?: { name?: string; source?: string }; batch_size?: number; sequence_length?: number } | null;
-  const backend = String(r.backend?.name ?? 'unknown');
-  const weights = cfg?.model?.source === 'synthetic' ? 'random weights (synthesized)' : (cfg?.model?.source ?? '');
+  const cfg = r.config as { model?: { name?: string; opset?: number }; batch_size?: number; sequence_length?: number } | null;
+  const backend = r.backend as { name?: string; version?: string; model?: { weights?: string; source?: string } } | null;
+  const weights = backend?.model?.weights ? ` · weights ${backend.model.weights}` : '';
+  const runtime = `backend ${backend?.name ?? 'unknown'}${backend?.version ? ` ${backend.version}` : ''}`;
   const threads = r.instances.map((i) => i.threads).join('+');
-  return `${cfg?.model?.name ?? 'model'} (${weights}) · backend ${backend} · batch ${cfg?.batch_size} × seq ${cfg?.sequence_length} · ${r.instances.length} instance(s), ${threads} thread(s)`;
+  return (
+    `${cfg?.model?.name ?? 'model'}${weights} · ${runtime} · batch ${cfg?.batch_size} × seq ${cfg?.sequence_length} · ` +
+    `${r.instances.length} instance${r.instances.length === 1 ? '' : 's'}, ${threads} thread${threads === '1' ? '' : 's'}`
+  );
 }
 
 export function renderRun(outcome: JobOutcome): string {
   const r = outcome.result;
   const lines: string[] = [];
   if (outcome.status !== 'ok') {
-    lines.push(`bench: run ${outcome.status}: ${r.error ?? 'unknown error'}`);
-    lines.push(`  results   ${displayPath(outcome.dir)}/results.json`);
+    lines.push(`bench: the run ${outcome.status}: ${r.error ?? 'unknown error'}`);
+    lines.push(`  what finished is in ${displayPath(outcome.dir)}/results.json`);
     return lines.join('\n');
   }
   lines.push(`bench: ${describeRun(r)}`);
   for (const w of r.warnings) lines.push(`  warning   ${w}`);
   for (const i of r.instances) {
     const tag = r.instances.length > 1 ? `  [${i.index}] ` : '  ';
+    const prepared = i.load_prepare_ms > 0 ? `model ready in ${fmt(i.load_prepare_ms / 1000)} s · ` : '';
     lines.push(
-      `${tag}load ${ms(i.load_prepare_ms + i.load_session_ms)} ms · first call ${ms(i.first_inference_ms)} ms · ` +
+      `${tag}${prepared}session ${ms(i.load_session_ms)} ms · first call ${ms(i.first_inference_ms)} ms · ` +
         `${i.warmup_runs} warmup · ${i.iterations} timed calls in ${fmt(i.window_ms / 1000)} s`,
     );
     const l = i.latency;

@@ -28,7 +28,7 @@ export const ModelSchema = z.strictObject({
   source: oneOf(['synthetic', 'file', 'hub'] as const),
   path: nullable(text),
   id: nullable(text),
-  opset: scalar<number>('an integer opset between 11 and 21', (v) => Number.isInteger(v) && (v as number) >= 11 && (v as number) <= 21),
+  opset: scalar<number>('an integer opset between 11 and 18', (v) => Number.isInteger(v) && (v as number) >= 11 && (v as number) <= 18),
   dtype: oneOf(['fp32'] as const),
   model_type: oneOf(['bert', 'distilbert', 'roberta'] as const),
   vocab_size: positiveInt,

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createBackend } from '../backends/index.js';
 import type { RunConfig } from '../config/schema.js';
+import type { ResolvedModel } from '../models/resolve.js';
 import type { InstanceResult } from '../results/types.js';
 import { measureLatency } from '../scenarios/latency.js';
 import { summarize } from '../stats/summary.js';
@@ -14,6 +15,9 @@ export interface InstanceSpec {
   readonly index: number;
   readonly threads: number;
   readonly batchSize: number;
+  /** The resolved model file (null for the mock backend). */
+  readonly model: ResolvedModel | null;
+  readonly outputDir?: string;
 }
 
 export interface InstanceRun {
@@ -23,12 +27,18 @@ export interface InstanceRun {
 }
 
 export async function runInstance(cfg: RunConfig, spec: InstanceSpec, startSignal?: () => Promise<void>): Promise<InstanceRun> {
-  const backend = createBackend(cfg, {
-    batchSize: spec.batchSize,
-    sequenceLength: cfg.sequence_length,
-    threads: spec.threads,
-    seed: cfg.seed + spec.index,
-  });
+  const backend = createBackend(
+    cfg,
+    {
+      batchSize: spec.batchSize,
+      sequenceLength: cfg.sequence_length,
+      threads: spec.threads,
+      seed: cfg.seed + spec.index,
+      instanceIndex: spec.index,
+      ...(spec.outputDir ? { outputDir: spec.outputDir } : {}),
+    },
+    spec.model,
+  );
   try {
     const m = await measureLatency(backend, {
       warmupRuns: cfg.warmup_runs,

@@ -3,7 +3,6 @@
  * results. In a single run a config error is thrown before any directory exists; in a sweep the
  * job's directory is made anyway and its results.json says what went wrong, so the sweep goes on.
  */
-import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import type { Composition } from '../config/compose.js';
@@ -20,6 +19,11 @@ import { claimRunDir, writeHydraFiles } from '../results/rundir.js';
 import type { InstanceResult, RunResult, RunStatus } from '../results/types.js';
 import { SCHEMA_VERSION } from '../results/types.js';
 import { writeRunResults } from '../results/write.js';
+import { needsModelFile } from '../backends/index.js';
+import { ModelError } from '../models/errors.js';
+import { resolveModel, type ResolvedModel } from '../models/resolve.js';
+import { detectTopology } from '../topology/detect.js';
+import { physicalCores, summarize as summarizeTopology, type Topology } from '../topology/model.js';
 import { runInstance } from './instance.js';
 
 export type JobEvent =
@@ -89,17 +93,31 @@ export async function runJob(req: JobRequest): Promise<JobOutcome> {
   const startedAt = new Date().toISOString();
   const instances: InstanceResult[] = [];
   let backend: Record<string, unknown> | null = null;
+  const environment: Record<string, unknown> = {};
   if (runConfig) {
     try {
-      const threads = runConfig.backend.num_threads ?? os.availableParallelism();
-      const run = await runInstance(runConfig, { index: 0, threads, batchSize: runConfig.batch_size });
+      const topology = await machineTopology();
+      const t = summarizeTopology(topology);
+      environment.topology = {
+        cpus: t.cpus,
+        online_cpus: t.onlineCpus,
+        physical_cores: t.physicalCores,
+        threads_per_core: t.maxThreadsPerCore,
+        sockets: t.sockets,
+        numa_nodes: t.cpuNodes,
+        source: topology.source,
+      };
+      // The cores given to the instance: one thread per physical core it may use.
+      const threads = runConfig.backend.num_threads ?? physicalCores(topology).length;
+      const model = needsModelFile(runConfig) ? await prepareModel(runConfig) : null;
+      const run = await runInstance(runConfig, { index: 0, threads, batchSize: runConfig.batch_size, model, outputDir: dir });
       instances.push(run.instance);
       backend = run.backend;
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
     }
   }
-  return finish(req, { dir, overrides: comp.taskOverrides, version, startedAt, resolved, instances, backend, error });
+  return finish(req, { dir, overrides: comp.taskOverrides, version, startedAt, resolved, instances, backend, error, environment });
 }
 
 interface Finished {
@@ -111,6 +129,7 @@ interface Finished {
   readonly instances: readonly InstanceResult[];
   readonly backend: Record<string, unknown> | null;
   readonly error: Error | null;
+  readonly environment?: Record<string, unknown>;
 }
 
 function finish(req: JobRequest, f: Finished): JobOutcome {
@@ -125,7 +144,7 @@ function finish(req: JobRequest, f: Finished): JobOutcome {
     overrides: f.overrides,
     config: f.resolved,
     backend: f.backend,
-    environment: collectEnvironment(),
+    environment: collectEnvironment(f.environment),
     instances: f.instances,
     aggregate: aggregate(f.instances),
     warnings: f.backend?.name === 'mock' ? ['backend: mock — latencies are simulated, not measured inference'] : [],
@@ -135,4 +154,22 @@ function finish(req: JobRequest, f: Finished): JobOutcome {
   const outcome: JobOutcome = { status, dir: f.dir, overrides: f.overrides, result, error: f.error };
   req.onEvent?.({ type: 'job-end', outcome });
   return outcome;
+}
+
+/** Resolves (synthesizes, downloads) the model once per job, before any instance starts. */
+async function prepareModel(cfg: RunConfig): Promise<ResolvedModel> {
+  const model = await resolveModel(cfg.model, cfg.seed);
+  const maxPositions = model.arch.model_type === 'roberta' ? model.arch.max_position_embeddings - model.arch.pad_token_id - 1 : model.arch.max_position_embeddings;
+  if (cfg.sequence_length > maxPositions) {
+    throw new ModelError(`sequence_length: ${cfg.sequence_length} is longer than the model allows (${maxPositions} positions): use sequence_length<=${maxPositions}`);
+  }
+  return model;
+}
+
+let topologyCache: Promise<Topology> | null = null;
+
+/** This machine's topology, restricted to the CPUs this process may use; detected once per process. */
+function machineTopology(): Promise<Topology> {
+  topologyCache ??= detectTopology();
+  return topologyCache;
 }

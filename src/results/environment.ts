@@ -3,6 +3,7 @@
  * millisecond, no child processes), so that two result sets can be told apart and explained.
  */
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -48,6 +49,15 @@ export function gitCommit(): string | null {
   return gitCommitCache;
 }
 
+/** The installed onnxruntime-node version, read from its package.json (importing ORT costs start-up time). */
+export function onnxruntimeVersion(): string | null {
+  try {
+    return (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
+
 export function cpuFlags(cpuinfo: string | null): string[] {
   const line = cpuinfo?.split('\n').find((l) => /^(flags|Features)\s*:/.test(l));
   const flags = new Set(line?.split(':')[1]?.trim().split(/\s+/) ?? []);
@@ -67,6 +77,7 @@ export function collectEnvironment(extra: Record<string, unknown> = {}): Record<
     os_release: /PRETTY_NAME="([^"]+)"/.exec(readText('/etc/os-release') ?? '')?.[1] ?? null,
     arch: os.arch(),
     node_version: process.versions.node,
+    onnxruntime_node_version: onnxruntimeVersion(),
     bench_version: benchVersion(),
     bench_commit: gitCommit(),
     transparent_hugepages: bracketed(readText('/sys/kernel/mm/transparent_hugepage/enabled')),

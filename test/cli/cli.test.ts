@@ -64,14 +64,14 @@ describe('bench --cfg and --info', () => {
     const r = bench(['--info', 'defaults', 'model=bert-tiny']);
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n').filter((l) => l.startsWith('| '));
-    expect(lines.map((l) => l.split('|')[1]!.trim())).toEqual(['Config path', 'backend/mock', 'model/bert-tiny', 'launcher/inline', 'scenario/latency', 'config']);
+    expect(lines.map((l) => l.split('|')[1]!.trim())).toEqual(['Config path', 'backend/onnxruntime', 'model/bert-tiny', 'launcher/inline', 'scenario/latency', 'config']);
   });
 
   it('--help lists the config groups with their options, then the config', () => {
     const r = bench(['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^model: .*bert-base-cased.*bert-tiny/m);
-    expect(r.stdout).toMatch(/^backend: mock/m);
+    expect(r.stdout).toMatch(/^backend: mock, onnxruntime/m);
     expect(r.stdout).toContain('== Config ==');
     expect(r.stdout).toContain('sequence_length: 128');
   });

@@ -1,0 +1,94 @@
+/**
+ * ONNX Runtime end to end through the built CLI, on tiny synthesized models.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { architectureOf } from '../../src/models/resolve.js';
+import { synthesizeModel } from '../../src/models/synthesize.js';
+import type { ModelConfig } from '../../src/config/schema.js';
+
+const TINY_ARCH = {
+  model_type: 'bert', vocab_size: 500, hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64,
+  max_position_embeddings: 64, type_vocab_size: 2, hidden_act: 'gelu', layer_norm_eps: 1e-12, pad_token_id: 0,
+} as const;
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'bench.js');
+const CACHE = mkdtempSync(join(tmpdir(), 'bench-cache-'));
+const QUICK = ['backend=onnxruntime', 'benchmark_duration=0.2', 'warmup_runs=2', 'scenario.min_iterations=5'];
+
+function bench(args: string[]): { code: number | null; stdout: string; stderr: string; cwd: string } {
+  const cwd = mkdtempSync(join(tmpdir(), 'bench-ort-'));
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, BENCH_CACHE_DIR: CACHE } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, cwd };
+}
+
+interface Result {
+  status: string;
+  config: { batch_size: number; sequence_length: number };
+  backend: { name: string; threads: number; inputs: { name: string; type: string }[]; model: { weights: string; source: string; cached: boolean } };
+  instances: { latency: { p50_ms: number }; load_prepare_ms: number }[];
+  environment: Record<string, unknown>;
+}
+
+const readResult = (dir: string): Result => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Result;
+const runDir = (cwd: string): string => {
+  const day = join(cwd, 'outputs', readdirSync(join(cwd, 'outputs'))[0]!);
+  return join(day, readdirSync(day)[0]!);
+};
+
+describe('onnxruntime backend', () => {
+  it('sweeps bert-tiny over batch and sequence: 4 results whose latency grows with the work', () => {
+    const r = bench(['model=bert-tiny', '-m', 'sequence_length=32,128', 'batch_size=1,4', ...QUICK]);
+    expect(r.code, r.stderr).toBe(0);
+    const sweep = join(r.cwd, 'multirun', readdirSync(join(r.cwd, 'multirun'))[0]!);
+    const root = join(sweep, readdirSync(sweep)[0]!);
+    const results = ['0', '1', '2', '3'].map((j) => readResult(join(root, j)));
+    expect(results.map((x) => x.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(results.map((x) => [x.config.sequence_length, x.config.batch_size])).toEqual([[32, 1], [32, 4], [128, 1], [128, 4]]);
+    const p50 = results.map((x) => x.instances[0]!.latency.p50_ms);
+    // 1x32 < 4x32 (4x the tokens) and 1x128 < 4x128; 32 -> 128 tokens per sequence costs more too.
+    expect(p50[0]).toBeLessThan(p50[1]!);
+    expect(p50[2]).toBeLessThan(p50[3]!);
+    expect(p50[0]).toBeLessThan(p50[2]!);
+    expect(results[0]!.backend.model).toMatchObject({ weights: 'random (synthesized)', source: 'synthetic' });
+    // The first job synthesized the model; the others found it in the cache.
+    expect(results.slice(1).every((x) => x.backend.model.cached)).toBe(true);
+    expect(results[0]!.environment).toMatchObject({ onnxruntime_node_version: '1.30.0' });
+    expect(results[0]!.environment.topology).toMatchObject({ sockets: 1 });
+  });
+
+  it('discovers the inputs of a user model file (DistilBERT has no token_type_ids) and saves the optimized graph', () => {
+    const model: ModelConfig = {
+      name: 'distil-mini', source: 'file', path: null, id: null, opset: 12, dtype: 'fp32', model_type: 'distilbert',
+      vocab_size: 500, hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64,
+      max_position_embeddings: 64, type_vocab_size: 0, hidden_act: 'gelu', layer_norm_eps: 1e-12, pad_token_id: 0,
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'user model; $(touch pwned) '));
+    const file = join(dir, 'my model.onnx');
+    writeFileSync(file, synthesizeModel(architectureOf(model), { seed: 9, opset: 12 }));
+    const r = bench([`model.path='${file}'`, 'sequence_length=16', 'backend.save_optimized_model=true', ...QUICK]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = runDir(r.cwd);
+    const result = readResult(out);
+    expect(result.backend.inputs.map((i) => i.name)).toEqual(['input_ids', 'attention_mask']);
+    expect(result.backend.model).toMatchObject({ source: 'file', weights: 'from the model file' });
+    expect(existsSync(join(out, 'optimized-0.onnx'))).toBe(true);
+    expect(existsSync(join(r.cwd, 'pwned'))).toBe(false);
+  });
+
+  it.each<[string, (d: string) => string, string]>([
+    ['a missing model file', (d) => join(d, 'missing.onnx'), 'does not exist'],
+    ['a file that is not ONNX', (d) => { const f = join(d, 'x.onnx'); writeFileSync(f, '{"not": "onnx at all, json"}'); return f; }, 'is not an ONNX model'],
+    ['a corrupt ONNX file', (d) => { const f = join(d, 'bad.onnx'); writeFileSync(f, Buffer.concat([Buffer.from([0x08, 0x08]), Buffer.alloc(64, 0xff)])); return f; }, 'is corrupt or not an ONNX model'],
+    ['a truncated ONNX file', (d) => { const f = join(d, 'cut.onnx'); writeFileSync(f, synthesizeModel(TINY_ARCH, { seed: 1, opset: 12 }).subarray(0, 5000)); return f; }, 'is corrupt or not an ONNX model'],
+    ['an ONNX file whose graph ORT refuses', (d) => { const f = join(d, 'noop.onnx'); writeFileSync(f, Buffer.from([0x08, 0x08, 0x12, 0x04, 0x62, 0x61, 0x64, 0x21, 0x3a, 0x00, 0x42, 0x02, 0x10, 0x0c, 0x00, 0x00])); return f; }, 'ONNX Runtime cannot load'],
+  ])('fails clearly on %s, exit 1, results.json says errored', (_name, make, message) => {
+    const d = mkdtempSync(join(tmpdir(), 'bad-'));
+    const r = bench([`model.path=${make(d)}`, ...QUICK]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(message);
+    expect(readResult(runDir(r.cwd)).status).toBe('errored');
+  });
+});

@@ -1,0 +1,120 @@
+/**
+ * Hub downloads against a small HTTP server on 127.0.0.1 that serves the hub's URL layout
+ * (paths-info API and resolve/ URLs with byte ranges); no real network is used.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelConfig } from '../../src/config/schema.js';
+import { architectureOf } from '../../src/models/resolve.js';
+import { resolveModel } from '../../src/models/resolve.js';
+import { synthesizeModel } from '../../src/models/synthesize.js';
+
+const COMMIT = 'a'.repeat(40);
+const TINY: ModelConfig = {
+  name: 'bert-tiny',
+  source: 'hub',
+  path: null,
+  id: 'org/tiny-bert',
+  opset: 12,
+  dtype: 'fp32',
+  model_type: 'bert',
+  vocab_size: 1000,
+  hidden_size: 32,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  intermediate_size: 64,
+  max_position_embeddings: 64,
+  type_vocab_size: 2,
+  hidden_act: 'gelu',
+  layer_norm_eps: 1e-12,
+  pad_token_id: 0,
+};
+
+const FILES: Record<string, Buffer> = {
+  'config.json': Buffer.from(JSON.stringify({ model_type: 'bert', vocab_size: 1000, hidden_size: 32, num_hidden_layers: 1, max_position_embeddings: 64 })),
+  'onnx/model.onnx': Buffer.from(synthesizeModel(architectureOf(TINY), { seed: 3, opset: 12 })),
+};
+
+const oid = (b: Buffer): string => createHash('sha1').update(b).digest('hex');
+
+let server: Server;
+let endpoint = '';
+const requests: string[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    const infoMatch = /^\/api\/models\/org\/tiny-bert\/paths-info\/main$/.exec(req.url ?? '');
+    if (req.method === 'POST' && infoMatch) {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const paths = (JSON.parse(body) as { paths: string[] }).paths.filter((p) => FILES[p]);
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify(paths.map((p) => ({ path: p, type: 'file', oid: oid(FILES[p]!), size: FILES[p]!.length, lastCommit: { id: COMMIT, date: '2026-01-01T00:00:00Z', title: 'init' } }))));
+      });
+      return;
+    }
+    const fileMatch = /^\/org\/tiny-bert\/resolve\/main\/(.+)$/.exec(req.url ?? '');
+    const data = fileMatch ? FILES[fileMatch[1]!] : undefined;
+    if (!data) {
+      res.statusCode = 404;
+      res.setHeader('X-Error-Code', 'EntryNotFound');
+      res.end('not found');
+      return;
+    }
+    res.setHeader('ETag', `"${oid(data)}"`);
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    if (range) {
+      const start = Number(range[1]);
+      const end = range[2] ? Math.min(Number(range[2]), data.length - 1) : data.length - 1;
+      res.statusCode = 206;
+      res.setHeader('Content-Range', `bytes ${start}-${end}/${data.length}`);
+      res.end(data.subarray(start, end + 1));
+      return;
+    }
+    res.end(data);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(() => {
+  server.close();
+});
+
+describe('hub models', () => {
+  it('downloads config.json and onnx/model.onnx into the Hugging Face cache layout, then reuses them offline', async () => {
+    const hfHome = mkdtempSync(join(tmpdir(), 'hf-home-'));
+    const env = { HF_HOME: hfHome, HF_ENDPOINT: endpoint };
+    requests.length = 0;
+    const first = await resolveModel(TINY, 1, env);
+    expect(first).toMatchObject({ source: 'hub', cached: false, weights: 'from the hub (org/tiny-bert)' });
+    expect(first.file).toBe(join(hfHome, 'hub', 'models--org--tiny-bert', 'snapshots', COMMIT, 'onnx', 'model.onnx'));
+    expect(readFileSync(first.file).equals(FILES['onnx/model.onnx']!)).toBe(true);
+    expect(first.arch.hidden_size).toBe(32);
+    expect(requests.some((r) => r.startsWith('POST /api/models/org/tiny-bert/paths-info/main'))).toBe(true);
+
+    // The layout Python tools use: refs/main names the snapshot.
+    expect(readFileSync(join(hfHome, 'hub', 'models--org--tiny-bert', 'refs', 'main'), 'utf8').trim()).toBe(COMMIT);
+    requests.length = 0;
+    const second = await resolveModel(TINY, 1, { HF_HOME: hfHome, HF_ENDPOINT: 'http://127.0.0.1:1', HF_HUB_OFFLINE: '1' });
+    expect(second).toMatchObject({ cached: true, file: first.file });
+    expect(requests).toEqual([]);
+  });
+
+  it('fails fast offline and names the synthesized preset to use instead', async () => {
+    const env = { HF_HOME: mkdtempSync(join(tmpdir(), 'hf-home-')), HF_ENDPOINT: 'http://127.0.0.1:1' };
+    await expect(resolveModel(TINY, 1, env)).rejects.toThrow(/cannot reach the Hugging Face hub at http:\/\/127\.0\.0\.1:1.*model=bert-tiny/s);
+  });
+
+  it('says so when a file is missing from the repository', async () => {
+    const env = { HF_HOME: mkdtempSync(join(tmpdir(), 'hf-home-')), HF_ENDPOINT: endpoint };
+    await expect(resolveModel({ ...TINY, id: 'org/other' }, 1, env)).rejects.toThrow('model.id=org/other: cannot download config.json');
+  });
+});
