@@ -11,11 +11,14 @@ import { composeJob, openRepository, PACKAGE_CONFIG_DIR, resolveContext, type Co
 import type { ConfigRepository } from '../config/repository.js';
 import { getPath, isTree, type Tree } from '../config/tree.js';
 import { toYaml } from '../config/yaml.js';
-import { runJob } from '../launcher/job.js';
+import { isUserError, runJob } from '../launcher/job.js';
+import { planJson, prepareLaunch, topologyFor } from '../launcher/launch.js';
+import { resolveTask } from '../config/load.js';
+import { renderTopologyText, topologyToJson } from '../topology/render.js';
 import { runSweep } from '../launcher/multirun.js';
 import { benchVersion } from '../results/environment.js';
 import { ResultsError } from '../results/rundir.js';
-import { displayPath, renderJobLine, renderRun } from './render.js';
+import { displayPath, renderJobLine, renderPlan, renderRun } from './render.js';
 
 const INFO_CHOICES = ['all', 'config', 'defaults', 'defaults-tree', 'searchpath'] as const;
 
@@ -29,6 +32,8 @@ interface Flags {
   readonly help: boolean;
   readonly version: boolean;
   readonly source: ConfigSource;
+  readonly command: 'run' | 'topology' | 'plan';
+  readonly format: 'text' | 'json';
 }
 
 class UsageError extends Error {}
@@ -55,12 +60,17 @@ async function parseFlags(argv: readonly string[]): Promise<Flags> {
     .option('config-dir', { alias: 'cd', type: 'string', array: true })
     .option('help', { alias: 'h', type: 'boolean', default: false })
     .option('version', { type: 'boolean', default: false })
+    .option('format', { type: 'string' })
     .strictOptions()
     .fail((msg) => {
       throw new UsageError(`${msg}\nRun 'bench --help' for the flags and the config groups.`);
     })
     .parseAsync();
   const overrides = parsed._.map(String);
+  const command = overrides[0] === 'topology' || overrides[0] === 'plan' ? (overrides.shift() as 'topology' | 'plan') : 'run';
+  const format = parsed.format ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new UsageError(`--format: invalid choice '${format}' (choose from text, json)`);
+  if (command === 'run' && parsed.format !== undefined) throw new UsageError('--format applies to `bench topology` and `bench plan`');
   let info: Flags['info'] = null;
   if (parsed.info !== undefined) {
     const value = parsed.info === '' ? 'all' : parsed.info;
@@ -84,6 +94,8 @@ async function parseFlags(argv: readonly string[]): Promise<Flags> {
     info,
     help: parsed.help,
     version: parsed.version,
+    command,
+    format,
     source: {
       configDir: parsed['config-path'] ? resolve(parsed['config-path']) : PACKAGE_CONFIG_DIR,
       extraDirs: (parsed['config-dir'] ?? []).map(String),
@@ -199,6 +211,19 @@ async function run(argv: readonly string[]): Promise<number> {
     printInfo(flags, repo, overrides);
     return 0;
   }
+  if (flags.command !== 'run') {
+    const comp = composeJob(repo, flags.source, overrides, { version: benchVersion() });
+    const { runConfig } = resolveTask(comp.config);
+    if (flags.command === 'topology') {
+      const topology = await topologyFor(runConfig);
+      process.stdout.write(flags.format === 'json' ? `${JSON.stringify(topologyToJson(topology), null, 2)}\n` : renderTopologyText(topology));
+      return 0;
+    }
+    const prepared = await prepareLaunch(runConfig, { forRun: false });
+    const plan = planJson(prepared);
+    process.stdout.write(flags.format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan, prepared.topology.source));
+    return 0;
+  }
   const multirun = flags.multirun || configMode(repo, flags, overrides) === 'MULTIRUN';
   if (!multirun) {
     const outcome = await runJob({ repo, source: flags.source, overrides });
@@ -244,7 +269,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return await run(argv);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof UsageError || err instanceof ResultsError) {
+    if (isUserError(err) || err instanceof UsageError || err instanceof ResultsError) {
       process.stderr.write(`${err.message}\n`);
       if (process.env.BENCH_FULL_ERROR === '1') process.stderr.write(`${err.stack ?? ''}\n`);
       else if (err instanceof ConfigError) process.stderr.write('\nSet the environment variable BENCH_FULL_ERROR=1 for a complete stack trace.\n');

@@ -3,7 +3,9 @@
  */
 import { relative } from 'node:path';
 import type { JobOutcome } from '../launcher/job.js';
+import type { PlanJson } from '../launcher/launch.js';
 import type { RunResult } from '../results/types.js';
+import { formatCpuList } from '../topology/cpulist.js';
 
 const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 
@@ -65,4 +67,22 @@ export function renderJobLine(o: JobOutcome, index: number, total: number): stri
   const head = `[${index + 1}/${total}] ${o.overrides.join(' ')}`;
   if (o.status !== 'ok' || !a) return `${head} · ${o.status}: ${(o.result.error ?? '').split('\n')[0]}`;
   return `${head} · mean ${ms(a.latency_mean_ms)} ms · p99 ${ms(a.latency_p99_ms)} ms · ${fmt(a.throughput_samples_per_s)} samples/s`;
+}
+
+export function renderPlan(plan: PlanJson, source: string): string {
+  const n = plan.instances.length;
+  const lines = [`plan on ${source}: ${n} instance${n === 1 ? '' : 's'}, binding ${plan.binding}`];
+  const rows = plan.instances.map((i) => [
+    `[${i.index}]`,
+    `cpus ${formatCpuList(i.cpus)}`,
+    `memory ${i.memory_nodes.length > 0 ? `node ${i.memory_nodes.join(',')}` : 'any'}`,
+    `threads ${i.threads}`,
+    `batch ${i.batch_size}`,
+    i.command,
+  ]);
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => r[c]!.length))) ?? [];
+  for (const r of rows) lines.push(`  ${r.map((cell, c) => (c < r.length - 1 ? cell.padEnd(widths[c]!) : cell)).join('  ')}`);
+  lines.push(`  leftover cpus: ${plan.leftover_cpus.length > 0 ? formatCpuList(plan.leftover_cpus) : 'none'}`);
+  for (const w of plan.warnings) lines.push(`  warning: ${w}`);
+  return `${lines.join('\n')}\n`;
 }

@@ -69,9 +69,43 @@ const BackendSchema = z.discriminatedUnion('name', [MockBackendSchema, OnnxRunti
   error: (issue) => `expected backend.name to be one of mock, onnxruntime, got ${show((issue.input as { name?: unknown } | undefined)?.name)}`,
 });
 
+const idList = z.custom<number[]>((v) => Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0), {
+  error: (issue) => `expected a list of ids, e.g. [0,1], got ${show(issue.input)}`,
+});
+
 const LauncherSchema = z.strictObject({
-  name: oneOf(['inline'] as const),
+  /** process: one pinned child per instance; inline: one instance inside the bench process. */
+  name: oneOf(['process', 'inline'] as const),
   num_instances: positiveInt,
+  /** null: the usable physical cores divided evenly among the instances. */
+  cores_per_instance: nullable(positiveInt),
+  use_smt: bool,
+  nodes: nullable(idList),
+  sockets: nullable(idList),
+  cpu_list: z.union([z.null(), z.string(), z.number().int().nonnegative().transform(String)], {
+    error: (issue) => `expected null or a CPU list such as "0-3,8", got ${show(issue.input)}`,
+  }),
+  binding: oneOf(['auto', 'numactl', 'taskset', 'none'] as const),
+  /** Split batch_size across the instances (the study's batch-size scaling). */
+  split_batch: bool,
+  allow_uneven_split: bool,
+  /** Seconds a child may take to load and warm up before it is declared hung. */
+  start_timeout_s: positiveNumber,
+  /** Seconds a child may take to measure and report; null: 3 x benchmark_duration + 120. */
+  run_timeout_s: nullable(positiveNumber),
+  /** Fault injection for tests: make one instance crash, exit, hang or send garbage. */
+  fault: nullable(
+    z.strictObject({
+      instance: nonNegativeInt,
+      kind: oneOf(['crash', 'exit', 'hang', 'garbage'] as const),
+      phase: oneOf(['load', 'measure', 'report'] as const),
+    }),
+  ),
+});
+
+const TopologySchema = z.strictObject({
+  /** A recorded lscpu output (any form) to plan for instead of this machine. */
+  file: nullable(text),
 });
 
 const ScenarioSchema = z.strictObject({
@@ -87,6 +121,7 @@ export const RunConfigSchema = z
     backend: BackendSchema,
     launcher: LauncherSchema,
     scenario: ScenarioSchema,
+    topology: TopologySchema,
     batch_size: positiveInt,
     sequence_length: positiveInt,
     warmup_runs: nonNegativeInt,

@@ -16,15 +16,14 @@ import type { Tree } from '../config/tree.js';
 import { aggregate } from '../results/aggregate.js';
 import { benchVersion, collectEnvironment } from '../results/environment.js';
 import { claimRunDir, writeHydraFiles } from '../results/rundir.js';
-import type { InstanceResult, RunResult, RunStatus } from '../results/types.js';
+import type { InstanceFailure, InstanceResult, RunResult, RunStatus } from '../results/types.js';
 import { SCHEMA_VERSION } from '../results/types.js';
 import { writeRunResults } from '../results/write.js';
-import { needsModelFile } from '../backends/index.js';
 import { ModelError } from '../models/errors.js';
-import { resolveModel, type ResolvedModel } from '../models/resolve.js';
-import { detectTopology } from '../topology/detect.js';
-import { physicalCores, summarize as summarizeTopology, type Topology } from '../topology/model.js';
-import { runInstance } from './instance.js';
+import { TopologyError } from '../topology/errors.js';
+import { LaunchError } from './binding.js';
+import { executeLaunch, planJson, prepareLaunch, topologyFacts, type LaunchOutcome, type PlanJson, type PreparedLaunch } from './launch.js';
+import { PlanError } from './plan.js';
 
 export type JobEvent =
   | { readonly type: 'job-start'; readonly dir: string; readonly overrides: readonly string[]; readonly job: JobIdentity | null }
@@ -73,10 +72,13 @@ export async function runJob(req: JobRequest): Promise<JobOutcome> {
   let runConfig: RunConfig | null = null;
   let resolved: Tree | null = null;
   let error: Error | null = null;
+  let prepared: PreparedLaunch | null = null;
   try {
     ({ resolved, runConfig } = resolveTask(config));
+    // Planning needs no directory: in a single run, an impossible plan stops here with nothing written.
+    prepared = await prepareLaunch(runConfig);
   } catch (err) {
-    if (!req.sweep || !(err instanceof ConfigError)) throw err;
+    if (!req.sweep || !isUserError(err)) throw err;
     error = err;
   }
 
@@ -91,33 +93,37 @@ export async function runJob(req: JobRequest): Promise<JobOutcome> {
   req.onEvent?.({ type: 'job-start', dir, overrides: comp.taskOverrides, job: req.sweep?.job ?? null });
 
   const startedAt = new Date().toISOString();
-  const instances: InstanceResult[] = [];
-  let backend: Record<string, unknown> | null = null;
+  let launched: LaunchOutcome | null = null;
   const environment: Record<string, unknown> = {};
-  if (runConfig) {
+  if (runConfig && prepared) {
+    environment.topology = topologyFacts(prepared.topology);
     try {
-      const topology = await machineTopology();
-      const t = summarizeTopology(topology);
-      environment.topology = {
-        cpus: t.cpus,
-        online_cpus: t.onlineCpus,
-        physical_cores: t.physicalCores,
-        threads_per_core: t.maxThreadsPerCore,
-        sockets: t.sockets,
-        numa_nodes: t.cpuNodes,
-        source: topology.source,
-      };
-      // The cores given to the instance: one thread per physical core it may use.
-      const threads = runConfig.backend.num_threads ?? physicalCores(topology).length;
-      const model = needsModelFile(runConfig) ? await prepareModel(runConfig) : null;
-      const run = await runInstance(runConfig, { index: 0, threads, batchSize: runConfig.batch_size, model, outputDir: dir });
-      instances.push(run.instance);
-      backend = run.backend;
+      launched = await executeLaunch(runConfig, prepared, dir);
+      const failed = launched.failures[0];
+      if (failed) error = new Error(`instance ${failed.index} ${failed.message}${failed.stderr_tail ? `\n--- its stderr (tail) ---\n${failed.stderr_tail}` : ''}`);
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
     }
   }
-  return finish(req, { dir, overrides: comp.taskOverrides, version, startedAt, resolved, instances, backend, error, environment });
+  return finish(req, {
+    dir,
+    overrides: comp.taskOverrides,
+    version,
+    startedAt,
+    resolved,
+    instances: launched?.instances ?? [],
+    failures: launched?.failures ?? [],
+    backend: launched?.backend ?? null,
+    plan: prepared ? planJson(prepared) : null,
+    warnings: prepared?.warnings ?? [],
+    error,
+    environment,
+  });
+}
+
+/** Errors that come from what the user asked for, as opposed to bugs. */
+export function isUserError(err: unknown): err is Error {
+  return err instanceof ConfigError || err instanceof PlanError || err instanceof LaunchError || err instanceof TopologyError || err instanceof ModelError;
 }
 
 interface Finished {
@@ -128,6 +134,9 @@ interface Finished {
   readonly resolved: Tree | null;
   readonly instances: readonly InstanceResult[];
   readonly backend: Record<string, unknown> | null;
+  readonly failures?: readonly InstanceFailure[];
+  readonly plan?: PlanJson | null;
+  readonly warnings?: readonly string[];
   readonly error: Error | null;
   readonly environment?: Record<string, unknown>;
 }
@@ -145,31 +154,15 @@ function finish(req: JobRequest, f: Finished): JobOutcome {
     config: f.resolved,
     backend: f.backend,
     environment: collectEnvironment(f.environment),
+    plan: f.plan ? { ...f.plan } : null,
     instances: f.instances,
+    failures: f.failures ?? [],
     aggregate: aggregate(f.instances),
-    warnings: f.backend?.name === 'mock' ? ['backend: mock — latencies are simulated, not measured inference'] : [],
+    warnings: [...(f.backend?.name === 'mock' ? ['backend: mock — latencies are simulated, not measured inference'] : []), ...(f.warnings ?? [])],
     error: f.error ? f.error.message : null,
   };
   writeRunResults(f.dir, result);
   const outcome: JobOutcome = { status, dir: f.dir, overrides: f.overrides, result, error: f.error };
   req.onEvent?.({ type: 'job-end', outcome });
   return outcome;
-}
-
-/** Resolves (synthesizes, downloads) the model once per job, before any instance starts. */
-async function prepareModel(cfg: RunConfig): Promise<ResolvedModel> {
-  const model = await resolveModel(cfg.model, cfg.seed);
-  const maxPositions = model.arch.model_type === 'roberta' ? model.arch.max_position_embeddings - model.arch.pad_token_id - 1 : model.arch.max_position_embeddings;
-  if (cfg.sequence_length > maxPositions) {
-    throw new ModelError(`sequence_length: ${cfg.sequence_length} is longer than the model allows (${maxPositions} positions): use sequence_length<=${maxPositions}`);
-  }
-  return model;
-}
-
-let topologyCache: Promise<Topology> | null = null;
-
-/** This machine's topology, restricted to the CPUs this process may use; detected once per process. */
-function machineTopology(): Promise<Topology> {
-  topologyCache ??= detectTopology();
-  return topologyCache;
 }

@@ -55,7 +55,8 @@ export class PlanError extends Error {
 }
 
 /** Config keys named in messages; the options mirror the `launcher` config group. */
-const key = (option: keyof PlanOptions): string => (option === 'batch_size' ? 'batch_size' : `launcher.${option}`);
+const key = (option: keyof PlanOptions): string =>
+  option === 'batch_size' ? 'batch_size' : option === 'num_threads' ? 'backend.num_threads' : `launcher.${option}`;
 
 /** The CPUs of one physical core that go to an instance together, and where they sit. */
 interface Unit {

@@ -29,6 +29,15 @@ export interface InstanceResult {
   readonly latencies_ms: readonly number[];
 }
 
+/** An instance that did not finish: what is known about it. */
+export interface InstanceFailure {
+  readonly index: number;
+  readonly message: string;
+  readonly exit_code: number | null;
+  readonly signal: string | null;
+  readonly stderr_tail: string;
+}
+
 /** Across instances, as the study defines it: latency is the worst instance's, throughput the sum. */
 export interface Aggregate {
   readonly instances: number;
@@ -39,6 +48,10 @@ export interface Aggregate {
   readonly latency_p99_ms: number;
   readonly throughput_samples_per_s: number;
   readonly forwards_per_s: number;
+  /** Each instance's own rate, summed (equal to the above when the windows coincide). */
+  readonly throughput_sum_of_rates_samples_per_s: number;
+  /** Length of the window all instances measured in together; null for one instance. */
+  readonly common_window_ms: number | null;
   /** All instances' calls pooled into one distribution. */
   readonly pooled: LatencySummary;
 }
@@ -55,7 +68,10 @@ export interface RunResult {
   readonly config: Record<string, unknown> | null;
   readonly backend: Record<string, unknown> | null;
   readonly environment: Record<string, unknown>;
+  /** The instance plan: CPUs, memory nodes, threads, batch and command of each instance. */
+  readonly plan: Record<string, unknown> | null;
   readonly instances: readonly InstanceResult[];
+  readonly failures: readonly InstanceFailure[];
   readonly aggregate: Aggregate | null;
   readonly warnings: readonly string[];
   readonly error: string | null;

@@ -47,7 +47,8 @@ export async function measureLatency(backend: Backend, opts: LatencyOptions): Pr
 
   const durationNs = BigInt(Math.round(opts.durationS * 1e9));
   const latencies: number[] = [];
-  const windowEpochMs = Date.now();
+  // Sub-millisecond wall-clock time, comparable across the instances' processes.
+  const windowEpochMs = performance.timeOrigin + performance.now();
   const windowStart = nowNs();
   let end = windowStart;
   while (end - windowStart < durationNs || latencies.length < opts.minIterations) {

@@ -64,7 +64,7 @@ describe('bench --cfg and --info', () => {
     const r = bench(['--info', 'defaults', 'model=bert-tiny']);
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n').filter((l) => l.startsWith('| '));
-    expect(lines.map((l) => l.split('|')[1]!.trim())).toEqual(['Config path', 'backend/onnxruntime', 'model/bert-tiny', 'launcher/inline', 'scenario/latency', 'config']);
+    expect(lines.map((l) => l.split('|')[1]!.trim())).toEqual(['Config path', 'backend/onnxruntime', 'model/bert-tiny', 'launcher/process', 'scenario/latency', 'config']);
   });
 
   it('--help lists the config groups with their options, then the config', () => {

@@ -210,7 +210,7 @@ describe('planInstances on the study machine (2 x 24 cores, SMT, 2 nodes)', () =
     expect(plan.instances.map((instance) => instance.threads)).toEqual([4, 4]);
     expect(plan.binding).toBe('taskset');
     expect(planInstances(study, options({ num_instances: 2, num_threads: 30 })).warnings).toEqual([
-      'launcher.num_threads=30 exceeds the 24 CPUs of the smallest instance; threads will share CPUs',
+      'backend.num_threads=30 exceeds the 24 CPUs of the smallest instance; threads will share CPUs',
     ]);
     expect(planInstances(study, options({ num_instances: 2, binding: 'none' })).warnings).toEqual([
       'launcher.binding=none: the 2 instances are not pinned and will compete for CPUs',

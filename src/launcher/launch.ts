@@ -1,0 +1,174 @@
+/**
+ * From a validated run config to measured instances: read the topology, plan the instances, pick
+ * the binding (all before any directory exists, so an impossible plan costs nothing), then resolve
+ * the model once in the parent and run the instances, in pinned children or in-process.
+ */
+import type { RunConfig } from '../config/schema.js';
+import { needsModelFile } from '../backends/index.js';
+import { ModelError } from '../models/errors.js';
+import { resolveModel, type ResolvedModel } from '../models/resolve.js';
+import type { InstanceFailure, InstanceResult } from '../results/types.js';
+import { detectTopology, loadTopologyFile } from '../topology/detect.js';
+import { summarize, type Topology } from '../topology/model.js';
+import { LaunchError, resolveBinding, type BindingKind } from './binding.js';
+import { runInstance } from './instance.js';
+import { planInstances, PlanError, type Plan } from './plan.js';
+import { childCommand, runProcessInstances } from './process.js';
+
+export interface PreparedLaunch {
+  readonly topology: Topology;
+  readonly plan: Plan;
+  readonly binding: BindingKind;
+  readonly warnings: readonly string[];
+}
+
+export interface PlanJson {
+  readonly binding: BindingKind;
+  readonly instances: readonly {
+    readonly index: number;
+    readonly cpus: readonly number[];
+    readonly memory_nodes: readonly number[];
+    readonly threads: number;
+    readonly batch_size: number;
+    readonly command: string;
+    readonly argv: readonly string[];
+  }[];
+  readonly leftover_cpus: readonly number[];
+  readonly warnings: readonly string[];
+}
+
+export interface LaunchOutcome {
+  readonly instances: readonly InstanceResult[];
+  readonly failures: readonly InstanceFailure[];
+  readonly backend: Record<string, unknown> | null;
+  readonly pids: readonly number[];
+}
+
+let machineTopologyCache: Promise<Topology> | null = null;
+
+/** This machine's topology, restricted to the CPUs this process may use; detected once per process. */
+export function machineTopology(): Promise<Topology> {
+  machineTopologyCache ??= detectTopology();
+  return machineTopologyCache;
+}
+
+export async function topologyFor(cfg: Pick<RunConfig, 'topology'>): Promise<Topology> {
+  return cfg.topology.file === null ? machineTopology() : loadTopologyFile(cfg.topology.file);
+}
+
+export function topologyFacts(t: Topology): Record<string, unknown> {
+  const s = summarize(t);
+  return {
+    cpus: s.cpus,
+    online_cpus: s.onlineCpus,
+    physical_cores: s.physicalCores,
+    threads_per_core: s.maxThreadsPerCore,
+    sockets: s.sockets,
+    numa_nodes: s.cpuNodes,
+    source: t.source,
+  };
+}
+
+export function makePlan(cfg: RunConfig, topology: Topology): Plan {
+  const l = cfg.launcher;
+  return planInstances(topology, {
+    num_instances: l.num_instances,
+    cores_per_instance: l.cores_per_instance,
+    use_smt: l.use_smt,
+    nodes: l.nodes,
+    sockets: l.sockets,
+    cpu_list: l.cpu_list,
+    binding: l.binding,
+    split_batch: l.split_batch,
+    allow_uneven_split: l.allow_uneven_split,
+    batch_size: cfg.batch_size,
+    num_threads: cfg.backend.num_threads,
+  });
+}
+
+/**
+ * `forRun: false` previews a plan (bench plan): a recorded topology need not be this machine's, and
+ * `binding: auto` is shown as numactl there, since the other machine cannot be probed from here.
+ */
+export async function prepareLaunch(cfg: RunConfig, opts: { forRun: boolean } = { forRun: true }): Promise<PreparedLaunch> {
+  const topology = await topologyFor(cfg);
+  const plan = makePlan(cfg, topology);
+  if (!opts.forRun && cfg.topology.file !== null && cfg.launcher.name !== 'inline') {
+    const binding = cfg.launcher.binding === 'auto' ? 'numactl' : cfg.launcher.binding;
+    return { topology, plan, binding, warnings: plan.warnings };
+  }
+  if (cfg.topology.file !== null) {
+    const here = new Set((await machineTopology()).cpus.map((c) => c.id));
+    const missing = plan.instances.flatMap((i) => i.cpus).filter((id) => !here.has(id));
+    if (missing.length > 0) {
+      throw new PlanError(
+        `topology.file=${cfg.topology.file} plans CPUs this machine does not have (${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', ...' : ''}): ` +
+          'print that plan with `bench plan topology.file=...`; runs need this machine\'s topology (remove topology.file)',
+      );
+    }
+  }
+  if (cfg.launcher.name === 'inline') {
+    if (plan.instances.length > 1) {
+      throw new PlanError(`launcher=inline runs one instance in the bench process: use launcher=process for launcher.num_instances=${plan.instances.length}`);
+    }
+    return { topology, plan, binding: 'none', warnings: plan.warnings };
+  }
+  const binding = await resolveBinding(cfg.launcher.binding, plan.instances[0]!, plan.instances.length);
+  return { topology, plan, binding: binding.kind, warnings: [...plan.warnings, ...binding.warnings] };
+}
+
+export function planJson(prepared: Pick<PreparedLaunch, 'plan' | 'binding' | 'warnings'>): PlanJson {
+  return {
+    binding: prepared.binding,
+    instances: prepared.plan.instances.map((i) => {
+      const argv = childCommand(prepared.binding, i);
+      return { index: i.index, cpus: i.cpus, memory_nodes: i.memory_nodes, threads: i.threads, batch_size: i.batch_size, command: argv.map(shellQuote).join(' '), argv };
+    }),
+    leftover_cpus: prepared.plan.leftover_cpus,
+    warnings: prepared.warnings,
+  };
+}
+
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Resolves (synthesizes, downloads) the model once, in the parent, before any instance starts. */
+async function prepareModel(cfg: RunConfig): Promise<ResolvedModel> {
+  const model = await resolveModel(cfg.model, cfg.seed);
+  const a = model.arch;
+  const maxPositions = a.model_type === 'roberta' ? a.max_position_embeddings - a.pad_token_id - 1 : a.max_position_embeddings;
+  if (cfg.sequence_length > maxPositions) {
+    throw new ModelError(`sequence_length: ${cfg.sequence_length} is longer than the model allows (${maxPositions} positions): use sequence_length<=${maxPositions}`);
+  }
+  return model;
+}
+
+export async function executeLaunch(
+  cfg: RunConfig,
+  prepared: PreparedLaunch,
+  outputDir: string,
+  onSpawn?: (pids: readonly number[]) => void,
+): Promise<LaunchOutcome> {
+  const model = needsModelFile(cfg) ? await prepareModel(cfg) : null;
+  if (cfg.launcher.name === 'inline') {
+    const inst = prepared.plan.instances[0]!;
+    const run = await runInstance(cfg, { index: 0, threads: inst.threads, batchSize: inst.batch_size, model, outputDir });
+    return { instances: [run.instance], failures: [], backend: run.backend, pids: [process.pid] };
+  }
+  const runTimeoutS = cfg.launcher.run_timeout_s ?? cfg.benchmark_duration * 3 + 120;
+  const run = await runProcessInstances({
+    config: cfg,
+    instances: prepared.plan.instances,
+    binding: prepared.binding,
+    model,
+    outputDir,
+    startTimeoutMs: cfg.launcher.start_timeout_s * 1000,
+    runTimeoutMs: runTimeoutS * 1000,
+    fault: cfg.launcher.fault,
+    ...(onSpawn ? { onSpawn } : {}),
+  });
+  return { instances: run.results.map((r) => r.instance), failures: run.failures, backend: run.results[0]?.backend ?? null, pids: run.pids };
+}
+
+export { LaunchError, PlanError };

@@ -1,0 +1,51 @@
+/**
+ * The parent <-> child messages, over Node's IPC channel (execa's `ipc`), which survives the exec
+ * of numactl/taskset into node. Every message from a child is checked before use: a child that
+ * prints garbage on the channel is reported, never trusted.
+ */
+import type { RunConfig } from '../config/schema.js';
+import type { ResolvedModel } from '../models/resolve.js';
+import type { InstanceResult } from '../results/types.js';
+
+export interface FaultInjection {
+  readonly instance: number;
+  /** crash: SIGKILL itself; exit: exit(3); hang: stop answering; garbage: send a malformed message. */
+  readonly kind: 'crash' | 'exit' | 'hang' | 'garbage';
+  /** load: before the model loads; measure: during the timed window; report: after measuring. */
+  readonly phase: 'load' | 'measure' | 'report';
+}
+
+export type ParentMessage =
+  | {
+      readonly type: 'init';
+      readonly config: RunConfig;
+      readonly instance: { readonly index: number; readonly threads: number; readonly batchSize: number };
+      readonly model: ResolvedModel | null;
+      readonly outputDir: string;
+      readonly fault: FaultInjection | null;
+    }
+  | { readonly type: 'go' };
+
+export type ChildMessage =
+  | { readonly type: 'ready'; readonly pid: number }
+  | { readonly type: 'result'; readonly instance: InstanceResult; readonly backend: Record<string, unknown> }
+  | { readonly type: 'error'; readonly message: string };
+
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** Narrows an IPC message from a child; null when it is not one of ours. */
+export function asChildMessage(x: unknown): ChildMessage | null {
+  if (!isRecord(x)) return null;
+  switch (x.type) {
+    case 'ready':
+      return typeof x.pid === 'number' ? (x as ChildMessage) : null;
+    case 'result':
+      return isRecord(x.instance) && typeof x.instance.index === 'number' && Array.isArray(x.instance.latencies_ms) && isRecord(x.backend)
+        ? (x as ChildMessage)
+        : null;
+    case 'error':
+      return typeof x.message === 'string' ? (x as ChildMessage) : null;
+    default:
+      return null;
+  }
+}
