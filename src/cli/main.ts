@@ -18,6 +18,7 @@ import { renderTopologyText, topologyToJson } from '../topology/render.js';
 import { runSweep } from '../launcher/multirun.js';
 import { benchVersion } from '../results/environment.js';
 import { ResultsError } from '../results/rundir.js';
+import { SUBCOMMANDS } from './commands/index.js';
 import { displayPath, renderJobLine, renderPlan, renderRun } from './render.js';
 
 const INFO_CHOICES = ['all', 'config', 'defaults', 'defaults-tree', 'searchpath'] as const;
@@ -159,6 +160,9 @@ function printHelp(flags: Flags, repo: ConfigRepository | null, overrides: Overr
     '',
     'Usage: bench [flags] [overrides...]          one run, e.g. bench model=bert-base-cased sequence_length=128',
     '       bench -m [flags] [overrides...]       a sweep, e.g. bench -m batch_size=1,8 sequence_length=32,128',
+    '       bench topology [--format json] [topology.file=PATH]     this machine (or a recorded one)',
+    '       bench plan [overrides] [--format json]                  the instance plan, without running it',
+    ...Object.keys(SUBCOMMANDS).map((name) => `       bench ${name} ...`.padEnd(63) + `see bench ${name} --help`),
     '',
     'Flags:',
     '  -m, --multirun             run a sweep: the cartesian product of the swept values',
@@ -267,6 +271,8 @@ function configMode(repo: ConfigRepository, flags: Flags, overrides: Override[])
 
 export async function main(argv: readonly string[]): Promise<number> {
   try {
+    const sub = argv[0] === undefined ? undefined : SUBCOMMANDS[argv[0]];
+    if (sub) return await (await sub()).run(argv.slice(1));
     return await run(argv);
   } catch (err) {
     if (isUserError(err) || err instanceof UsageError || err instanceof ResultsError) {

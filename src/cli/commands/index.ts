@@ -1,0 +1,13 @@
+/**
+ * Subcommands with flags of their own (`bench compare A B`, `bench report DIR`, ...). Each module
+ * exports `run(argv)`, returning the exit code; it may print, since it lives in src/cli/. The
+ * config-driven commands (a run, a sweep, `topology`, `plan`) are handled in main.ts.
+ */
+export interface Subcommand {
+  readonly summary: string;
+  run(argv: readonly string[]): Promise<number>;
+}
+
+export const SUBCOMMANDS: Readonly<Record<string, () => Promise<Subcommand>>> = {
+  // One line per subcommand: name: () => import('./name.js'),
+};
