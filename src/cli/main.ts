@@ -19,7 +19,7 @@ import { runSweep } from '../launcher/multirun.js';
 import { benchVersion } from '../results/environment.js';
 import { ResultsError } from '../results/rundir.js';
 import { SUBCOMMANDS } from './commands/index.js';
-import { displayPath, renderJobLine, renderPlan, renderRun } from './render.js';
+import { displayPath, renderBestSetups, renderJobLine, renderPlan, renderProgress, renderRun, varyingKeys } from './render.js';
 
 const INFO_CHOICES = ['all', 'config', 'defaults', 'defaults-tree', 'searchpath'] as const;
 
@@ -236,6 +236,14 @@ async function run(argv: readonly string[]): Promise<number> {
   }
   let total = 0;
   let index = 0;
+  let varying = new Set<string>();
+  const started = Date.now();
+  // On a terminal a progress line is redrawn under the job lines; in CI, plain lines only.
+  const tty = process.stdout.isTTY === true;
+  let ticker: NodeJS.Timeout | undefined;
+  const redraw = (): void => {
+    if (tty) process.stdout.write(`\r\x1b[2K${renderProgress(index, total, Date.now() - started)}`);
+  };
   const sweep = await runSweep({
     repo,
     source: flags.source,
@@ -243,9 +251,19 @@ async function run(argv: readonly string[]): Promise<number> {
     onEvent: (e) => {
       if (e.type === 'sweep-start') {
         total = e.jobs.length;
+        varying = varyingKeys(e.jobs);
         process.stdout.write(`bench: launching ${total} jobs into ${displayPath(e.dir)}\n`);
+        if (tty) ticker = setInterval(redraw, 1000);
+        redraw();
       } else if (e.type === 'job-end') {
-        process.stdout.write(`${renderJobLine(e.outcome, index++, total)}\n`);
+        if (tty) process.stdout.write('\r\x1b[2K');
+        process.stdout.write(`${renderJobLine(e.outcome, index++, total, varying)}\n`);
+        redraw();
+      } else if (e.type === 'sweep-end') {
+        clearInterval(ticker);
+        if (tty) process.stdout.write('\r\x1b[2K');
+        const best = renderBestSetups(e.best);
+        if (best) process.stdout.write(`${best}\n`);
       }
     },
   });

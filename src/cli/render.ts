@@ -4,6 +4,7 @@
 import { relative } from 'node:path';
 import type { JobOutcome } from '../launcher/job.js';
 import type { PlanJson } from '../launcher/launch.js';
+import type { BestSetup } from '../results/best.js';
 import type { RunResult } from '../results/types.js';
 import { formatCpuList } from '../topology/cpulist.js';
 
@@ -62,9 +63,24 @@ export function renderRun(outcome: JobOutcome): string {
   return lines.join('\n');
 }
 
-export function renderJobLine(o: JobOutcome, index: number, total: number): string {
+/** The override keys whose values differ between jobs: the only ones worth repeating per job. */
+export function varyingKeys(jobs: readonly { readonly overrides: readonly string[] }[]): Set<string> {
+  const values = new Map<string, Set<string>>();
+  for (const j of jobs) {
+    for (const line of j.overrides) {
+      const key = line.split('=')[0]!;
+      const set = values.get(key) ?? new Set<string>();
+      set.add(line);
+      values.set(key, set);
+    }
+  }
+  return new Set([...values].filter(([, v]) => v.size > 1 || jobs.length === 1).map(([k]) => k));
+}
+
+export function renderJobLine(o: JobOutcome, index: number, total: number, varying?: ReadonlySet<string>): string {
   const a = o.result.aggregate;
-  const head = `[${index + 1}/${total}] ${o.overrides.join(' ')}`;
+  const shown = varying ? o.overrides.filter((line) => varying.has(line.split('=')[0]!)) : o.overrides;
+  const head = `[${index + 1}/${total}] ${shown.join(' ')}`;
   if (o.status !== 'ok' || !a) return `${head} · ${o.status}: ${(o.result.error ?? '').split('\n')[0]}`;
   return `${head} · mean ${ms(a.latency_mean_ms)} ms · p99 ${ms(a.latency_p99_ms)} ms · ${fmt(a.throughput_samples_per_s)} samples/s`;
 }
@@ -85,4 +101,26 @@ export function renderPlan(plan: PlanJson, source: string): string {
   lines.push(`  leftover cpus: ${plan.leftover_cpus.length > 0 ? formatCpuList(plan.leftover_cpus) : 'none'}`);
   for (const w of plan.warnings) lines.push(`  warning: ${w}`);
   return `${lines.join('\n')}\n`;
+}
+
+export function renderBestSetups(best: readonly BestSetup[]): string {
+  if (best.length === 0) return '';
+  const rows = best.map((b) => [
+    `${b.batch_size} x ${b.sequence_length}`,
+    `${b.lowest_latency.setup} (${ms(b.lowest_latency.latency_mean_ms)} ms)`,
+    `${b.highest_throughput.setup} (${fmt(b.highest_throughput.throughput_samples_per_s)}/s)`,
+  ]);
+  const header = ['batch x seq', 'lowest latency', 'highest throughput'];
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]): string => `  ${r.map((cell, c) => cell.padEnd(widths[c]!)).join('   ')}`.trimEnd();
+  return ['best setups (latency: worst instance mean; throughput: samples/s summed over instances):', line(header), ...rows.map(line)].join('\n');
+}
+
+/** `[#####-----] 3/8 jobs · 0:42 elapsed · about 1:05 left` for terminals. */
+export function renderProgress(done: number, total: number, elapsedMs: number): string {
+  const width = 20;
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  const clock = (t: number): string => `${Math.floor(t / 60_000)}:${String(Math.floor((t % 60_000) / 1000)).padStart(2, '0')}`;
+  const eta = done > 0 && done < total ? ` · about ${clock((elapsedMs / done) * (total - done))} left` : '';
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} jobs · ${clock(elapsedMs)} elapsed${eta}`;
 }

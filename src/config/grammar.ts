@@ -20,7 +20,17 @@ export type Sweep =
   | { readonly type: 'choice'; readonly items: readonly Element[]; readonly simple: boolean }
   | { readonly type: 'range'; readonly start: number; readonly stop: number; readonly step: number }
   | { readonly type: 'glob'; readonly include: readonly string[]; readonly exclude: readonly string[] }
-  | { readonly type: 'interval'; readonly start: number; readonly end: number };
+  | { readonly type: 'interval'; readonly start: number; readonly end: number }
+  /** bench's own sweeps over the machine: core_counts(), divisors([n]), split_counts([batch]). */
+  | { readonly type: 'machine'; readonly fn: MachineSweep; readonly arg: number | null };
+
+export type MachineSweep = 'core_counts' | 'divisors' | 'split_counts';
+
+/** What machine sweeps are computed from: the usable physical cores, and the run's batch size. */
+export interface MachineContext {
+  readonly physicalCores: number;
+  readonly batchSize: number | null;
+}
 
 /** A value as typed on the command line: `text` is its canonical source form, used in job overrides. */
 export interface Element {
@@ -390,6 +400,12 @@ function callFunction(
         sweep: { type: 'glob', include: strings(args[0] ?? named.include), exclude: strings(args[1] ?? named.exclude) },
         text,
       };
+    case 'core_counts':
+    case 'divisors':
+    case 'split_counts': {
+      const arg = args[0] ?? named.n;
+      return { kind: 'sweep', sweep: { type: 'machine', fn: name, arg: arg === undefined ? null : num(arg, 'argument') }, text };
+    }
     case 'tag': {
       // Tags only matter to other sweepers; the basic sweeper ignores them.
       const last = args.at(-1) ?? named.sweep;
@@ -418,7 +434,8 @@ function callFunction(
     default:
       throw parseError(
         line,
-        `unknown function '${name}': use one of choice, range, interval, glob, tag, sort, shuffle, int, float, str, bool`,
+        `unknown function '${name}': use one of choice, range, interval, glob, tag, sort, shuffle, int, float, str, bool, ` +
+          'core_counts, divisors, split_counts',
       );
   }
 }
@@ -484,8 +501,12 @@ function castElement(name: string, e: Element, line: string): Element {
 }
 
 /** Expands a sweep into its elements; glob needs the group's options, so it is expanded by the caller. */
-export function expandValues(sweep: Sweep, line: string, groupOptions?: readonly string[]): Element[] {
+export function expandValues(sweep: Sweep, line: string, groupOptions?: readonly string[], machine?: MachineContext): Element[] {
   switch (sweep.type) {
+    case 'machine': {
+      if (!machine) throw parseError(line, `${sweep.fn}() needs the machine's topology, known only when a sweep runs (bench -m)`);
+      return machineValues(sweep.fn, sweep.arg, machine, line).map((v) => ({ value: v, text: String(v), quoted: false }));
+    }
     case 'choice':
       return [...sweep.items];
     case 'range': {
@@ -511,6 +532,31 @@ export function expandValues(sweep: Sweep, line: string, groupOptions?: readonly
     }
     case 'interval':
       throw parseError(line, 'BasicSweeper does not support sweep type : INTERVAL_SWEEP');
+  }
+}
+
+/**
+ * core_counts(): 1, 2, 4, ... below the physical core count, plus the count itself (core-count
+ * scaling); divisors([n]): the divisors of n, by default of the core count (instances that share
+ * the cores evenly); split_counts([batch]): instance counts that divide the batch evenly and fit on
+ * the cores (batch-size scaling), the batch by default being the run's batch_size.
+ */
+function machineValues(fn: MachineSweep, arg: number | null, machine: MachineContext, line: string): number[] {
+  const cores = machine.physicalCores;
+  const divisorsOf = (n: number): number[] => Array.from({ length: n }, (_, k) => k + 1).filter((d) => n % d === 0);
+  switch (fn) {
+    case 'core_counts': {
+      const out: number[] = [];
+      for (let k = 1; k < cores; k *= 2) out.push(k);
+      return [...out, cores];
+    }
+    case 'divisors':
+      return divisorsOf(arg ?? cores);
+    case 'split_counts': {
+      const batch = arg ?? machine.batchSize;
+      if (batch === null) throw parseError(line, 'split_counts() needs a fixed batch_size (or split_counts(B))');
+      return divisorsOf(batch).filter((n) => n <= cores);
+    }
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { isHydraOverride } from './compose.js';
 import { ConfigError } from './errors.js';
-import { expandValues, keyElement, parseOverride, type Override } from './grammar.js';
+import { expandValues, keyElement, parseOverride, type MachineContext, type Override } from './grammar.js';
 import type { ConfigRepository } from './repository.js';
 import { isTree } from './tree.js';
 
@@ -27,7 +27,12 @@ export function sweeperParams(masterConfig: unknown): Override[] {
   return Object.entries(params).map(([k, v]) => parseOverride(`${k}=${typeof v === 'string' ? v : String(v)}`));
 }
 
-export function expandSweep(repo: ConfigRepository, configParams: readonly Override[], cliOverrides: readonly Override[]): SweepJob[] {
+export function expandSweep(
+  repo: ConfigRepository,
+  configParams: readonly Override[],
+  cliOverrides: readonly Override[],
+  machine?: MachineContext,
+): SweepJob[] {
   for (const o of cliOverrides) {
     if (isHydraOverride(o) && o.value?.kind === 'sweep') {
       throw new ConfigError(`Sweeping over Hydra's configuration is not supported : '${o.inputLine}'`);
@@ -40,7 +45,7 @@ export function expandSweep(repo: ConfigRepository, configParams: readonly Overr
   const axes: string[][] = [...ordered.values()].map((o) => {
     if (o.value?.kind !== 'sweep') return [o.inputLine];
     const options = o.value.sweep.type === 'glob' ? globOptions(repo, o) : undefined;
-    const values = expandValues(o.value.sweep, o.inputLine, options);
+    const values = expandValues(o.value.sweep, o.inputLine, options, machine);
     if (values.length === 0) throw new ConfigError(`The sweep '${o.inputLine}' has no values`);
     return values.map((e) => `${keyElement(o)}=${e.text}`);
   });
@@ -70,4 +75,9 @@ export function overrideDirname(
     .sort()
     .map((line) => line.replaceAll('=', opts.kvSep))
     .join(opts.itemSep);
+}
+
+/** Whether any sweep needs the machine (core_counts, divisors, split_counts) to be expanded. */
+export function needsMachine(overrides: readonly Override[]): boolean {
+  return overrides.some((o) => o.value?.kind === 'sweep' && o.value.sweep.type === 'machine');
 }

@@ -11,17 +11,23 @@ import { parseOverride } from '../config/grammar.js';
 import { resolveKey } from '../config/interpolate.js';
 import { composeJob, resolveContext, type ConfigSource } from '../config/load.js';
 import type { ConfigRepository } from '../config/repository.js';
-import { expandSweep, sweeperParams, type SweepJob } from '../config/sweep.js';
+import type { MachineContext } from '../config/grammar.js';
+import { expandSweep, needsMachine, sweeperParams, type SweepJob } from '../config/sweep.js';
+import type { Tree } from '../config/tree.js';
+import { bestSetups, type BestSetup } from '../results/best.js';
+import { loadTopologyFile } from '../topology/detect.js';
+import { physicalCores } from '../topology/model.js';
+import { machineTopology } from './launch.js';
 import { toYaml } from '../config/yaml.js';
 import { benchVersion } from '../results/environment.js';
 import { claimSweepDir } from '../results/rundir.js';
-import { writeSweepSummary, type SummaryRow } from '../results/write.js';
+import { writeBestSetups, writeSweepSummary, type SummaryRow } from '../results/write.js';
 import { runJob, type JobEvent, type JobOutcome } from './job.js';
 
 export type SweepEvent =
   | { readonly type: 'sweep-start'; readonly dir: string; readonly jobs: readonly SweepJob[] }
   | JobEvent
-  | { readonly type: 'sweep-end'; readonly dir: string; readonly outcomes: readonly JobOutcome[] };
+  | { readonly type: 'sweep-end'; readonly dir: string; readonly outcomes: readonly JobOutcome[]; readonly best: readonly BestSetup[] };
 
 export interface SweepRequest {
   readonly repo: ConfigRepository;
@@ -33,11 +39,14 @@ export interface SweepRequest {
 export interface SweepOutcome {
   readonly dir: string;
   readonly outcomes: readonly JobOutcome[];
+  readonly best: readonly BestSetup[];
 }
 
 export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   const master = composeJob(req.repo, req.source, req.overrides, { master: true, version: benchVersion() });
-  const jobs = expandSweep(req.repo, sweeperParams(master.config), req.overrides);
+  const params = sweeperParams(master.config);
+  const machine = needsMachine([...params, ...req.overrides]) ? await machineContext(master.config) : undefined;
+  const jobs = expandSweep(req.repo, params, req.overrides, machine);
   const wanted = String(resolveKey(master.config, 'hydra.sweep.dir', resolveContext()));
   const dir = claimSweepDir(wanted, 'multirun.yaml', toYaml(master.config), 'hydra.sweep.dir');
   req.onEvent?.({ type: 'sweep-start', dir, jobs });
@@ -64,6 +73,17 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
     });
     writeSweepSummary(dir, rows);
   }
-  req.onEvent?.({ type: 'sweep-end', dir, outcomes });
-  return { dir, outcomes };
+  const best = bestSetups(outcomes);
+  writeBestSetups(dir, best);
+  req.onEvent?.({ type: 'sweep-end', dir, outcomes, best });
+  return { dir, outcomes, best };
+}
+
+/** The physical cores that machine sweeps (core_counts, divisors, split_counts) are computed from. */
+async function machineContext(master: Tree): Promise<MachineContext> {
+  const ctx = resolveContext();
+  const file = resolveKey(master, 'topology.file', ctx);
+  const topology = typeof file === 'string' ? await loadTopologyFile(file) : await machineTopology();
+  const batch = resolveKey(master, 'batch_size', ctx);
+  return { physicalCores: physicalCores(topology).length, batchSize: typeof batch === 'number' ? batch : null };
 }

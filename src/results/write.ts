@@ -5,6 +5,7 @@ import { stringify } from 'csv-stringify/sync';
 import { join } from 'node:path';
 import { flatten, isTree } from '../config/tree.js';
 import { writeFileAtomic } from './atomic.js';
+import type { BestSetup } from './best.js';
 import type { RunResult } from './types.js';
 
 export const RESULTS_JSON = 'results.json';
@@ -130,4 +131,22 @@ export function writeSweepSummary(sweepDir: string, rows: readonly SummaryRow[])
   const records = rows.map(summaryRecord);
   writeFileAtomic(join(sweepDir, 'summary.csv'), toCsv(records));
   writeFileAtomic(join(sweepDir, 'summary.json'), `${JSON.stringify(records, null, 1)}\n`);
+}
+
+export function writeBestSetups(sweepDir: string, best: readonly BestSetup[]): void {
+  writeFileAtomic(join(sweepDir, 'best_setups.json'), `${JSON.stringify(best, null, 1)}\n`);
+  const rows = best.flatMap((b) =>
+    (['lowest_latency', 'highest_throughput'] as const).map((goal) => ({
+      batch_size: b.batch_size,
+      sequence_length: b.sequence_length,
+      goal,
+      job: b[goal].job,
+      setup: b[goal].setup,
+      latency_mean_ms: round(b[goal].latency_mean_ms),
+      throughput_samples_per_s: round(b[goal].throughput_samples_per_s),
+      overrides: b[goal].overrides.join(' '),
+      candidates: b.candidates,
+    })),
+  );
+  writeFileAtomic(join(sweepDir, 'best_setups.csv'), rows.length > 0 ? toCsv(rows) : '');
 }

@@ -1,0 +1,73 @@
+/**
+ * The best setup per problem size, the study's Figure 9: for each (total batch, sequence length),
+ * the job with the lowest latency (the worst instance's mean) and the one with the highest
+ * throughput (summed over instances). Read from results only, so it works on any set of runs.
+ */
+import type { RunResult } from './types.js';
+
+export interface SetupFigure {
+  readonly job: number;
+  readonly setup: string;
+  readonly overrides: readonly string[];
+  readonly latency_mean_ms: number;
+  readonly throughput_samples_per_s: number;
+}
+
+export interface BestSetup {
+  readonly batch_size: number;
+  readonly sequence_length: number;
+  readonly lowest_latency: SetupFigure;
+  readonly highest_throughput: SetupFigure;
+  readonly candidates: number;
+}
+
+export interface JobForBest {
+  readonly result: RunResult;
+  readonly overrides: readonly string[];
+}
+
+/** `4 x 12 cores, batch 2 each` — the shape of a multi-instance setup. */
+export function describeSetup(r: RunResult): string {
+  const n = r.instances.length;
+  const cores = r.instances.map((i) => i.cpus?.length ?? i.threads);
+  const same = cores.every((c) => c === cores[0]);
+  const batches = r.instances.map((i) => i.batch_size);
+  const threads = r.instances.map((i) => i.threads);
+  const coreText = same ? `${cores[0]} core${cores[0] === 1 ? '' : 's'}` : `${cores.join('+')} cores`;
+  const threadText = threads.every((t, k) => t === cores[k]) ? '' : `, ${threads.join('+')} threads`;
+  const batchText = batches.every((b) => b === batches[0]) ? `batch ${batches[0]}${n > 1 ? ' each' : ''}` : `batches ${batches.join('+')}`;
+  return `${n} x ${coreText}${threadText}, ${batchText}`;
+}
+
+export function bestSetups(jobs: readonly (JobForBest & { readonly job?: number })[]): BestSetup[] {
+  const groups = new Map<string, { batch: number; seq: number; items: { job: number; r: RunResult; overrides: readonly string[] }[] }>();
+  jobs.forEach((j, k) => {
+    const r = j.result;
+    const seq = (r.config as { sequence_length?: unknown } | null)?.sequence_length;
+    if (r.status !== 'ok' || !r.aggregate || typeof seq !== 'number') return;
+    const key = `${r.aggregate.batch_size}x${seq}`;
+    const g = groups.get(key) ?? { batch: r.aggregate.batch_size, seq, items: [] };
+    g.items.push({ job: j.job ?? k, r, overrides: j.overrides });
+    groups.set(key, g);
+  });
+  const figure = (x: { job: number; r: RunResult; overrides: readonly string[] }): SetupFigure => ({
+    job: x.job,
+    setup: describeSetup(x.r),
+    overrides: x.overrides,
+    latency_mean_ms: x.r.aggregate!.latency_mean_ms,
+    throughput_samples_per_s: x.r.aggregate!.throughput_samples_per_s,
+  });
+  return [...groups.values()]
+    .sort((a, b) => a.batch - b.batch || a.seq - b.seq)
+    .map((g) => {
+      const byLatency = [...g.items].sort((a, b) => a.r.aggregate!.latency_mean_ms - b.r.aggregate!.latency_mean_ms);
+      const byThroughput = [...g.items].sort((a, b) => b.r.aggregate!.throughput_samples_per_s - a.r.aggregate!.throughput_samples_per_s);
+      return {
+        batch_size: g.batch,
+        sequence_length: g.seq,
+        lowest_latency: figure(byLatency[0]!),
+        highest_throughput: figure(byThroughput[0]!),
+        candidates: g.items.length,
+      };
+    });
+}
