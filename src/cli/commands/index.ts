@@ -10,4 +10,6 @@ export interface Subcommand {
 
 export const SUBCOMMANDS: Readonly<Record<string, () => Promise<Subcommand>>> = {
   // One line per subcommand: name: () => import('./name.js'),
+  compare: () => import('./compare.js'),
+  report: () => import('./report.js'),
 };

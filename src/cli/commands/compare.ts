@@ -1,0 +1,144 @@
+/**
+ * `bench compare A B`: matched rows of two result sets with a verdict each; exit status like
+ * diff(1): 0 done (no regression past the threshold), 1 a regression with --fail-on-regression,
+ * 2 trouble (bad flags, unreadable input).
+ */
+import yargs from 'yargs';
+import { compareSets, parseThreshold, regressions } from '../../report/compare.js';
+import { COMPARE_FORMATS, renderComparison, speedText, type CompareFormat } from '../../report/compare-render.js';
+import { loadResultSet, ReportInputError } from '../../report/load.js';
+import { displayPath } from '../render.js';
+
+export const summary = 'compare two result sets (run dirs, sweep dirs or summary CSVs) with a verdict per matched row';
+
+const HELP = `Usage: bench compare A B [--format table|markdown|csv|json] [--fail-on-regression 5%] [--ignore key1,key2]
+
+Compares two result sets: A and B are run directories, sweep directories (multirun/DATE/TIME) or
+summary/results CSVs, from this machine or another. Rows are matched on their resolved config,
+ignoring keys that do not change what is measured (experiment_name, seed, benchmark_duration,
+scenario.min_iterations, topology.file, launcher timeouts, backend.save_optimized_model, hydra.*);
+unmatched rows are listed with the keys their closest counterpart differs in.
+
+For each matched row: A, B, the latency ratio B/A with a 95% interval, and a verdict (B faster,
+slower, or no significant difference). With raw latencies (results.json): Mann-Whitney U test on
+all calls (instances pooled) and a bootstrap interval of the ratio of medians; from a summary CSV:
+Welch's t-test on mean ± std where the CSV has them. Throughput (summed over instances) is compared
+beside it. Environment differences (CPU, cores, onnxruntime-node, bench, Node, THP) come first.
+
+Flags:
+  --format FORMAT            table (default), markdown, csv or json
+  --fail-on-regression PCT   exit 1 when a matched row is significantly slower in B by more than
+                             PCT (e.g. 5% or 5; for CI)
+  --ignore KEYS              more config keys (or dotted prefixes) to leave out of matching, comma-
+                             separated, e.g. --ignore backend.gflops_per_thread (repeatable)
+  --alpha X                  significance level (default 0.05)
+  --resamples N              bootstrap resamples (default 2000)
+  --seed N                   bootstrap seed (default 1)
+  -h, --help                 this text
+
+Exit status: 0 compared (and no regression), 1 regression past --fail-on-regression, 2 trouble.
+`;
+
+class UsageError extends Error {}
+
+interface Flags {
+  readonly a: string;
+  readonly b: string;
+  readonly format: CompareFormat;
+  readonly threshold: number | null;
+  readonly ignore: string[];
+  readonly alpha: number;
+  readonly resamples: number;
+  readonly seed: number;
+}
+
+async function parseFlags(argv: readonly string[]): Promise<Flags | 'help'> {
+  const parsed = await yargs([...argv])
+    // Not greedy: `--ignore k A B` must leave A and B as the positionals.
+    .parserConfiguration({
+      'camel-case-expansion': false,
+      'dot-notation': false,
+      'parse-numbers': false,
+      'parse-positional-numbers': false,
+      'greedy-arrays': false,
+    })
+    .help(false)
+    .version(false)
+    .option('format', { type: 'string', default: 'table' })
+    .option('fail-on-regression', { type: 'string' })
+    .option('ignore', { type: 'string', array: true, default: [] })
+    .option('alpha', { type: 'string' })
+    .option('resamples', { type: 'string' })
+    .option('seed', { type: 'string' })
+    .option('help', { alias: 'h', type: 'boolean', default: false })
+    .strictOptions()
+    .fail((msg) => {
+      throw new UsageError(msg);
+    })
+    .parseAsync();
+  if (parsed.help) return 'help';
+  const positional = parsed._.map(String);
+  if (positional.length !== 2) throw new UsageError(`expected two result sets A and B, got ${positional.length}`);
+  const format = parsed.format;
+  if (!(COMPARE_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format: invalid choice '${format}' (choose from ${COMPARE_FORMATS.join(', ')})`);
+  let threshold: number | null = null;
+  if (parsed['fail-on-regression'] !== undefined) {
+    threshold = parseThreshold(parsed['fail-on-regression']);
+    if (threshold === null) throw new UsageError(`--fail-on-regression: expected a percentage such as 5% or 2.5, got '${parsed['fail-on-regression']}'`);
+  }
+  const number = (name: string, text: string | undefined, fallback: number, ok: (x: number) => boolean): number => {
+    if (text === undefined) return fallback;
+    const x = Number(text);
+    if (text.trim() === '' || !ok(x)) throw new UsageError(`--${name}: invalid value '${text}'`);
+    return x;
+  };
+  return {
+    a: positional[0]!,
+    b: positional[1]!,
+    format: format as CompareFormat,
+    threshold,
+    ignore: parsed.ignore.flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter((s) => s !== ''),
+    alpha: number('alpha', parsed.alpha, 0.05, (x) => x > 0 && x < 1),
+    resamples: number('resamples', parsed.resamples, 2000, (x) => Number.isInteger(x) && x >= 100),
+    seed: number('seed', parsed.seed, 1, (x) => Number.isSafeInteger(x) && x >= 0),
+  };
+}
+
+export async function run(argv: readonly string[]): Promise<number> {
+  let flags: Flags | 'help';
+  try {
+    flags = await parseFlags(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench compare: ${err.message}\nRun 'bench compare --help' for the flags.\n`);
+    return 2;
+  }
+  if (flags === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  try {
+    const a = loadResultSet(flags.a);
+    const b = loadResultSet(flags.b);
+    const cmp = compareSets(a, b, { ignore: flags.ignore, alpha: flags.alpha, resamples: flags.resamples, seed: flags.seed });
+    process.stdout.write(renderComparison(cmp, flags.format, { threshold: flags.threshold, displayPath }));
+    if (flags.threshold !== null) {
+      const bad = regressions(cmp, flags.threshold);
+      const pct = `${+(flags.threshold * 100).toFixed(4)}%`;
+      if (bad.length > 0) {
+        process.stderr.write(`bench compare: ${bad.length} regression${bad.length === 1 ? '' : 's'} past ${pct}:\n`);
+        for (const m of bad) {
+          const setup = Object.entries(m.setup).map(([k, v]) => `${k}=${v}`).join(' ') || m.b.source;
+          process.stderr.write(`  ${setup}: ${speedText(m)}\n`);
+        }
+        return 1;
+      }
+      process.stderr.write(`bench compare: no matched row is significantly slower by more than ${pct}\n`);
+    }
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ReportInputError)) throw err;
+    process.stderr.write(`bench compare: ${err.message}\n`);
+    return 2;
+  }
+}

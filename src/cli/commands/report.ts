@@ -1,0 +1,81 @@
+/**
+ * `bench report DIR [--out FILE]`: a self-contained HTML report with the study's charts, the charts
+ * as SVG files and a Markdown summary. Exit status: 0 written, 1 trouble.
+ */
+import yargs from 'yargs';
+import { ReportInputError } from '../../report/load.js';
+import { writeReport } from '../../report/report.js';
+import { displayPath } from '../render.js';
+
+export const summary = 'an HTML report (charts, best setups, environment) of a run or sweep directory';
+
+const HELP = `Usage: bench report DIR [--out FILE]
+
+Writes a self-contained HTML report of DIR (a run directory, a sweep directory such as
+multirun/DATE/TIME, a summary.csv, or a folder of runs): the environment block, latency vs cores
+per sequence length (core-count scaling), max latency and summed throughput vs number of instances
+(batch-size scaling), the latency distribution per instance, the best setup per (batch, sequence)
+and every run's figures. Charts are vega-lite rendered to SVG; the file opens without a network.
+Each chart is also written as an SVG file, and a Markdown summary is written beside the HTML.
+A chart whose data has a single value on its axis (e.g. every run used the same cores) is skipped
+with a note.
+
+Flags:
+  --out FILE    the HTML file to write (default: DIR/report.html); FILE.md and FILE-charts/*.svg
+                go beside it (FILE without its .html)
+  -h, --help    this text
+`;
+
+class UsageError extends Error {}
+
+export async function run(argv: readonly string[]): Promise<number> {
+  let dir: string;
+  let out: string | undefined;
+  try {
+    const parsed = await yargs([...argv])
+      .parserConfiguration({ 'camel-case-expansion': false, 'dot-notation': false, 'parse-numbers': false, 'parse-positional-numbers': false })
+      .help(false)
+      .version(false)
+      .option('out', { alias: 'o', type: 'string' })
+      .option('help', { alias: 'h', type: 'boolean', default: false })
+      .strictOptions()
+      .fail((msg) => {
+        throw new UsageError(msg);
+      })
+      .parseAsync();
+    if (parsed.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const positional = parsed._.map(String);
+    if (positional.length !== 1) throw new UsageError(`expected one directory, got ${positional.length}`);
+    if (parsed.out !== undefined && parsed.out.trim() === '') throw new UsageError('--out: expected a file name');
+    dir = positional[0]!;
+    out = parsed.out;
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench report: ${err.message}\nRun 'bench report --help' for the flags.\n`);
+    return 1;
+  }
+  try {
+    const r = await writeReport(dir, out === undefined ? {} : { out });
+    process.stdout.write(`bench report: ${displayPath(r.html)} (${r.model.rows.length} run${r.model.rows.length === 1 ? '' : 's'})\n`);
+    for (const c of r.charts) {
+      process.stdout.write(c.file ? `  chart   ${displayPath(c.file)}\n` : `  skipped ${c.title}: ${c.skipped}\n`);
+    }
+    process.stdout.write(`  summary ${displayPath(r.markdown)}\n`);
+    for (const w of r.model.set.warnings) process.stderr.write(`  warning ${w}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof ReportInputError) {
+      process.stderr.write(`bench report: ${err.message}\n`);
+      return 1;
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EROFS' || code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
+      process.stderr.write(`bench report: cannot write the report: ${(err as Error).message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,316 @@
+/**
+ * `bench report DIR`: one self-contained HTML file (charts as inline SVG, styles inline, no script,
+ * no network: a Content-Security-Policy of `default-src 'none'` makes that a property of the file),
+ * each chart also as its own SVG file, and a Markdown summary beside the HTML.
+ *
+ * Sections: the environment block, the charts (see charts.ts), the best setup per (batch,
+ * sequence) as the sweep writes it to best_setups.csv (results/best.ts: lowest mean latency of the
+ * worst instance, highest summed throughput), every run's figures, and the warnings. Every string
+ * that comes from a config, an override or a file name goes through escapeHtml / escapeMarkdown*.
+ *
+ * Writes files, prints nothing.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { bestSetups, type BestSetup } from '../results/best.js';
+import { benchVersion } from '../results/environment.js';
+import { planCharts, renderCharts, coresUsed, type ChartRow, type RenderedChart } from './charts.js';
+import { canonical, ENVIRONMENT_FIELDS, environmentValue } from './compare.js';
+import { escapeHtml, escapeMarkdownCell, escapeMarkdownText } from './escape.js';
+import { loadResultSet, type ResultRow, type ResultSet } from './load.js';
+
+export interface ReportModel {
+  readonly set: ResultSet;
+  readonly title: string;
+  readonly experiments: readonly string[];
+  readonly rows: readonly ChartRow[];
+  readonly environments: readonly { readonly fields: readonly (readonly [string, string])[]; readonly runs: readonly string[] }[];
+  readonly best: readonly (BestSetup & { readonly lowLabel: string; readonly highLabel: string })[];
+  readonly warnings: readonly string[];
+  readonly generatedAt: string;
+}
+
+export interface ReportOutput {
+  readonly html: string;
+  readonly markdown: string;
+  readonly chartsDir: string;
+  /** Each chart's SVG file (null when the chart was skipped, with the reason). */
+  readonly charts: readonly { readonly id: string; readonly title: string; readonly file: string | null; readonly skipped: string | null }[];
+}
+
+/** What sets each run apart: its overrides that not every run of the set shares. */
+function runLabels(set: ResultSet): string[] {
+  const rows = set.rows;
+  if (rows.length === 1) return [set.kind === 'run' ? basename(set.path) : rows[0]!.source];
+  const common = rows.map((r) => new Set(r.overrides)).reduce((acc, s) => new Set([...acc].filter((o) => s.has(o))));
+  return rows.map((r) => {
+    const own = r.overrides.filter((o) => !common.has(o)).join(' ');
+    const id = r.job !== null ? `#${r.job}` : r.source;
+    return own === '' ? id : `${id} ${own}`;
+  });
+}
+
+export function buildModel(set: ResultSet, now = new Date()): ReportModel {
+  const labels = runLabels(set);
+  const rows: ChartRow[] = set.rows.map((row, k) => ({ row, label: labels[k]! }));
+  const experiments = [...new Set(set.rows.map((r) => canonical(r.config.experiment_name)).filter((x) => x !== ''))];
+
+  const envs = new Map<string, { fields: [string, string][]; runs: string[] }>();
+  for (const c of rows) {
+    if (!c.row.environment) continue;
+    const env = c.row.environment;
+    const fields = ENVIRONMENT_FIELDS.map(([k, label]): [string, string] => [label, environmentValue(env, k)]).filter(([, v]) => v !== '');
+    const key = JSON.stringify(fields);
+    const e = envs.get(key) ?? { fields, runs: [] };
+    e.runs.push(c.label);
+    envs.set(key, e);
+  }
+
+  const withResult = rows.filter((c) => c.row.result !== null);
+  const byJob = new Map<number, string>();
+  const jobs = withResult.map((c, k) => {
+    byJob.set(c.row.job ?? k, c.label);
+    return { result: c.row.result!, overrides: c.row.overrides, job: c.row.job ?? k };
+  });
+  const best = bestSetups(jobs).map((b) => ({
+    ...b,
+    lowLabel: byJob.get(b.lowest_latency.job) ?? '',
+    highLabel: byJob.get(b.highest_throughput.job) ?? '',
+  }));
+
+  const warnings = [...set.warnings, ...new Set(set.rows.flatMap((r) => r.result?.warnings ?? []))];
+  const name = set.kind === 'csv' ? basename(set.path) : basename(set.path) || set.path;
+  return {
+    set,
+    title: `bench report: ${experiments.join(', ') || name}`,
+    experiments,
+    rows,
+    environments: [...envs.values()],
+    best,
+    warnings,
+    generatedAt: now.toISOString(),
+  };
+}
+
+const fmt = (x: number | null | undefined, digits = 3): string => {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '';
+  if (Number.isInteger(x)) return String(x);
+  const a = Math.abs(x);
+  if (a >= 10 ** digits || a === 0) return x.toFixed(0);
+  return x.toFixed(Math.max(0, digits - 1 - Math.floor(Math.log10(a))));
+};
+
+interface Table {
+  readonly header: readonly string[];
+  readonly rows: readonly (readonly string[])[];
+  /** Column indexes aligned right (numbers). */
+  readonly numeric?: readonly number[];
+}
+
+function runsTable(model: ReportModel): Table {
+  return {
+    header: ['run', 'status', 'instances', 'batch', 'sequence', 'cores / instance', 'mean ms', 'p50 ms', 'p99 ms', 'samples/s', 'note'],
+    rows: model.rows.map(({ row: r, label }) => [
+      label,
+      r.status,
+      fmt(r.instances),
+      fmt(r.batch_size),
+      canonical(r.config.sequence_length),
+      r.result ? describeCores(r) : '',
+      fmt(r.latency_mean_ms),
+      fmt(r.latency_p50_ms),
+      fmt(r.latency_p99_ms),
+      fmt(r.throughput_samples_per_s, 4),
+      r.error?.split('\n')[0] ?? (r.latencies_ms === null && r.status === 'ok' ? 'summary only' : ''),
+    ]),
+    numeric: [2, 3, 4, 5, 6, 7, 8, 9],
+  };
+}
+
+function describeCores(r: ResultRow): string {
+  const n = coresUsed(r);
+  const all = r.result!.instances.map((i) => (i.cpus && i.cpus.length > 0 ? Math.min(i.threads, i.cpus.length) : i.threads));
+  return all.every((x) => x === all[0]) ? String(n ?? '') : all.join('+');
+}
+
+function bestTable(model: ReportModel): Table {
+  return {
+    header: ['batch', 'sequence', 'lowest latency: setup', 'mean ms', 'run', 'highest throughput: setup', 'samples/s', 'run', 'runs compared'],
+    rows: model.best.map((b) => [
+      String(b.batch_size),
+      String(b.sequence_length),
+      b.lowest_latency.setup,
+      fmt(b.lowest_latency.latency_mean_ms),
+      b.lowLabel,
+      b.highest_throughput.setup,
+      fmt(b.highest_throughput.throughput_samples_per_s, 4),
+      b.highLabel,
+      String(b.candidates),
+    ]),
+    numeric: [0, 1, 3, 6, 8],
+  };
+}
+
+function htmlTable(t: Table, cls = ''): string {
+  const num = new Set(t.numeric ?? []);
+  const cell = (tag: string, c: string, i: number): string => `<${tag}${num.has(i) ? ' class="num"' : ''}>${escapeHtml(c)}</${tag}>`;
+  return [
+    `<table${cls ? ` class="${cls}"` : ''}>`,
+    `<thead><tr>${t.header.map((h, i) => cell('th', h, i)).join('')}</tr></thead>`,
+    '<tbody>',
+    ...t.rows.map((r) => `<tr>${r.map((c, i) => cell('td', c, i)).join('')}</tr>`),
+    '</tbody></table>',
+  ].join('\n');
+}
+
+function markdownTable(t: Table): string[] {
+  const num = new Set(t.numeric ?? []);
+  const line = (cells: readonly string[]): string => `| ${cells.map(escapeMarkdownCell).join(' | ')} |`;
+  return [line(t.header), `|${t.header.map((_, i) => (num.has(i) ? '---:' : '---')).join('|')}|`, ...t.rows.map(line)];
+}
+
+const STYLE = `
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto; max-width: 1200px; padding: 0 16px; color: #1b1b1b; }
+h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+.meta { color: #555; margin: 0 0 4px; }
+table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
+th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
+th { background: #f4f4f4; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.charts { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+figure.chart { margin: 0; padding: 8px; border: 1px solid #e4e4e4; border-radius: 4px; background: #fff; }
+figure.chart svg { display: block; max-width: 100%; height: auto; }
+figcaption { max-width: 560px; color: #444; font-size: 12.5px; margin-top: 6px; }
+.skipped { color: #7a5b00; background: #fff8e1; border-left: 3px solid #e0b400; padding: 4px 8px; margin: 6px 0; }
+.warnings li { color: #7a3b00; }
+code { font-size: 12.5px; }
+`;
+
+export function renderHtml(model: ReportModel, charts: readonly RenderedChart[], chartFiles: ReadonlyMap<string, string>): string {
+  const e = escapeHtml;
+  const drawn = charts.filter((c) => c.svg !== null);
+  const skipped = charts.filter((c) => c.svg === null);
+  const env =
+    model.environments.length === 0
+      ? '<p>No environment recorded (the input has only summaries).</p>'
+      : model.environments
+          .map((env) => {
+            const runs = model.environments.length > 1 ? `<p class="meta">runs: ${e(env.runs.join(', '))}</p>` : '';
+            return `${runs}${htmlTable({ header: ['field', 'value'], rows: env.fields.map(([k, v]) => [k, v]) }, 'env')}`;
+          })
+          .join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${e(model.title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header>
+<h1>${e(model.title)}</h1>
+<p class="meta">source: <code>${e(model.set.path)}</code> (${e(model.set.kind)}, ${model.rows.length} run${model.rows.length === 1 ? '' : 's'})</p>
+<p class="meta">generated ${e(model.generatedAt)} by bench ${e(benchVersion())}</p>
+</header>
+<section id="environment">
+<h2>Environment</h2>
+${env}
+</section>
+<section id="charts">
+<h2>Charts</h2>
+<div class="charts">
+${drawn
+  .map(
+    (c) => `<figure class="chart" id="chart-${e(c.id)}" data-chart="${e(c.id)}">
+${c.svg}
+<figcaption>${e(c.caption)} <span class="meta">(${e(chartFiles.get(c.id) ?? '')})</span></figcaption>
+</figure>`,
+  )
+  .join('\n')}
+</div>
+${skipped.map((c) => `<p class="skipped" data-skipped="${e(c.id)}"><strong>${e(c.title)}</strong>: not drawn: ${e(c.skipped)}.</p>`).join('\n')}
+</section>
+<section id="best">
+<h2>Best setup per (batch, sequence)</h2>
+${model.best.length > 0 ? htmlTable(bestTable(model)) : '<p>No completed runs with a full result.</p>'}
+</section>
+<section id="runs">
+<h2>Runs</h2>
+${htmlTable(runsTable(model))}
+</section>
+${
+  model.warnings.length > 0
+    ? `<section id="warnings">
+<h2>Warnings</h2>
+<ul class="warnings">
+${model.warnings.map((w) => `<li>${e(w)}</li>`).join('\n')}
+</ul>
+</section>`
+    : ''
+}
+</body>
+</html>
+`;
+}
+
+export function renderMarkdown(model: ReportModel, charts: readonly RenderedChart[], chartFiles: ReadonlyMap<string, string>): string {
+  const t = escapeMarkdownText;
+  const out: string[] = [`# ${t(model.title)}`, '', `Source: \`${model.set.path.replace(/`/g, "'")}\` (${model.set.kind}, ${model.rows.length} runs); generated ${model.generatedAt} by bench ${benchVersion()}.`, ''];
+  out.push('## Environment', '');
+  if (model.environments.length === 0) out.push('No environment recorded (the input has only summaries).', '');
+  for (const env of model.environments) {
+    if (model.environments.length > 1) out.push(`Runs: ${t(env.runs.join(', '))}`, '');
+    out.push(...markdownTable({ header: ['field', 'value'], rows: env.fields.map(([k, v]) => [k, v]) }), '');
+  }
+  out.push('## Charts', '');
+  for (const c of charts) {
+    if (c.svg !== null) out.push(`### ${t(c.title)}`, '', `![${t(c.title)}](${encodeURI(chartFiles.get(c.id) ?? '')})`, '', t(c.caption), '');
+    else out.push(`- **${t(c.title)}**: not drawn: ${t(c.skipped)}.`);
+  }
+  if (charts.some((c) => c.svg === null)) out.push('');
+  out.push('## Best setup per (batch, sequence)', '');
+  out.push(...(model.best.length > 0 ? markdownTable(bestTable(model)) : ['No completed runs with a full result.']), '');
+  out.push('## Runs', '', ...markdownTable(runsTable(model)), '');
+  if (model.warnings.length > 0) out.push('## Warnings', '', ...model.warnings.map((w) => `- ${t(w)}`), '');
+  return out.join('\n');
+}
+
+export interface ReportOptions {
+  /** The HTML file to write (default: DIR/report.html; a CSV input: report.html beside it). */
+  readonly out?: string;
+  readonly now?: Date;
+}
+
+/**
+ * Reads DIR, renders the charts and writes `<out>.html`, `<out>.md` and `<out>-charts/*.svg`.
+ * Returns the paths written.
+ */
+export async function writeReport(input: string, opts: ReportOptions = {}): Promise<ReportOutput & { readonly model: ReportModel }> {
+  const set = loadResultSet(input);
+  const model = buildModel(set, opts.now);
+  const root = set.kind === 'csv' ? dirname(set.path) : set.path;
+  const html = resolve(opts.out ?? join(root, 'report.html'));
+  const stem = extname(html) === '' ? html : html.slice(0, -extname(html).length);
+  const markdown = `${stem}.md`;
+  const chartsDir = `${stem}-charts`;
+  const charts = await renderCharts(planCharts(model.rows));
+  mkdirSync(dirname(html), { recursive: true });
+  const files = new Map<string, string>();
+  if (charts.some((c) => c.svg !== null)) mkdirSync(chartsDir, { recursive: true });
+  for (const c of charts) {
+    if (c.svg === null) continue;
+    const file = join(chartsDir, `${c.id}.svg`);
+    writeFileSync(file, c.svg);
+    files.set(c.id, relative(dirname(html), file));
+  }
+  writeFileSync(html, renderHtml(model, charts, files));
+  writeFileSync(markdown, renderMarkdown(model, charts, files));
+  return {
+    model,
+    html,
+    markdown,
+    chartsDir,
+    charts: charts.map((c) => ({ id: c.id, title: c.title, file: c.svg === null ? null : join(chartsDir, `${c.id}.svg`), skipped: c.skipped })),
+  };
+}
