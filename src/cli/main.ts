@@ -15,7 +15,7 @@ import { isUserError, runJob } from '../launcher/job.js';
 import { planJson, prepareLaunch, topologyFor } from '../launcher/launch.js';
 import { resolveTask } from '../config/load.js';
 import { renderTopologyText, topologyToJson } from '../topology/render.js';
-import { runSweep } from '../launcher/multirun.js';
+import { readSweepOrigin, runSweep } from '../launcher/multirun.js';
 import { benchVersion } from '../results/environment.js';
 import { ResultsError } from '../results/rundir.js';
 import { SUBCOMMANDS } from './commands/index.js';
@@ -34,6 +34,7 @@ interface Flags {
   readonly version: boolean;
   readonly source: ConfigSource;
   readonly command: 'run' | 'topology' | 'plan';
+  readonly resume: string | null;
   readonly format: 'text' | 'json';
 }
 
@@ -58,10 +59,12 @@ async function parseFlags(argv: readonly string[]): Promise<Flags> {
     .option('info', { alias: 'i', type: 'string' })
     .option('config-name', { alias: 'cn', type: 'string' })
     .option('config-path', { alias: 'cp', type: 'string' })
-    .option('config-dir', { alias: 'cd', type: 'string', array: true })
+    // Not an array option: that would swallow the overrides after it; repeat -cd for more folders.
+    .option('config-dir', { alias: 'cd', type: 'string' })
     .option('help', { alias: 'h', type: 'boolean', default: false })
     .option('version', { type: 'boolean', default: false })
     .option('format', { type: 'string' })
+    .option('resume', { type: 'string' })
     .strictOptions()
     .fail((msg) => {
       throw new UsageError(`${msg}\nRun 'bench --help' for the flags and the config groups.`);
@@ -97,9 +100,10 @@ async function parseFlags(argv: readonly string[]): Promise<Flags> {
     version: parsed.version,
     command,
     format,
+    resume: parsed.resume ?? null,
     source: {
       configDir: parsed['config-path'] ? resolve(parsed['config-path']) : PACKAGE_CONFIG_DIR,
-      extraDirs: (parsed['config-dir'] ?? []).map(String),
+      extraDirs: ([] as unknown[]).concat(parsed['config-dir'] ?? []).map(String),
       configName,
     },
   };
@@ -166,6 +170,7 @@ function printHelp(flags: Flags, repo: ConfigRepository | null, overrides: Overr
     '',
     'Flags:',
     '  -m, --multirun             run a sweep: the cartesian product of the swept values',
+    '  --resume DIR               finish a sweep: re-run only its jobs that are not ok, as it was configured',
     '  --cfg job|hydra|all        print the composed config and exit (add --resolve to resolve ${...})',
     '  -p, --package KEY          with --cfg: print only that node',
     '  -i, --info [all|config|defaults|defaults-tree|searchpath]   how the config was composed',
@@ -195,13 +200,46 @@ function printHelp(flags: Flags, repo: ConfigRepository | null, overrides: Overr
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/**
+ * Ctrl-C / SIGTERM: the first one stops the instances and writes what finished (exit 130 / 143);
+ * a second one exits at once (execa's cleanup still kills the children).
+ */
+function interruptHandling(): { signal: AbortSignal; exitCode: () => number | null; dispose: () => void } {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | null = null;
+  const code = (sig: NodeJS.Signals): number => (sig === 'SIGINT' ? 130 : 143);
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (received) process.exit(code(sig));
+    received = sig;
+    process.stderr.write(`\nbench: ${sig}: stopping the instances and writing what finished (${sig === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to quit at once)\n`);
+    controller.abort(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    exitCode: () => (received ? code(received) : null),
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
 async function run(argv: readonly string[]): Promise<number> {
-  const flags = await parseFlags(argv);
+  let flags = await parseFlags(argv);
+  let resumeOverrides: string[] | null = null;
+  if (flags.resume !== null) {
+    if (flags.overrides.length > 0) throw new UsageError(`--resume re-runs the sweep as it was: drop the overrides (${flags.overrides.join(' ')})`);
+    const origin = readSweepOrigin(resolve(flags.resume));
+    flags = { ...flags, source: origin.source, multirun: true };
+    resumeOverrides = origin.overrides;
+  }
   if (flags.version) {
     process.stdout.write(`bench ${benchVersion()}\n`);
     return 0;
   }
-  const overrides = flags.overrides.map(parseOverride);
+  const overrides = (resumeOverrides ?? flags.overrides).map(parseOverride);
   const repo = openRepository(flags.source);
   if (flags.help) {
     printHelp(flags, repo, overrides);
@@ -229,11 +267,25 @@ async function run(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const multirun = flags.multirun || configMode(repo, flags, overrides) === 'MULTIRUN';
-  if (!multirun) {
-    const outcome = await runJob({ repo, source: flags.source, overrides });
-    (outcome.status === 'ok' ? process.stdout : process.stderr).write(`${renderRun(outcome)}\n`);
-    return outcome.status === 'ok' ? 0 : 1;
+  const interrupt = interruptHandling();
+  try {
+    if (!multirun) {
+      const outcome = await runJob({ repo, source: flags.source, overrides, signal: interrupt.signal });
+      (outcome.status === 'ok' ? process.stdout : process.stderr).write(`${renderRun(outcome)}\n`);
+      return interrupt.exitCode() ?? (outcome.status === 'ok' ? 0 : 1);
+    }
+    return await runMultirun(flags, repo, overrides, interrupt);
+  } finally {
+    interrupt.dispose();
   }
+}
+
+async function runMultirun(
+  flags: Flags,
+  repo: ConfigRepository,
+  overrides: Override[],
+  interrupt: ReturnType<typeof interruptHandling>,
+): Promise<number> {
   let total = 0;
   let index = 0;
   let varying = new Set<string>();
@@ -248,6 +300,8 @@ async function run(argv: readonly string[]): Promise<number> {
     repo,
     source: flags.source,
     overrides,
+    signal: interrupt.signal,
+    ...(flags.resume !== null ? { resumeDir: resolve(flags.resume) } : {}),
     onEvent: (e) => {
       if (e.type === 'sweep-start') {
         total = e.jobs.length;
@@ -257,7 +311,7 @@ async function run(argv: readonly string[]): Promise<number> {
         redraw();
       } else if (e.type === 'job-end') {
         if (tty) process.stdout.write('\r\x1b[2K');
-        process.stdout.write(`${renderJobLine(e.outcome, index++, total, varying)}\n`);
+        process.stdout.write(`${renderJobLine(e.outcome, index++, total, varying)}${e.kept ? ' (kept from the earlier run)' : ''}\n`);
         redraw();
       } else if (e.type === 'sweep-end') {
         clearInterval(ticker);
@@ -267,8 +321,18 @@ async function run(argv: readonly string[]): Promise<number> {
       }
     },
   });
+  clearInterval(ticker);
   const failed = sweep.outcomes.filter((o) => o.status !== 'ok');
+  const interruptedCode = interrupt.exitCode();
+  if (interruptedCode !== null) {
+    process.stderr.write(
+      `bench: interrupted after ${sweep.outcomes.length} of ${total} jobs; summary in ${displayPath(sweep.dir)}/summary.csv; ` +
+        `finish it with: bench --resume ${displayPath(sweep.dir)}\n`,
+    );
+    return interruptedCode;
+  }
   process.stdout.write(`bench: ${sweep.outcomes.length - failed.length} of ${sweep.outcomes.length} jobs ok; summary in ${displayPath(sweep.dir)}/summary.csv\n`);
+  if (failed.length > 0) process.stderr.write(`bench: re-run the failed jobs with: bench --resume ${displayPath(sweep.dir)}\n`);
   if (failed.length > 0) {
     const first = failed[0]!;
     process.stderr.write(`Error executing job with overrides: [${first.overrides.map((o) => `'${o}'`).join(', ')}]\n${first.result.error ?? ''}\n`);

@@ -6,6 +6,7 @@ import type { JobOutcome } from '../launcher/job.js';
 import type { PlanJson } from '../launcher/launch.js';
 import type { BestSetup } from '../results/best.js';
 import type { RunResult } from '../results/types.js';
+import type { ClassStats, DispatchReport, SetupReport } from '../scenarios/dispatch.js';
 import { formatCpuList } from '../topology/cpulist.js';
 
 const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
@@ -40,6 +41,7 @@ export function renderRun(outcome: JobOutcome): string {
     lines.push(`  what finished is in ${displayPath(outcome.dir)}/results.json`);
     return lines.join('\n');
   }
+  if (r.dispatch) return renderDispatchRun(outcome, r.dispatch);
   lines.push(`bench: ${describeRun(r)}`);
   for (const w of r.warnings) lines.push(`  warning   ${w}`);
   for (const i of r.instances) {
@@ -58,6 +60,12 @@ export function renderRun(outcome: JobOutcome): string {
   const a = r.aggregate;
   if (a) {
     lines.push(`  throughput ${fmt(a.throughput_samples_per_s)} samples/s (${fmt(a.forwards_per_s)} forwards/s)`);
+  }
+  const e = r.efficiency;
+  if (e && e.measured_peak_gflops !== null && e.fraction_of_measured_peak !== null) {
+    lines.push(
+      `  compute    ${fmt(e.achieved_gflops, 1)} GFLOP/s = ${(e.fraction_of_measured_peak * 100).toFixed(0)}% of the measured fp32 GEMM peak (${fmt(e.measured_peak_gflops, 1)} GFLOP/s)`,
+    );
   }
   lines.push(`  results   ${displayPath(outcome.dir)}/results.json (and results.csv)`);
   return lines.join('\n');
@@ -82,6 +90,13 @@ export function renderJobLine(o: JobOutcome, index: number, total: number, varyi
   const shown = varying ? o.overrides.filter((line) => varying.has(line.split('=')[0]!)) : o.overrides;
   const head = `[${index + 1}/${total}] ${shown.join(' ')}`;
   if (o.status !== 'ok' || !a) return `${head} · ${o.status}: ${(o.result.error ?? '').split('\n')[0]}`;
+  const d = o.result.dispatch;
+  if (d) {
+    // Request latency, not the instances' service time, and the gain over the homogeneous pool.
+    const l = d.dispatched.overall;
+    const g = d.gain ? ` · gain p50 ${fmt(d.gain.latency_p50)}x, p99 ${fmt(d.gain.latency_p99)}x` : '';
+    return `${head} · dispatched p50 ${ms(l.latency.p50_ms)} ms · p99 ${ms(l.latency.p99_ms)} ms · ${fmt(l.throughput_requests_per_s)} requests/s${g}`;
+  }
   return `${head} · mean ${ms(a.latency_mean_ms)} ms · p99 ${ms(a.latency_p99_ms)} ms · ${fmt(a.throughput_samples_per_s)} samples/s`;
 }
 
@@ -123,4 +138,81 @@ export function renderProgress(done: number, total: number, elapsedMs: number): 
   const clock = (t: number): string => `${Math.floor(t / 60_000)}:${String(Math.floor((t % 60_000) / 1000)).padStart(2, '0')}`;
   const eta = done > 0 && done < total ? ` · about ${clock((elapsedMs / done) * (total - done))} left` : '';
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} jobs · ${clock(elapsedMs)} elapsed${eta}`;
+}
+
+/** Lays out rows of cells: the first `left` columns left-aligned, the rest right-aligned. */
+function table(rows: readonly (readonly string[])[], left: number): string[] {
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+  return rows.map((r) => `  ${r.map((cell, c) => (c < left ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   ')}`.trimEnd());
+}
+
+function describeSetupCpus(s: SetupReport): string {
+  return s.instances.map((i) => formatCpuList([...(i.cpus ?? i.planned_cpus)])).join(' | ');
+}
+
+/** A dispatch run: the workload, both setups, and dispatched vs homogeneous side by side, per class. */
+export function renderDispatchRun(outcome: JobOutcome, d: DispatchReport): string {
+  const r = outcome.result;
+  const cfg = r.config as { model?: { name?: string } } | null;
+  const backend = r.backend as { name?: string; version?: string } | null;
+  const w = d.workload;
+  const lengths = w.lengths as { distribution?: string; mix?: [number, number][]; lognormal?: Record<string, number>; file?: string; mean_tokens?: number };
+  let shape = lengths.distribution ?? '';
+  if (lengths.mix) {
+    const total = lengths.mix.reduce((sum, [, x]) => sum + x, 0);
+    shape = `mix ${lengths.mix.map(([l, x]) => `${l}:${Math.round((100 * x) / total)}%`).join(' ')}`;
+  } else if (lengths.lognormal) {
+    const ln = lengths.lognormal;
+    shape = `lognormal median ${ln.median} sigma ${ln.sigma} in [${ln.min}, ${ln.max}]`;
+  } else if (lengths.file) shape = `file ${lengths.file}`;
+  const arrivals =
+    w.mode === 'open'
+      ? `open loop, Poisson ${fmt(w.offered_rate_per_s ?? NaN, 1)}/s (achieved ${fmt(d.dispatched.achieved_arrival_rate_per_s, 1)}/s)`
+      : `closed loop, ${w.clients} clients`;
+  const lines: string[] = [
+    `bench: ${cfg?.model?.name ?? 'model'} · backend ${backend?.name ?? 'unknown'}${backend?.version ? ` ${backend.version}` : ''} · dispatch: ${w.requests} requests, ${arrivals} · lengths ${shape} (mean ${fmt(lengths.mean_tokens ?? NaN, 1)} tokens)`,
+  ];
+  for (const warning of [...r.warnings, ...d.warnings]) lines.push(`  warning   ${warning}`);
+  const setups = [d.dispatched, ...(d.baseline ? [d.baseline] : [])];
+  for (const s of setups) lines.push(`  ${s.setup.padEnd(11)}  ${s.description} (CPUs ${describeSetupCpus(s)})`);
+
+  const ratio = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(2)}x` : '');
+  const header = ['class', 'metric', ...setups.map((s) => s.setup), ...(d.baseline ? ['gain'] : [])];
+  const rows: string[][] = [header];
+  const classes: [string, string, (s: SetupReport) => ClassStats | undefined][] = [
+    [`all (${d.dispatched.overall.requests})`, '', (s) => s.overall],
+    ...Object.entries(w.classes).map(([name, c]): [string, string, (s: SetupReport) => ClassStats | undefined] => [
+      `${name} ${c.range}`,
+      `(${d.dispatched.per_class[name]?.requests ?? 0}, ${Math.round(c.share * 100)}%)`,
+      (s) => s.per_class[name],
+    ]),
+  ];
+  const metrics: [string, (c: ClassStats) => number, 'lower' | 'higher' | null, (x: number) => string][] = [
+    ['latency p50 ms', (c) => c.latency.p50_ms, 'lower', ms],
+    ['latency p90 ms', (c) => c.latency.p90_ms, 'lower', ms],
+    ['latency p99 ms', (c) => c.latency.p99_ms, 'lower', ms],
+    ['queueing p50 ms', (c) => c.queueing.p50_ms, null, ms],
+    ['queueing p99 ms', (c) => c.queueing.p99_ms, null, ms],
+    ['throughput req/s', (c) => c.throughput_requests_per_s, 'higher', (x) => fmt(x, 1)],
+  ];
+  for (const [label, sub, pick] of classes) {
+    metrics.forEach(([metric, value, better, show], m) => {
+      const values = setups.map((s) => {
+        const c = pick(s);
+        return c && c.requests > 0 ? value(c) : NaN;
+      });
+      const [a, b] = values as [number, number | undefined];
+      const g = d.baseline && better !== null && b !== undefined ? (better === 'lower' ? b / a : a / b) : NaN;
+      rows.push([m === 0 ? label : m === 1 ? sub : '', metric, ...values.map(show), ...(d.baseline ? [ratio(g)] : [])]);
+    });
+  }
+  lines.push(...table(rows, 2));
+  if (d.baseline) lines.push('  gain > 1: dispatching is better (latency: homogeneous / dispatched; throughput: dispatched / homogeneous)');
+  const pools = Object.entries(d.dispatched.per_pool)
+    .map(([name, p]) => `${name} busy ${Math.round(p.utilization * 100)}%, max queue ${p.max_queue_length}`)
+    .join(' · ');
+  const base = d.baseline ? ` · homogeneous busy ${Math.round((d.baseline.per_pool.homogeneous?.utilization ?? NaN) * 100)}%, max queue ${d.baseline.max_queue_length}` : '';
+  lines.push(`  pools     ${pools}${base}`);
+  lines.push(`  results   ${displayPath(outcome.dir)}/results.json (and results.csv, dispatch.csv)`);
+  return lines.join('\n');
 }

@@ -86,7 +86,8 @@ export function compose(repo: ConfigRepository, opts: ComposeOptions): Compositi
   const root = config as Tree;
   for (const o of valueOverrides) applyValueOverride(root, o);
 
-  const lines = opts.overrides.filter((o) => !(opts.master && o.value?.kind === 'sweep'));
+  // As typed, sweeps included: multirun.yaml keeps them, which is what `bench --resume` replays.
+  const lines = opts.overrides;
   return {
     config: root,
     defaults: resolved.defaults,

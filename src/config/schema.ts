@@ -22,6 +22,23 @@ const oneOf = <const T extends readonly string[]>(values: T) =>
   scalar<T[number]>(`one of ${values.join(', ')}`, (v) => typeof v === 'string' && values.includes(v));
 const nullable = <T extends z.ZodType>(s: T) => z.union([z.null(), s], { error: (issue) => `expected null or a value, got ${show(issue.input)}` });
 
+const QUANTIZABLE_OPS = ['MatMul', 'Gemm', 'Attention', 'Gather'] as const;
+
+/** Dynamic int8 quantization (src/models/quantize.ts), applied when `dtype` is int8. */
+const QuantizationSchema = z.strictObject({
+  weight_type: oneOf(['int8', 'uint8'] as const),
+  per_channel: bool,
+  reduce_range: bool,
+  op_types: z.custom<(typeof QUANTIZABLE_OPS)[number][]>((v) => Array.isArray(v) && v.every((x) => (QUANTIZABLE_OPS as readonly unknown[]).includes(x)), {
+    error: (issue) => `expected a list of op types from ${QUANTIZABLE_OPS.join(', ')}, got ${show(issue.input)}`,
+  }),
+  exclude_nodes: z.custom<string[]>((v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), {
+    error: (issue) => `expected a list of node names, got ${show(issue.input)}`,
+  }),
+  operators: oneOf(['com.microsoft', 'onnx'] as const),
+  preoptimize: bool,
+});
+
 export const ModelSchema = z.strictObject({
   name: text,
   /** `synthetic`: built from the architecture below with seeded weights; `file`: `path`; `hub`: `id`. */
@@ -29,7 +46,9 @@ export const ModelSchema = z.strictObject({
   path: nullable(text),
   id: nullable(text),
   opset: scalar<number>('an integer opset between 11 and 18', (v) => Number.isInteger(v) && (v as number) >= 11 && (v as number) <= 18),
-  dtype: oneOf(['fp32'] as const),
+  dtype: oneOf(['fp32', 'int8'] as const),
+  /** Optional so that model configs written before int8 existed still validate; the presets carry it. */
+  quantization: QuantizationSchema.optional(),
   model_type: oneOf(['bert', 'distilbert', 'roberta'] as const),
   vocab_size: positiveInt,
   hidden_size: positiveInt,
@@ -108,10 +127,76 @@ const TopologySchema = z.strictObject({
   file: nullable(text),
 });
 
-const ScenarioSchema = z.strictObject({
-  name: oneOf(['latency'] as const),
+const LatencyScenarioSchema = z.strictObject({
+  name: z.literal('latency'),
   /** The timed loop runs until both `benchmark_duration` and this many calls are reached. */
   min_iterations: positiveInt,
+});
+
+/** `[tokens, weight]` pairs; weights need not sum to 1 (they are normalized). */
+const lengthMix = z.custom<[number, number][]>(
+  (v) =>
+    Array.isArray(v) &&
+    v.length > 0 &&
+    v.every((p) => Array.isArray(p) && p.length === 2 && Number.isInteger(p[0]) && p[0] > 0 && typeof p[1] === 'number' && Number.isFinite(p[1]) && p[1] >= 0) &&
+    v.some((p) => (p as number[])[1]! > 0),
+  { error: (issue) => `expected a list of [tokens, weight] pairs with a positive total weight, e.g. [[32, 0.6], [128, 0.4]], got ${show(issue.input)}` },
+);
+
+const PoolSchema = z.strictObject({
+  name: text,
+  /** Requests of up to this many tokens (and more than the next smaller pool's) go here; null: all longer ones. */
+  max_length: nullable(positiveInt),
+  instances: positiveInt,
+  /** Physical cores per instance; null (one pool at most): the cores the other pools leave, shared evenly. */
+  cores_per_instance: nullable(positiveInt),
+});
+
+/** Smart dispatching (src/scenarios/dispatch.ts): requests of mixed lengths routed to pools by length. */
+const DispatchScenarioSchema = z
+  .strictObject({
+    name: z.literal('dispatch'),
+    /** Requests per setup; null: `benchmark_duration` seconds of arrivals. */
+    requests: nullable(positiveInt),
+    arrival: z.strictObject({
+      mode: oneOf(['open', 'closed'] as const),
+      rate_per_s: positiveNumber,
+      clients: positiveInt,
+    }),
+    lengths: z.strictObject({
+      distribution: oneOf(['mix', 'lognormal', 'file'] as const),
+      mix: lengthMix,
+      lognormal: z.strictObject({ median: positiveNumber, sigma: nonNegativeNumber, min: positiveInt, max: positiveInt }),
+      file: nullable(text),
+    }),
+    pools: z.array(PoolSchema, { error: (issue) => `expected a list of pools, got ${show(issue.input)}` }).min(1, { error: 'list at least one pool' }),
+    baseline: z.strictObject({
+      enabled: bool,
+      /** Instances of the homogeneous pool; null: as many as all pools together, the same cores split evenly. */
+      instances: nullable(positiveInt),
+    }),
+    /** Distinct request lengths each instance is warmed up on (`warmup_runs` calls each). */
+    warmup_lengths: positiveInt,
+  })
+  .superRefine((s, ctx) => {
+    const issue = (path: (string | number)[], message: string): void => ctx.addIssue({ code: 'custom', path, message });
+    if (s.lengths.lognormal.min > s.lengths.lognormal.max) issue(['lengths', 'lognormal', 'min'], `${s.lengths.lognormal.min} is above lengths.lognormal.max ${s.lengths.lognormal.max}`);
+    if (s.lengths.distribution === 'file' && s.lengths.file === null) issue(['lengths', 'file'], 'distribution=file needs a file of lengths: set scenario.lengths.file=PATH');
+    const seen = new Set<string>();
+    const limits = new Set<number | null>();
+    s.pools.forEach((p, i) => {
+      if (seen.has(p.name)) issue(['pools', i, 'name'], `two pools are named ${JSON.stringify(p.name)}; pool names name the length classes and must differ`);
+      if (limits.has(p.max_length)) issue(['pools', i, 'max_length'], `two pools have max_length ${String(p.max_length)}; each pool takes its own length range`);
+      seen.add(p.name);
+      limits.add(p.max_length);
+    });
+    if (s.pools.filter((p) => p.cores_per_instance === null).length > 1) {
+      issue(['pools'], 'at most one pool may have cores_per_instance: null (it gets the cores the others leave)');
+    }
+  });
+
+const ScenarioSchema = z.discriminatedUnion('name', [LatencyScenarioSchema, DispatchScenarioSchema], {
+  error: (issue) => `expected scenario.name to be one of latency, dispatch, got ${show((issue.input as { name?: unknown } | undefined)?.name)}`,
 });
 
 export const RunConfigSchema = z
@@ -131,6 +216,12 @@ export const RunConfigSchema = z
   })
   .superRefine((cfg, ctx) => {
     const m = cfg.model;
+    if (m.source === 'hub' && m.id === null) {
+      ctx.addIssue({ code: 'custom', path: ['model', 'id'], message: 'required with model.source=hub, e.g. model.id=Xenova/bert-base-cased' });
+    }
+    if (m.source === 'file' && m.path === null) {
+      ctx.addIssue({ code: 'custom', path: ['model', 'path'], message: 'required with model.source=file: an .onnx file or a Hugging Face folder' });
+    }
     if (m.hidden_size % m.num_attention_heads !== 0) {
       ctx.addIssue({
         code: 'custom',
@@ -147,11 +238,22 @@ export const RunConfigSchema = z
         message: `${cfg.sequence_length} is longer than ${m.name} allows (${maxSequence} positions): use sequence_length<=${maxSequence}`,
       });
     }
+    // Dispatch requests carry their own lengths; a file's are checked when it is read.
+    const s = cfg.scenario;
+    if (s.name === 'dispatch') {
+      const longest =
+        s.lengths.distribution === 'mix' ? Math.max(...s.lengths.mix.filter(([, w]) => w > 0).map(([l]) => l)) : s.lengths.distribution === 'lognormal' ? s.lengths.lognormal.max : 0;
+      if (longest > maxSequence) {
+        const key = s.lengths.distribution === 'mix' ? 'mix' : 'lognormal.max';
+        ctx.addIssue({ code: 'custom', path: ['scenario', 'lengths', ...key.split('.')], message: `${longest} tokens is longer than ${m.name} allows (${maxSequence} positions)` });
+      }
+    }
   });
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 export type ModelConfig = z.infer<typeof ModelSchema>;
 export type BackendConfig = z.infer<typeof BackendSchema>;
+export type DispatchScenarioConfig = z.infer<typeof DispatchScenarioSchema>;
 
 /** Validates the task config (the composed config without `hydra`); throws one error listing every problem. */
 export function validateRunConfig(task: unknown): RunConfig {

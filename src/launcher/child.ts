@@ -5,9 +5,11 @@
 import { getOneMessage, sendMessage } from 'execa';
 import type { FaultInjection, ParentMessage } from './protocol.js';
 import { runInstance } from './instance.js';
+import { serveRequests } from './serve-worker.js';
 
 function injectFault(fault: FaultInjection | null, index: number, phase: FaultInjection['phase']): Promise<void> | void {
-  if (!fault || fault.instance !== index || fault.phase !== phase) return;
+  // BENCH_DISABLE_FAULTS=1 lets a soak test resume its sweep as if the faults had been transient.
+  if (!fault || fault.instance !== index || fault.phase !== phase || process.env.BENCH_DISABLE_FAULTS === '1') return;
   switch (fault.kind) {
     case 'crash':
       process.kill(process.pid, 'SIGKILL');
@@ -26,6 +28,8 @@ function injectFault(fault: FaultInjection | null, index: number, phase: FaultIn
 
 async function main(): Promise<void> {
   const init = (await getOneMessage()) as ParentMessage;
+  // The dispatch scenario: serve requests one by one instead of the timed loop.
+  if (init.type === 'serve') return serveRequests(init);
   if (init.type !== 'init') throw new Error(`expected an init message, got ${JSON.stringify(init).slice(0, 200)}`);
   const { config, instance, model, outputDir, fault } = init;
   await injectFault(fault, instance.index, 'load');

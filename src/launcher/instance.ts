@@ -26,7 +26,12 @@ export interface InstanceRun {
   readonly backend: Record<string, unknown>;
 }
 
-export async function runInstance(cfg: RunConfig, spec: InstanceSpec, startSignal?: () => Promise<void>): Promise<InstanceRun> {
+export async function runInstance(
+  cfg: RunConfig,
+  spec: InstanceSpec,
+  startSignal?: () => Promise<void>,
+  abort?: AbortSignal,
+): Promise<InstanceRun> {
   const backend = createBackend(
     cfg,
     {
@@ -43,9 +48,12 @@ export async function runInstance(cfg: RunConfig, spec: InstanceSpec, startSigna
     const m = await measureLatency(backend, {
       warmupRuns: cfg.warmup_runs,
       durationS: cfg.benchmark_duration,
-      minIterations: cfg.scenario.min_iterations,
+      // Only the latency scenario runs here; a dispatch run has no minimum call count.
+      minIterations: cfg.scenario.name === 'latency' ? cfg.scenario.min_iterations : 1,
       batchSize: spec.batchSize,
       ...(startSignal ? { startSignal } : {}),
+      ...(abort ? { abort } : {}),
+      cpus: currentAffinity() ?? [],
     });
     const instance: InstanceResult = {
       index: spec.index,
@@ -66,6 +74,7 @@ export async function runInstance(cfg: RunConfig, spec: InstanceSpec, startSigna
       // maxRSS is in KiB on Linux.
       peak_rss_mb: process.resourceUsage().maxRSS / 1024,
       latencies_ms: m.latencies_ms,
+      interference: m.interference,
     };
     return { instance, backend: backend.describe() };
   } finally {

@@ -5,7 +5,12 @@
  */
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
+import { readFileSync } from 'node:fs';
+import { gemmPeak } from '../backends/peak.js';
 import type { Composition } from '../config/compose.js';
+import { forwardFlops, type ModelArchitecture } from '../models/arch.js';
+import { architectureOf } from '../models/resolve.js';
+import { efficiency, estimatedPeak, type Efficiency } from '../stats/efficiency.js';
 import type { Override } from '../config/grammar.js';
 import { taskConfig } from '../config/hydra.js';
 import { resolveKey } from '../config/interpolate.js';
@@ -27,7 +32,7 @@ import { PlanError } from './plan.js';
 
 export type JobEvent =
   | { readonly type: 'job-start'; readonly dir: string; readonly overrides: readonly string[]; readonly job: JobIdentity | null }
-  | { readonly type: 'job-end'; readonly outcome: JobOutcome };
+  | { readonly type: 'job-end'; readonly outcome: JobOutcome; readonly kept?: boolean };
 
 export interface JobRequest {
   readonly repo: ConfigRepository;
@@ -36,6 +41,10 @@ export interface JobRequest {
   /** Set for a sweep job: its number and the sweep's directory. */
   readonly sweep?: { readonly job: JobIdentity; readonly dir: string };
   readonly onEvent?: (e: JobEvent) => void;
+  /** Ctrl-C / SIGTERM: the job stops, writes what it has, and is marked interrupted. */
+  readonly signal?: AbortSignal;
+  /** `bench --resume`: run again into this job directory instead of claiming a new one. */
+  readonly reuseDir?: string;
 }
 
 export interface JobOutcome {
@@ -54,7 +63,7 @@ export async function runJob(req: JobRequest): Promise<JobOutcome> {
   } catch (err) {
     if (!req.sweep || !(err instanceof ConfigError)) throw err;
     // Without a composed config there is no subdir pattern: the job number names the directory.
-    const dir = claimRunDir(join(req.sweep.dir, String(req.sweep.job.num)), '.hydra', 'hydra.sweep.dir');
+    const dir = req.reuseDir ?? claimRunDir(join(req.sweep.dir, String(req.sweep.job.num)), '.hydra', 'hydra.sweep.dir');
     const lines = req.overrides.map((o) => o.inputLine);
     return finish(req, { dir, overrides: lines, version, startedAt: new Date().toISOString(), resolved: null, instances: [], backend: null, error: err });
   }
@@ -82,7 +91,7 @@ export async function runJob(req: JobRequest): Promise<JobOutcome> {
     error = err;
   }
 
-  const dir = claimRunDir(wanted, typeof outputSubdir === 'string' ? outputSubdir : '.bench', dirKey);
+  const dir = req.reuseDir ?? claimRunDir(wanted, typeof outputSubdir === 'string' ? outputSubdir : '.bench', dirKey);
   if (dir !== runtime.output_dir) {
     runtime.output_dir = dir;
     if (runConfig) ({ resolved, runConfig } = resolveTask(config));
@@ -98,21 +107,26 @@ export async function runJob(req: JobRequest): Promise<JobOutcome> {
   if (runConfig && prepared) {
     environment.topology = topologyFacts(prepared.topology);
     try {
-      launched = await executeLaunch(runConfig, prepared, dir);
+      launched = await executeLaunch(runConfig, prepared, dir, req.signal ? { signal: req.signal } : {});
       const failed = launched.failures[0];
       if (failed) error = new Error(`instance ${failed.index} ${failed.message}${failed.stderr_tail ? `\n--- its stderr (tail) ---\n${failed.stderr_tail}` : ''}`);
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
     }
   }
+  const measuredEfficiency = runConfig && launched ? await runEfficiency(runConfig, launched) : null;
   return finish(req, {
     dir,
     overrides: comp.taskOverrides,
     version,
     startedAt,
     resolved,
+    efficiency: measuredEfficiency,
     instances: launched?.instances ?? [],
     failures: launched?.failures ?? [],
+    pids: launched?.pids ?? [],
+    parentRssDuringRunMb: launched?.parentRssDuringRunMb ?? null,
+    ...(launched?.dispatch ? { dispatch: launched.dispatch } : {}),
     backend: launched?.backend ?? null,
     plan: prepared ? planJson(prepared) : null,
     warnings: prepared?.warnings ?? [],
@@ -135,6 +149,10 @@ interface Finished {
   readonly instances: readonly InstanceResult[];
   readonly backend: Record<string, unknown> | null;
   readonly failures?: readonly InstanceFailure[];
+  readonly pids?: readonly number[];
+  readonly parentRssDuringRunMb?: number | null;
+  readonly efficiency?: Efficiency | null;
+  readonly dispatch?: LaunchOutcome['dispatch'];
   readonly plan?: PlanJson | null;
   readonly warnings?: readonly string[];
   readonly error: Error | null;
@@ -142,7 +160,9 @@ interface Finished {
 }
 
 function finish(req: JobRequest, f: Finished): JobOutcome {
-  const status: RunStatus = f.error ? 'errored' : 'ok';
+  const interrupted = req.signal?.aborted === true;
+  const status: RunStatus = interrupted ? 'interrupted' : f.error ? 'errored' : 'ok';
+  const error = interrupted ? new Error(`interrupted by ${String(req.signal?.reason ?? 'a signal')}; what finished is kept`) : f.error;
   const result: RunResult = {
     schema_version: SCHEMA_VERSION,
     status,
@@ -157,12 +177,60 @@ function finish(req: JobRequest, f: Finished): JobOutcome {
     plan: f.plan ? { ...f.plan } : null,
     instances: f.instances,
     failures: f.failures ?? [],
+    process_ids: f.pids ?? [],
+    // maxRSS is in KiB on Linux.
+    parent_memory: { peak_rss_mb: process.resourceUsage().maxRSS / 1024, rss_during_run_mb: f.parentRssDuringRunMb ?? null },
+    ...(f.dispatch ? { dispatch: f.dispatch } : {}),
     aggregate: aggregate(f.instances),
-    warnings: [...(f.backend?.name === 'mock' ? ['backend: mock — latencies are simulated, not measured inference'] : []), ...(f.warnings ?? [])],
-    error: f.error ? f.error.message : null,
+    efficiency: f.efficiency ?? null,
+    warnings: [
+      ...(f.backend?.name === 'mock' ? ['backend: mock — latencies are simulated, not measured inference'] : []),
+      ...(f.warnings ?? []),
+      ...interferenceWarnings(f.instances),
+    ],
+    error: error ? error.message : null,
   };
   writeRunResults(f.dir, result);
-  const outcome: JobOutcome = { status, dir: f.dir, overrides: f.overrides, result, error: f.error };
+  const outcome: JobOutcome = { status, dir: f.dir, overrides: f.overrides, result, error };
   req.onEvent?.({ type: 'job-end', outcome });
   return outcome;
+}
+
+/**
+ * Achieved GFLOP/s of the instances that finished, against the GEMM ceiling measured (once per
+ * machine and thread count) through the same runtime; only for a real runtime, not the mock.
+ */
+async function runEfficiency(cfg: RunConfig, launched: LaunchOutcome): Promise<Efficiency | null> {
+  const ok = launched.instances.filter((i) => i.status === 'ok');
+  if (ok.length === 0) return null;
+  const described = (launched.backend?.model as { architecture?: ModelArchitecture } | undefined)?.architecture;
+  const arch = described ?? architectureOf(cfg.model);
+  const flops = ok.map((i) => forwardFlops(arch, i.batch_size, cfg.sequence_length));
+  const peaks = cfg.backend.name === 'onnxruntime' ? await Promise.all(ok.map(async (i) => (await gemmPeak(i.threads)).gflops)) : ok.map(() => null);
+  const env = collectEnvironment();
+  const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(readCpuinfo())?.[1]) || null;
+  const threads = ok.reduce((s, i) => s + i.threads, 0);
+  return efficiency(flops, ok.map((i) => i.forwards_per_s), peaks, estimatedPeak((env.cpu_flags as string[]) ?? [], threads, mhz));
+}
+
+function readCpuinfo(): string {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Above this share of our CPUs' time used by other processes, a measurement is called disturbed. */
+const INTERFERENCE_THRESHOLD = 0.05;
+
+function interferenceWarnings(instances: readonly InstanceResult[]): string[] {
+  return instances.flatMap((i) => {
+    const x = i.interference;
+    if (!x || x.others_share <= INTERFERENCE_THRESHOLD) return [];
+    return [
+      `other processes used ${(x.others_share * 100).toFixed(0)}% of CPU${x.cpus.length === 1 ? '' : 's'} ${x.cpus.join(',')} while instance ${i.index} measured: ` +
+        'its numbers are disturbed; measure on a quiet machine (or pin the other load elsewhere)',
+    ];
+  });
 }

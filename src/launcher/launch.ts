@@ -14,6 +14,8 @@ import { LaunchError, resolveBinding, type BindingKind } from './binding.js';
 import { runInstance } from './instance.js';
 import { planInstances, PlanError, type Plan } from './plan.js';
 import { childCommand, runProcessInstances } from './process.js';
+import { checkDispatchWorkload, planDispatch, runDispatch } from './serve.js';
+import type { DispatchReport } from '../scenarios/dispatch.js';
 
 export interface PreparedLaunch {
   readonly topology: Topology;
@@ -42,6 +44,10 @@ export interface LaunchOutcome {
   readonly failures: readonly InstanceFailure[];
   readonly backend: Record<string, unknown> | null;
   readonly pids: readonly number[];
+  /** The parent's resident memory while the children measured (null when it ran the instance itself). */
+  readonly parentRssDuringRunMb?: number | null;
+  /** The dispatch scenario's report (dispatched vs homogeneous); absent for latency runs. */
+  readonly dispatch?: DispatchReport;
 }
 
 let machineTopologyCache: Promise<Topology> | null = null;
@@ -70,6 +76,11 @@ export function topologyFacts(t: Topology): Record<string, unknown> {
 }
 
 export function makePlan(cfg: RunConfig, topology: Topology): Plan {
+  if (cfg.scenario.name === 'dispatch') {
+    // The pools are the instances; their lengths are checked here too, before any directory exists.
+    checkDispatchWorkload(cfg);
+    return planDispatch(topology, cfg).plan;
+  }
   const l = cfg.launcher;
   return planInstances(topology, {
     num_instances: l.num_instances,
@@ -148,13 +159,17 @@ export async function executeLaunch(
   cfg: RunConfig,
   prepared: PreparedLaunch,
   outputDir: string,
-  onSpawn?: (pids: readonly number[]) => void,
+  opts: { readonly signal?: AbortSignal; readonly onSpawn?: (pids: readonly number[]) => void } = {},
 ): Promise<LaunchOutcome> {
   const model = needsModelFile(cfg) ? await prepareModel(cfg) : null;
   if (cfg.launcher.name === 'inline') {
     const inst = prepared.plan.instances[0]!;
-    const run = await runInstance(cfg, { index: 0, threads: inst.threads, batchSize: inst.batch_size, model, outputDir });
+    const run = await runInstance(cfg, { index: 0, threads: inst.threads, batchSize: inst.batch_size, model, outputDir }, undefined, opts.signal);
     return { instances: [run.instance], failures: [], backend: run.backend, pids: [process.pid] };
+  }
+  if (cfg.scenario.name === 'dispatch') {
+    const d = await runDispatch({ config: cfg, topology: prepared.topology, binding: prepared.binding, model, outputDir, ...opts });
+    return { instances: d.instances, failures: [], backend: d.backend, pids: d.pids, dispatch: d.report };
   }
   const runTimeoutS = cfg.launcher.run_timeout_s ?? cfg.benchmark_duration * 3 + 120;
   const run = await runProcessInstances({
@@ -166,9 +181,16 @@ export async function executeLaunch(
     startTimeoutMs: cfg.launcher.start_timeout_s * 1000,
     runTimeoutMs: runTimeoutS * 1000,
     fault: cfg.launcher.fault,
-    ...(onSpawn ? { onSpawn } : {}),
+    ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
   });
-  return { instances: run.results.map((r) => r.instance), failures: run.failures, backend: run.results[0]?.backend ?? null, pids: run.pids };
+  return {
+    instances: run.results.map((r) => r.instance),
+    failures: run.failures,
+    backend: run.results[0]?.backend ?? null,
+    pids: run.pids,
+    parentRssDuringRunMb: run.parentRssDuringRunMb,
+  };
 }
 
 export { LaunchError, PlanError };

@@ -4,7 +4,11 @@
  * recomposed from scratch and run in turn. A failed job is recorded and the sweep goes on; the
  * summary is rewritten (atomically) after every job, so an interrupted sweep keeps what it did.
  */
-import { relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ConfigError } from '../config/errors.js';
+import { parseYaml } from '../config/yaml.js';
+import type { RunResult } from '../results/types.js';
 import { isHydraOverride } from '../config/compose.js';
 import type { Override } from '../config/grammar.js';
 import { parseOverride } from '../config/grammar.js';
@@ -21,7 +25,7 @@ import { machineTopology } from './launch.js';
 import { toYaml } from '../config/yaml.js';
 import { benchVersion } from '../results/environment.js';
 import { claimSweepDir } from '../results/rundir.js';
-import { writeBestSetups, writeSweepSummary, type SummaryRow } from '../results/write.js';
+import { RESULTS_JSON, writeBestSetups, writeSweepSummary, type SummaryRow } from '../results/write.js';
 import { runJob, type JobEvent, type JobOutcome } from './job.js';
 
 export type SweepEvent =
@@ -34,6 +38,48 @@ export interface SweepRequest {
   readonly source: ConfigSource;
   readonly overrides: readonly Override[];
   readonly onEvent?: (e: SweepEvent) => void;
+  /** Ctrl-C / SIGTERM: the running job is stopped and recorded, no further job starts. */
+  readonly signal?: AbortSignal;
+  /** `bench --resume DIR`: the sweep directory to complete; jobs already ok there are kept. */
+  readonly resumeDir?: string;
+}
+
+interface EarlierJob {
+  readonly dir: string;
+  readonly result: RunResult | null;
+}
+
+/** The jobs an earlier run of this sweep left, from its summary (each row names its directory). */
+function earlierJobs(sweepDir: string): Map<number, EarlierJob> {
+  const jobs = new Map<number, EarlierJob>();
+  const summary = join(sweepDir, 'summary.json');
+  if (!existsSync(summary)) return jobs;
+  for (const row of JSON.parse(readFileSync(summary, 'utf8')) as { job: number; dir: string }[]) {
+    const dir = join(sweepDir, row.dir);
+    const file = join(dir, RESULTS_JSON);
+    const result = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RunResult) : null;
+    jobs.set(row.job, { dir, result });
+  }
+  return jobs;
+}
+
+/**
+ * What `bench --resume DIR` needs to recompose a sweep exactly: its multirun.yaml keeps the
+ * original overrides, primary config name and config search path in its `hydra` node.
+ */
+export function readSweepOrigin(sweepDir: string): { source: ConfigSource; overrides: string[] } {
+  const file = join(sweepDir, 'multirun.yaml');
+  if (!existsSync(file)) {
+    throw new ConfigError(`--resume: ${sweepDir} is not a sweep directory (no multirun.yaml); give a multirun/DATE/TIME folder`);
+  }
+  const master = parseYaml(readFileSync(file, 'utf8'), file).content as { hydra?: { overrides?: { task?: string[]; hydra?: string[] }; job?: { config_name?: string }; runtime?: { config_sources?: { path: string }[] } } };
+  const hydra = master.hydra;
+  const sources = hydra?.runtime?.config_sources ?? [];
+  if (!hydra?.job?.config_name || sources.length === 0) throw new ConfigError(`--resume: ${file} lacks the hydra node bench writes; it was not written by bench`);
+  return {
+    source: { configName: hydra.job.config_name, configDir: sources[0]!.path, extraDirs: sources.slice(1).map((s) => s.path) },
+    overrides: [...(hydra.overrides?.hydra ?? []), ...(hydra.overrides?.task ?? [])],
+  };
 }
 
 export interface SweepOutcome {
@@ -47,21 +93,31 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   const params = sweeperParams(master.config);
   const machine = needsMachine([...params, ...req.overrides]) ? await machineContext(master.config) : undefined;
   const jobs = expandSweep(req.repo, params, req.overrides, machine);
-  const wanted = String(resolveKey(master.config, 'hydra.sweep.dir', resolveContext()));
-  const dir = claimSweepDir(wanted, 'multirun.yaml', toYaml(master.config), 'hydra.sweep.dir');
+  const dir = req.resumeDir ?? claimSweepDir(String(resolveKey(master.config, 'hydra.sweep.dir', resolveContext())), 'multirun.yaml', toYaml(master.config), 'hydra.sweep.dir');
+  const earlier = req.resumeDir ? earlierJobs(req.resumeDir) : new Map<number, EarlierJob>();
   req.onEvent?.({ type: 'sweep-start', dir, jobs });
 
   const hydraOverrides = req.overrides.filter((o) => isHydraOverride(o) && o.value?.kind !== 'sweep');
   const rows: SummaryRow[] = [];
   const outcomes: JobOutcome[] = [];
   for (const job of jobs) {
-    const outcome = await runJob({
-      repo: req.repo,
-      source: req.source,
-      overrides: [...hydraOverrides, ...job.overrides.map(parseOverride)],
-      sweep: { job: { num: job.num, id: `${job.num}` }, dir },
-      ...(req.onEvent ? { onEvent: req.onEvent } : {}),
-    });
+    if (req.signal?.aborted) break;
+    const before = earlier.get(job.num);
+    let outcome: JobOutcome;
+    if (before?.result?.status === 'ok') {
+      outcome = { status: 'ok', dir: before.dir, overrides: job.overrides, result: before.result, error: null };
+      req.onEvent?.({ type: 'job-end', outcome, kept: true });
+    } else {
+      outcome = await runJob({
+        repo: req.repo,
+        source: req.source,
+        overrides: [...hydraOverrides, ...job.overrides.map(parseOverride)],
+        sweep: { job: { num: job.num, id: `${job.num}` }, dir },
+        ...(req.onEvent ? { onEvent: req.onEvent } : {}),
+        ...(req.signal ? { signal: req.signal } : {}),
+        ...(before ? { reuseDir: before.dir } : {}),
+      });
+    }
     outcomes.push(outcome);
     rows.push({
       job: job.num,

@@ -25,6 +25,8 @@ export interface ProcessRun {
   readonly results: readonly { readonly instance: InstanceResult; readonly backend: Record<string, unknown> }[];
   readonly failures: readonly InstanceFailure[];
   readonly pids: readonly number[];
+  /** The parent's resident memory while its children measured: it should hold no model weights. */
+  readonly parentRssDuringRunMb: number | null;
 }
 
 export interface ProcessRunRequest {
@@ -38,9 +40,12 @@ export interface ProcessRunRequest {
   readonly fault: FaultInjection | null;
   /** Called once every child is running, with their pids (for tests and interrupt handling). */
   readonly onSpawn?: (pids: readonly number[]) => void;
+  /** Ctrl-C / SIGTERM: stop every child now. */
+  readonly signal?: AbortSignal;
 }
 
-class Child {
+/** One child process and its IPC inbox; exported for the dispatch scenario's serving children (serve.ts). */
+export class Child {
   stderrTail = '';
   exited = false;
   exitCode: number | null = null;
@@ -136,8 +141,14 @@ export async function runProcessInstances(req: ProcessRunRequest): Promise<Proce
   });
   const pids = children.map((c) => c.proc.pid ?? -1);
   req.onSpawn?.(pids);
+  const onAbort = (): void => {
+    for (const c of children) if (!c.exited) c.proc.kill('SIGTERM');
+  };
+  req.signal?.addEventListener('abort', onAbort, { once: true });
+  if (req.signal?.aborted) onAbort();
   const failures: InstanceFailure[] = [];
   const results: { instance: InstanceResult; backend: Record<string, unknown> }[] = [];
+  let parentRssDuringRunMb: number | null = null;
   try {
     req.instances.forEach((inst, i) =>
       children[i]!.send({
@@ -156,8 +167,9 @@ export async function runProcessInstances(req: ProcessRunRequest): Promise<Proce
     ready.forEach((m, i) => {
       if (m?.type !== 'ready') failures.push(children[i]!.failure(`before it was ready (launcher.start_timeout_s=${req.startTimeoutMs / 1000})`));
     });
-    if (failures.length > 0) return { results, failures, pids };
+    if (failures.length > 0) return { results, failures, pids, parentRssDuringRunMb };
     for (const c of children) c.send({ type: 'go' });
+    parentRssDuringRunMb = process.memoryUsage().rss / 2 ** 20;
 
     const doneBy = Date.now() + req.runTimeoutMs;
     // Whoever fails first stops the others; results already in are kept.
@@ -178,8 +190,9 @@ export async function runProcessInstances(req: ProcessRunRequest): Promise<Proce
         });
       }
     });
-    return { results: results.sort((a, b) => a.instance.index - b.instance.index), failures, pids };
+    return { results: results.sort((a, b) => a.instance.index - b.instance.index), failures, pids, parentRssDuringRunMb };
   } finally {
+    req.signal?.removeEventListener('abort', onAbort);
     await Promise.all(children.map((c) => c.stop()));
   }
 }

@@ -24,12 +24,40 @@ export type ParentMessage =
       readonly outputDir: string;
       readonly fault: FaultInjection | null;
     }
-  | { readonly type: 'go' };
+  | { readonly type: 'go' }
+  // Serve mode (the dispatch scenario): load, warm up on `warmup_lengths`, say ready, then answer
+  // each `request` with a `done` until `stop`, and report with `served`.
+  | {
+      readonly type: 'serve';
+      readonly config: RunConfig;
+      readonly instance: { readonly index: number; readonly threads: number };
+      readonly model: ResolvedModel | null;
+      readonly outputDir: string;
+      readonly warmup_lengths: readonly number[];
+    }
+  | { readonly type: 'request'; readonly id: number; readonly length: number }
+  | { readonly type: 'stop' };
+
+/** What a serving child says about itself when it stops. */
+export interface ServedReport {
+  readonly index: number;
+  /** The CPUs it ran on, as the kernel reported its affinity; null when unknown. */
+  readonly cpus: readonly number[] | null;
+  readonly threads: number;
+  readonly load_prepare_ms: number;
+  readonly load_session_ms: number;
+  readonly first_inference_ms: number;
+  readonly warmup_calls: number;
+  readonly peak_rss_mb: number;
+  readonly backend: Record<string, unknown>;
+}
 
 export type ChildMessage =
   | { readonly type: 'ready'; readonly pid: number }
   | { readonly type: 'result'; readonly instance: InstanceResult; readonly backend: Record<string, unknown> }
-  | { readonly type: 'error'; readonly message: string };
+  | { readonly type: 'error'; readonly message: string }
+  | { readonly type: 'done'; readonly id: number; readonly service_ms: number }
+  | { readonly type: 'served'; readonly report: ServedReport };
 
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
@@ -45,6 +73,10 @@ export function asChildMessage(x: unknown): ChildMessage | null {
         : null;
     case 'error':
       return typeof x.message === 'string' ? (x as ChildMessage) : null;
+    case 'done':
+      return typeof x.id === 'number' && typeof x.service_ms === 'number' ? (x as ChildMessage) : null;
+    case 'served':
+      return isRecord(x.report) && typeof x.report.index === 'number' && isRecord(x.report.backend) ? (x as ChildMessage) : null;
     default:
       return null;
   }

@@ -44,7 +44,8 @@ export function bestSetups(jobs: readonly (JobForBest & { readonly job?: number 
   jobs.forEach((j, k) => {
     const r = j.result;
     const seq = (r.config as { sequence_length?: unknown } | null)?.sequence_length;
-    if (r.status !== 'ok' || !r.aggregate || typeof seq !== 'number') return;
+    // A dispatch run serves many lengths: it has no single (batch, sequence) problem size.
+    if (r.status !== 'ok' || !r.aggregate || typeof seq !== 'number' || r.dispatch) return;
     const key = `${r.aggregate.batch_size}x${seq}`;
     const g = groups.get(key) ?? { batch: r.aggregate.batch_size, seq, items: [] };
     g.items.push({ job: j.job ?? k, r, overrides: j.overrides });

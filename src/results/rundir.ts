@@ -89,6 +89,7 @@ export function claimSweepDir(dir: string, fileName: string, content: string, ke
 
 /** `.hydra/config.yaml` (task config, unresolved), `hydra.yaml` and `overrides.yaml`. */
 export function writeHydraFiles(dir: string, task: unknown, hydra: unknown, overrides: readonly string[]): void {
+  makeDirs(dir);
   writeFileAtomic(join(dir, 'config.yaml'), toYaml(task));
   writeFileAtomic(join(dir, 'hydra.yaml'), toYaml({ hydra }));
   writeFileAtomic(join(dir, 'overrides.yaml'), toYaml([...overrides]));

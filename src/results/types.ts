@@ -2,6 +2,9 @@
  * The result files' contract (versioned): results.json holds everything, raw latencies included;
  * results.csv one row per instance plus an aggregate row. `compare` and `report` read only these.
  */
+import type { DispatchReport } from '../scenarios/dispatch.js';
+import type { Efficiency } from '../stats/efficiency.js';
+import type { Interference } from '../stats/interference.js';
 import type { LatencySummary } from '../stats/summary.js';
 
 export const SCHEMA_VERSION = 1;
@@ -27,6 +30,8 @@ export interface InstanceResult {
   readonly forwards_per_s: number;
   readonly peak_rss_mb: number;
   readonly latencies_ms: readonly number[];
+  /** Other processes' CPU time on this instance's CPUs while it measured. */
+  readonly interference?: Interference | null;
 }
 
 /** An instance that did not finish: what is known about it. */
@@ -72,7 +77,18 @@ export interface RunResult {
   readonly plan: Record<string, unknown> | null;
   readonly instances: readonly InstanceResult[];
   readonly failures: readonly InstanceFailure[];
+  /** The instances' process ids (the bench process itself for launcher=inline), for post-mortems. */
+  readonly process_ids: readonly number[];
+  /** The bench process's own memory: peak over its life, and while the instances measured. */
+  readonly parent_memory: { readonly peak_rss_mb: number; readonly rss_during_run_mb: number | null };
   readonly aggregate: Aggregate | null;
+  /** Achieved GFLOP/s against the measured GEMM ceiling (and an estimate from the CPU's flags). */
+  readonly efficiency: Efficiency | null;
   readonly warnings: readonly string[];
   readonly error: string | null;
+  /**
+   * The dispatch scenario only: workload, dispatched and homogeneous setups per class, gain. The
+   * instances above are then the dispatched setup's, their latencies the service times.
+   */
+  readonly dispatch?: DispatchReport;
 }

@@ -8,6 +8,7 @@
  * start to last call's end), never by the configured duration.
  */
 import type { Backend, LoadTimings } from '../backends/types.js';
+import { interference, sampleCpus, type Interference } from '../stats/interference.js';
 
 export interface LatencyOptions {
   readonly warmupRuns: number;
@@ -16,6 +17,15 @@ export interface LatencyOptions {
   readonly batchSize: number;
   /** Resolves when the timed window may begin (the launcher's start barrier). */
   readonly startSignal?: () => Promise<void>;
+  /** Stops the loop early (Ctrl-C in an in-process run); the loop then yields to the event loop
+   * every 100 ms so that the signal handler gets to run. */
+  readonly abort?: AbortSignal;
+  /** The CPUs this instance may run on, to check that nothing else used them meanwhile. */
+  readonly cpus?: readonly number[];
+}
+
+export class Interrupted extends Error {
+  override readonly name = 'Interrupted';
 }
 
 export interface LatencyMeasurement {
@@ -29,6 +39,8 @@ export interface LatencyMeasurement {
   readonly throughput_samples_per_s: number;
   readonly forwards_per_s: number;
   readonly latencies_ms: readonly number[];
+  /** Other processes' CPU time on our CPUs during the window; null where /proc is not readable. */
+  readonly interference: Interference | null;
 }
 
 const nowNs = (): bigint => process.hrtime.bigint();
@@ -41,23 +53,35 @@ export async function measureLatency(backend: Backend, opts: LatencyOptions): Pr
   await backend.run();
   const firstInferenceMs = msBetween(coldStart, nowNs());
 
-  for (let i = 0; i < opts.warmupRuns; i++) await backend.run();
+  for (let i = 0; i < opts.warmupRuns; i++) {
+    if (opts.abort?.aborted) throw new Interrupted('interrupted during warmup');
+    await backend.run();
+  }
 
   if (opts.startSignal) await opts.startSignal();
 
   const durationNs = BigInt(Math.round(opts.durationS * 1e9));
   const latencies: number[] = [];
+  const cpus = opts.cpus ?? [];
+  const cpuStart = cpus.length > 0 ? sampleCpus(cpus) : null;
   // Sub-millisecond wall-clock time, comparable across the instances' processes.
   const windowEpochMs = performance.timeOrigin + performance.now();
   const windowStart = nowNs();
   let end = windowStart;
+  let lastYield = windowStart;
   while (end - windowStart < durationNs || latencies.length < opts.minIterations) {
     const t0 = nowNs();
     await backend.run();
     end = nowNs();
     latencies.push(msBetween(t0, end));
+    if (opts.abort && end - lastYield > 100_000_000n) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (opts.abort.aborted) throw new Interrupted('interrupted while measuring');
+      lastYield = nowNs();
+    }
   }
   const windowMs = msBetween(windowStart, end);
+  const cpuEnd = cpuStart ? sampleCpus(cpus) : null;
   const forwardsPerS = latencies.length / (windowMs / 1e3);
   return {
     load,
@@ -69,5 +93,6 @@ export async function measureLatency(backend: Backend, opts: LatencyOptions): Pr
     throughput_samples_per_s: forwardsPerS * opts.batchSize,
     forwards_per_s: forwardsPerS,
     latencies_ms: latencies,
+    interference: cpuStart && cpuEnd ? interference(cpus, cpuStart, cpuEnd, windowMs) : null,
   };
 }

@@ -64,7 +64,15 @@ describe('bench --cfg and --info', () => {
     const r = bench(['--info', 'defaults', 'model=bert-tiny']);
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n').filter((l) => l.startsWith('| '));
-    expect(lines.map((l) => l.split('|')[1]!.trim())).toEqual(['Config path', 'backend/onnxruntime', 'model/bert-tiny', 'launcher/process', 'scenario/latency', 'config']);
+    expect(lines.map((l) => l.split('|')[1]!.trim())).toEqual([
+      'Config path',
+      'backend/onnxruntime',
+      'model/quantization/dynamic',
+      'model/bert-tiny',
+      'launcher/process',
+      'scenario/latency',
+      'config',
+    ]);
   });
 
   it('--help lists the config groups with their options, then the config', () => {
@@ -142,7 +150,7 @@ describe('bench runs', () => {
     const r = bench(['-m', 'batch_size=1,2', 'sequence_length=32,128', ...FAST]);
     expect(r.code).toBe(0);
     const sweep = onlyDir(onlyDir(join(r.cwd, 'multirun')));
-    expect(readdirSync(sweep).sort()).toEqual(['0', '1', '2', '3', 'multirun.yaml', 'summary.csv', 'summary.json']);
+    expect(readdirSync(sweep).sort()).toEqual(['0', '1', '2', '3', 'best_setups.csv', 'best_setups.json', 'multirun.yaml', 'summary.csv', 'summary.json']);
     for (const job of ['0', '1', '2', '3']) {
       for (const f of ['config.yaml', 'hydra.yaml', 'overrides.yaml']) expect(existsSync(join(sweep, job, '.hydra', f))).toBe(true);
     }

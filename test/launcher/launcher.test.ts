@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findExecutable } from '../../src/launcher/binding.js';
+import { isAlive } from '../helpers.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'bench.js');
 const STUDY = join(import.meta.dirname, '..', 'fixtures', 'topology', 'study-c5-metal-2s-48c.lscpu-p.txt');
@@ -35,6 +36,7 @@ interface Result {
   failures: { index: number; message: string; signal: string | null; exit_code: number | null; stderr_tail: string }[];
   aggregate: { throughput_samples_per_s: number; throughput_sum_of_rates_samples_per_s: number; batch_size: number; common_window_ms: number } | null;
   warnings: string[];
+  process_ids: number[];
 }
 
 const result = (cwd: string): Result => {
@@ -158,7 +160,7 @@ describe('failing children', () => {
     expect(res.status).toBe('errored');
     expect(res.failures[0]!.index).toBe(1);
     expect(res.instances.map((i) => i.index)).toEqual(otherFinished ? [0] : []);
-    const leftovers = spawnSync('pgrep', ['-f', join('dist', 'launcher', 'child.js')], { encoding: 'utf8' }).stdout.trim();
-    expect(leftovers).toBe('');
+    expect(res.process_ids).toHaveLength(2);
+    expect(res.process_ids.filter(isAlive)).toEqual([]);
   });
 });

@@ -1,0 +1,62 @@
+/**
+ * Did something else run on our CPUs while we measured? The kernel's per-CPU busy time
+ * (/proc/stat, in USER_HZ ticks) on the instance's CPUs over the timed window, minus the CPU time
+ * of our own process, is the time other processes took there. A few percent is noise; more means
+ * the latencies were measured on a shared machine (the study's "third busy process" case).
+ */
+import { readFileSync } from 'node:fs';
+
+const TICK_MS = 10; // USER_HZ is 100 on every Linux configuration that matters here.
+
+export interface CpuSample {
+  readonly busyMs: number;
+  readonly ownCpuMs: number;
+}
+
+export interface Interference {
+  readonly cpus: readonly number[];
+  readonly window_ms: number;
+  readonly cpus_busy_ms: number;
+  readonly own_cpu_ms: number;
+  /** Busy time on our CPUs that was not ours, as a share of their capacity over the window. */
+  readonly others_share: number;
+}
+
+/** Busy milliseconds per CPU id from the text of /proc/stat. */
+export function busyByCpu(procStat: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const line of procStat.split('\n')) {
+    const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = m[2]!.trim().split(/\s+/).map(Number);
+    const busy = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
+    void idle;
+    void iowait;
+    out.set(Number(m[1]), busy * TICK_MS);
+  }
+  return out;
+}
+
+export function sampleCpus(cpus: readonly number[]): CpuSample | null {
+  try {
+    const busy = busyByCpu(readFileSync('/proc/stat', 'utf8'));
+    const usage = process.cpuUsage();
+    return { busyMs: cpus.reduce((s, c) => s + (busy.get(c) ?? 0), 0), ownCpuMs: (usage.user + usage.system) / 1000 };
+  } catch {
+    return null;
+  }
+}
+
+export function interference(cpus: readonly number[], start: CpuSample, end: CpuSample, windowMs: number): Interference {
+  const busy = end.busyMs - start.busyMs;
+  const own = end.ownCpuMs - start.ownCpuMs;
+  const capacity = windowMs * cpus.length;
+  return {
+    cpus,
+    window_ms: windowMs,
+    cpus_busy_ms: busy,
+    own_cpu_ms: own,
+    // Tick granularity makes small differences meaningless; clamp at 0.
+    others_share: capacity > 0 ? Math.max(0, busy - own) / capacity : 0,
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * Interrupts, resumes and bad input: what a long sweep must survive.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../src/models/onnx-builder.js';
+import { bench, benchStart, freshDir, isAlive, onlyEntry, waitFor } from '../helpers.js';
+
+const CACHE = freshDir('bench-cache-');
+const ENV = { BENCH_CACHE_DIR: CACHE };
+const MOCK = ['backend=mock', 'model=bert-tiny', 'warmup_runs=1', 'scenario.min_iterations=3'];
+
+interface Result {
+  status: string;
+  error: string | null;
+  process_ids: number[];
+  instances: unknown[];
+}
+
+const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
+
+describe('interrupts', () => {
+  it.each<[NodeJS.Signals, number]>([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ])('%s during a pinned two-instance run stops every child, marks the run interrupted and exits %i', async (signal, code) => {
+    const run = benchStart([...MOCK, 'launcher.num_instances=2', 'benchmark_duration=30'], { env: ENV });
+    // Wait until the instances are measuring: the run directory exists and its children are up.
+    await waitFor(() => existsSync(join(run.cwd, 'outputs')), 20_000, 'the run directory');
+    await new Promise((r) => setTimeout(r, 2000));
+    run.child.kill(signal);
+    const end = await run.done;
+    expect(end.code).toBe(code);
+    expect(end.stderr).toContain(`bench: ${signal}: stopping the instances`);
+    const result = readJson<Result>(join(onlyEntry(onlyEntry(join(run.cwd, 'outputs'))), 'results.json'));
+    expect(result.status).toBe('interrupted');
+    expect(result.error).toContain(`interrupted by ${signal}`);
+    expect(result.process_ids).toHaveLength(2);
+    expect(result.process_ids.filter(isAlive)).toEqual([]);
+  });
+
+  it('an interrupted sweep keeps its finished jobs and bench --resume completes it', async () => {
+    const run = benchStart(['-m', 'seed=range(4)', ...MOCK, 'benchmark_duration=1'], { env: ENV });
+    await waitFor(() => run.output().includes('[2/4]'), 30_000, 'two finished jobs');
+    run.child.kill('SIGINT');
+    const end = await run.done;
+    expect(end.code).toBe(130);
+    expect(end.stderr).toContain('finish it with: bench --resume');
+    const sweep = onlyEntry(onlyEntry(join(run.cwd, 'multirun')));
+    const before = readJson<{ job: number; status: string }[]>(join(sweep, 'summary.json'));
+    expect(before.slice(0, 2).map((r) => r.status)).toEqual(['ok', 'ok']);
+    expect(before.length).toBeLessThan(4);
+
+    const resumed = bench(['--resume', sweep], { cwd: run.cwd, env: ENV });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('(kept from the earlier run)');
+    const after = readJson<{ job: number; status: string; overrides: string }[]>(join(sweep, 'summary.json'));
+    expect(after.map((r) => [r.job, r.status])).toEqual([[0, 'ok'], [1, 'ok'], [2, 'ok'], [3, 'ok']]);
+    expect(after.map((r) => r.overrides.split(' ')[0])).toEqual(['seed=0', 'seed=1', 'seed=2', 'seed=3']);
+  });
+
+  it('--resume re-runs only the failed jobs', () => {
+    const cwd = freshDir();
+    const first = bench(['-m', 'batch_size=1,2', ...MOCK, 'benchmark_duration=0.2', 'launcher.fault={instance:0,kind:exit,phase:load}'], { cwd, env: ENV });
+    expect(first.code).toBe(1);
+    const sweep = onlyEntry(onlyEntry(join(cwd, 'multirun')));
+    expect(readJson<{ status: string }[]>(join(sweep, 'summary.json')).map((r) => r.status)).toEqual(['errored', 'errored']);
+    const resumed = bench(['--resume', sweep], { cwd, env: { ...ENV, BENCH_DISABLE_FAULTS: '1' } });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(readJson<{ status: string }[]>(join(sweep, 'summary.json')).map((r) => r.status)).toEqual(['ok', 'ok']);
+    expect(readJson<Result>(join(sweep, '0', 'results.json')).status).toBe('ok');
+  });
+});
+
+/** An ONNX model whose only input is a float image: nothing bench can feed. */
+function imageModel(dir: string): string {
+  const g = new GraphBuilder('image');
+  g.addInput('pixel_values', 'float32', ['batch', 3]);
+  g.addNode('Identity', ['pixel_values'], { name: 'id', outputs: ['out'] });
+  g.addOutput('out', 'float32', ['batch', 3]);
+  const file = join(dir, 'image.onnx');
+  writeFileSync(file, g.serialize(13));
+  return file;
+}
+
+describe('bad input: a non-zero exit and a message that names the key, flag or file and the fix', () => {
+  const dir = freshDir('bad-inputs-');
+  const notOnnx = join(dir, 'notes.onnx');
+  writeFileSync(notOnnx, 'just some text, not a protobuf at all');
+  const image = imageModel(dir);
+  const brokenConfigs = join(dir, 'configs');
+  mkdirSync(join(brokenConfigs, 'model'), { recursive: true });
+  writeFileSync(join(brokenConfigs, 'model', 'broken.yaml'), 'name: broken\nvocab_size: [1, 2\n');
+
+  it.each<[string, string[], string[]]>([
+    ['unknown key', ['foo=1'], ["Could not override 'foo'", '+foo=1']],
+    ['misspelt nested key', ['backend.num_thread=2'], ["Could not override 'backend.num_thread'"]],
+    ['append on an existing key', ['+batch_size=2'], ["'++batch_size=2'"]],
+    ['delete of a missing key', ['~nokey'], ["Could not delete from config. 'nokey' does not exist."]],
+    ['wrong type', ['batch_size=eight'], ['batch_size: expected a positive integer, got "eight"']],
+    ['negative batch', ['batch_size=-1'], ['batch_size: expected a positive integer, got -1']],
+    ['zero batch', ['batch_size=0'], ['batch_size: expected a positive integer, got 0']],
+    ['negative warmup', ['warmup_runs=-1'], ['warmup_runs: expected an integer >= 0']],
+    ['zero duration', ['benchmark_duration=0'], ['benchmark_duration: expected a positive number, got 0']],
+    ['unknown enum value', ['backend=onnxruntime', 'backend.graph_optimization_level=max'], ['backend.graph_optimization_level: expected one of disabled, basic, extended, all']],
+    ['unknown binding', ['launcher.binding=magic'], ['launcher.binding: expected one of auto, numactl, taskset, none']],
+    ['unsupported opset', ['model.opset=9'], ['model.opset: expected an integer opset between 11 and 18']],
+    ['sequence longer than the positions', ['sequence_length=1024'], ['sequence_length: 1024 is longer than bert-tiny allows (512 positions): use sequence_length<=512']],
+    ['unknown group option', ['model=bert-huge'], ["Could not find 'model/bert-huge'", 'bert-base-cased', 'bert-tiny']],
+    ['ambiguous sweep without -m', ['batch_size=1,2'], ["Ambiguous value for argument 'batch_size=1,2'", '--multirun']],
+    ['a sweep that does not parse', ['-m', 'batch_size=range(1,'], ["Error parsing override 'batch_size=range(1,'"]],
+    ['an unknown sweep function', ['-m', 'batch_size=steps(1,2)'], ["unknown function 'steps'"]],
+    ['an interpolation to nothing', ['+x=${nope}'], ["Interpolation key 'nope' not found"]],
+    ['a missing environment variable', ['+x=${oc.env:BENCH_TEST_UNSET_VARIABLE}'], ["Environment variable 'BENCH_TEST_UNSET_VARIABLE' not found"]],
+    ['missing model file', ['backend=onnxruntime', `model.path=${join(dir, 'missing.onnx')}`], ['model.path', 'does not exist']],
+    ['a file that is not ONNX', ['backend=onnxruntime', `model.path=${notOnnx}`], ['model.path', 'is not an ONNX model']],
+    ['an ONNX model with inputs bench cannot feed', ['backend=onnxruntime', `model.path=${image}`], ["input 'pixel_values' that bench cannot feed"]],
+    ['hub without an id', ['model.source=hub'], ['model.id: required with model.source=hub']],
+    ['file without a path', ['model.source=file'], ['model.path: required with model.source=file']],
+    ['more instances than cores', ['launcher.num_instances=3'], ['the maximum is launcher.num_instances=2']],
+    ['uneven batch split', ['launcher.split_batch=true', 'batch_size=3', 'launcher.num_instances=2'], ['does not split evenly', 'launcher.allow_uneven_split=true']],
+    ['a NUMA node that does not exist', ['launcher.nodes=[5]'], ['launcher.nodes']],
+    ['a CPU list that does not parse', ['launcher.cpu_list=abc'], ['abc']],
+    ['an unreadable topology file', ['topology.file=/nonexistent/lscpu.txt'], ['/nonexistent/lscpu.txt']],
+    ['a results directory that cannot be written', ['hydra.run.dir=/proc/bench/x'], ['Cannot create the output directory /proc/bench/x', 'hydra.run.dir=PATH']],
+    ['a malformed config file', ['-cd', brokenConfigs, 'model=broken'], [join(brokenConfigs, 'model', 'broken.yaml'), ':3:1']],
+    ['a missing primary config', ['-cn', 'nosuch'], ["Cannot find primary config 'nosuch'"]],
+    ['an unknown flag', ['--bogus'], ['Unknown argument: bogus', 'bench --help']],
+    ['a bad --cfg value', ['--cfg', 'everything'], ["--cfg: invalid choice 'everything' (choose from job, hydra, all)"]],
+    ['resume of a folder that is no sweep', ['--resume', dir], ['is not a sweep directory (no multirun.yaml)']],
+  ])('%s', (_name, args, messages) => {
+    const defaults = args[0] === '--resume' ? [] : [...MOCK.filter((m) => !args.some((a) => a.split('=')[0] === m.split('=')[0])), 'benchmark_duration=0.2'];
+    const r = bench([...defaults, ...args], { env: ENV });
+    expect(r.code, r.stdout).toBe(1);
+    for (const m of messages) expect(r.stderr).toContain(m);
+  });
+});
