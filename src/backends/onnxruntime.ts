@@ -99,6 +99,9 @@ export class OnnxRuntimeBackend implements Backend {
         size_mb: Number(m.size_mb.toFixed(1)),
         cached: m.cached,
         architecture: m.arch,
+        dtype: m.dtype ?? 'fp32',
+        // Settings and what the rewrite did, so fp32 and int8 results can be told apart and compared.
+        quantization: m.quantization ?? null,
       },
     };
   }

@@ -15,6 +15,8 @@ import type { ModelArchitecture } from './arch.js';
 import { ModelError } from './errors.js';
 import { downloadHubModel } from './hub.js';
 import { outlineOnnx, vocabularySize, type OnnxOutline } from './onnx-scan.js';
+import { DEFAULT_QUANTIZATION } from './quantize.js';
+import { resolveQuantized, type QuantizationSummary } from './quantize-file.js';
 import { synthesizeModel } from './synthesize.js';
 
 export interface ResolvedModel {
@@ -28,6 +30,10 @@ export interface ResolvedModel {
   readonly cached: boolean;
   /** Time spent producing the file (synthesis or download), 0 when cached. */
   readonly prepare_ms: number;
+  /** 'int8' for a quantized copy (model.dtype=int8); absent means fp32. */
+  readonly dtype?: 'fp32' | 'int8';
+  /** The quantization settings and what the rewrite did, for int8. */
+  readonly quantization?: QuantizationSummary;
 }
 
 /** Bumped whenever the synthesizer's output changes, so old cache entries are not reused. */
@@ -59,6 +65,13 @@ export function synthesisKey(arch: ModelArchitecture, opset: number, dtype: stri
 }
 
 export async function resolveModel(m: ModelConfig, seed: number, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedModel> {
+  const fp32 = await resolveFp32(m, seed, env);
+  if (m.dtype !== 'int8') return fp32;
+  // The int8 model is derived from the fp32 one (synthesized, user or hub) and cached beside it.
+  return resolveQuantized(fp32, m.quantization ?? DEFAULT_QUANTIZATION, join(cacheRoot(env), 'models'));
+}
+
+async function resolveFp32(m: ModelConfig, seed: number, env: NodeJS.ProcessEnv): Promise<ResolvedModel> {
   if (m.path !== null) return resolveLocal(m, m.path);
   if (m.source === 'file') throw new ModelError('model.path: required with model.source=file; set model.path=/path/to/model.onnx or to a Hugging Face folder');
   if (m.source === 'hub') return resolveHub(m, env);
@@ -67,7 +80,9 @@ export async function resolveModel(m: ModelConfig, seed: number, env: NodeJS.Pro
 
 function resolveSynthetic(m: ModelConfig, seed: number, env: NodeJS.ProcessEnv): ResolvedModel {
   const arch = architectureOf(m);
-  const file = join(cacheRoot(env), 'models', `${m.name}-${m.dtype}-opset${m.opset}-seed${seed}-${synthesisKey(arch, m.opset, m.dtype, seed)}.onnx`);
+  // The synthesizer writes fp32 whatever model.dtype says; int8 is derived from this file.
+  const dtype = 'fp32';
+  const file = join(cacheRoot(env), 'models', `${m.name}-${dtype}-opset${m.opset}-seed${seed}-${synthesisKey(arch, m.opset, dtype, seed)}.onnx`);
   const base = { file, source: 'synthetic' as const, weights: 'random (synthesized)', arch };
   if (existsSync(file)) {
     return { ...base, size_mb: statSync(file).size / 2 ** 20, cached: true, prepare_ms: 0 };

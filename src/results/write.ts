@@ -119,7 +119,7 @@ export function summaryRecord(row: SummaryRow): Record<string, unknown> {
     latency_mean_ms: a ? round(a.latency_mean_ms) : '',
     // Of the pooled calls, so that two summaries can be compared with Welch's test.
     latency_std_ms: a ? round(a.pooled.std_ms) : '',
-    calls: a ? a.pooled.count : '',
+    latency_count: a ? a.pooled.count : '',
     latency_p50_ms: a ? round(a.latency_p50_ms) : '',
     latency_p90_ms: a ? round(a.latency_p90_ms) : '',
     latency_p99_ms: a ? round(a.latency_p99_ms) : '',

@@ -12,4 +12,5 @@ export const SUBCOMMANDS: Readonly<Record<string, () => Promise<Subcommand>>> = 
   // One line per subcommand: name: () => import('./name.js'),
   compare: () => import('./compare.js'),
   report: () => import('./report.js'),
+  quantize: () => import('./quantize.js'),
 };
