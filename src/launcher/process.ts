@@ -125,20 +125,23 @@ export class Child {
   }
 }
 
-export async function runProcessInstances(req: ProcessRunRequest): Promise<ProcessRun> {
-  const children = req.instances.map((inst) => {
-    const [file, ...args] = childCommand(req.binding, inst);
-    const proc = execa(file!, args, {
-      ipc: true,
-      serialization: 'advanced',
-      reject: false,
-      buffer: false,
-      stdin: 'ignore',
-      cleanup: true,
-      env: { OMP_NUM_THREADS: String(inst.threads) },
-    });
-    return new Child(inst.index, proc);
+/** Starts one pinned child for an instance, with the IPC channel the protocol runs over. */
+export function spawnChild(binding: BindingKind, inst: PlanInstance): Child {
+  const [file, ...args] = childCommand(binding, inst);
+  const proc = execa(file!, args, {
+    ipc: true,
+    serialization: 'advanced',
+    reject: false,
+    buffer: false,
+    stdin: 'ignore',
+    cleanup: true,
+    env: { OMP_NUM_THREADS: String(inst.threads) },
   });
+  return new Child(inst.index, proc);
+}
+
+export async function runProcessInstances(req: ProcessRunRequest): Promise<ProcessRun> {
+  const children = req.instances.map((inst) => spawnChild(req.binding, inst));
   const pids = children.map((c) => c.proc.pid ?? -1);
   req.onSpawn?.(pids);
   const onAbort = (): void => {

@@ -16,7 +16,6 @@
  * size, floor(pool cores / instances) cores each, planned by the standard planner over exactly the
  * pools' CPUs; requests go to the instance with the fewest outstanding, whatever their length.
  */
-import { execa } from 'execa';
 import { join } from 'node:path';
 import type { DispatchScenarioConfig, RunConfig } from '../config/schema.js';
 import type { ResolvedModel } from '../models/resolve.js';
@@ -48,7 +47,7 @@ import { formatCpuList } from '../topology/cpulist.js';
 import type { Topology } from '../topology/model.js';
 import { LaunchError, type BindingKind } from './binding.js';
 import { planInstances, PlanError, type Plan, type PlanInstance, type PlanOptions } from './plan.js';
-import { Child, childCommand } from './process.js';
+import { spawnChild, type Child } from './process.js';
 import { asChildMessage, type ServedReport } from './protocol.js';
 
 export const DISPATCH_CSV = 'dispatch.csv';
@@ -354,19 +353,7 @@ interface SetupSpec {
 /** Starts one setup's children, runs the workload through them, stops them; throws LaunchError on failure. */
 async function runSetup(req: DispatchRequest, instances: readonly PlanInstance[], spec: SetupSpec): Promise<SetupRun> {
   const cfg = req.config;
-  const children = instances.map((inst) => {
-    const [file, ...args] = childCommand(req.binding, inst);
-    const proc = execa(file!, args, {
-      ipc: true,
-      serialization: 'advanced',
-      reject: false,
-      buffer: false,
-      stdin: 'ignore',
-      cleanup: true,
-      env: { OMP_NUM_THREADS: String(inst.threads) },
-    });
-    return new Child(inst.index, proc);
-  });
+  const children = instances.map((inst) => spawnChild(req.binding, inst));
   spec.onSpawn(children.map((c) => c.proc.pid ?? -1));
   const failure = (c: Child, what: string): LaunchError => {
     const f = c.failure(what);

@@ -13,27 +13,10 @@ import type { ModelConfig } from '../../src/config/schema.js';
 import { architectureOf } from '../../src/models/resolve.js';
 import { resolveModel } from '../../src/models/resolve.js';
 import { synthesizeModel } from '../../src/models/synthesize.js';
+import { miniModelConfig } from '../fixtures/models.js';
 
 const COMMIT = 'a'.repeat(40);
-const TINY: ModelConfig = {
-  name: 'bert-tiny',
-  source: 'hub',
-  path: null,
-  id: 'org/tiny-bert',
-  opset: 12,
-  dtype: 'fp32',
-  model_type: 'bert',
-  vocab_size: 1000,
-  hidden_size: 32,
-  num_hidden_layers: 1,
-  num_attention_heads: 2,
-  intermediate_size: 64,
-  max_position_embeddings: 64,
-  type_vocab_size: 2,
-  hidden_act: 'gelu',
-  layer_norm_eps: 1e-12,
-  pad_token_id: 0,
-};
+const TINY: ModelConfig = miniModelConfig({ source: 'hub', id: 'org/tiny-bert' });
 
 const FILES: Record<string, Buffer> = {
   'config.json': Buffer.from(JSON.stringify({ model_type: 'bert', vocab_size: 1000, hidden_size: 32, num_hidden_layers: 1, max_position_embeddings: 64 })),

@@ -25,21 +25,8 @@ import {
 import { preoptimize, quantizeFile } from '../../src/models/quantize-file.js';
 import { resolveModel } from '../../src/models/resolve.js';
 import { synthesizeModel } from '../../src/models/synthesize.js';
+import { BERT_TINY } from '../fixtures/models.js';
 
-// The bert-tiny preset (configs/model/bert-tiny.yaml).
-const BERT_TINY: ModelArchitecture = {
-  model_type: 'bert',
-  vocab_size: 30522,
-  hidden_size: 64,
-  num_hidden_layers: 2,
-  num_attention_heads: 2,
-  intermediate_size: 256,
-  max_position_embeddings: 512,
-  type_vocab_size: 2,
-  hidden_act: 'gelu',
-  layer_norm_eps: 1e-12,
-  pad_token_id: 0,
-};
 
 const workDir = mkdtempSync(join(tmpdir(), 'bench-quantize-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));

@@ -7,21 +7,8 @@ import type { ModelInputs } from '../../src/models/reference.js';
 import { erf, referenceForward } from '../../src/models/reference.js';
 import { Rng } from '../../src/models/rng.js';
 import { synthesizeModel } from '../../src/models/synthesize.js';
+import { BERT_TINY } from '../fixtures/models.js';
 
-// The brief's bert-tiny shape (vocab as bert-base-uncased).
-const BERT_TINY: ModelArchitecture = {
-  model_type: 'bert',
-  vocab_size: 30522,
-  hidden_size: 64,
-  num_hidden_layers: 2,
-  num_attention_heads: 2,
-  intermediate_size: 256,
-  max_position_embeddings: 512,
-  type_vocab_size: 2,
-  hidden_act: 'gelu',
-  layer_norm_eps: 1e-12,
-  pad_token_id: 0,
-};
 // Small vocabularies keep synthesis fast; 4 heads of 8 exercise a non-square sqrt(head_size).
 const DISTILBERT_TINY: ModelArchitecture = {
   ...BERT_TINY,

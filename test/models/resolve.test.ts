@@ -4,26 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../src/config/schema.js';
 import { resolveModel, synthesisKey, architectureOf } from '../../src/models/resolve.js';
+import { miniModelConfig } from '../fixtures/models.js';
 
-const TINY: ModelConfig = {
-  name: 'bert-tiny',
-  source: 'synthetic',
-  path: null,
-  id: null,
-  opset: 12,
-  dtype: 'fp32',
-  model_type: 'bert',
-  vocab_size: 1000,
-  hidden_size: 32,
-  num_hidden_layers: 1,
-  num_attention_heads: 2,
-  intermediate_size: 64,
-  max_position_embeddings: 64,
-  type_vocab_size: 2,
-  hidden_act: 'gelu',
-  layer_norm_eps: 1e-12,
-  pad_token_id: 0,
-};
+const TINY: ModelConfig = miniModelConfig();
 
 const env = (): NodeJS.ProcessEnv => ({ BENCH_CACHE_DIR: mkdtempSync(join(tmpdir(), 'bench-cache-')) });
 
