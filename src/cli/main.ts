@@ -186,6 +186,8 @@ function printHelp(flags: Flags, repo: ConfigRepository | null, overrides: Overr
     '  group=option  +group=option  ~group   choose, add or remove a config group option',
     '  values: 8, 1e-3, true, null, text, \'quoted text\', [1,2] (a list), {a:1} (merged into a dict)',
     '  sweeps (with -m): a=1,2  a=range(1,9,2)  a=choice(x,y)  group=glob(*)  group=glob(*,exclude=x)',
+    '    and from the machine: core_counts()  divisors()  split_counts()',
+    '  experiments: +experiment=core-count-scaling | multi-instance | batch-size-scaling | out-of-the-box | smart-dispatch',
   ];
   if (repo) {
     lines.push('', '== Configuration groups ==', 'Compose your configuration from those groups (group=option)', '');
