@@ -1,7 +1,7 @@
 /**
  * The command line: argv -> request -> output. The only place that prints or exits.
  */
-import yargs from 'yargs';
+import { argParser, UsageError } from './args.js';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { parseOverride, type Override } from '../config/grammar.js';
@@ -38,20 +38,9 @@ interface Flags {
   readonly format: 'text' | 'json';
 }
 
-class UsageError extends Error {}
-
 async function parseFlags(argv: readonly string[]): Promise<Flags> {
-  const parsed = await yargs([...argv])
-    .parserConfiguration({
-      'short-option-groups': false,
-      'camel-case-expansion': false,
-      'dot-notation': false,
-      'parse-numbers': false,
-      'parse-positional-numbers': false,
-      'boolean-negation': false,
-    })
-    .help(false)
-    .version(false)
+  // Hydra's flags are single-dash words (-cn, -cp, -cd): short options are not grouped.
+  const parsed = await argParser(argv, { 'short-option-groups': false, 'boolean-negation': false })
     .option('multirun', { alias: 'm', type: 'boolean', default: false })
     .option('cfg', { alias: 'c', type: 'string' })
     .option('resolve', { type: 'boolean', default: false })
@@ -65,10 +54,6 @@ async function parseFlags(argv: readonly string[]): Promise<Flags> {
     .option('version', { type: 'boolean', default: false })
     .option('format', { type: 'string' })
     .option('resume', { type: 'string' })
-    .strictOptions()
-    .fail((msg) => {
-      throw new UsageError(`${msg}\nRun 'bench --help' for the flags and the config groups.`);
-    })
     .parseAsync();
   const overrides = parsed._.map(String);
   const command = overrides[0] === 'topology' || overrides[0] === 'plan' ? (overrides.shift() as 'topology' | 'plan') : 'run';
@@ -361,6 +346,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (isUserError(err) || err instanceof UsageError || err instanceof ResultsError) {
       process.stderr.write(`${err.message}\n`);
+      if (err instanceof UsageError) process.stderr.write("Run 'bench --help' for the flags and the config groups.\n");
       if (process.env.BENCH_FULL_ERROR === '1') process.stderr.write(`${err.stack ?? ''}\n`);
       else if (err instanceof ConfigError) process.stderr.write('\nSet the environment variable BENCH_FULL_ERROR=1 for a complete stack trace.\n');
       return 1;

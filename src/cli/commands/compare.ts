@@ -3,7 +3,7 @@
  * diff(1): 0 done (no regression past the threshold), 1 a regression with --fail-on-regression,
  * 2 trouble (bad flags, unreadable input).
  */
-import yargs from 'yargs';
+import { argParser, UsageError } from '../args.js';
 import { compareSets, parseThreshold, regressions } from '../../report/compare.js';
 import { COMPARE_FORMATS, renderComparison, speedText, type CompareFormat } from '../../report/compare-render.js';
 import { loadResultSet, ReportInputError } from '../../report/load.js';
@@ -39,8 +39,6 @@ Flags:
 Exit status: 0 compared (and no regression), 1 regression past --fail-on-regression, 2 trouble.
 `;
 
-class UsageError extends Error {}
-
 interface Flags {
   readonly a: string;
   readonly b: string;
@@ -53,17 +51,8 @@ interface Flags {
 }
 
 async function parseFlags(argv: readonly string[]): Promise<Flags | 'help'> {
-  const parsed = await yargs([...argv])
-    // Not greedy: `--ignore k A B` must leave A and B as the positionals.
-    .parserConfiguration({
-      'camel-case-expansion': false,
-      'dot-notation': false,
-      'parse-numbers': false,
-      'parse-positional-numbers': false,
-      'greedy-arrays': false,
-    })
-    .help(false)
-    .version(false)
+  // Not greedy: `--ignore k A B` must leave A and B as the positionals.
+  const parsed = await argParser(argv, { 'greedy-arrays': false })
     .option('format', { type: 'string', default: 'table' })
     .option('fail-on-regression', { type: 'string' })
     .option('ignore', { type: 'string', array: true, default: [] })
@@ -71,10 +60,6 @@ async function parseFlags(argv: readonly string[]): Promise<Flags | 'help'> {
     .option('resamples', { type: 'string' })
     .option('seed', { type: 'string' })
     .option('help', { alias: 'h', type: 'boolean', default: false })
-    .strictOptions()
-    .fail((msg) => {
-      throw new UsageError(msg);
-    })
     .parseAsync();
   if (parsed.help) return 'help';
   const positional = parsed._.map(String);

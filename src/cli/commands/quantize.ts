@@ -3,7 +3,7 @@
  * ONNX file, with the same knobs as `model.quantization`. Prints one line (or the full report with
  * --json); a bad argument gets a message naming it and exit code 1.
  */
-import yargs from 'yargs';
+import { argParser, UsageError } from '../args.js';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
@@ -36,16 +36,11 @@ Flags:
   --json                          print the full report as JSON
   -h, --help                      this text`;
 
-class UsageError extends Error {}
-
 const list = (v: string | undefined): string[] =>
   v === undefined ? [] : v.split(',').map((x) => x.trim()).filter((x) => x !== '');
 
 async function parse(argv: readonly string[]): Promise<{ input: string; output: string; settings: QuantizationSettings; json: boolean } | 'help'> {
-  const parsed = await yargs([...argv])
-    .parserConfiguration({ 'camel-case-expansion': false, 'parse-numbers': false, 'parse-positional-numbers': false })
-    .help(false)
-    .version(false)
+  const parsed = await argParser(argv)
     .option('weight-type', { type: 'string', choices: WEIGHT_TYPES, default: DEFAULT_QUANTIZATION.weight_type })
     .option('per-channel', { type: 'boolean', default: DEFAULT_QUANTIZATION.per_channel })
     .option('reduce-range', { type: 'boolean', default: DEFAULT_QUANTIZATION.reduce_range })
@@ -55,10 +50,6 @@ async function parse(argv: readonly string[]): Promise<{ input: string; output: 
     .option('preoptimize', { type: 'boolean', default: DEFAULT_QUANTIZATION.preoptimize })
     .option('json', { type: 'boolean', default: false })
     .option('help', { alias: 'h', type: 'boolean', default: false })
-    .strictOptions()
-    .fail((msg) => {
-      throw new UsageError(msg);
-    })
     .parseAsync();
   if (parsed.help) return 'help';
   const positional = parsed._.map(String);

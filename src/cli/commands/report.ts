@@ -2,7 +2,7 @@
  * `bench report DIR [--out FILE]`: a self-contained HTML report with the study's charts, the charts
  * as SVG files and a Markdown summary. Exit status: 0 written, 1 trouble.
  */
-import yargs from 'yargs';
+import { argParser, UsageError } from '../args.js';
 import { ReportInputError } from '../../report/load.js';
 import { writeReport } from '../../report/report.js';
 import { displayPath } from '../render.js';
@@ -26,22 +26,13 @@ Flags:
   -h, --help    this text
 `;
 
-class UsageError extends Error {}
-
 export async function run(argv: readonly string[]): Promise<number> {
   let dir: string;
   let out: string | undefined;
   try {
-    const parsed = await yargs([...argv])
-      .parserConfiguration({ 'camel-case-expansion': false, 'dot-notation': false, 'parse-numbers': false, 'parse-positional-numbers': false })
-      .help(false)
-      .version(false)
+    const parsed = await argParser(argv)
       .option('out', { alias: 'o', type: 'string' })
       .option('help', { alias: 'h', type: 'boolean', default: false })
-      .strictOptions()
-      .fail((msg) => {
-        throw new UsageError(msg);
-      })
       .parseAsync();
     if (parsed.help) {
       process.stdout.write(HELP);
