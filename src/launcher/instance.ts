@@ -9,7 +9,7 @@ import type { ResolvedModel } from '../models/resolve.js';
 import type { InstanceResult } from '../results/types.js';
 import { measureLatency } from '../scenarios/latency.js';
 import { summarize } from '../stats/summary.js';
-import { parseCpuList } from '../topology/cpulist.js';
+import { parseCpusAllowedList } from '../topology/detect.js';
 
 export interface InstanceSpec {
   readonly index: number;
@@ -44,6 +44,7 @@ export async function runInstance(
     },
     spec.model,
   );
+  const cpus = currentAffinity();
   try {
     const m = await measureLatency(backend, {
       warmupRuns: cfg.warmup_runs,
@@ -53,12 +54,12 @@ export async function runInstance(
       batchSize: spec.batchSize,
       ...(startSignal ? { startSignal } : {}),
       ...(abort ? { abort } : {}),
-      cpus: currentAffinity() ?? [],
+      cpus: cpus ?? [],
     });
     const instance: InstanceResult = {
       index: spec.index,
       status: 'ok',
-      cpus: currentAffinity(),
+      cpus,
       threads: spec.threads,
       batch_size: spec.batchSize,
       load_prepare_ms: m.load.prepare_ms,
@@ -85,8 +86,7 @@ export async function runInstance(
 /** The CPUs this process may run on, as the kernel reports them (null off Linux). */
 export function currentAffinity(): number[] | null {
   try {
-    const list = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-    return list ? parseCpuList(list) : null;
+    return parseCpusAllowedList(readFileSync('/proc/self/status', 'utf8'));
   } catch {
     return null;
   }

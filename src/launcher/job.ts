@@ -5,7 +5,6 @@
  */
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
-import { readFileSync } from 'node:fs';
 import { gemmPeak } from '../backends/peak.js';
 import type { Composition } from '../config/compose.js';
 import { forwardFlops, type ModelArchitecture } from '../models/arch.js';
@@ -103,9 +102,7 @@ export async function runJob(req: JobRequest): Promise<JobOutcome> {
 
   const startedAt = new Date().toISOString();
   let launched: LaunchOutcome | null = null;
-  const environment: Record<string, unknown> = {};
   if (runConfig && prepared) {
-    environment.topology = topologyFacts(prepared.topology);
     try {
       launched = await executeLaunch(runConfig, prepared, dir, req.signal ? { signal: req.signal } : {});
       const failed = launched.failures[0];
@@ -114,7 +111,8 @@ export async function runJob(req: JobRequest): Promise<JobOutcome> {
       error = err instanceof Error ? err : new Error(String(err));
     }
   }
-  const measuredEfficiency = runConfig && launched ? await runEfficiency(runConfig, launched) : null;
+  const env = collectEnvironment(prepared ? { topology: topologyFacts(prepared.topology) } : {});
+  const measuredEfficiency = runConfig && launched ? await runEfficiency(runConfig, launched, env) : null;
   return finish(req, {
     dir,
     overrides: comp.taskOverrides,
@@ -131,7 +129,7 @@ export async function runJob(req: JobRequest): Promise<JobOutcome> {
     plan: prepared ? planJson(prepared) : null,
     warnings: prepared?.warnings ?? [],
     error,
-    environment,
+    environment: env,
   });
 }
 
@@ -156,6 +154,7 @@ interface Finished {
   readonly plan?: PlanJson | null;
   readonly warnings?: readonly string[];
   readonly error: Error | null;
+  /** The machine, collected once per job (collected here when the job never got that far). */
   readonly environment?: Record<string, unknown>;
 }
 
@@ -173,7 +172,7 @@ function finish(req: JobRequest, f: Finished): JobOutcome {
     overrides: f.overrides,
     config: f.resolved,
     backend: f.backend,
-    environment: collectEnvironment(f.environment),
+    environment: f.environment ?? collectEnvironment(),
     plan: f.plan ? { ...f.plan } : null,
     instances: f.instances,
     failures: f.failures ?? [],
@@ -200,25 +199,22 @@ function finish(req: JobRequest, f: Finished): JobOutcome {
  * Achieved GFLOP/s of the instances that finished, against the GEMM ceiling measured (once per
  * machine and thread count) through the same runtime; only for a real runtime, not the mock.
  */
-async function runEfficiency(cfg: RunConfig, launched: LaunchOutcome): Promise<Efficiency | null> {
+async function runEfficiency(cfg: RunConfig, launched: LaunchOutcome, env: Record<string, unknown>): Promise<Efficiency | null> {
   const ok = launched.instances.filter((i) => i.status === 'ok');
   if (ok.length === 0) return null;
   const described = (launched.backend?.model as { architecture?: ModelArchitecture } | undefined)?.architecture;
   const arch = described ?? architectureOf(cfg.model);
   const flops = ok.map((i) => forwardFlops(arch, i.batch_size, cfg.sequence_length));
-  const peaks = cfg.backend.name === 'onnxruntime' ? await Promise.all(ok.map(async (i) => (await gemmPeak(i.threads)).gflops)) : ok.map(() => null);
-  const env = collectEnvironment();
-  const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(readCpuinfo())?.[1]) || null;
+  // One probe per distinct thread count, one after the other: probes running side by side would
+  // disturb each other (and then not be cached).
+  const peakByThreads = new Map<number, number>();
+  if (cfg.backend.name === 'onnxruntime') {
+    for (const t of new Set(ok.map((i) => i.threads))) peakByThreads.set(t, (await gemmPeak(t)).gflops);
+  }
+  const peaks = ok.map((i) => peakByThreads.get(i.threads) ?? null);
+  const mhz = typeof env.cpu_mhz === 'number' ? env.cpu_mhz : null;
   const threads = ok.reduce((s, i) => s + i.threads, 0);
   return efficiency(flops, ok.map((i) => i.forwards_per_s), peaks, estimatedPeak((env.cpu_flags as string[]) ?? [], threads, mhz));
-}
-
-function readCpuinfo(): string {
-  try {
-    return readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    return '';
-  }
 }
 
 /** Above this share of our CPUs' time used by other processes, a measurement is called disturbed. */

@@ -19,9 +19,8 @@ import type { MachineContext } from '../config/grammar.js';
 import { expandSweep, needsMachine, sweeperParams, type SweepJob } from '../config/sweep.js';
 import type { Tree } from '../config/tree.js';
 import { bestSetups, type BestSetup } from '../results/best.js';
-import { loadTopologyFile } from '../topology/detect.js';
 import { physicalCores } from '../topology/model.js';
-import { machineTopology } from './launch.js';
+import { topologyFor } from './launch.js';
 import { toYaml } from '../config/yaml.js';
 import { benchVersion } from '../results/environment.js';
 import { claimSweepDir } from '../results/rundir.js';
@@ -139,7 +138,7 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
 async function machineContext(master: Tree): Promise<MachineContext> {
   const ctx = resolveContext();
   const file = resolveKey(master, 'topology.file', ctx);
-  const topology = typeof file === 'string' ? await loadTopologyFile(file) : await machineTopology();
+  const topology = await topologyFor({ topology: { file: typeof file === 'string' ? file : null } });
   const batch = resolveKey(master, 'batch_size', ctx);
   return { physicalCores: physicalCores(topology).length, batchSize: typeof batch === 'number' ? batch : null };
 }

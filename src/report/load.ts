@@ -72,13 +72,16 @@ const num = (v: unknown): number | null => {
   return null;
 };
 
-function readJson(path: string): unknown {
-  let text: string;
+function readText(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     throw new ReportInputError(`cannot read ${path}: ${(err as Error).message}`);
   }
+}
+
+function readJson(path: string): unknown {
+  const text = readText(path);
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
@@ -148,12 +151,7 @@ function rowFromRecord(rec: Record<string, unknown>, source: string): ResultRow 
 }
 
 function parseCsv(path: string): Record<string, string>[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ReportInputError(`cannot read ${path}: ${(err as Error).message}`);
-  }
+  const text = readText(path);
   try {
     return parse(text, { columns: true, skip_empty_lines: true, relax_column_count: true }) as Record<string, string>[];
   } catch (err) {

@@ -81,6 +81,8 @@ export function collectEnvironment(extra: Record<string, unknown> = {}): Record<
     bench_version: benchVersion(),
     bench_commit: gitCommit(),
     transparent_hugepages: bracketed(readText('/sys/kernel/mm/transparent_hugepage/enabled')),
+    // The clock /proc/cpuinfo shows, not the one under load; the efficiency estimate notes that.
+    cpu_mhz: Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(cpuinfo ?? '')?.[1]) || null,
     cpu_governor: readText('/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor')?.trim() ?? null,
     ...extra,
   };

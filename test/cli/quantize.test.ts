@@ -10,6 +10,8 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { decodeModel } from '../../src/models/onnx-builder.js';
 import { synthesizeModel } from '../../src/models/synthesize.js';
+import { architectureOf } from '../../src/models/resolve.js';
+import { miniModelConfig } from '../fixtures/models.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'bench.js');
 const dir = mkdtempSync(join(tmpdir(), 'bench-cli-quantize-'));
@@ -24,19 +26,7 @@ const fp32File = join(dir, 'tiny.onnx');
 writeFileSync(
   fp32File,
   synthesizeModel(
-    {
-      model_type: 'bert',
-      vocab_size: 500,
-      hidden_size: 32,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      intermediate_size: 64,
-      max_position_embeddings: 64,
-      type_vocab_size: 2,
-      hidden_act: 'gelu',
-      layer_norm_eps: 1e-12,
-      pad_token_id: 0,
-    },
+    architectureOf(miniModelConfig({ vocab_size: 500 })),
     { seed: 1, opset: 12 },
   ),
 );
