@@ -140,6 +140,9 @@ export function spawnChild(binding: BindingKind, inst: PlanInstance): Child {
   return new Child(inst.index, proc);
 }
 
+/** How long the other instances may still report after one has failed. */
+const FAILURE_GRACE_MS = 2000;
+
 export async function runProcessInstances(req: ProcessRunRequest): Promise<ProcessRun> {
   const children = req.instances.map((inst) => spawnChild(req.binding, inst));
   const pids = children.map((c) => c.proc.pid ?? -1);
@@ -175,24 +178,32 @@ export async function runProcessInstances(req: ProcessRunRequest): Promise<Proce
     parentRssDuringRunMb = process.memoryUsage().rss / 2 ** 20;
 
     const doneBy = Date.now() + req.runTimeoutMs;
-    // Whoever fails first stops the others; results already in are kept.
+    // Whoever fails first stops the others, after a short grace: instances that started together
+    // finish together, so a neighbour that was about to report keeps its complete measurement.
     let firstFailure: number | null = null;
+    const settled = new Set<number>();
+    let grace: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {
-      let pending = children.length;
       for (const c of children) {
         void c.next('result', doneBy).then((m) => {
+          if (settled.has(c.index)) return;
+          settled.add(c.index);
           if (m?.type === 'result') results.push({ instance: m.instance, backend: m.backend });
           else if (firstFailure === null) {
             firstFailure = c.index;
             failures.push(c.failure(`while measuring (launcher.run_timeout_s=${req.runTimeoutMs / 1000})`));
-            resolve();
-          } else {
-            failures.push({ ...c.failure(''), message: `stopped because instance ${firstFailure} failed` });
-          }
-          if (--pending === 0) resolve();
+            grace = setTimeout(resolve, FAILURE_GRACE_MS);
+          } else failures.push(c.failure(`while measuring (launcher.run_timeout_s=${req.runTimeoutMs / 1000})`));
+          if (settled.size === children.length) resolve();
         });
       }
     });
+    clearTimeout(grace);
+    for (const c of children) {
+      if (settled.has(c.index)) continue;
+      settled.add(c.index);
+      failures.push({ ...c.failure(''), message: `stopped because instance ${firstFailure} failed` });
+    }
     return { results: results.sort((a, b) => a.instance.index - b.instance.index), failures, pids, parentRssDuringRunMb };
   } finally {
     req.signal?.removeEventListener('abort', onAbort);
