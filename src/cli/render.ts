@@ -114,6 +114,8 @@ export function renderPlan(plan: PlanJson, source: string): string {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => r[c]!.length))) ?? [];
   for (const r of rows) lines.push(`  ${r.map((cell, c) => (c < r.length - 1 ? cell.padEnd(widths[c]!) : cell)).join('  ')}`);
   lines.push(`  leftover cpus: ${plan.leftover_cpus.length > 0 ? formatCpuList(plan.leftover_cpus) : 'none'}`);
+  const env = Object.entries(plan.env ?? {});
+  if (env.length > 0) lines.push(`  environment: ${env.map(([k, v]) => `${k}=${v}`).join(' ')} (and OMP_NUM_THREADS=<threads> each)`);
   for (const w of plan.warnings) lines.push(`  warning: ${w}`);
   return `${lines.join('\n')}\n`;
 }

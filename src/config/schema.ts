@@ -105,6 +105,8 @@ const LauncherSchema = z.strictObject({
     error: (issue) => `expected null or a CPU list such as "0-3,8", got ${show(issue.input)}`,
   }),
   binding: oneOf(['auto', 'numactl', 'taskset', 'none'] as const),
+  /** Children's malloc asks for transparent huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1). */
+  thp: bool,
   /** Split batch_size across the instances (the study's batch-size scaling). */
   split_batch: bool,
   allow_uneven_split: bool,

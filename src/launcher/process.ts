@@ -33,6 +33,8 @@ export interface ProcessRunRequest {
   readonly config: RunConfig;
   readonly instances: readonly PlanInstance[];
   readonly binding: BindingKind;
+  /** Extra environment for every child (launcher.thp). */
+  readonly env: Readonly<Record<string, string>>;
   readonly model: ResolvedModel | null;
   readonly outputDir: string;
   readonly startTimeoutMs: number;
@@ -126,7 +128,7 @@ export class Child {
 }
 
 /** Starts one pinned child for an instance, with the IPC channel the protocol runs over. */
-export function spawnChild(binding: BindingKind, inst: PlanInstance): Child {
+export function spawnChild(binding: BindingKind, inst: PlanInstance, env: Readonly<Record<string, string>>): Child {
   const [file, ...args] = childCommand(binding, inst);
   const proc = execa(file!, args, {
     ipc: true,
@@ -135,7 +137,7 @@ export function spawnChild(binding: BindingKind, inst: PlanInstance): Child {
     buffer: false,
     stdin: 'ignore',
     cleanup: true,
-    env: { OMP_NUM_THREADS: String(inst.threads) },
+    env: { ...env, OMP_NUM_THREADS: String(inst.threads) },
   });
   return new Child(inst.index, proc);
 }
@@ -144,7 +146,7 @@ export function spawnChild(binding: BindingKind, inst: PlanInstance): Child {
 const FAILURE_GRACE_MS = 2000;
 
 export async function runProcessInstances(req: ProcessRunRequest): Promise<ProcessRun> {
-  const children = req.instances.map((inst) => spawnChild(req.binding, inst));
+  const children = req.instances.map((inst) => spawnChild(req.binding, inst, req.env));
   const pids = children.map((c) => c.proc.pid ?? -1);
   req.onSpawn?.(pids);
   const onAbort = (): void => {

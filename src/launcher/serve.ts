@@ -208,6 +208,7 @@ export interface DispatchRequest {
   readonly config: RunConfig;
   readonly topology: Topology;
   readonly binding: BindingKind;
+  readonly env: Readonly<Record<string, string>>;
   readonly model: ResolvedModel | null;
   readonly outputDir: string;
   readonly signal?: AbortSignal;
@@ -353,7 +354,7 @@ interface SetupSpec {
 /** Starts one setup's children, runs the workload through them, stops them; throws LaunchError on failure. */
 async function runSetup(req: DispatchRequest, instances: readonly PlanInstance[], spec: SetupSpec): Promise<SetupRun> {
   const cfg = req.config;
-  const children = instances.map((inst) => spawnChild(req.binding, inst));
+  const children = instances.map((inst) => spawnChild(req.binding, inst, req.env));
   spec.onSpawn(children.map((c) => c.proc.pid ?? -1));
   const failure = (c: Child, what: string): LaunchError => {
     const f = c.failure(what);

@@ -95,6 +95,7 @@ describe('pinned instances on this machine', () => {
     expect(r.code, r.stderr).toBe(0);
     const res = result(r.cwd);
     expect(res.plan.binding).toBe(HAS_NUMACTL ? 'numactl' : 'taskset');
+    expect((res.plan as { env: Record<string, string> }).env.GLIBC_TUNABLES).toContain('glibc.malloc.hugetlb=1');
     expect(res.instances.map((i) => i.cpus)).toEqual([[0], [1]]);
     expect(res.instances.map((i) => i.threads)).toEqual([1, 1]);
     const sum = res.instances.reduce((s, i) => s + i.throughput_samples_per_s, 0);
