@@ -42,7 +42,9 @@ async function runBare(file, vocab, loops) {
       ({ cpus, threads }) =>
         new Promise((resolve, reject) => {
           const argv = [BARE, file, threads, 1, 128, SECONDS, WARMUP, vocab];
-          const child = cpus === null ? spawn(process.execPath, argv) : spawn('taskset', ['-c', cpus, process.execPath, ...argv]);
+          // The environment bench's children get by default (launcher.thp), so both sides allocate alike.
+          const env = { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' };
+          const child = cpus === null ? spawn(process.execPath, argv, { env }) : spawn('taskset', ['-c', cpus, process.execPath, ...argv], { env });
           let out = '';
           child.stdout.on('data', (d) => (out += d));
           child.stderr.on('data', (d) => process.stderr.write(d));

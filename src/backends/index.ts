@@ -9,7 +9,7 @@ export function createBackend(cfg: RunConfig, req: BackendRequest, model: Resolv
   const b = cfg.backend;
   switch (b.name) {
     case 'mock':
-      return new MockBackend(b, model?.arch ?? architectureOf(cfg.model), req);
+      return new MockBackend(b, model?.arch ?? architectureOf(cfg.model), req, cfg.launcher.num_instances);
     case 'onnxruntime':
       if (!model) throw new Error('backend=onnxruntime needs a resolved model');
       return new OnnxRuntimeBackend(b, model, req);

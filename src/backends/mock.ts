@@ -1,6 +1,6 @@
 /**
  * A stand-in runtime. Each call blocks for a latency drawn from a seeded lognormal whose mean is
- * `latency_ms`, or else the model's forward FLOPs over `gflops_per_thread` x threads: so latencies
+ * `latency_ms`, or else follows the model's forward FLOPs (mockMeanLatencyMs): so latencies
  * grow with batch, sequence and model size as real ones do, and a sweep over the mock has the shape
  * of a real sweep. It blocks the thread (as a real forward does) rather than yielding to timers, so
  * sub-millisecond latencies are honoured.
@@ -13,6 +13,21 @@ export interface MockOptions {
   readonly latency_ms: number | null;
   readonly gflops_per_thread: number;
   readonly cv: number;
+  readonly serial_fraction: number;
+  readonly contention: number;
+  readonly call_overhead_ms: number;
+}
+
+/**
+ * The mock's mean latency of one call, a known function of the setup (so `bench tune` can be tested
+ * against a known optimum): a fixed call cost plus FLOPs at an Amdahl speed-up over `threads`,
+ * slowed by `contention` for every other instance running beside it.
+ */
+export function mockMeanLatencyMs(opts: MockOptions, flops: number, threads: number, instances: number): number {
+  if (opts.latency_ms !== null) return opts.latency_ms;
+  const speedup = 1 / (opts.serial_fraction + (1 - opts.serial_fraction) / threads);
+  const computeMs = (flops / (opts.gflops_per_thread * 1e9 * speedup)) * 1e3;
+  return (opts.call_overhead_ms + computeMs) * (1 + opts.contention * (instances - 1));
 }
 
 export class MockBackend implements Backend {
@@ -27,10 +42,10 @@ export class MockBackend implements Backend {
     private readonly opts: MockOptions,
     arch: ModelArchitecture,
     private readonly req: BackendRequest,
+    instances = 1,
   ) {
     this.rng = new Rng(req.seed);
-    this.meanMs =
-      opts.latency_ms ?? (forwardFlops(arch, req.batchSize, req.sequenceLength) / (opts.gflops_per_thread * 1e9 * req.threads)) * 1e3;
+    this.meanMs = mockMeanLatencyMs(opts, forwardFlops(arch, req.batchSize, req.sequenceLength), req.threads, instances);
     // Lognormal with mean m and coefficient of variation cv: sigma^2 = ln(1 + cv^2), mu = ln m - sigma^2 / 2.
     this.sigma = Math.sqrt(Math.log(1 + opts.cv ** 2));
     this.mu = Math.log(this.meanMs) - this.sigma ** 2 / 2;

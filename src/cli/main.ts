@@ -19,6 +19,7 @@ import { readSweepOrigin, runSweep } from '../launcher/multirun.js';
 import { benchVersion } from '../results/environment.js';
 import { ResultsError } from '../results/rundir.js';
 import { SUBCOMMANDS } from './commands/index.js';
+import { interruptHandling, type InterruptHandling } from './interrupt.js';
 import { displayPath, renderBestSetups, renderJobLine, renderPlan, renderProgress, renderRun, varyingKeys } from './render.js';
 
 const INFO_CHOICES = ['all', 'config', 'defaults', 'defaults-tree', 'searchpath'] as const;
@@ -187,32 +188,6 @@ function printHelp(flags: Flags, repo: ConfigRepository | null, overrides: Overr
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/**
- * Ctrl-C / SIGTERM: the first one stops the instances and writes what finished (exit 130 / 143);
- * a second one exits at once (execa's cleanup still kills the children).
- */
-function interruptHandling(): { signal: AbortSignal; exitCode: () => number | null; dispose: () => void } {
-  const controller = new AbortController();
-  let received: NodeJS.Signals | null = null;
-  const code = (sig: NodeJS.Signals): number => (sig === 'SIGINT' ? 130 : 143);
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (received) process.exit(code(sig));
-    received = sig;
-    process.stderr.write(`\nbench: ${sig}: stopping the instances and writing what finished (${sig === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to quit at once)\n`);
-    controller.abort(sig);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    exitCode: () => (received ? code(received) : null),
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
-
 async function run(argv: readonly string[]): Promise<number> {
   let flags = await parseFlags(argv);
   let resumeOverrides: string[] | null = null;
@@ -271,7 +246,7 @@ async function runMultirun(
   flags: Flags,
   repo: ConfigRepository,
   overrides: Override[],
-  interrupt: ReturnType<typeof interruptHandling>,
+  interrupt: InterruptHandling,
 ): Promise<number> {
   let total = 0;
   let index = 0;

@@ -9,9 +9,9 @@ import type { RunResult } from '../results/types.js';
 import type { ClassStats, DispatchReport, SetupReport } from '../scenarios/dispatch.js';
 import { formatCpuList } from '../topology/cpulist.js';
 
-const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+export const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 
-function ms(x: number): string {
+export function ms(x: number): string {
   if (!Number.isFinite(x)) return 'n/a';
   return x >= 100 ? x.toFixed(1) : x >= 10 ? x.toFixed(2) : x.toFixed(3);
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { leaves } from './tree.js';
 
 const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v));
 
@@ -70,6 +71,12 @@ const MockBackendSchema = z.strictObject({
   gflops_per_thread: positiveNumber,
   /** Coefficient of variation of the lognormal latency draw. */
   cv: nonNegativeNumber,
+  /** Amdahl: the share of a forward that does not speed up with threads. */
+  serial_fraction: scalar<number>('a number in [0, 1]', (v) => typeof v === 'number' && v >= 0 && v <= 1),
+  /** Each other instance running beside this one slows it by this fraction (shared caches, memory). */
+  contention: nonNegativeNumber,
+  /** Fixed cost of one call in ms, whatever its batch (so bigger batches amortize it). */
+  call_overhead_ms: nonNegativeNumber,
 });
 
 const OnnxRuntimeBackendSchema = z.strictObject({
@@ -201,6 +208,52 @@ const ScenarioSchema = z.discriminatedUnion('name', [LatencyScenarioSchema, Disp
   error: (issue) => `expected scenario.name to be one of latency, dispatch, got ${show((issue.input as { name?: unknown } | undefined)?.name)}`,
 });
 
+const overrideValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const optionalList = <T extends z.ZodType>(item: T, what: string) =>
+  z.union([z.null(), z.array(item).min(1)], { error: (issue) => `expected null (every option) or a non-empty list of ${what}, got ${show(issue.input)}` });
+
+/** `bench tune` (src/tune/): the objective, the search space and the successive-halving budget. */
+export const TuneSchema = z
+  .strictObject({
+    objective: oneOf(['latency', 'throughput'] as const),
+    /** Throughput only: setups whose `latency_stat` is above this are ruled out. */
+    max_latency_ms: nullable(positiveNumber),
+    latency_stat: oneOf(['mean', 'p50', 'p90', 'p99'] as const),
+    /** halving: successive halving; grid: every candidate at max_duration_s (the brute force). */
+    strategy: oneOf(['halving', 'grid'] as const),
+    min_duration_s: positiveNumber,
+    max_duration_s: positiveNumber,
+    /** Each rung keeps the best 1/eta of its candidates (at least 2) and runs them eta x longer. */
+    eta: scalar<number>('a number >= 2', (v) => typeof v === 'number' && Number.isFinite(v) && v >= 2),
+    /** Candidates this much worse than the rung's best (0.1 = 10%) are dropped whatever their rank. */
+    prune_margin: nonNegativeNumber,
+    /** Warm-up calls and minimum calls of the screening rungs (the last rung uses warmup_runs and scenario.min_iterations). */
+    screen_warmup_runs: nonNegativeInt,
+    screen_min_iterations: positiveInt,
+    space: z.strictObject({
+      instances: optionalList(positiveInt, 'instance counts'),
+      cores_per_instance: optionalList(positiveInt, 'core counts'),
+      /** Only setups that give every usable core to some instance. */
+      use_all_cores: bool,
+      use_smt: optionalList(bool, 'true/false'),
+      split_batch: optionalList(bool, 'true/false'),
+      /** Intra-op threads per instance: one per CPU it is given, or one per physical core. */
+      threads: z.array(oneOf(['cpus', 'cores'] as const)).min(1, { error: 'list at least one of cpus, cores' }),
+      /**
+       * Any other config key and the values to try, e.g. backend.execution_mode: [sequential, parallel];
+       * keys may be dotted or nested (+tune.space.params.backend.cv=[0,0.1] nests); null: none.
+       */
+      params: nullable(z.record(z.string(), z.unknown())),
+    }),
+  })
+  .superRefine((t, ctx) => {
+    for (const [key, values] of Object.entries(leaves(t.space.params ?? {}))) {
+      if (!Array.isArray(values) || values.length === 0 || !values.every((v) => overrideValue.safeParse(v).success)) {
+        ctx.addIssue({ code: 'custom', path: ['space', 'params', key], message: `expected a non-empty list of values to try, e.g. [a, b], got ${show(values)}` });
+      }
+    }
+  });
+
 export const RunConfigSchema = z
   .strictObject({
     experiment_name: text,
@@ -215,6 +268,8 @@ export const RunConfigSchema = z
     /** Seconds of timed calls (fractions allowed). */
     benchmark_duration: positiveNumber,
     seed: integer,
+    /** Read by `bench tune` only; optional so that primary configs of users need not carry it. */
+    tune: TuneSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     const m = cfg.model;
@@ -255,6 +310,7 @@ export const RunConfigSchema = z
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 export type ModelConfig = z.infer<typeof ModelSchema>;
 export type BackendConfig = z.infer<typeof BackendSchema>;
+export type TuneConfig = z.infer<typeof TuneSchema>;
 export type DispatchScenarioConfig = z.infer<typeof DispatchScenarioSchema>;
 
 /** Validates the task config (the composed config without `hydra`); throws one error listing every problem. */

@@ -95,3 +95,14 @@ export function flatten(tree: Tree, prefix = ''): Record<string, unknown> {
   }
   return out;
 }
+
+/** `{a: {b: [1, 2]}, 'c.d': 3}` -> `{'a.b': [1, 2], 'c.d': 3}`: dotted keys for the leaves, values as they are. */
+export function leaves(tree: Tree, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(tree)) {
+    const key = prefix === '' ? k : `${prefix}.${k}`;
+    if (isTree(v) && Object.keys(v).length > 0) Object.assign(out, leaves(v, key));
+    else out[key] = v;
+  }
+  return out;
+}

@@ -24,6 +24,7 @@ function bench(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | nu
 
 interface PlanOut {
   binding: string;
+  env: Record<string, string>;
   instances: { index: number; cpus: number[]; memory_nodes: number[]; threads: number; batch_size: number; command: string }[];
   leftover_cpus: number[];
   warnings: string[];
@@ -95,7 +96,7 @@ describe('pinned instances on this machine', () => {
     expect(r.code, r.stderr).toBe(0);
     const res = result(r.cwd);
     expect(res.plan.binding).toBe(HAS_NUMACTL ? 'numactl' : 'taskset');
-    expect((res.plan as { env: Record<string, string> }).env.GLIBC_TUNABLES).toContain('glibc.malloc.hugetlb=1');
+    expect(res.plan.env.GLIBC_TUNABLES).toContain('glibc.malloc.hugetlb=1');
     expect(res.instances.map((i) => i.cpus)).toEqual([[0], [1]]);
     expect(res.instances.map((i) => i.threads)).toEqual([1, 1]);
     const sum = res.instances.reduce((s, i) => s + i.throughput_samples_per_s, 0);

@@ -13,4 +13,5 @@ export const SUBCOMMANDS: Readonly<Record<string, () => Promise<Subcommand>>> = 
   compare: () => import('./compare.js'),
   report: () => import('./report.js'),
   quantize: () => import('./quantize.js'),
+  tune: () => import('./tune.js'),
 };

@@ -1,0 +1,163 @@
+/**
+ * `bench tune [overrides] [tune.objective=latency|throughput] [tune.max_latency_ms=N]`: the best
+ * setup for a problem size on this machine, found by successive halving over the setups the
+ * machine allows; every measurement is a bench run on disk. Prints each rung, the ranking, the
+ * winner with its confidence, the command and plan that deploy it.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { argParser, UsageError } from '../args.js';
+import { parseOverride } from '../../config/grammar.js';
+import { openRepository, PACKAGE_CONFIG_DIR, type ConfigSource } from '../../config/load.js';
+import { ConfigError } from '../../config/errors.js';
+import { readSweepOrigin } from '../../launcher/multirun.js';
+import type { PlanJson } from '../../launcher/launch.js';
+import { runTune, TUNE_JSON, type RankRow, type TuneOutcome } from '../../tune/tune.js';
+import { interruptHandling } from '../interrupt.js';
+import { displayPath, fmt, ms, renderPlan } from '../render.js';
+
+export const summary = 'find the best setup (instances, cores, batch split, threads, ...) for an objective';
+
+const USAGE = `Usage: bench tune [flags] [overrides...]
+
+Finds the setup to deploy for a problem size on this machine, e.g.
+  bench tune batch_size=8 sequence_length=128 tune.objective=latency
+  bench tune batch_size=8 tune.objective=throughput tune.max_latency_ms=500
+
+The space comes from the machine: instance counts x cores per instance (every usable core used,
+tune.space.use_all_cores), SMT siblings or not, whole or split batches, threads per CPU or per
+core, crossed with tune.space.params (default: graph optimization level x execution mode).
+Successive halving: every candidate runs tune.min_duration_s, the best 1/tune.eta (at least 2)
+run tune.eta times longer, up to tune.max_duration_s (default: benchmark_duration); candidates
+more than tune.prune_margin behind, over the latency budget, or failing are dropped.
+tune.strategy=grid runs every candidate at tune.max_duration_s (the brute force).
+
+Every measurement is a bench run in a job folder of the tune directory (like a sweep);
+tune.csv ranks them, winner.yaml is the winner's config, winner-plan.json its plan.
+
+Flags:
+  --resume DIR               finish an interrupted tune: trials already ok are kept
+  -cn, --config-name NAME    primary config (default: config)
+  -cp, --config-path DIR     primary config folder (default: bench's own configs/)
+  -cd, --config-dir DIR      add a folder of configs to the search path
+  -h, --help                 this text`;
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const parsed = await argParser(argv, { 'short-option-groups': false, 'boolean-negation': false })
+    .option('resume', { type: 'string' })
+    .option('config-name', { alias: 'cn', type: 'string' })
+    .option('config-path', { alias: 'cp', type: 'string' })
+    .option('config-dir', { alias: 'cd', type: 'string' })
+    .option('help', { alias: 'h', type: 'boolean', default: false })
+    .parseAsync();
+  if (parsed.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  let overrides = parsed._.map(String);
+  let source: ConfigSource = {
+    configDir: parsed['config-path'] ? resolve(parsed['config-path']) : PACKAGE_CONFIG_DIR,
+    extraDirs: ([] as unknown[]).concat(parsed['config-dir'] ?? []).map(String),
+    configName: (parsed['config-name'] ?? 'config').replace(/\.yaml$/, ''),
+  };
+  let resumeDir: string | undefined;
+  if (parsed.resume !== undefined) {
+    if (overrides.length > 0) throw new UsageError(`--resume finishes the tune as it was configured: drop the overrides (${overrides.join(' ')})`);
+    resumeDir = resolve(parsed.resume);
+    if (!existsSync(join(resumeDir, TUNE_JSON))) throw new ConfigError(`--resume: ${parsed.resume} is not a tune directory (no ${TUNE_JSON})`);
+    const origin = readSweepOrigin(resumeDir);
+    source = origin.source;
+    overrides = origin.overrides;
+  }
+  const repo = openRepository(source);
+  const interrupt = interruptHandling();
+  const out = (line: string): boolean => process.stdout.write(`${line}\n`);
+  let total = 0;
+  let index = 0;
+  try {
+    const outcome = await runTune({
+      repo,
+      source,
+      overrides: overrides.map(parseOverride),
+      signal: interrupt.signal,
+      ...(resumeDir ? { resumeDir } : {}),
+      onEvent: (e) => {
+        if (e.type === 'tune-start') {
+          const t = e.tune;
+          const search = t.strategy === 'grid' ? `grid: every candidate for ${t.max_duration_s} s` : `successive halving ${t.min_duration_s} s -> ${t.max_duration_s} s (eta ${t.eta})`;
+          const budget = t.max_latency_ms !== null ? `, ${t.latency_stat} latency <= ${t.max_latency_ms} ms` : '';
+          out(`bench: tuning for ${t.objective}${budget} on ${e.space.physical_cores} cores${e.space.smt ? ' (SMT)' : ''}: ${e.space.candidates.length} candidates, ${search}, into ${displayPath(e.dir)}`);
+          for (const n of e.space.notes) out(`  note: ${n}`);
+        } else if (e.type === 'rung-start') {
+          total = e.candidates.length;
+          index = 0;
+          out(`rung ${e.rung + 1}${e.final ? ' (final)' : ''}: ${e.candidates.length} candidate${e.candidates.length === 1 ? '' : 's'} x ${e.duration_s} s`);
+        } else if (e.type === 'trial-end') {
+          const t = e.trial;
+          const figure = t.status !== 'ok' ? `${t.status}: ${(t.error ?? '').split('\n')[0]}` : `${ms(t.latency_mean_ms!)} ms  ${fmt(t.throughput_samples_per_s!)}/s`;
+          out(`  [${++index}/${total}] ${e.candidate.label}: ${figure}${e.kept ? ' (kept from the earlier run)' : ` (${t.wall_s.toFixed(1)} s)`}`);
+        } else if (e.type === 'rung-end' && !e.rung.final) {
+          const why = new Map<string, number>();
+          for (const x of e.rung.eliminated) {
+            const kind = x.reason.startsWith('failed') ? 'failed' : x.reason.includes('behind') ? 'too far behind' : x.reason.includes('max_latency_ms') ? 'over the latency budget' : 'outranked';
+            why.set(kind, (why.get(kind) ?? 0) + 1);
+          }
+          out(`  kept ${e.rung.survivors.length}; dropped ${e.rung.eliminated.length}${why.size > 0 ? ` (${[...why].map(([k, n]) => `${n} ${k}`).join(', ')})` : ''}`);
+        }
+      },
+    });
+    return report(outcome, interrupt.exitCode());
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+function report(o: TuneOutcome, interruptedCode: number | null): number {
+  const out = (line: string): boolean => process.stdout.write(`${line}\n`);
+  const dir = displayPath(o.dir);
+  if (o.ranking.length > 0) out(renderRanking(o));
+  if (o.status === 'interrupted') {
+    process.stderr.write(`bench: tune interrupted after ${o.trials.length} runs; finish it with: bench tune --resume ${dir}\n`);
+    return interruptedCode ?? 130;
+  }
+  if (o.status === 'no-setup') {
+    const budget = o.tune.max_latency_ms !== null ? ` within tune.max_latency_ms=${o.tune.max_latency_ms}` : '';
+    process.stderr.write(`bench: no setup ran${budget}; see ${dir}/tune.csv for why each was dropped\n`);
+    return 1;
+  }
+  const w = o.winner!;
+  const c = o.confidence;
+  const better = o.tune.objective === 'latency' ? 'faster' : 'more throughput';
+  const conf = c
+    ? `${pct(c.advantage)} ${better} than the runner-up (${Math.round(c.confidence * 100)}% CI ${pct(c.lo)} to ${pct(c.hi)} over ${c.duration_s} s runs: ${c.significant ? 'significant' : 'not significant, the two are as good as tied'})`
+    : 'the only setup left';
+  out(`winner: ${w.label}: ${ms(w.latency_mean_ms!)} ms per batch, ${fmt(w.throughput_samples_per_s!)}/s; ${conf}`);
+  out(`deploy: ${o.command}`);
+  out(`    or: bench -cp ${dir} -cn winner`);
+  if (o.winner_plan) out(renderPlan(o.winner_plan as unknown as PlanJson, 'this machine').trimEnd());
+  const failed = o.trials.filter((t) => t.status !== 'ok').length;
+  out(`bench: ${o.trials.length} runs (${o.trials_wall_s.toFixed(1)} s of runs, ${o.elapsed_s.toFixed(1)} s in all)${failed > 0 ? `, ${failed} failed` : ''}; ranking in ${dir}/tune.csv, config in ${dir}/winner.yaml`);
+  return 0;
+}
+
+function renderRanking(o: TuneOutcome): string {
+  const objective = o.tune.objective === 'latency' ? 'latency: worst instance mean per batch' : 'throughput: sequences/s summed over instances';
+  const header = ['rank', 'setup', 'mean ms', `${o.tune.latency_stat} ms`, 'seq/s', 'vs winner', 'run', 'dropped'];
+  const rows = o.ranking.map((r: RankRow) => [
+    String(r.rank),
+    r.label,
+    r.latency_mean_ms === null ? '-' : ms(r.latency_mean_ms),
+    r.budget_latency_ms === null ? '-' : ms(r.budget_latency_ms),
+    r.throughput_samples_per_s === null ? '-' : fmt(r.throughput_samples_per_s),
+    r.vs_winner === null ? '-' : r.vs_winner === 0 ? 'winner' : pct(r.vs_winner),
+    `${r.duration_s} s`,
+    r.dropped ?? '',
+  ]);
+  const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
+  const line = (cells: string[]): string => `  ${cells.map((c, k) => c.padEnd(widths[k]!)).join('  ')}`.trimEnd();
+  return [`ranking (${objective}; "run" is the longest run each reached):`, line(header), ...rows.map(line)].join('\n');
+}
+
+function pct(x: number): string {
+  return `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+}
