@@ -138,9 +138,11 @@ export function tuneSpace(tune: TuneConfig, base: RunConfig, topology: Topology,
   let combos: Record<string, unknown>[] = [{}];
   for (const [key, values] of paramAxes) combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
 
+  // Layouts vary fastest: a stretch of time when the machine runs slow then spreads over the
+  // layouts instead of penalizing one of them in every run of a rung.
   const candidates: Candidate[] = [];
-  for (const layout of layouts) {
-    for (const params of combos) {
+  for (const params of combos) {
+    for (const layout of layouts) {
       candidates.push({
         id: candidates.length,
         label: candidateLabel(layout, params),

@@ -34,7 +34,9 @@ describe('tune.space on a 2-core machine without SMT', () => {
     expect(s.smt).toBe(false);
     expect(layouts(s)).toEqual(['1x2 t2', '2x1 split t1']);
     expect(s.candidates).toHaveLength(8);
-    expect(s.candidates[1]!.overrides).toEqual([
+    // Layouts vary fastest, params slowest.
+    expect(s.candidates.slice(0, 2).map((c) => c.layout.instances)).toEqual([1, 2]);
+    expect(s.candidates[2]!.overrides).toEqual([
       'launcher.num_instances=1',
       'launcher.cores_per_instance=2',
       'launcher.use_smt=false',
@@ -43,7 +45,7 @@ describe('tune.space on a 2-core machine without SMT', () => {
       'backend.graph_optimization_level=all',
       'backend.execution_mode=parallel',
     ]);
-    expect(s.candidates[1]!.label).toBe('1 x 2 cores, batch 8, graph_optimization_level=all, execution_mode=parallel');
+    expect(s.candidates[2]!.label).toBe('1 x 2 cores, batch 8, graph_optimization_level=all, execution_mode=parallel');
   });
 
   it('throughput: whole batches per instance too; batch 1 cannot be split, and says so', () => {
@@ -77,6 +79,7 @@ describe("tune.space on the study's machine (2 x 24 cores, SMT)", () => {
     // 10 (n, c) pairs with n x c = 48; without SMT 1 thread option, with SMT 2 (96 or 48 threads in all).
     expect(s.candidates).toHaveLength(10 * 3);
     const two = s.candidates.filter((c) => c.layout.instances === 2);
+    expect(s.candidates.slice(0, 3).map((c) => c.layout.instances)).toEqual([1, 1, 1]);
     expect(two.map((c) => [c.layout.use_smt, c.layout.cpus_per_instance, c.layout.threads_per_instance])).toEqual([
       [false, 24, 24],
       [true, 48, 48],

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { mockMeanLatencyMs } from '../../src/backends/mock.js';
 import { forwardFlops } from '../../src/models/arch.js';
 import { BERT_TINY } from '../fixtures/models.js';
-import { bench, onlyEntry } from '../helpers.js';
+import { bench, benchStart, onlyEntry, waitFor } from '../helpers.js';
 
 // Chosen so that each optimum is >= 20% ahead of the runner-up: the test runs beside other test
 // files on a 2-core machine, and their load must not be able to reorder the setups.
@@ -120,6 +120,26 @@ describe('bench tune on the mock backend finds the known optimum', () => {
     const after = JSON.parse(readFileSync(file, 'utf8')) as TuneJson;
     expect(after.trials.map((x) => x.job)).toEqual(json.trials.map((x) => x.job));
     expect(after.winner.label).toBe(t.json.winner.label);
+  });
+
+  it('Ctrl-C stops the tune with what it measured on disk; --resume finishes it without measuring that again', async () => {
+    const run = benchStart(['tune', ...PROBLEM, ...KNOBS]);
+    await waitFor(() => run.output().includes('[2/4]'), 60_000, 'two screened candidates');
+    run.child.kill('SIGINT');
+    const end = await run.done;
+    expect(end.code).toBe(130);
+    expect(end.stderr).toContain('finish it with: bench tune --resume');
+    const dir = onlyEntry(onlyEntry(join(run.cwd, 'multirun')));
+    const before = JSON.parse(readFileSync(join(dir, 'tune.json'), 'utf8')) as TuneJson;
+    expect(before.status).toBe('interrupted');
+    const okBefore = before.trials.filter((t) => t.status === 'ok').length;
+    expect(okBefore).toBeGreaterThanOrEqual(2);
+    const resumed = bench(['tune', '--resume', dir], { cwd: run.cwd });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout.match(/kept from the earlier run/g)).toHaveLength(okBefore);
+    const after = JSON.parse(readFileSync(join(dir, 'tune.json'), 'utf8')) as TuneJson;
+    expect(after.status).toBe('ok');
+    expect(after.winner.label).toBe('2 x 1 core, batch 4 each, gflops_per_thread=8');
   });
 
   it('bad input: a sweep, a topology file, an impossible space; each names the fix, exit 1', () => {
