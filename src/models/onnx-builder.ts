@@ -3,6 +3,7 @@
 // Serialization is deterministic: fields are written in schema order, nodes, initializers and
 // attributes in insertion order, and nothing time- or host-dependent goes into the model.
 
+import { writeSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 
@@ -18,6 +19,19 @@ export type ElemType = 'float32' | 'int64' | 'int32' | 'bool';
 export type Dim = number | string;
 
 export type TensorData = Float32Array | BigInt64Array | Int32Array;
+
+/**
+ * Float32 data made when it is written: `fill` is called with consecutive chunks of the tensor, in
+ * order, and must fill each completely. Initializers are filled in the order they were added, so
+ * a generator shared between them (a seeded RNG) yields the same values as filling them eagerly.
+ */
+export interface LazyFloat32 {
+  readonly length: number;
+  fill(chunk: Float32Array): void;
+}
+
+/** Elements generated per write when streaming lazy data to a file (4 MiB of float32). */
+const STREAM_CHUNK_ELEMENTS = 1 << 20;
 
 export type Attribute =
   | { kind: 'int'; value: number }
@@ -58,9 +72,15 @@ function assertLittleEndianHost(): void {
   }
 }
 
+/** An initializer's fields but its raw data, and the data: bytes now, or generated when written. */
+interface PendingInitializer {
+  readonly meta: Onnx.ITensorProto;
+  readonly data: TensorData | LazyFloat32;
+}
+
 export class GraphBuilder {
   private readonly nodes: Onnx.INodeProto[] = [];
-  private readonly initializers: Onnx.ITensorProto[] = [];
+  private readonly initializers: PendingInitializer[] = [];
   private readonly inputs: Onnx.IValueInfoProto[] = [];
   private readonly outputs: Onnx.IValueInfoProto[] = [];
   private readonly tensorNames = new Set<string>();
@@ -80,19 +100,15 @@ export class GraphBuilder {
   }
 
   /** Adds a constant tensor; dims [] makes a scalar. Returns its name. */
-  addInitializer(name: string, data: TensorData, dims: readonly number[]): string {
+  addInitializer(name: string, data: TensorData | LazyFloat32, dims: readonly number[]): string {
     const elementCount = dims.reduce((product, dim) => product * dim, 1);
     if (elementCount !== data.length) {
       throw new RangeError(`initializer ${name}: dims [${dims.join(', ')}] hold ${elementCount} elements, data has ${data.length}`);
     }
     assertLittleEndianHost();
     this.claimTensorName(name);
-    this.initializers.push({
-      name,
-      dims: [...dims],
-      dataType: ELEM_TYPE_CODES[elemTypeOf(data)],
-      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    });
+    const elemType = isLazy(data) ? 'float32' : elemTypeOf(data);
+    this.initializers.push({ meta: { name, dims: [...dims], dataType: ELEM_TYPE_CODES[elemType] }, data });
     return name;
   }
 
@@ -117,7 +133,7 @@ export class GraphBuilder {
     return [...outputs];
   }
 
-  /** Serializes the model with one opset import for the default ONNX domain. */
+  /** Serializes the model with one opset import for the default ONNX domain (lazy data is generated). */
   serialize(opset: number): Uint8Array {
     const model: Onnx.IModelProto = {
       irVersion: IR_VERSION,
@@ -126,12 +142,56 @@ export class GraphBuilder {
       graph: {
         name: this.graphName,
         node: this.nodes,
-        initializer: this.initializers,
+        initializer: this.initializers.map((i) => ({ ...i.meta, rawData: rawBytes(materialize(i.data)) })),
         input: this.inputs,
         output: this.outputs,
       },
     };
     return onnx.ModelProto.encode(model).finish();
+  }
+
+  /**
+   * Writes the same bytes as serialize() to an open file, generating lazy data chunk by chunk: the
+   * weights never sit in memory whole, and no large buffer is touched page by page (on a VM that
+   * alone cost ~1 s per 430 MB). protobufjs writes fields in field-number order, and a message is
+   * the concatenation of its fields, so the parts are encoded apart and joined here:
+   *   ModelProto  = ir_version(1) producer_name(2) graph(7) opset_import(8)
+   *   GraphProto  = node(1)* name(2) initializer(5)* input(11)* output(12)*
+   *   TensorProto = dims(1)* data_type(2) name(8) raw_data(9)
+   */
+  writeTo(fd: number, opset: number): number {
+    const write = (bytes: Uint8Array): void => {
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+    };
+    const head = onnx.ModelProto.encode({ irVersion: IR_VERSION, producerName: PRODUCER_NAME }).finish();
+    const tail = onnx.ModelProto.encode({ opsetImport: [{ domain: '', version: opset }] }).finish();
+    const graphHead = onnx.GraphProto.encode({ node: this.nodes, name: this.graphName }).finish();
+    const graphTail = onnx.GraphProto.encode({ input: this.inputs, output: this.outputs }).finish();
+    const tensors = this.initializers.map((i) => {
+      const meta = onnx.TensorProto.encode(i.meta).finish();
+      const rawLength = i.data.length * bytesPerElement(i.data);
+      const rawHeader = concat([tag(9, 2), varint(rawLength)]);
+      const length = meta.length + rawHeader.length + rawLength;
+      return { header: concat([tag(5, 2), varint(length), meta, rawHeader]), data: i.data, size: varintLength(length) + 1 + length };
+    });
+    const graphLength = graphHead.length + tensors.reduce((sum, t) => sum + t.size, 0) + graphTail.length;
+    write(concat([head, tag(7, 2), varint(graphLength), graphHead]));
+    let chunk: Float32Array | null = null;
+    for (const t of tensors) {
+      write(t.header);
+      if (!isLazy(t.data)) {
+        write(rawBytes(t.data));
+        continue;
+      }
+      chunk ??= new Float32Array(STREAM_CHUNK_ELEMENTS);
+      for (let done = 0; done < t.data.length; done += STREAM_CHUNK_ELEMENTS) {
+        const part = chunk.subarray(0, Math.min(STREAM_CHUNK_ELEMENTS, t.data.length - done));
+        t.data.fill(part);
+        write(rawBytes(part));
+      }
+    }
+    write(concat([graphTail, tail]));
+    return head.length + 1 + varintLength(graphLength) + graphLength + tail.length;
   }
 
   private claimTensorName(name: string): void {
@@ -140,6 +200,55 @@ export class GraphBuilder {
     }
     this.tensorNames.add(name);
   }
+}
+
+function isLazy(data: TensorData | LazyFloat32): data is LazyFloat32 {
+  return !ArrayBuffer.isView(data);
+}
+
+function materialize(data: TensorData | LazyFloat32): TensorData {
+  if (!isLazy(data)) return data;
+  const out = new Float32Array(data.length);
+  data.fill(out);
+  return out;
+}
+
+function bytesPerElement(data: TensorData | LazyFloat32): number {
+  return isLazy(data) ? 4 : data.BYTES_PER_ELEMENT;
+}
+
+function rawBytes(data: TensorData): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** A protobuf field key: field number and wire type (2: length-delimited). */
+function tag(field: number, wireType: number): Uint8Array {
+  return varint((field << 3) | wireType);
+}
+
+function varint(value: number): Uint8Array {
+  const out: number[] = [];
+  let v = value;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+  return Uint8Array.from(out);
+}
+
+function varintLength(value: number): number {
+  return varint(value).length;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 function elemTypeOf(data: TensorData): ElemType {

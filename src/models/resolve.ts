@@ -10,14 +10,14 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, sta
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ModelConfig } from '../config/schema.js';
-import { writeFileAtomic } from '../results/atomic.js';
+import { writeFileAtomicWith } from '../results/atomic.js';
 import type { ModelArchitecture } from './arch.js';
 import { ModelError } from './errors.js';
 import { downloadHubModel } from './hub.js';
 import { outlineOnnx, vocabularySize, type OnnxOutline } from './onnx-scan.js';
 import { DEFAULT_QUANTIZATION } from './quantize.js';
 import { resolveQuantized, type QuantizationSummary } from './quantize-file.js';
-import { synthesizeModel } from './synthesize.js';
+import { synthesizeModelTo } from './synthesize.js';
 
 export interface ResolvedModel {
   readonly file: string;
@@ -88,20 +88,22 @@ function resolveSynthetic(m: ModelConfig, seed: number, env: NodeJS.ProcessEnv):
     return { ...base, size_mb: statSync(file).size / 2 ** 20, cached: true, prepare_ms: 0 };
   }
   const t0 = performance.now();
-  let bytes: Uint8Array;
-  try {
-    bytes = synthesizeModel(arch, { seed, opset: m.opset });
-  } catch (err) {
-    throw new ModelError(`Cannot synthesize ${m.name}: ${(err as Error).message}`);
-  }
   try {
     mkdirSync(join(cacheRoot(env), 'models'), { recursive: true });
-    // Atomic, so instances synthesizing at once never read half a file.
-    writeFileAtomic(file, bytes);
   } catch (err) {
     throw new ModelError(`Cannot write the synthesized model to ${file}: ${(err as Error).message}. Set BENCH_CACHE_DIR to a writable folder`);
   }
-  return { ...base, size_mb: bytes.length / 2 ** 20, cached: false, prepare_ms: performance.now() - t0 };
+  let size: number;
+  try {
+    // Streamed into a temporary file renamed into place, so instances synthesizing at once never
+    // read half a file, and the weights never sit in memory whole.
+    size = writeFileAtomicWith(file, (fd) => synthesizeModelTo(fd, arch, { seed, opset: m.opset }));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code !== undefined) throw new ModelError(`Cannot write the synthesized model to ${file}: ${e.message}. Set BENCH_CACHE_DIR to a writable folder`);
+    throw new ModelError(`Cannot synthesize ${m.name}: ${e.message}`);
+  }
+  return { ...base, size_mb: size / 2 ** 20, cached: false, prepare_ms: performance.now() - t0 };
 }
 
 /** A Hugging Face folder's config.json, mapped onto the fields bench uses; the preset fills gaps. */

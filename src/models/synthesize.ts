@@ -157,6 +157,18 @@ export function parameterNames(arch: ModelArchitecture): ParameterNames {
 // ---- Graph ----
 
 export function synthesizeModel(arch: ModelArchitecture, opts: SynthesisOptions): Uint8Array {
+  return buildGraph(arch, opts).serialize(opts.opset);
+}
+
+/**
+ * The same bytes as synthesizeModel, streamed into an open file as the weights are drawn: a
+ * base-size model never sits in memory whole. Returns the number of bytes written.
+ */
+export function synthesizeModelTo(fd: number, arch: ModelArchitecture, opts: SynthesisOptions): number {
+  return buildGraph(arch, opts).writeTo(fd, opts.opset);
+}
+
+function buildGraph(arch: ModelArchitecture, opts: SynthesisOptions): GraphBuilder {
   validateArchitecture(arch);
   if (!Number.isInteger(opts.opset) || opts.opset < MIN_OPSET || opts.opset > MAX_OPSET) {
     throw new RangeError(`opset must be an integer in [${MIN_OPSET}, ${MAX_OPSET}], got ${opts.opset}`);
@@ -175,7 +187,7 @@ export function synthesizeModel(arch: ModelArchitecture, opts: SynthesisOptions)
     hidden = encoder.layer(hidden, layer, mask, isLast ? LAST_HIDDEN_STATE : undefined);
   });
   graph.addOutput(LAST_HIDDEN_STATE, 'float32', ['batch', 'sequence', arch.hidden_size]);
-  return graph.serialize(opts.opset);
+  return graph;
 }
 
 /** torch's node-name scope for a module: 'bert.encoder.layer.0.output' -> '/bert/encoder/layer.0/output'. */
@@ -366,9 +378,11 @@ class EncoderGraph {
     return output!;
   }
 
+  /** Weights are drawn when the model is written, in initializer order: the same stream as drawing them here. */
   private parameter(name: string, dims: number[], init: 'normal' | 'gamma'): string {
-    const data = this.rng.fillNormal(new Float32Array(dims.reduce((a, b) => a * b, 1)), init === 'gamma' ? 1 : 0, INIT_STD);
-    return this.graph.addInitializer(name, data, dims);
+    const mean = init === 'gamma' ? 1 : 0;
+    const rng = this.rng;
+    return this.graph.addInitializer(name, { length: dims.reduce((a, b) => a * b, 1), fill: (chunk: Float32Array) => void rng.fillNormal(chunk, mean, INIT_STD) }, dims);
   }
 
   private floatScalar(value: number): string {

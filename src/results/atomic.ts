@@ -2,7 +2,7 @@
  * Files are written to a temporary sibling and renamed into place, so a reader (or a crash) never
  * sees half a results.json or summary.csv.
  */
-import { renameSync, writeFileSync, rmSync } from 'node:fs';
+import { closeSync, openSync, renameSync, writeFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
@@ -12,6 +12,25 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   try {
     writeFileSync(tmp, data);
     renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Like writeFileAtomic, for content written piece by piece into the open temporary file by `write`. */
+export function writeFileAtomicWith<T>(path: string, write: (fd: number) => T): T {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${counter++}.tmp`);
+  try {
+    const fd = openSync(tmp, 'w');
+    let result: T;
+    try {
+      result = write(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    return result;
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;

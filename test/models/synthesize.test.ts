@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 import type { ModelArchitecture } from '../../src/models/arch.js';
 import { countParameters, forwardFlops } from '../../src/models/arch.js';
 import { countOpTypes, decodeModel, floatInitializers, int64ToNumber } from '../../src/models/onnx-builder.js';
-import { inputNames, parameterNames, synthesizeModel } from '../../src/models/synthesize.js';
+import { inputNames, parameterNames, synthesizeModel, synthesizeModelTo } from '../../src/models/synthesize.js';
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const BERT_BASE_CASED: ModelArchitecture = {
   model_type: 'bert',
@@ -63,6 +66,25 @@ describe('synthesizeModel', () => {
   it('pins the bytes for a seed, so any change to the graph or the weights is deliberate', () => {
     const digest = createHash('sha256').update(synthesizeModel(TINY, { seed: 42, opset: 12 })).digest('hex');
     expect(digest).toMatchInlineSnapshot(`"79d1d005241b31b9f47998017aeb7eedf94a8767e58f6b1172cbcaf7eb59dc1b"`);
+  });
+
+  it.each<[string, Partial<ModelArchitecture>, number]>([
+    ['bert', {}, 12],
+    ['bert, opset 14', {}, 14],
+    ['distilbert', { model_type: 'distilbert', type_vocab_size: 0 }, 12],
+    ['roberta', { model_type: 'roberta', pad_token_id: 1 }, 12],
+    // An embedding table of 40000 x 32 = 1.28 M floats: more than one 1 M-element write chunk.
+    ['bert with a vocabulary spanning two write chunks', { vocab_size: 40_000 }, 12],
+  ])('streamed to a file (%s), it writes exactly the in-memory bytes', (_, change, opset) => {
+    const arch = { ...TINY, ...change } as ModelArchitecture;
+    const file = join(mkdtempSync(join(tmpdir(), 'synth-')), 'model.onnx');
+    const fd = openSync(file, 'w');
+    const written = synthesizeModelTo(fd, arch, { seed: 7, opset });
+    closeSync(fd);
+    const onDisk = readFileSync(file);
+    const inMemory = Buffer.from(synthesizeModel(arch, { seed: 7, opset }));
+    expect(written).toBe(inMemory.length);
+    expect(onDisk.equals(inMemory)).toBe(true);
   });
 
   it('draws different weights for a different seed, with the same graph', () => {
