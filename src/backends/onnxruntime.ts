@@ -4,7 +4,10 @@
  * to every physical core of the host and pins it there, ignoring OMP_NUM_THREADS and the cpuset.
  */
 import * as ort from 'onnxruntime-node';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { cacheRoot } from '../models/resolve.js';
 import { buildFeeds, type Feed, type InputSpec } from '../models/inputs.js';
 import { ModelError } from '../models/errors.js';
 import type { ResolvedModel } from '../models/resolve.js';
@@ -18,7 +21,11 @@ export interface OnnxRuntimeOptions {
   readonly enable_mem_pattern: boolean;
   readonly session_config: Readonly<Record<string, string | number | boolean>>;
   readonly save_optimized_model: boolean;
+  readonly cache_optimized_graph: boolean;
 }
+
+/** What the optimized-graph cache did for this session. */
+type GraphCache = { readonly status: 'off' } | { readonly status: 'hit' | 'written' | 'failed'; readonly file: string; readonly note?: string };
 
 export const ORT_VERSION = ort.env.versions.node ?? ort.env.versions.common;
 
@@ -28,6 +35,7 @@ export class OnnxRuntimeBackend implements Backend {
   private feeds: Record<string, ort.Tensor> = {};
   private inputs: Feed[] = [];
   private optimizedModelPath: string | null = null;
+  private graphCache: GraphCache = { status: 'off' };
 
   constructor(
     private readonly opts: OnnxRuntimeOptions,
@@ -35,7 +43,7 @@ export class OnnxRuntimeBackend implements Backend {
     private readonly req: BackendRequest,
   ) {}
 
-  sessionOptions(): ort.InferenceSession.SessionOptions {
+  sessionOptions(level: OnnxRuntimeOptions['graph_optimization_level'] = this.opts.graph_optimization_level, saveTo: string | null = null): ort.InferenceSession.SessionOptions {
     const extra: Record<string, string> = {};
     for (const [k, v] of Object.entries(this.opts.session_config)) extra[k] = typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
     return {
@@ -43,10 +51,10 @@ export class OnnxRuntimeBackend implements Backend {
       intraOpNumThreads: this.req.threads,
       interOpNumThreads: this.opts.num_interop_threads,
       executionMode: this.opts.execution_mode,
-      graphOptimizationLevel: this.opts.graph_optimization_level,
+      graphOptimizationLevel: level,
       enableCpuMemArena: this.opts.enable_cpu_mem_arena,
       enableMemPattern: this.opts.enable_mem_pattern,
-      ...(this.optimizedModelPath ? { optimizedModelFilePath: this.optimizedModelPath } : {}),
+      ...(saveTo ? { optimizedModelFilePath: saveTo } : {}),
       ...(Object.keys(extra).length > 0 ? { extra } : {}),
     };
   }
@@ -58,7 +66,7 @@ export class OnnxRuntimeBackend implements Backend {
     }
     const t1 = performance.now();
     try {
-      this.session = await ort.InferenceSession.create(model.file, this.sessionOptions());
+      this.session = await this.createSession();
     } catch (err) {
       throw new ModelError(`ONNX Runtime cannot load ${model.file}: ${(err as Error).message.split('\n')[0]}`);
     }
@@ -76,6 +84,51 @@ export class OnnxRuntimeBackend implements Backend {
     return { prepare_ms: model.prepare_ms, session_ms: sessionMs };
   }
 
+  /**
+   * `backend.cache_optimized_graph`: ORT's graph optimizations are done once per model, ORT version,
+   * level and CPU, the optimized graph saved in the cache, and later sessions load that graph with
+   * optimizations off (ORT's "offline" mode). The same graph is run either way; session creation
+   * of bert-base-cased here fell from 1.1-2.2 s to 0.7 s. A cached graph that fails to load is
+   * removed and the session made from the original model.
+   */
+  private async createSession(): Promise<ort.InferenceSession> {
+    const file = this.model.file;
+    const level = this.opts.graph_optimization_level;
+    const copyOut = this.optimizedModelPath;
+    if (!this.opts.cache_optimized_graph || level === 'disabled') {
+      this.graphCache = { status: 'off' };
+      return ort.InferenceSession.create(file, this.sessionOptions(level, copyOut));
+    }
+    const cached = optimizedGraphPath(file, level);
+    if (existsSync(cached)) {
+      try {
+        const session = await ort.InferenceSession.create(cached, this.sessionOptions('disabled'));
+        if (copyOut) copyFileSync(cached, copyOut);
+        this.graphCache = { status: 'hit', file: cached };
+        return session;
+      } catch (err) {
+        rmSync(cached, { force: true });
+        this.graphCache = { status: 'failed', file: cached, note: `the cached graph did not load and was removed: ${(err as Error).message.split('\n')[0]}` };
+      }
+    }
+    // Save the optimized graph beside its final name, then rename it in: instances optimizing at once never read half a file.
+    const tmp = `${cached}.${process.pid}.tmp`;
+    try {
+      mkdirSync(join(cacheRoot(), 'optimized'), { recursive: true });
+      // ORT warns that a level-all graph may be CPU-specific: the cache key has the CPU in it.
+      const session = await ort.InferenceSession.create(file, { ...this.sessionOptions(level, tmp), logSeverityLevel: 3 });
+      renameSync(tmp, cached);
+      if (copyOut) copyFileSync(cached, copyOut);
+      if (this.graphCache.status !== 'failed') this.graphCache = { status: 'written', file: cached };
+      return session;
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      // Caching is an optimization: without it (e.g. a model too big to save inline) the run goes on.
+      this.graphCache = { status: 'failed', file: cached, note: `not cached: ${(err as Error).message.split('\n')[0]}` };
+      return ort.InferenceSession.create(file, this.sessionOptions(level, copyOut));
+    }
+  }
+
   async run(): Promise<void> {
     await this.session!.run(this.feeds);
   }
@@ -91,6 +144,7 @@ export class OnnxRuntimeBackend implements Backend {
       graph_optimization_level: this.opts.graph_optimization_level,
       session_config: this.opts.session_config,
       optimized_model: this.optimizedModelPath,
+      optimized_graph_cache: this.graphCache,
       inputs: this.inputs.map((f) => ({ name: f.name, role: f.role, type: f.type, dims: f.dims })),
       model: {
         file: m.file,
@@ -110,4 +164,13 @@ export class OnnxRuntimeBackend implements Backend {
     await this.session?.release();
     this.session = null;
   }
+}
+
+/** Where the optimized graph of `file` at `level` is cached: keyed by the file, ORT's version and the CPU. */
+export function optimizedGraphPath(file: string, level: string): string {
+  const st = statSync(file);
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const cpu = ['model name', 'flags', 'Features'].map((k) => cpuinfo.split('\n').find((l) => l.startsWith(k)) ?? '').join('\n');
+  const key = createHash('sha256').update(JSON.stringify({ file, size: st.size, mtime: st.mtimeMs, ort: ORT_VERSION, level, cpu })).digest('hex').slice(0, 16);
+  return join(cacheRoot(), 'optimized', `${basename(file, '.onnx')}-${level}-${key}.onnx`);
 }

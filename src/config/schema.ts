@@ -89,6 +89,8 @@ const OnnxRuntimeBackendSchema = z.strictObject({
   enable_mem_pattern: bool,
   session_config: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
   save_optimized_model: bool,
+  /** Optimize each model once per ORT version, level and CPU; later sessions load the saved graph. */
+  cache_optimized_graph: bool,
 });
 
 const BackendSchema = z.discriminatedUnion('name', [MockBackendSchema, OnnxRuntimeBackendSchema], {

@@ -12,7 +12,7 @@
  * - `topology.file`: which machine description the plan was made for (the machine itself is
  *   compared in the environment block instead);
  * - `launcher.start_timeout_s`, `launcher.run_timeout_s`: watchdogs;
- * - `backend.save_optimized_model`: writes a file, changes nothing that is timed;
+ * - `backend.save_optimized_model`, `backend.cache_optimized_graph`: write files, change nothing that is timed;
  * - `hydra.*`: output paths and job bookkeeping (never part of a task config, but hand-made CSVs
  *   may carry them).
  * Everything else is matched, including `warmup_runs` (it changes the state that is measured),
@@ -48,6 +48,7 @@ export const DEFAULT_IGNORED_KEYS: readonly string[] = [
   'launcher.start_timeout_s',
   'launcher.run_timeout_s',
   'backend.save_optimized_model',
+  'backend.cache_optimized_graph',
   'hydra',
 ];
 

@@ -59,6 +59,36 @@ describe('onnxruntime backend', () => {
     expect(results[0]!.environment.topology).toMatchObject({ sockets: 1 });
   });
 
+  it('optimizes a graph once: the first run writes it to the cache, the next loads it, and both compute the same', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'bench-graph-cache-'));
+    const run = (): Result & { backend: { optimized_graph_cache: { status: string; file: string } } } => {
+      const cwd = mkdtempSync(join(tmpdir(), 'bench-ort-'));
+      const r = spawnSync(process.execPath, [BIN, 'model=bert-tiny', 'sequence_length=16', ...QUICK], { cwd, encoding: 'utf8', env: { ...process.env, BENCH_CACHE_DIR: cache } });
+      expect(r.status, r.stderr).toBe(0);
+      return readResult(runDir(cwd)) as never;
+    };
+    const first = run();
+    expect(first.backend.optimized_graph_cache.status).toBe('written');
+    const second = run();
+    expect(second.backend.optimized_graph_cache).toEqual({ ...first.backend.optimized_graph_cache, status: 'hit' });
+    // The cached graph is the graph ORT optimizes: same fused nodes, same outputs to the bit.
+    const ort = await import('onnxruntime-node');
+    const original = await ort.InferenceSession.create((first.backend.model as unknown as { file: string }).file, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
+    const cached = await ort.InferenceSession.create(first.backend.optimized_graph_cache.file, { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
+    const ids = BigInt64Array.from({ length: 16 }, (_, i) => BigInt(100 + i * 37));
+    const feeds = (names: readonly string[]) =>
+      Object.fromEntries(names.map((n) => [n, new ort.Tensor('int64', n === 'input_ids' ? ids : n === 'attention_mask' ? new BigInt64Array(16).fill(1n) : new BigInt64Array(16), [1, 16])]));
+    const a = (await original.run(feeds(original.inputNames)))[original.outputNames[0]!]!.data as Float32Array;
+    const b = (await cached.run(feeds(cached.inputNames)))[cached.outputNames[0]!]!.data as Float32Array;
+    expect(Array.from(b)).toEqual(Array.from(a));
+    // A cached graph that does not load is removed and the session made from the model.
+    writeFileSync(first.backend.optimized_graph_cache.file, 'not a graph');
+    const third = run();
+    expect(third.backend.optimized_graph_cache.status).toBe('failed');
+    expect(third.status).toBe('ok');
+    expect(run().backend.optimized_graph_cache.status).toBe('hit');
+  });
+
   it('discovers the inputs of a user model file (DistilBERT has no token_type_ids) and saves the optimized graph', () => {
     const model: ModelConfig = {
       name: 'distil-mini', source: 'file', path: null, id: null, opset: 12, dtype: 'fp32', model_type: 'distilbert',
