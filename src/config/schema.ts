@@ -21,7 +21,7 @@ const text = scalar<string>('a non-empty string', (v) => typeof v === 'string' &
 const bool = scalar<boolean>('true or false', (v) => typeof v === 'boolean');
 const oneOf = <const T extends readonly string[]>(values: T) =>
   scalar<T[number]>(`one of ${values.join(', ')}`, (v) => typeof v === 'string' && values.includes(v));
-const nullable = <T extends z.ZodType>(s: T) => z.union([z.null(), s], { error: (issue) => `expected null or a value, got ${show(issue.input)}` });
+const nullable = <T extends z.ZodType>(s: T, what = 'a value') => z.union([z.null(), s], { error: (issue) => `expected null or ${what}, got ${show(issue.input)}` });
 
 const QUANTIZABLE_OPS = ['MatMul', 'Gemm', 'Attention', 'Gather'] as const;
 
@@ -219,7 +219,7 @@ export const TuneSchema = z
   .strictObject({
     objective: oneOf(['latency', 'throughput'] as const),
     /** Throughput only: setups whose `latency_stat` is above this are ruled out. */
-    max_latency_ms: nullable(positiveNumber),
+    max_latency_ms: nullable(positiveNumber, 'a positive number of ms'),
     latency_stat: oneOf(['mean', 'p50', 'p90', 'p99'] as const),
     /** halving: successive halving; grid: every candidate at max_duration_s (the brute force). */
     strategy: oneOf(['halving', 'grid'] as const),

@@ -13,6 +13,7 @@
  *   compared in the environment block instead);
  * - `launcher.start_timeout_s`, `launcher.run_timeout_s`: watchdogs;
  * - `backend.save_optimized_model`, `backend.cache_optimized_graph`: write files, change nothing that is timed;
+ * - `tune`: read by `bench tune` only, never by the run it configures;
  * - `hydra.*`: output paths and job bookkeeping (never part of a task config, but hand-made CSVs
  *   may carry them).
  * Everything else is matched, including `warmup_runs` (it changes the state that is measured),
@@ -49,6 +50,7 @@ export const DEFAULT_IGNORED_KEYS: readonly string[] = [
   'launcher.run_timeout_s',
   'backend.save_optimized_model',
   'backend.cache_optimized_graph',
+  'tune',
   'hydra',
 ];
 

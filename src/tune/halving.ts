@@ -27,11 +27,11 @@ export function budgetLatencyMs(result: RunResult, stat: TuneConfig['latency_sta
 }
 
 /**
- * How much better `a` is than `b` under the objective: latency b / a - 1 (0.2: b takes 20% longer),
- * throughput a / b - 1 (0.2: a delivers 20% more). Negative when `a` is worse.
+ * How far `x` is behind `best` under the objective, as a fraction (positive: worse): latency
+ * x / best - 1 (0.2: takes 20% longer), throughput 1 - x / best (0.2: delivers 20% less).
  */
-export function advantage(a: number, b: number, objective: Objective): number {
-  return objective === 'latency' ? b / a - 1 : a / b - 1;
+export function behind(x: number, best: number, objective: Objective): number {
+  return objective === 'latency' ? x / best - 1 : 1 - x / best;
 }
 
 export interface RungEntry {
@@ -51,8 +51,11 @@ export interface RungDecision {
   readonly eliminated: readonly Elimination[];
 }
 
-/** The candidates of a rung that go on to the next one. */
-export function selectSurvivors(entries: readonly RungEntry[], tune: TuneConfig): RungDecision {
+/**
+ * The candidates of a rung that go on to the next one; of the last rung (`final`), every one that
+ * ran within the budget, ranked: there is nothing left to halve or prune.
+ */
+export function selectSurvivors(entries: readonly RungEntry[], tune: TuneConfig, final = false): RungDecision {
   const eliminated: Elimination[] = [];
   const ranked: { candidate: number; score: number }[] = [];
   for (const e of entries) {
@@ -69,13 +72,13 @@ export function selectSurvivors(entries: readonly RungEntry[], tune: TuneConfig)
     ranked.push({ candidate: e.candidate, score });
   }
   ranked.sort((x, y) => (tune.objective === 'latency' ? x.score - y.score : y.score - x.score) || x.candidate - y.candidate);
-  const keep = Math.max(2, Math.ceil(entries.length / tune.eta));
+  const keep = final ? ranked.length : Math.max(2, Math.ceil(entries.length / tune.eta));
   const best = ranked[0]?.score;
   const survivors: number[] = [];
   ranked.forEach((r, rank) => {
-    const behind = best === undefined ? 0 : advantage(best, r.score, tune.objective);
-    if (rank > 0 && behind > tune.prune_margin) {
-      eliminated.push({ candidate: r.candidate, reason: `${(behind * 100).toFixed(1)}% behind the rung's best (tune.prune_margin=${tune.prune_margin})` });
+    const gap = best === undefined ? 0 : behind(r.score, best, tune.objective);
+    if (!final && rank > 0 && gap > tune.prune_margin) {
+      eliminated.push({ candidate: r.candidate, reason: `${(gap * 100).toFixed(1)}% behind the rung's best (tune.prune_margin=${tune.prune_margin})` });
     } else if (survivors.length >= keep) {
       eliminated.push({ candidate: r.candidate, reason: `rank ${rank + 1}: not in the best ${keep} of ${entries.length} (tune.eta=${tune.eta})` });
     } else survivors.push(r.candidate);
@@ -88,7 +91,12 @@ export function overBudget(result: RunResult, tune: TuneConfig): string | null {
   if (tune.max_latency_ms === null) return null;
   const latency = budgetLatencyMs(result, tune.latency_stat);
   if (latency === null || latency <= tune.max_latency_ms) return null;
-  return `${tune.latency_stat} latency ${latency.toFixed(1)} ms is over tune.max_latency_ms=${tune.max_latency_ms}`;
+  return `${tune.latency_stat} latency ${msText(latency)} ms is over tune.max_latency_ms=${tune.max_latency_ms}`;
+}
+
+/** Three significant digits at least, so a figure just over a budget never prints as equal to it. */
+export function msText(x: number): string {
+  return x >= 100 ? x.toFixed(1) : x >= 10 ? x.toFixed(2) : x.toFixed(3);
 }
 
 /** The screening durations: min, min x eta, ... below max; the last rung always runs max. */
@@ -97,9 +105,9 @@ export function nextDuration(current: number, tune: Pick<TuneConfig, 'eta' | 'ma
 }
 
 export interface WinnerConfidence {
-  /** How much better the winner is than the runner-up (0.05 = 5%), from the two final runs. */
-  readonly advantage: number;
-  /** Percentile-bootstrap interval of that advantage. */
+  /** How far the runner-up is behind the winner (behind(); 0.05 = 5%), from two runs of equal length. */
+  readonly runner_up_behind: number;
+  /** Percentile-bootstrap interval of that gap. */
   readonly lo: number;
   readonly hi: number;
   readonly confidence: number;
@@ -125,17 +133,18 @@ export function winnerConfidence(
   const rng = new Rng(opts.seed ?? 1);
   const a = samplesOf(winner);
   const b = samplesOf(runnerUp);
-  const observed = advantage(scoreOfMeans(a, a.map((x) => mean(x.latencies)), objective), scoreOfMeans(b, b.map((x) => mean(x.latencies)), objective), objective);
+  const gap = (meansA: readonly number[], meansB: readonly number[]): number => behind(scoreOfMeans(b, meansB, objective), scoreOfMeans(a, meansA, objective), objective);
+  const observed = gap(a.map((x) => mean(x.latencies)), b.map((x) => mean(x.latencies)));
   const draws: number[] = new Array<number>(resamples);
   for (let r = 0; r < resamples; r++) {
-    draws[r] = advantage(scoreOfMeans(a, a.map((x) => resampledMean(x.latencies, rng)), objective), scoreOfMeans(b, b.map((x) => resampledMean(x.latencies, rng)), objective), objective);
+    draws[r] = gap(a.map((x) => resampledMean(x.latencies, rng)), b.map((x) => resampledMean(x.latencies, rng)));
   }
   draws.sort((x, y) => x - y);
   const tail = (1 - confidence) / 2;
   const lo = percentile(draws, tail);
   const hi = percentile(draws, 1 - tail);
   return {
-    advantage: observed,
+    runner_up_behind: observed,
     lo,
     hi,
     confidence,

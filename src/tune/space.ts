@@ -4,8 +4,10 @@
  * any config keys listed in `tune.space.params`. Every candidate is a list of ordinary overrides,
  * checked against the planner before anything runs, so a candidate is always a valid bench run.
  */
+import { ConfigError } from '../config/errors.js';
 import { elementText } from '../config/grammar.js';
 import type { RunConfig, TuneConfig } from '../config/schema.js';
+import type { ConfigRepository } from '../config/repository.js';
 import { getPath, leaves } from '../config/tree.js';
 import { makePlan } from '../launcher/launch.js';
 import { PlanError } from '../launcher/plan.js';
@@ -44,7 +46,14 @@ export interface TuneSpace {
 }
 
 /** Every candidate of `tune.space` on this topology, for the base run config (batch, filters). */
-export function tuneSpace(tune: TuneConfig, base: RunConfig, topology: Topology, composed: unknown): TuneSpace {
+export function tuneSpace(
+  tune: TuneConfig,
+  base: RunConfig,
+  topology: Topology,
+  composed: unknown,
+  /** Whether a params key missing from this config belongs to another option of its group (another backend's knob). */
+  otherOptionKey: (key: string) => boolean = () => false,
+): TuneSpace {
   const notes: string[] = [];
   type Shape = { instances: number; cores_per_instance: number | null; use_smt: boolean; split_batch: boolean };
   const planFor = (layout: Shape, numThreads: number | null) =>
@@ -130,6 +139,9 @@ export function tuneSpace(tune: TuneConfig, base: RunConfig, topology: Topology,
   const paramAxes: [string, readonly unknown[]][] = [];
   for (const [key, values] of Object.entries(leaves(space.params ?? {}) as Record<string, unknown[]>)) {
     if (!getPath(composed, key).found) {
+      if (!otherOptionKey(key)) {
+        throw new ConfigError(`tune.space.params: ${key} is not a key of this config nor of any option of its group; check its spelling (bench --cfg job lists the keys)`);
+      }
       notes.push(`tune.space.params: ${key} is not in this config (backend=${base.backend.name}); left out`);
       continue;
     }
@@ -170,4 +182,11 @@ export function candidateLabel(layout: Layout, params: Readonly<Record<string, u
   const batchText = `batch ${l.batch_per_instance}${l.instances > 1 ? ' each' : ''}`;
   const paramText = Object.entries(params).map(([k, v]) => `${k.split('.').at(-1)}=${elementText(v)}`);
   return [`${l.instances} x ${coreText}${smtText}`, batchText, ...paramText].join(', ');
+}
+
+/** Whether `key` (e.g. backend.execution_mode) is a key of some option of its group (backend/onnxruntime). */
+export function keyOfSomeOption(repo: ConfigRepository, key: string): boolean {
+  const [group, ...rest] = key.split('.');
+  if (!group || rest.length === 0 || !repo.groupExists(group)) return false;
+  return repo.listOptions(group).some((option) => getPath(repo.load(`${group}/${option}`)?.content ?? {}, rest.join('.')).found);
 }

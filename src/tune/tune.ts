@@ -28,8 +28,8 @@ import { benchVersion } from '../results/environment.js';
 import { claimSweepDir } from '../results/rundir.js';
 import type { RunResult } from '../results/types.js';
 import { RESULTS_JSON, toCsv, writeSweepSummary, type SummaryRow } from '../results/write.js';
-import { advantage, budgetLatencyMs, nextDuration, objectiveScore, overBudget, selectSurvivors, winnerConfidence, type Elimination, type WinnerConfidence } from './halving.js';
-import { tuneSpace, type Candidate, type TuneSpace } from './space.js';
+import { behind, budgetLatencyMs, nextDuration, objectiveScore, selectSurvivors, winnerConfidence, type Elimination, type WinnerConfidence } from './halving.js';
+import { keyOfSomeOption, tuneSpace, type Candidate, type TuneSpace } from './space.js';
 
 export const TUNE_JSON = 'tune.json';
 
@@ -70,7 +70,7 @@ export interface RankRow {
   readonly latency_mean_ms: number | null;
   readonly budget_latency_ms: number | null;
   readonly throughput_samples_per_s: number | null;
-  /** -(how much better the winner is): 0 for the winner, -0.12 when the winner is 12% better. */
+  /** -behind(this, winner): 0 for the winner, -0.12 when 12% worse; null unless it ran in the last rung. */
   readonly vs_winner: number | null;
   readonly dropped: string | null;
   readonly job: number;
@@ -99,7 +99,7 @@ export interface TuneOutcome {
 export type TuneEvent =
   | { readonly type: 'tune-start'; readonly dir: string; readonly tune: TuneConfig; readonly space: TuneSpace }
   | { readonly type: 'rung-start'; readonly rung: number; readonly duration_s: number; readonly candidates: readonly Candidate[]; readonly final: boolean }
-  | { readonly type: 'trial-end'; readonly trial: Trial; readonly candidate: Candidate; readonly kept: boolean }
+  | { readonly type: 'trial-end'; readonly trial: Trial; readonly candidate: Candidate; readonly kept: boolean; readonly warnings: readonly string[] }
   | { readonly type: 'rung-end'; readonly rung: Rung }
   | JobEvent;
 
@@ -124,7 +124,17 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
   const { resolved, runConfig } = resolveTask(master.config);
   const tune = checkTunable(runConfig);
   const topology = await topologyFor(runConfig);
-  const space = tuneSpace(tune, runConfig, topology, resolved);
+  const space = tuneSpace(tune, runConfig, topology, resolved, (key) => keyOfSomeOption(req.repo, key));
+  const taskLines = req.overrides.filter((o) => !isHydraOverride(o)).map((o) => o.inputLine);
+  for (const c of space.candidates) {
+    // A bad value in tune.space.params fails here, naming it, rather than as every run failing.
+    try {
+      resolveTask(composeJob(req.repo, req.source, [...taskLines, ...c.overrides].map(parseOverride), { version: benchVersion() }).config);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      throw new ConfigError(`tune.space: the candidate '${c.label}' is not a valid config (${c.overrides.slice(5).join(' ') || c.overrides.join(' ')}):\n${err.message}`);
+    }
+  }
 
   const dir =
     req.resumeDir ?? claimSweepDir(String(resolveKey(master.config, 'hydra.sweep.dir', resolveContext())), 'multirun.yaml', toYaml(master.config), 'hydra.sweep.dir');
@@ -132,7 +142,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
   req.onEvent?.({ type: 'tune-start', dir, tune, space });
 
   const hydraOverrides = req.overrides.filter((o) => isHydraOverride(o));
-  const taskOverrides = req.overrides.filter((o) => !isHydraOverride(o)).map((o) => o.inputLine);
+  const taskOverrides = taskLines;
   const trials: Trial[] = [];
   const rows: SummaryRow[] = [];
   const rungs: Rung[] = [];
@@ -192,12 +202,12 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
       if (trial.status === 'ok') bestTrial.set(id, trial);
       else if (!bestTrial.has(id)) bestTrial.set(id, trial);
       entries.push({ candidate: id, result: trial.status === 'ok' ? result : null, error: trial.error });
-      req.onEvent?.({ type: 'trial-end', trial, candidate, kept });
+      req.onEvent?.({ type: 'trial-end', trial, candidate, kept, warnings: result?.warnings ?? [] });
       save('running');
       if (interrupted) break;
     }
     if (interrupted) break;
-    const decision = final ? finalDecision(entries, tune) : selectSurvivors(entries, tune);
+    const decision = selectSurvivors(entries, tune, final);
     for (const e of decision.eliminated) dropped.set(e.candidate, e.reason);
     const done: Rung = { rung, duration_s: duration, final, candidates: alive, survivors: decision.survivors, eliminated: decision.eliminated };
     rungs.push(done);
@@ -242,7 +252,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
     elapsed_s: (Date.now() - started) / 1000,
     trials_wall_s: trials.filter((t) => !earlierKept(t, earlier)).reduce((s, t) => s + t.wall_s, 0),
   };
-  writeFileAtomic(join(dir, 'tune.csv'), toCsv(ranking.map(rankRecord)));
+  writeFileAtomic(join(dir, 'tune.csv'), toCsv(ranking.map((r) => rankRecord(r, tune.latency_stat))));
   if (winnerRow) {
     const config = readFileSync(join(bestTrial.get(winnerRow.candidate)!.dir, '.hydra', 'config.yaml'), 'utf8');
     writeFileAtomic(
@@ -329,23 +339,6 @@ function makeTrial(
   };
 }
 
-/** The last rung ranks; it drops only failures and setups over the budget. */
-function finalDecision(entries: readonly { candidate: number; result: RunResult | null; error: string | null }[], tune: TuneConfig) {
-  const eliminated: Elimination[] = [];
-  const ok: { candidate: number; score: number }[] = [];
-  for (const e of entries) {
-    const score = e.result ? objectiveScore(e.result, tune.objective) : null;
-    if (score === null) eliminated.push({ candidate: e.candidate, reason: `failed: ${(e.error ?? 'no result').split('\n')[0]}` });
-    else {
-      const over = overBudget(e.result!, tune);
-      if (over) eliminated.push({ candidate: e.candidate, reason: over });
-      else ok.push({ candidate: e.candidate, score });
-    }
-  }
-  ok.sort((x, y) => (tune.objective === 'latency' ? x.score - y.score : y.score - x.score) || x.candidate - y.candidate);
-  return { survivors: ok.map((x) => x.candidate), eliminated };
-}
-
 /** Final-rung survivors first (by score), then the others by the rung they reached and their score there. */
 function rank(space: TuneSpace, best: Map<number, Trial>, dropped: Map<number, string>, rungs: readonly Rung[], tune: TuneConfig): RankRow[] {
   const finalRung = rungs.find((r) => r.final);
@@ -373,22 +366,23 @@ function rank(space: TuneSpace, best: Map<number, Trial>, dropped: Map<number, s
     latency_mean_ms: t.latency_mean_ms,
     budget_latency_ms: t.budget_latency_ms,
     throughput_samples_per_s: t.throughput_samples_per_s,
-    vs_winner: winnerScore !== null && t.score !== null ? -advantage(winnerScore, t.score, tune.objective) : null,
-    dropped: dropped.get(id) ?? null,
+    // Only runs as long as the winner's compare with it; a screening figure against a full run would mislead.
+    vs_winner: winnerScore !== null && t.score !== null && t.rung === finalRung?.rung ? -behind(t.score, winnerScore, tune.objective) : null,
+    dropped: dropped.get(id) ?? (t.status === 'interrupted' ? 'interrupted' : null),
     job: t.job,
     overrides: space.candidates[id]!.overrides,
   }));
 }
 
-function rankRecord(r: RankRow): Record<string, unknown> {
+function rankRecord(r: RankRow, stat: TuneConfig['latency_stat']): Record<string, unknown> {
   const round = (x: number | null): number | string => (x === null ? '' : Math.round(x * 1000) / 1000);
   return {
     rank: r.rank,
     setup: r.label,
-    rung: r.rung,
+    rung: r.rung + 1,
     duration_s: r.duration_s,
     latency_mean_ms: round(r.latency_mean_ms),
-    budget_latency_ms: round(r.budget_latency_ms),
+    [`latency_${stat}_ms`]: round(r.budget_latency_ms),
     throughput_samples_per_s: round(r.throughput_samples_per_s),
     vs_winner: round(r.vs_winner),
     dropped: r.dropped ?? '',
@@ -403,3 +397,4 @@ function restatesBase(override: string, base: unknown): boolean {
   const current = getPath(base, o.keyOrGroup);
   return current.found && o.value?.kind === 'element' && elementText(current.value) === elementText(o.value.value);
 }
+

@@ -80,7 +80,18 @@ describe('selectSurvivors', () => {
     ];
     const d = selectSurvivors(entries, tune);
     expect(d.survivors).toEqual([1, 2]);
-    expect(d.eliminated[0]!.reason).toBe('p99 latency 32.1 ms is over tune.max_latency_ms=25');
+    expect(d.eliminated[0]!.reason).toBe('p99 latency 32.10 ms is over tune.max_latency_ms=25');
+  });
+
+  it('the last rung ranks every setup that ran within the budget, pruning nothing', () => {
+    const entries = [
+      { candidate: 0, result: result([12]) },
+      { candidate: 1, result: result([10]) },
+      { candidate: 2, result: null, error: 'boom' },
+    ];
+    const d = selectSurvivors(entries, TUNE, true);
+    expect(d.survivors).toEqual([1, 0]);
+    expect(d.eliminated).toEqual([{ candidate: 2, reason: 'failed: boom' }]);
   });
 
   it('durations grow by eta up to max', () => {
@@ -95,7 +106,7 @@ describe('winnerConfidence', () => {
     expect(c.significant).toBe(true);
     expect(c.lo).toBeGreaterThan(0.03);
     expect(c.hi).toBeLessThan(0.07);
-    expect(c.advantage).toBeGreaterThan(c.lo);
+    expect(c.runner_up_behind).toBeGreaterThan(c.lo);
   });
 
   it('two draws of the same setup are not significantly different', () => {
@@ -107,7 +118,8 @@ describe('winnerConfidence', () => {
 
   it('throughput sums batch / mean over instances: 2 x 20 ms beats 1 x 12 ms', () => {
     const c = winnerConfidence(result([20, 20], 4), result([12], 4), 'throughput');
-    expect(c.advantage).toBeCloseTo(400 / 333.33 - 1, 2);
+    // The runner-up delivers 333 of the winner's 400 sequences/s: 16.7% less.
+    expect(c.runner_up_behind).toBeCloseTo(1 - 333.33 / 400, 2);
     expect(c.significant).toBe(true);
   });
 });

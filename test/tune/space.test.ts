@@ -11,16 +11,17 @@ import { PlanError } from '../../src/launcher/plan.js';
 import { loadTopologyFile } from '../../src/topology/detect.js';
 import { parseLscpu } from '../../src/topology/lscpu.js';
 import type { Topology } from '../../src/topology/model.js';
-import { tuneSpace, type TuneSpace } from '../../src/tune/space.js';
+import { keyOfSomeOption, tuneSpace, type TuneSpace } from '../../src/tune/space.js';
 
 const STUDY = join(import.meta.dirname, '..', 'fixtures', 'topology', 'study-c5-metal-2s-48c.lscpu-p.txt');
 const TWO_CORES = parseLscpu('# CPU,Core,Socket,Node\n0,0,0,0\n1,1,0,0\n', 'two-core');
 
 function space(topology: Topology, overrides: readonly string[]): TuneSpace {
   const src = { configDir: PACKAGE_CONFIG_DIR, extraDirs: [], configName: 'config' };
-  const comp = composeJob(openRepository(src), src, overrides.map(parseOverride), { version: 'test' });
+  const repo = openRepository(src);
+  const comp = composeJob(repo, src, overrides.map(parseOverride), { version: 'test' });
   const { resolved, runConfig } = resolveTask(comp.config);
-  return tuneSpace(runConfig.tune!, runConfig, topology, resolved);
+  return tuneSpace(runConfig.tune!, runConfig, topology, resolved, (key) => keyOfSomeOption(repo, key));
 }
 
 const layouts = (s: TuneSpace): string[] => [
@@ -63,6 +64,10 @@ describe('tune.space on a 2-core machine without SMT', () => {
     const s = space(TWO_CORES, ['backend=mock', 'batch_size=8']);
     expect(s.candidates).toHaveLength(2);
     expect(s.notes).toContain('tune.space.params: backend.execution_mode is not in this config (backend=mock); left out');
+  });
+
+  it('a params key that no option of its group has is an error, not a silent skip', () => {
+    expect(() => space(TWO_CORES, ['+tune.space.params.backend.nope=[1,2]'])).toThrow(/tune.space.params: backend.nope is not a key/);
   });
 
   it('an empty space is an error that names the keys to widen', () => {

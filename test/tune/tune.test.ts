@@ -4,7 +4,7 @@
  * instances): tune must find the optimum that function predicts, for latency, for throughput, and
  * for throughput under a latency budget, which moves the optimum.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mockMeanLatencyMs } from '../../src/backends/mock.js';
@@ -39,7 +39,7 @@ interface TuneJson {
   trials: { job: number; status: string; dir: string }[];
   ranking: { label: string; latency_mean_ms: number; throughput_samples_per_s: number }[];
   winner: { label: string };
-  confidence: { significant: boolean; advantage: number; duration_s: number; runner_up: string };
+  confidence: { significant: boolean; runner_up_behind: number; duration_s: number; runner_up: string };
   trials_wall_s: number;
 }
 
@@ -60,14 +60,17 @@ describe('bench tune on the mock backend finds the known optimum', () => {
     expect(t.code, t.stderr).toBe(0);
     expect(t.json.winner.label).toBe(expected[0]!.label);
     expect(t.json.status).toBe('ok');
-    // 4 candidates screened; the others were all more than 10% behind, so only the winner runs long.
-    expect(t.json.rungs.map((r) => r.candidates.length)).toEqual([4, 1]);
-    expect(t.json.rungs[0]!.eliminated.every((e) => e.reason.includes('behind'))).toBe(true);
+    // 4 candidates screened; the two at 4 GFLOP/s (~1.7x slower) are pruned as far behind; the
+    // runner-up (24% behind as predicted) too, unless load from other tests narrowed the gap.
+    expect(t.json.rungs.map((r) => r.candidates.length)[0]).toBe(4);
+    expect(t.json.rungs[0]!.eliminated.filter((e) => e.reason.includes('behind')).length).toBeGreaterThanOrEqual(2);
+    expect([1, 2]).toContain(t.json.rungs[1]!.candidates.length);
     const winner = t.json.ranking[0]!;
     expect(winner.latency_mean_ms / expected[0]!.latencyMs).toBeGreaterThan(0.9);
     expect(winner.latency_mean_ms / expected[0]!.latencyMs).toBeLessThan(1.15);
-    // Its confidence comes from the screening rung, where it and the runner-up ran equally long.
-    expect(t.json.confidence).toMatchObject({ significant: true, duration_s: 0.3, runner_up: expected[1]!.label });
+    // Its confidence comes from the longest rung where it and the runner-up ran equally long.
+    expect(t.json.confidence).toMatchObject({ significant: true, runner_up: expected[1]!.label });
+    expect(t.json.confidence.duration_s).toBe(t.json.rungs[1]!.candidates.length === 1 ? 0.3 : 1);
     expect(t.stdout).toContain(`winner: ${expected[0]!.label}`);
     expect(t.stdout).toMatch(/deploy: bench backend=mock .* launcher.num_instances=2 launcher.cores_per_instance=1 launcher.split_batch=true backend.gflops_per_thread=8/);
     // The winner's config runs as a primary config of its own.
@@ -155,6 +158,14 @@ describe('bench tune on the mock backend finds the known optimum', () => {
     const short = bench(['tune', ...PROBLEM, 'tune.min_duration_s=5']);
     expect(short.code).toBe(1);
     expect(short.stderr).toContain('tune.min_duration_s=5 is above tune.max_duration_s=1');
+    const badValue = bench(['tune', ...PROBLEM, '+tune.space.params.backend.cv=[-1]']);
+    expect(badValue.code).toBe(1);
+    expect(badValue.stderr).toContain("tune.space: the candidate '1 x 2 cores, batch 8, cv=-1' is not a valid config (backend.cv=-1)");
+    expect(badValue.stderr).toContain('backend.cv: expected a number >= 0, got -1');
+    expect(readdirSync(badValue.cwd)).toEqual([]);
+    const budget = bench(['tune', ...PROBLEM, 'tune.objective=throughput', 'tune.max_latency_ms=0.001', 'tune.min_duration_s=0.2']);
+    expect(budget.code).toBe(1);
+    expect(budget.stderr).toMatch(/no setup ran within tune.max_latency_ms=0.001: the lowest p99 latency was [\d.]+ ms \(.*\); raise tune.max_latency_ms/);
     const typo = bench(['tune', ...PROBLEM, 'tune.objective=speed']);
     expect(typo.code).toBe(1);
     expect(typo.stderr).toContain('tune.objective: expected one of latency, throughput, got "speed"');

@@ -16,7 +16,7 @@ const HELP = `Usage: bench compare A B [--format table|markdown|csv|json] [--fai
 Compares two result sets: A and B are run directories, sweep directories (multirun/DATE/TIME) or
 summary/results CSVs, from this machine or another. Rows are matched on their resolved config,
 ignoring keys that do not change what is measured (experiment_name, seed, benchmark_duration,
-scenario.min_iterations, topology.file, launcher timeouts, backend.save_optimized_model, backend.cache_optimized_graph, hydra.*);
+scenario.min_iterations, topology.file, launcher timeouts, backend.save_optimized_model, backend.cache_optimized_graph, tune.*, hydra.*);
 unmatched rows are listed with the keys their closest counterpart differs in.
 
 For each matched row: A, B, the latency ratio B/A with a 95% interval, and a verdict (B faster,

@@ -64,6 +64,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (parsed.resume !== undefined) {
     if (overrides.length > 0) throw new UsageError(`--resume finishes the tune as it was configured: drop the overrides (${overrides.join(' ')})`);
     resumeDir = resolve(parsed.resume);
+    if (!existsSync(resumeDir)) throw new ConfigError(`--resume: ${parsed.resume} does not exist; give the multirun/DATE/TIME folder a tune wrote`);
     if (!existsSync(join(resumeDir, TUNE_JSON))) throw new ConfigError(`--resume: ${parsed.resume} is not a tune directory (no ${TUNE_JSON})`);
     const origin = readSweepOrigin(resumeDir);
     source = origin.source;
@@ -91,11 +92,13 @@ export async function run(argv: readonly string[]): Promise<number> {
         } else if (e.type === 'rung-start') {
           total = e.candidates.length;
           index = 0;
-          out(`rung ${e.rung + 1}${e.final ? ' (final)' : ''}: ${e.candidates.length} candidate${e.candidates.length === 1 ? '' : 's'} x ${e.duration_s} s`);
+          out(`rung ${e.rung + 1}${e.final ? ' (final)' : ''}: ${plural(e.candidates.length, 'candidate')} x ${e.duration_s} s`);
         } else if (e.type === 'trial-end') {
           const t = e.trial;
           const figure = t.status !== 'ok' ? `${t.status}: ${(t.error ?? '').split('\n')[0]}` : `${ms(t.latency_mean_ms!)} ms  ${fmt(t.throughput_samples_per_s!)}/s`;
           out(`  [${++index}/${total}] ${e.candidate.label}: ${figure}${e.kept ? ' (kept from the earlier run)' : ` (${t.wall_s.toFixed(1)} s)`}`);
+          // A disturbed measurement is worth knowing about in a search too (job.ts words it).
+          for (const w of e.warnings.filter((x) => x.startsWith('other processes used'))) out(`      warning: ${w}`);
         } else if (e.type === 'rung-end' && !e.rung.final) {
           const why = new Map<string, number>();
           for (const x of e.rung.eliminated) {
@@ -121,22 +124,29 @@ function report(o: TuneOutcome, interruptedCode: number | null): number {
     return interruptedCode ?? 130;
   }
   if (o.status === 'no-setup') {
-    const budget = o.tune.max_latency_ms !== null ? ` within tune.max_latency_ms=${o.tune.max_latency_ms}` : '';
-    process.stderr.write(`bench: no setup ran${budget}; see ${dir}/tune.csv for why each was dropped\n`);
+    const ran = o.ranking.filter((r) => r.budget_latency_ms !== null).sort((a, b) => a.budget_latency_ms! - b.budget_latency_ms!);
+    const fix =
+      o.tune.max_latency_ms !== null && ran.length > 0
+        ? ` within tune.max_latency_ms=${o.tune.max_latency_ms}: the lowest ${o.tune.latency_stat} latency was ${ms(ran[0]!.budget_latency_ms!)} ms (${ran[0]!.label}); raise tune.max_latency_ms or lower batch_size`
+        : '';
+    process.stderr.write(`bench: no setup ran${fix}; see ${dir}/tune.csv for why each was dropped\n`);
     return 1;
   }
   const w = o.winner!;
   const c = o.confidence;
-  const better = o.tune.objective === 'latency' ? 'faster' : 'more throughput';
+  const worse = o.tune.objective === 'latency' ? 'takes' : 'delivers';
+  const more = o.tune.objective === 'latency' ? 'longer' : 'less';
   const conf = c
-    ? `${pct(c.advantage)} ${better} than the runner-up (${Math.round(c.confidence * 100)}% CI ${pct(c.lo)} to ${pct(c.hi)} over ${c.duration_s} s runs: ${c.significant ? 'significant' : 'not significant, the two are as good as tied'})`
-    : 'the only setup left';
+    ? `the runner-up ${worse} ${pct(c.runner_up_behind, false)} ${more} (${Math.round(c.confidence * 100)}% CI ${pct(c.lo, false)} to ${pct(c.hi, false)}, ` +
+      `${c.duration_s} s runs of both: ${c.significant ? 'significant' : 'not significant, the two are as good as tied'})`
+    : 'the only setup that ran';
   out(`winner: ${w.label}: ${ms(w.latency_mean_ms!)} ms per batch, ${fmt(w.throughput_samples_per_s!)}/s; ${conf}`);
   out(`deploy: ${o.command}`);
   out(`    or: bench -cp ${dir} -cn winner`);
   if (o.winner_plan) out(renderPlan(o.winner_plan as unknown as PlanJson, 'this machine').trimEnd());
   const failed = o.trials.filter((t) => t.status !== 'ok').length;
-  out(`bench: ${o.trials.length} runs (${o.trials_wall_s.toFixed(1)} s of runs, ${o.elapsed_s.toFixed(1)} s in all)${failed > 0 ? `, ${failed} failed` : ''}; ranking in ${dir}/tune.csv, config in ${dir}/winner.yaml`);
+  const kept = o.trials_wall_s === 0 && o.trials.length > 0 ? ' (all kept from the earlier run: the tune was finished)' : '';
+  out(`bench: ${plural(o.trials.length, 'run')} (${o.trials_wall_s.toFixed(1)} s of runs, ${o.elapsed_s.toFixed(1)} s in all)${kept}${failed > 0 ? `, ${failed} failed` : ''}; ranking in ${dir}/tune.csv, config in ${dir}/winner.yaml`);
   return 0;
 }
 
@@ -158,6 +168,8 @@ function renderRanking(o: TuneOutcome): string {
   return [`ranking (${objective}; "run" is the longest run each reached):`, line(header), ...rows.map(line)].join('\n');
 }
 
-function pct(x: number): string {
-  return `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+function pct(x: number, signed = true): string {
+  return `${signed && x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
 }
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
