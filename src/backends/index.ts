@@ -1,5 +1,6 @@
 import type { RunConfig } from '../config/schema.js';
-import { architectureOf, type ResolvedModel } from '../models/resolve.js';
+import { architectureOf } from '../models/arch.js';
+import type { ResolvedModel } from '../models/resolve.js';
 import { MockBackend } from './mock.js';
 import { OnnxRuntimeBackend } from './onnxruntime.js';
 import type { Backend, BackendRequest } from './types.js';

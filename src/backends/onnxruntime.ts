@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { cacheRoot } from '../models/resolve.js';
+import { cacheRoot } from '../models/cache.js';
 import { buildFeeds, type Feed, type InputSpec } from '../models/inputs.js';
 import { ModelError } from '../models/errors.js';
 import type { ResolvedModel } from '../models/resolve.js';

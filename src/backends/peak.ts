@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { attr, GraphBuilder } from '../models/onnx-builder.js';
 import { Rng } from '../models/rng.js';
 import { writeFileAtomic } from '../results/atomic.js';
 import { interference, sampleCpus } from '../stats/interference.js';
@@ -23,7 +22,9 @@ export interface PeakMeasurement {
   readonly disturbed: boolean;
 }
 
-function matmulModel(): Uint8Array {
+/** Built only when the probe runs (a cache miss): most runs never load the ONNX encoder. */
+async function matmulModel(): Promise<Uint8Array> {
+  const { attr, GraphBuilder } = await import('../models/onnx-builder.js');
   const g = new GraphBuilder('gemm_peak');
   g.addInput('a', 'float32', [N, N]);
   g.addInitializer('b', new Rng(1).fillNormal(new Float32Array(N * N), 0, 0.02), [N, N]);
@@ -49,7 +50,7 @@ export async function gemmPeak(threads: number, env: NodeJS.ProcessEnv = process
   const file = cacheFile(threads, env);
   if (existsSync(file)) return { ...(JSON.parse(readFileSync(file, 'utf8')) as PeakMeasurement), cached: true };
   const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(matmulModel(), {
+  const session = await ort.InferenceSession.create(await matmulModel(), {
     executionProviders: ['cpu'],
     intraOpNumThreads: threads,
     interOpNumThreads: 1,

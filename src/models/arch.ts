@@ -1,4 +1,5 @@
 // Architecture of a BERT-like encoder, with the field names of the Hugging Face config.json.
+import type { ModelConfig } from '../config/schema.js';
 
 export type ModelType = 'bert' | 'distilbert' | 'roberta';
 
@@ -93,4 +94,21 @@ export function forwardFlops(arch: ModelArchitecture, batch: number, sequence: n
   const dense = 2 * tokens * (4 * h * h + 2 * h * arch.intermediate_size);
   const attention = 4 * batch * sequence * sequence * h;
   return arch.num_hidden_layers * (dense + attention);
+}
+
+/** The architecture fields of a `model` config. */
+export function architectureOf(m: ModelConfig): ModelArchitecture {
+  return {
+    model_type: m.model_type,
+    vocab_size: m.vocab_size,
+    hidden_size: m.hidden_size,
+    num_hidden_layers: m.num_hidden_layers,
+    num_attention_heads: m.num_attention_heads,
+    intermediate_size: m.intermediate_size,
+    max_position_embeddings: m.max_position_embeddings,
+    type_vocab_size: m.type_vocab_size,
+    hidden_act: m.hidden_act,
+    layer_norm_eps: m.layer_norm_eps,
+    pad_token_id: m.pad_token_id,
+  };
 }

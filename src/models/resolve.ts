@@ -7,17 +7,15 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import os from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ModelConfig } from '../config/schema.js';
 import { writeFileAtomicWith } from '../results/atomic.js';
-import type { ModelArchitecture } from './arch.js';
+import { architectureOf, type ModelArchitecture } from './arch.js';
+import { cacheRoot } from './cache.js';
 import { ModelError } from './errors.js';
-import { downloadHubModel } from './hub.js';
 import { outlineOnnx, vocabularySize, type OnnxOutline } from './onnx-scan.js';
 import { DEFAULT_QUANTIZATION } from './quantize.js';
-import { resolveQuantized, type QuantizationSummary } from './quantize-file.js';
-import { synthesizeModelTo } from './synthesize.js';
+import type { QuantizationSummary } from './quantize-file.js';
 
 export interface ResolvedModel {
   readonly file: string;
@@ -39,25 +37,10 @@ export interface ResolvedModel {
 /** Bumped whenever the synthesizer's output changes, so old cache entries are not reused. */
 const SYNTHESIZER_VERSION = 1;
 
-export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return env.BENCH_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(os.homedir(), '.cache'), 'bench');
-}
-
-export function architectureOf(m: ModelConfig): ModelArchitecture {
-  return {
-    model_type: m.model_type,
-    vocab_size: m.vocab_size,
-    hidden_size: m.hidden_size,
-    num_hidden_layers: m.num_hidden_layers,
-    num_attention_heads: m.num_attention_heads,
-    intermediate_size: m.intermediate_size,
-    max_position_embeddings: m.max_position_embeddings,
-    type_vocab_size: m.type_vocab_size,
-    hidden_act: m.hidden_act,
-    layer_norm_eps: m.layer_norm_eps,
-    pad_token_id: m.pad_token_id,
-  };
-}
+// In light modules of their own, so that a child process can use them without loading synthesis,
+// quantization and hub downloads; re-exported here for the parent's callers.
+export { cacheRoot } from './cache.js';
+export { architectureOf } from './arch.js';
 
 export function synthesisKey(arch: ModelArchitecture, opset: number, dtype: string, seed: number): string {
   const fields = { synthesizer: SYNTHESIZER_VERSION, arch, opset, dtype, seed };
@@ -68,6 +51,8 @@ export async function resolveModel(m: ModelConfig, seed: number, env: NodeJS.Pro
   const fp32 = await resolveFp32(m, seed, env);
   if (m.dtype !== 'int8') return fp32;
   // The int8 model is derived from the fp32 one (synthesized, user or hub) and cached beside it.
+  // Loaded when needed (as are synthesis and hub downloads): a warm run need not import them.
+  const { resolveQuantized } = await import('./quantize-file.js');
   return resolveQuantized(fp32, m.quantization ?? DEFAULT_QUANTIZATION, join(cacheRoot(env), 'models'));
 }
 
@@ -78,7 +63,7 @@ async function resolveFp32(m: ModelConfig, seed: number, env: NodeJS.ProcessEnv)
   return resolveSynthetic(m, seed, env);
 }
 
-function resolveSynthetic(m: ModelConfig, seed: number, env: NodeJS.ProcessEnv): ResolvedModel {
+async function resolveSynthetic(m: ModelConfig, seed: number, env: NodeJS.ProcessEnv): Promise<ResolvedModel> {
   const arch = architectureOf(m);
   // The synthesizer writes fp32 whatever model.dtype says; int8 is derived from this file.
   const dtype = 'fp32';
@@ -93,6 +78,7 @@ function resolveSynthetic(m: ModelConfig, seed: number, env: NodeJS.ProcessEnv):
   } catch (err) {
     throw new ModelError(`Cannot write the synthesized model to ${file}: ${(err as Error).message}. Set BENCH_CACHE_DIR to a writable folder`);
   }
+  const { synthesizeModelTo } = await import('./synthesize.js');
   let size: number;
   try {
     // Streamed into a temporary file renamed into place, so instances synthesizing at once never
@@ -162,6 +148,7 @@ function resolveLocal(m: ModelConfig, path: string): ResolvedModel {
 async function resolveHub(m: ModelConfig, env: NodeJS.ProcessEnv): Promise<ResolvedModel> {
   if (m.id === null) throw new ModelError('model.id: required with model.source=hub, e.g. model.id=Xenova/bert-base-cased');
   const t0 = performance.now();
+  const { downloadHubModel } = await import('./hub.js');
   const got = await downloadHubModel(m.id, { revision: 'main', files: ['config.json', 'onnx/model.onnx'], env, presetHint: m.name });
   const configFile = got.files['config.json'];
   const file = got.files['onnx/model.onnx']!;
