@@ -1,13 +1,13 @@
 /**
  * The command line: argv -> request -> output. The only place that prints or exits.
  */
-import { argParser, UsageError } from './args.js';
+import { argParser, configSourceOf, UsageError, withConfigSource } from './args.js';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { parseOverride, type Override } from '../config/grammar.js';
 import { taskConfig } from '../config/hydra.js';
 import { resolveAll } from '../config/interpolate.js';
-import { composeJob, openRepository, PACKAGE_CONFIG_DIR, resolveContext, type ConfigSource } from '../config/load.js';
+import { composeJob, openRepository, resolveContext, type ConfigSource } from '../config/load.js';
 import type { ConfigRepository } from '../config/repository.js';
 import { getPath, isTree, type Tree } from '../config/tree.js';
 import { toYaml } from '../config/yaml.js';
@@ -41,16 +41,12 @@ interface Flags {
 
 async function parseFlags(argv: readonly string[]): Promise<Flags> {
   // Hydra's flags are single-dash words (-cn, -cp, -cd): short options are not grouped.
-  const parsed = await argParser(argv, { 'short-option-groups': false, 'boolean-negation': false })
+  const parsed = await withConfigSource(argParser(argv, { 'short-option-groups': false, 'boolean-negation': false }))
     .option('multirun', { alias: 'm', type: 'boolean', default: false })
     .option('cfg', { alias: 'c', type: 'string' })
     .option('resolve', { type: 'boolean', default: false })
     .option('package', { alias: 'p', type: 'string' })
     .option('info', { alias: 'i', type: 'string' })
-    .option('config-name', { alias: 'cn', type: 'string' })
-    .option('config-path', { alias: 'cp', type: 'string' })
-    // Not an array option: that would swallow the overrides after it; repeat -cd for more folders.
-    .option('config-dir', { alias: 'cd', type: 'string' })
     .option('help', { alias: 'h', type: 'boolean', default: false })
     .option('version', { type: 'boolean', default: false })
     .option('format', { type: 'string' })
@@ -74,7 +70,6 @@ async function parseFlags(argv: readonly string[]): Promise<Flags> {
   if (cfg !== null && cfg !== 'job' && cfg !== 'hydra' && cfg !== 'all') {
     throw new UsageError(`--cfg: invalid choice '${cfg}' (choose from job, hydra, all)`);
   }
-  const configName = (parsed['config-name'] ?? 'config').replace(/\.yaml$/, '');
   return {
     overrides,
     multirun: parsed.multirun,
@@ -87,11 +82,7 @@ async function parseFlags(argv: readonly string[]): Promise<Flags> {
     command,
     format,
     resume: parsed.resume ?? null,
-    source: {
-      configDir: parsed['config-path'] ? resolve(parsed['config-path']) : PACKAGE_CONFIG_DIR,
-      extraDirs: ([] as unknown[]).concat(parsed['config-dir'] ?? []).map(String),
-      configName,
-    },
+    source: configSourceOf(parsed),
   };
 }
 

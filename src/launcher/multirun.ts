@@ -32,16 +32,19 @@ export type SweepEvent =
   | JobEvent
   | { readonly type: 'sweep-end'; readonly dir: string; readonly outcomes: readonly JobOutcome[]; readonly best: readonly BestSetup[] };
 
-export interface SweepRequest {
+/** A loop of jobs over one config (a sweep, bench tune), told of its progress through `E` events. */
+export interface JobLoopRequest<E> {
   readonly repo: ConfigRepository;
   readonly source: ConfigSource;
   readonly overrides: readonly Override[];
-  readonly onEvent?: (e: SweepEvent) => void;
+  readonly onEvent?: (e: E) => void;
   /** Ctrl-C / SIGTERM: the running job is stopped and recorded, no further job starts. */
   readonly signal?: AbortSignal;
-  /** `bench --resume DIR`: the sweep directory to complete; jobs already ok there are kept. */
+  /** `bench --resume DIR` / `bench tune --resume DIR`: the directory to complete; runs already ok there are kept. */
   readonly resumeDir?: string;
 }
+
+export type SweepRequest = JobLoopRequest<SweepEvent>;
 
 interface EarlierJob {
   readonly dir: string;

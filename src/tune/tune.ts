@@ -13,15 +13,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { isHydraOverride } from '../config/compose.js';
-import { elementText, parseOverride, type Override } from '../config/grammar.js';
+import { elementText, parseOverride } from '../config/grammar.js';
 import { getPath } from '../config/tree.js';
 import { resolveKey } from '../config/interpolate.js';
-import { composeJob, resolveContext, resolveTask, type ConfigSource } from '../config/load.js';
-import type { ConfigRepository } from '../config/repository.js';
+import { composeJob, resolveContext, resolveTask } from '../config/load.js';
 import type { RunConfig, TuneConfig } from '../config/schema.js';
 import { toYaml } from '../config/yaml.js';
 import { runJob, type JobEvent, type JobOutcome } from '../launcher/job.js';
 import { topologyFor } from '../launcher/launch.js';
+import type { JobLoopRequest } from '../launcher/multirun.js';
 import { PlanError } from '../launcher/plan.js';
 import { writeFileAtomic } from '../results/atomic.js';
 import { benchVersion } from '../results/environment.js';
@@ -103,15 +103,7 @@ export type TuneEvent =
   | { readonly type: 'rung-end'; readonly rung: Rung }
   | JobEvent;
 
-export interface TuneRequest {
-  readonly repo: ConfigRepository;
-  readonly source: ConfigSource;
-  readonly overrides: readonly Override[];
-  readonly onEvent?: (e: TuneEvent) => void;
-  readonly signal?: AbortSignal;
-  /** `bench tune --resume DIR`: trials already ok there are kept. */
-  readonly resumeDir?: string;
-}
+export type TuneRequest = JobLoopRequest<TuneEvent>;
 
 export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
   const started = Date.now();
@@ -142,7 +134,6 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
   req.onEvent?.({ type: 'tune-start', dir, tune, space });
 
   const hydraOverrides = req.overrides.filter((o) => isHydraOverride(o));
-  const taskOverrides = taskLines;
   const trials: Trial[] = [];
   const rows: SummaryRow[] = [];
   const rungs: Rung[] = [];
@@ -170,7 +161,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
         break;
       }
       const candidate = space.candidates[id]!;
-      const overrides = [...taskOverrides, ...candidate.overrides, ...rungOverrides(runConfig, tune, duration, final)];
+      const overrides = [...taskLines, ...candidate.overrides, ...rungOverrides(runConfig, tune, duration, final)];
       const key = trialKey(overrides);
       const before = earlier.get(key);
       let trial: Trial;
@@ -235,7 +226,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
     }
   }
   const winnerResult = winnerRow ? results.get(winnerRow.job)! : null;
-  const command = winnerRow ? ['bench', ...taskOverrides.filter((o) => !parseOverride(o).keyOrGroup.startsWith('tune.')), ...winnerRow.overrides.filter((o) => !restatesBase(o, resolved))].join(' ') : null;
+  const command = winnerRow ? ['bench', ...taskLines.filter((o) => !parseOverride(o).keyOrGroup.startsWith('tune.')), ...winnerRow.overrides.filter((o) => !restatesBase(o, resolved))].join(' ') : null;
   const status: TuneOutcome['status'] = interrupted ? 'interrupted' : winnerRow ? 'ok' : 'no-setup';
   const outcome: TuneOutcome = {
     dir,

@@ -6,9 +6,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { argParser, UsageError } from '../args.js';
+import { argParser, configSourceOf, UsageError, withConfigSource } from '../args.js';
 import { parseOverride } from '../../config/grammar.js';
-import { openRepository, PACKAGE_CONFIG_DIR, type ConfigSource } from '../../config/load.js';
+import { openRepository, type ConfigSource } from '../../config/load.js';
 import { ConfigError } from '../../config/errors.js';
 import { readSweepOrigin } from '../../launcher/multirun.js';
 import type { PlanJson } from '../../launcher/launch.js';
@@ -43,11 +43,8 @@ Flags:
   -h, --help                 this text`;
 
 export async function run(argv: readonly string[]): Promise<number> {
-  const parsed = await argParser(argv, { 'short-option-groups': false, 'boolean-negation': false })
+  const parsed = await withConfigSource(argParser(argv, { 'short-option-groups': false, 'boolean-negation': false }))
     .option('resume', { type: 'string' })
-    .option('config-name', { alias: 'cn', type: 'string' })
-    .option('config-path', { alias: 'cp', type: 'string' })
-    .option('config-dir', { alias: 'cd', type: 'string' })
     .option('help', { alias: 'h', type: 'boolean', default: false })
     .parseAsync();
   if (parsed.help) {
@@ -55,11 +52,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     return 0;
   }
   let overrides = parsed._.map(String);
-  let source: ConfigSource = {
-    configDir: parsed['config-path'] ? resolve(parsed['config-path']) : PACKAGE_CONFIG_DIR,
-    extraDirs: ([] as unknown[]).concat(parsed['config-dir'] ?? []).map(String),
-    configName: (parsed['config-name'] ?? 'config').replace(/\.yaml$/, ''),
-  };
+  let source: ConfigSource = configSourceOf(parsed);
   let resumeDir: string | undefined;
   if (parsed.resume !== undefined) {
     if (overrides.length > 0) throw new UsageError(`--resume finishes the tune as it was configured: drop the overrides (${overrides.join(' ')})`);
