@@ -6,6 +6,7 @@
 import { isTree, type Tree } from './tree.js';
 import type { Composition } from './compose.js';
 import { overrideDirname } from './sweep.js';
+import { escapeInterpolations } from './interpolate.js';
 
 export const HYDRA_DEFAULTS: Tree = {
   run: { dir: 'outputs/${now:%Y-%m-%d}/${now:%H-%M-%S}' },
@@ -41,11 +42,15 @@ export function fillRuntime(comp: Composition, facts: RuntimeFacts): void {
   const job = hydra.job as Tree;
   const dirnameCfg = ((job.config as Tree | undefined)?.override_dirname ?? {}) as Tree;
   job.config_name = facts.configName;
-  job.override_dirname = overrideDirname(comp.taskOverrides, {
-    kvSep: String(dirnameCfg.kv_sep ?? '='),
-    itemSep: String(dirnameCfg.item_sep ?? ','),
-    excludeKeys: Array.isArray(dirnameCfg.exclude_keys) ? dirnameCfg.exclude_keys.map(String) : [],
-  });
+  // The override text is data here: an interpolation in it (`+z=${..seed}`) belongs to the key it
+  // sets, and must not be resolved again relative to `hydra.job`.
+  job.override_dirname = escapeInterpolations(
+    overrideDirname(comp.taskOverrides, {
+      kvSep: String(dirnameCfg.kv_sep ?? '='),
+      itemSep: String(dirnameCfg.item_sep ?? ','),
+      excludeKeys: Array.isArray(dirnameCfg.exclude_keys) ? dirnameCfg.exclude_keys.map(String) : [],
+    }),
+  );
   if (facts.job) {
     job.num = facts.job.num;
     job.id = facts.job.id;

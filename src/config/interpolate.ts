@@ -26,7 +26,13 @@ export function hasInterpolation(s: string): boolean {
   return /(^|[^\\])\$\{/.test(s);
 }
 
+/** `s` as a literal: every `${` that would start an interpolation becomes `\${`. */
+export function escapeInterpolations(s: string): string {
+  return s.replace(/(?<!\\)\$\{/g, '\\${');
+}
+
 /** Resolves every interpolation in `node` (found at `path` inside `root`), returning new data. */
+
 export function resolveAll(root: Tree, ctx: ResolveContext, node: unknown = root, path: readonly string[] = []): unknown {
   return new Resolver(root, ctx).resolveNode(node, path);
 }
@@ -47,6 +53,9 @@ class Resolver {
   ) {}
 
   resolveNode(node: unknown, path: readonly string[]): unknown {
+    // `hydra.overrides` records the command line as typed: an interpolation there belongs to the key
+    // the override sets and is resolved there, not again inside the record.
+    if (path[0] === 'hydra' && path[1] === 'overrides') return node;
     if (typeof node === 'string') return this.resolveString(node, path);
     if (Array.isArray(node)) return node.map((v, i) => this.resolveNode(v, [...path, String(i)]));
     if (isTree(node)) {
@@ -97,7 +106,11 @@ class Resolver {
     const target = absoluteKey(key, path);
     const found = getPath(this.root, target.join('.'));
     if (!found.found) {
-      throw new ConfigError(`Interpolation key '${key}' not found\n    full_key: ${fullKey(path)}`);
+      throw new ConfigError(
+        `Interpolation key '${key}' not found\n    full_key: ${fullKey(path)}\n` +
+          `An interpolation names a key of the composed config: absolute (\${a.b}) or relative to ${fullKey(path)} ` +
+          `(\${.sibling}, \${..parent_sibling}); '${target.join('.')}' does not exist (see bench --cfg job).`,
+      );
     }
     const id = target.join('.');
     if (this.stack.includes(id)) {
@@ -121,7 +134,10 @@ class Resolver {
         const value = this.ctx.env[variable];
         if (value !== undefined) return value;
         if (args.length > 1) return args[1] === null ? null : String(args[1]);
-        throw new ConfigError(`Environment variable '${variable}' not found\n    full_key: ${fullKey(path)}`);
+        throw new ConfigError(
+          `Environment variable '${variable}' not found\n    full_key: ${fullKey(path)}\n` +
+            `Set ${variable}, or give a default: \${oc.env:${variable},default}`,
+        );
       }
       case 'oc.select': {
         const found = getPath(this.root, absoluteKey(String(args[0]), path).join('.'));

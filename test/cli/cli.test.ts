@@ -55,6 +55,13 @@ describe('bench --cfg and --info', () => {
     expect(all.hydra.run.dir).toContain('${now:');
     const resolved = parse(bench(['--cfg', 'job', '--resolve', '+double=${batch_size}', 'batch_size=3']).stdout) as { double: number };
     expect(resolved.double).toBe(3);
+    // Relative interpolations given on the command line resolve where they are set, not inside
+    // the hydra node's record of the command line.
+    const relative = parse(bench(['--cfg', 'job', '--resolve', '+z.q=${..seed}', '+z.r=${.q}', 'seed=7']).stdout) as { z: { q: number; r: number } };
+    expect(relative.z).toEqual({ q: 7, r: 7 });
+    const hydra = parse(bench(['--cfg', 'hydra', '--resolve', '+z.q=${..seed}']).stdout) as { hydra: { job: { override_dirname: string }; overrides: { task: string[] } } };
+    expect(hydra.hydra.job.override_dirname).toBe('+z.q=${..seed}');
+    expect(hydra.hydra.overrides.task).toEqual(['+z.q=${..seed}']);
     const node = bench(['--cfg', 'job', '-p', 'model', 'model=bert-tiny']);
     expect(node.stdout.startsWith('# @package model\n')).toBe(true);
     expect(node.stdout).toContain('hidden_size: 64');

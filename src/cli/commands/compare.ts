@@ -36,7 +36,8 @@ Flags:
   --seed N                   bootstrap seed (default 1)
   -h, --help                 this text
 
-Exit status: 0 compared (and no regression), 1 regression past --fail-on-regression, 2 trouble.
+Exit status: 0 compared (and no regression), 1 regression past --fail-on-regression, 2 trouble:
+a path that holds no results, or no run of A matching a run of B.
 `;
 
 interface Flags {
@@ -107,6 +108,16 @@ export async function run(argv: readonly string[]): Promise<number> {
     const b = loadResultSet(flags.b);
     const cmp = compareSets(a, b, { ignore: flags.ignore, alpha: flags.alpha, resamples: flags.resamples, seed: flags.seed });
     process.stdout.write(renderComparison(cmp, flags.format, { threshold: flags.threshold, displayPath }));
+    if (cmp.matched.length === 0) {
+      // Nothing was compared: a CI gate must not pass on that.
+      const keys = [...new Set(cmp.unmatched.flatMap((u) => u.closest_differs.map(([k]) => k)))];
+      process.stderr.write(
+        `bench compare: no run of ${displayPath(flags.a)} matches a run of ${displayPath(flags.b)}, so nothing was compared` +
+          (keys.length > 0 ? ` (they differ in ${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', ...' : ''})` : '') +
+          `. Compare result sets of the same setups, or leave keys that do not change what you compare out with --ignore KEY[,KEY]\n`,
+      );
+      return 2;
+    }
     if (flags.threshold !== null) {
       const bad = regressions(cmp, flags.threshold);
       const pct = `${+(flags.threshold * 100).toFixed(4)}%`;
