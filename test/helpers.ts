@@ -5,8 +5,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { detectTopology } from '../src/topology/detect.js';
+import { physicalCores } from '../src/topology/model.js';
 
 export const BIN = join(import.meta.dirname, '..', 'bin', 'bench.js');
+
+/** Physical cores this process may use, as bench's planner counts them (so tests fit any machine). */
+export const LIVE_CORES = physicalCores(await detectTopology()).length;
 
 export interface BenchRun {
   readonly code: number | null;

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { parseOverride, type Override } from '../config/grammar.js';
 import { taskConfig } from '../config/hydra.js';
-import { resolveAll } from '../config/interpolate.js';
+import { resolveAll, resolveKey } from '../config/interpolate.js';
 import { composeJob, openRepository, resolveContext, type ConfigSource } from '../config/load.js';
 import type { ConfigRepository } from '../config/repository.js';
 import { getPath, isTree, type Tree } from '../config/tree.js';
@@ -15,12 +15,12 @@ import { isUserError, runJob } from '../launcher/job.js';
 import { planJson, prepareLaunch, topologyFor } from '../launcher/launch.js';
 import { resolveTask } from '../config/load.js';
 import { renderTopologyText, topologyToJson } from '../topology/render.js';
-import { readSweepOrigin, runSweep } from '../launcher/multirun.js';
+import { expandSweepJobs, readSweepOrigin, runSweep } from '../launcher/multirun.js';
 import { benchVersion } from '../results/environment.js';
 import { ResultsError } from '../results/rundir.js';
 import { SUBCOMMANDS } from './commands/index.js';
 import { interruptHandling, type InterruptHandling } from './interrupt.js';
-import { displayPath, renderBestSetups, renderJobLine, renderPlan, renderProgress, renderRun, varyingKeys } from './render.js';
+import { displayPath, renderBestSetups, renderJobLine, renderPlan, renderProgress, renderRun, renderSweepPlan, varyingKeys } from './render.js';
 
 const INFO_CHOICES = ['all', 'config', 'defaults', 'defaults-tree', 'searchpath'] as const;
 
@@ -206,6 +206,9 @@ async function run(argv: readonly string[]): Promise<number> {
     printInfo(flags, repo, overrides);
     return 0;
   }
+  if (flags.command === 'plan' && (flags.multirun || overrides.some((o) => o.value?.kind === 'sweep') || configMode(repo, flags, overrides) === 'MULTIRUN')) {
+    return await planSweep(flags, repo, overrides);
+  }
   if (flags.command !== 'run') {
     const comp = composeJob(repo, flags.source, overrides, { version: benchVersion() });
     const { runConfig } = resolveTask(comp.config);
@@ -231,6 +234,29 @@ async function run(argv: readonly string[]): Promise<number> {
   } finally {
     interrupt.dispose();
   }
+}
+
+/** `bench plan` of a sweep (`-m`, or an experiment): every job's plan, without running anything. */
+async function planSweep(flags: Flags, repo: ConfigRepository, overrides: Override[]): Promise<number> {
+  const sweep = await expandSweepJobs(repo, flags.source, overrides);
+  const plans: { job: number; overrides: readonly string[]; plan: ReturnType<typeof planJson> | null; error: string | null }[] = [];
+  for (const job of sweep.jobs) {
+    try {
+      const comp = composeJob(repo, flags.source, [...sweep.hydraOverrides, ...job.overrides.map(parseOverride)], { version: benchVersion() });
+      const prepared = await prepareLaunch(resolveTask(comp.config).runConfig, { forRun: false });
+      plans.push({ job: job.num, overrides: job.overrides, plan: planJson(prepared), error: null });
+    } catch (err) {
+      if (!isUserError(err)) throw err;
+      plans.push({ job: job.num, overrides: job.overrides, plan: null, error: err.message });
+    }
+  }
+  if (flags.format === 'json') {
+    process.stdout.write(`${JSON.stringify({ jobs: plans }, null, 2)}\n`);
+  } else {
+    const file = resolveKey(sweep.master, 'topology.file', resolveContext());
+    process.stdout.write(renderSweepPlan(plans, varyingKeys(sweep.jobs), typeof file === 'string' ? file : 'this machine'));
+  }
+  return plans.some((p) => p.error !== null) ? 1 : 0;
 }
 
 async function runMultirun(

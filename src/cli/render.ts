@@ -44,8 +44,16 @@ export function renderRun(outcome: JobOutcome): string {
   if (r.dispatch) return renderDispatchRun(outcome, r.dispatch);
   lines.push(`bench: ${describeRun(r)}`);
   for (const w of r.warnings) lines.push(`  warning   ${w}`);
+  const plan = r.plan as { binding?: string } | null;
   for (const i of r.instances) {
     const tag = r.instances.length > 1 ? `  [${i.index}] ` : '  ';
+    if (r.instances.length > 1) {
+      // Where each instance ran, as the kernel reported its affinity, and what it delivered alone.
+      lines.push(
+        `${tag}ran on CPUs ${i.cpus ? formatCpuList(i.cpus) : 'unknown'} (${plan?.binding ?? 'unknown'}) · ${i.threads} thread${i.threads === 1 ? '' : 's'} · ` +
+          `batch ${i.batch_size} · ${fmt(i.throughput_samples_per_s)} samples/s`,
+      );
+    }
     const prepared = i.load_prepare_ms > 0 ? `model ready in ${fmt(i.load_prepare_ms / 1000)} s · ` : '';
     lines.push(
       `${tag}${prepared}session ${ms(i.load_session_ms)} ms · first call ${ms(i.first_inference_ms)} ms · ` +
@@ -58,7 +66,13 @@ export function renderRun(outcome: JobOutcome): string {
     );
   }
   const a = r.aggregate;
-  if (a) {
+  if (a && r.instances.length > 1) {
+    lines.push(
+      `  aggregate  latency (worst instance) mean ${ms(a.latency_mean_ms)} ms · p50 ${ms(a.latency_p50_ms)} · p90 ${ms(a.latency_p90_ms)} · p99 ${ms(a.latency_p99_ms)}`,
+    );
+    const window = a.common_window_ms !== null ? ` in the ${fmt(a.common_window_ms / 1000)} s all instances measured together` : '';
+    lines.push(`  throughput ${fmt(a.throughput_samples_per_s)} samples/s summed over ${a.instances} instances${window} (${fmt(a.forwards_per_s)} forwards/s)`);
+  } else if (a) {
     lines.push(`  throughput ${fmt(a.throughput_samples_per_s)} samples/s (${fmt(a.forwards_per_s)} forwards/s)`);
   }
   const e = r.efficiency;
@@ -88,7 +102,8 @@ export function varyingKeys(jobs: readonly { readonly overrides: readonly string
 export function renderJobLine(o: JobOutcome, index: number, total: number, varying?: ReadonlySet<string>): string {
   const a = o.result.aggregate;
   const shown = varying ? o.overrides.filter((line) => varying.has(line.split('=')[0]!)) : o.overrides;
-  const head = `[${index + 1}/${total}] ${shown.join(' ')}`;
+  const mock = o.result.backend?.name === 'mock' ? ' · backend mock (simulated)' : '';
+  const head = `[${index + 1}/${total}] ${shown.join(' ')}${mock}`;
   if (o.status !== 'ok' || !a) return `${head} · ${o.status}: ${(o.result.error ?? '').split('\n')[0]}`;
   const d = o.result.dispatch;
   if (d) {
@@ -120,17 +135,61 @@ export function renderPlan(plan: PlanJson, source: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Every job of a sweep with its instances, one line each; warnings once, with the jobs they concern. */
+export function renderSweepPlan(
+  plans: readonly { job: number; overrides: readonly string[]; plan: PlanJson | null; error: string | null }[],
+  varying: ReadonlySet<string>,
+  source: string,
+): string {
+  const lines = [`bench plan: a sweep of ${plans.length} job${plans.length === 1 ? '' : 's'} on ${source}; nothing runs (--format json for every detail)`];
+  const warnings = new Map<string, number[]>();
+  for (const p of plans) {
+    lines.push('', `[job ${p.job}] ${p.overrides.filter((line) => varying.has(line.split('=')[0]!)).join(' ')}`);
+    if (!p.plan) {
+      lines.push(`  cannot run: ${p.error ?? 'unknown error'}`);
+      continue;
+    }
+    for (const i of p.plan.instances) {
+      const cpus = formatCpuList(i.cpus);
+      const binding =
+        p.plan.binding === 'numactl'
+          ? `numactl -C ${cpus}${i.memory_nodes.length > 0 ? ` -m ${i.memory_nodes.join(',')}` : ''}`
+          : p.plan.binding === 'taskset'
+            ? `taskset -c ${cpus}`
+            : 'unpinned';
+      lines.push(`  [${i.index}] ${binding}  threads ${i.threads}  batch ${i.batch_size}`);
+    }
+    if (p.plan.leftover_cpus.length > 0) lines.push(`  leftover cpus: ${formatCpuList(p.plan.leftover_cpus)}`);
+    for (const w of p.plan.warnings) warnings.set(w, [...(warnings.get(w) ?? []), p.job]);
+  }
+  if (warnings.size > 0) {
+    lines.push('', 'warnings:');
+    for (const [w, jobs] of warnings) lines.push(`  ${jobs.length === plans.length ? 'every job' : `job${jobs.length === 1 ? '' : 's'} ${jobs.join(', ')}`}: ${w}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 export function renderBestSetups(best: readonly BestSetup[]): string {
   if (best.length === 0) return '';
+  // The model column only when the sweep had more than one (model, backend).
+  const problems = new Set(best.map((b) => `${b.model} ${b.backend}`));
+  const modelOf = (b: BestSetup): string[] => (problems.size > 1 ? [`${b.model}${b.backend === 'mock' ? ' (mock)' : ''}`] : []);
   const rows = best.map((b) => [
+    ...modelOf(b),
     `${b.batch_size} x ${b.sequence_length}`,
     `${b.lowest_latency.setup} (${ms(b.lowest_latency.latency_mean_ms)} ms)`,
     `${b.highest_throughput.setup} (${fmt(b.highest_throughput.throughput_samples_per_s)}/s)`,
+    `${b.candidates}`,
   ]);
-  const header = ['batch x seq', 'lowest latency', 'highest throughput'];
+  const header = [...(problems.size > 1 ? ['model'] : []), 'batch x seq', 'lowest latency', 'highest throughput', 'setups'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (r: string[]): string => `  ${r.map((cell, c) => cell.padEnd(widths[c]!)).join('   ')}`.trimEnd();
-  return ['best setups (latency: worst instance mean; throughput: samples/s summed over instances):', line(header), ...rows.map(line)].join('\n');
+  const mock = best.every((b) => b.backend === 'mock') ? ' [backend mock: simulated latencies, not measurements]' : '';
+  return [
+    `best setups per batch_size x sequence_length (latency: worst instance mean; throughput: samples/s summed over instances)${mock}:`,
+    line(header),
+    ...rows.map(line),
+  ].join('\n');
 }
 
 /** `[#####-----] 3/8 jobs · 0:42 elapsed · about 1:05 left` for terminals. */

@@ -8,6 +8,7 @@ import { ConfigError } from './errors.js';
 import { type Override } from './grammar.js';
 import type { ConfigRepository } from './repository.js';
 import { atPackage, deepClone, deletePath, getPath, isTree, merge, setPath, splitPath, type Tree } from './tree.js';
+import { didYouMean } from './suggest.js';
 
 export interface Composition {
   /** The composed config, `hydra` node included, interpolations not yet resolved. */
@@ -46,7 +47,8 @@ export function compose(repo: ConfigRepository, opts: ComposeOptions): Compositi
           `Ambiguous value for argument '${o.inputLine}'\n` +
             '1. To use it as a list, use key=[value1,value2]\n' +
             "2. To use it as string, quote the value: key='value1,value2'\n" +
-            '3. To sweep over it, add --multirun to your command line',
+            '3. To sweep over it, add --multirun to your command line\n' +
+            `(a shell strips quotes it sees, so quote the whole argument: '${o.inputLine.replace(/=(.*)$/s, '="$1"')}')`,
         );
       }
       throw new ConfigError(`Sweep parameters '${o.inputLine}' requires --multirun`);
@@ -119,7 +121,8 @@ function applyValueOverride(root: Tree, o: Override): void {
       if (!found.found) {
         throw new ConfigError(
           `Could not override '${key}'.\nTo append to your config use +${o.inputLine}\n` +
-            `Key '${last}' is not in struct\n    full_key: ${key}\n    object_type=dict`,
+            `Key '${last}' is not in struct\n    full_key: ${key}\n    object_type=dict` +
+            hintLine(root, key),
         );
       }
       if (isTree(found.value) && isTree(value)) {
@@ -144,7 +147,12 @@ function applyValueOverride(root: Tree, o: Override): void {
       setPath(root, key, found.found && isTree(found.value) && isTree(value) ? merge(found.value, value) : value, true);
       return;
     case 'delete': {
-      if (!found.found) throw new ConfigError(`Could not delete from config. '${key}' does not exist.`);
+      if (!found.found) {
+        throw new ConfigError(
+          `Could not delete from config. '${key}' does not exist.` +
+            (hintLine(root, key) || '\nbench --cfg job lists the keys of the composed config.'),
+        );
+      }
       if (o.value !== null && JSON.stringify(found.value) !== JSON.stringify(value)) {
         throw new ConfigError(
           `Could not delete from config. The value of '${key}' is ${displayValue(found.value)} and not ${displayValue(value)}.`,
@@ -161,12 +169,19 @@ function assertKnownKeys(dest: Tree, src: Tree, key: string, line: string): void
     if (!(k in dest)) {
       throw new ConfigError(
         `Could not override '${key}'.\nTo append to your config use +${line}\n` +
-          `Key '${k}' is not in struct\n    full_key: ${key}.${k}\n    object_type=dict`,
+          `Key '${k}' is not in struct\n    full_key: ${key}.${k}\n    object_type=dict` +
+          hintLine({ [key]: dest }, `${key}.${k}`),
       );
     }
     const d = dest[k];
     if (isTree(d) && isTree(v)) assertKnownKeys(d, v, `${key}.${k}`, line);
   }
+}
+
+/** A `Did you mean ...?` line for a key that does not exist, or nothing. */
+function hintLine(root: Tree, key: string): string {
+  const hint = didYouMean(root, key);
+  return hint === null ? '' : `\n${hint}`;
 }
 
 function displayValue(v: unknown): string {

@@ -70,7 +70,13 @@ const overrideKey = (group: string, pkg: string | null): string => (pkg === null
 export function resolveDefaults(repo: ConfigRepository, req: DefaultsRequest): DefaultsResult {
   const primary = repo.load(req.primary);
   if (!primary) {
-    throw new ConfigError(`Cannot find primary config '${req.primary}'. Check that it's in your config search path.\n\nConfig search path:\n${repo.describe()}`);
+    const available = repo.listOptions('');
+    throw new ConfigError(
+      `Cannot find primary config '${req.primary}'. Check that it's in your config search path.\n\nConfig search path:\n${repo.describe()}\n` +
+        (available.length > 0
+          ? `Primary configs there: ${available.join(', ')} (-cn NAME picks one; -cp DIR names another folder)`
+          : 'That folder has no YAML file at its top: give -cp the folder that holds NAME.yaml'),
+    );
   }
   const cliChoices = new Map(req.choices.map((c) => [c.key, c]));
   const used = new Set<string>();

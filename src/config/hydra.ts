@@ -24,12 +24,16 @@ export const HYDRA_DEFAULTS: Tree = {
     config_name: null,
     config: { override_dirname: { kv_sep: '=', item_sep: ',', exclude_keys: [] } },
   },
-  runtime: { version: null, cwd: null, output_dir: null, choices: {}, config_sources: [] },
+  runtime: { version: null, versions: {}, argv: [], cwd: null, output_dir: null, choices: {}, config_sources: [] },
   overrides: { hydra: [], task: [] },
 };
 
 export interface RuntimeFacts {
   readonly version: string;
+  /** Versions of what the run depends on: bench, Node, onnxruntime-node. */
+  readonly versions?: Readonly<Record<string, string | null>>;
+  /** The command line bench was started with (flags included), after `bench`. */
+  readonly argv?: readonly string[];
   readonly cwd: string;
   readonly configName: string;
   readonly configSources: readonly { provider: string; path: string }[];
@@ -58,6 +62,8 @@ export function fillRuntime(comp: Composition, facts: RuntimeFacts): void {
   hydra.runtime = {
     ...(isTree(hydra.runtime) ? hydra.runtime : {}),
     version: facts.version,
+    versions: { ...(facts.versions ?? {}) },
+    argv: [...(facts.argv ?? [])],
     cwd: facts.cwd,
     choices: comp.choices,
     config_sources: facts.configSources.map((s) => ({ provider: s.provider, path: s.path, schema: 'file' })),

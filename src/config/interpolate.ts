@@ -53,9 +53,9 @@ class Resolver {
   ) {}
 
   resolveNode(node: unknown, path: readonly string[]): unknown {
-    // `hydra.overrides` records the command line as typed: an interpolation there belongs to the key
-    // the override sets and is resolved there, not again inside the record.
-    if (path[0] === 'hydra' && path[1] === 'overrides') return node;
+    // `hydra.overrides` and `hydra.runtime.argv` record the command line as typed: an interpolation
+    // there belongs to the key the override sets and is resolved there, not again inside the record.
+    if (path[0] === 'hydra' && (path[1] === 'overrides' || (path[1] === 'runtime' && path[2] === 'argv'))) return node;
     if (typeof node === 'string') return this.resolveString(node, path);
     if (Array.isArray(node)) return node.map((v, i) => this.resolveNode(v, [...path, String(i)]));
     if (isTree(node)) {

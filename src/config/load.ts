@@ -11,6 +11,7 @@ import type { Override } from './grammar.js';
 import { ConfigRepository } from './repository.js';
 import { validateRunConfig, type RunConfig } from './schema.js';
 import { isTree, MISSING, type Tree } from './tree.js';
+import { onnxruntimeVersion } from '../results/environment.js';
 
 /** The `configs/` folder shipped with bench. */
 export const PACKAGE_CONFIG_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'configs');
@@ -44,6 +45,8 @@ export function composeJob(
   const comp = compose(repo, { configName: src.configName, overrides, master: opts.master ?? false, hydraDefaults: HYDRA_DEFAULTS });
   fillRuntime(comp, {
     version: opts.version,
+    versions: { bench: opts.version, node: process.versions.node, onnxruntime_node: onnxruntimeVersion() },
+    argv: process.argv.slice(2),
     cwd: process.cwd(),
     configName: src.configName,
     configSources: repo.searchPath,

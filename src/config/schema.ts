@@ -110,8 +110,8 @@ const LauncherSchema = z.strictObject({
   use_smt: bool,
   nodes: nullable(idList),
   sockets: nullable(idList),
-  cpu_list: z.union([z.null(), z.string(), z.number().int().nonnegative().transform(String)], {
-    error: (issue) => `expected null or a CPU list such as "0-3,8", got ${show(issue.input)}`,
+  cpu_list: z.union([z.null(), z.string(), z.number().int().nonnegative().transform(String), z.array(z.number().int().nonnegative()).min(1).transform((ids) => ids.join(','))], {
+    error: (issue) => `expected null or a CPU list such as "0-3,8" (or [0,1,2,3]), got ${show(issue.input)}`,
   }),
   binding: oneOf(['auto', 'numactl', 'taskset', 'none'] as const),
   /** Children's malloc asks for transparent huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1). */

@@ -90,16 +90,33 @@ export interface SweepOutcome {
   readonly best: readonly BestSetup[];
 }
 
-export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
-  const master = composeJob(req.repo, req.source, req.overrides, { master: true, version: benchVersion() });
+/** A sweep's jobs, each the override lines that compose it (after the Hydra overrides they share). */
+export interface ExpandedSweep {
+  readonly master: Tree;
+  readonly jobs: readonly SweepJob[];
+  /** Overrides of the `hydra` node from the command line, applied to every job. */
+  readonly hydraOverrides: readonly Override[];
+}
+
+/** Expands a sweep from the command line and `hydra.sweeper.params` (machine functions included). */
+export async function expandSweepJobs(repo: ConfigRepository, source: ConfigSource, overrides: readonly Override[]): Promise<ExpandedSweep> {
+  const master = composeJob(repo, source, overrides, { master: true, version: benchVersion() });
   const params = sweeperParams(master.config);
-  const machine = needsMachine([...params, ...req.overrides]) ? await machineContext(master.config) : undefined;
-  const jobs = expandSweep(req.repo, params, req.overrides, machine);
+  const machine = needsMachine([...params, ...overrides]) ? await machineContext(master.config) : undefined;
+  return {
+    master: master.config,
+    jobs: expandSweep(repo, params, overrides, machine),
+    hydraOverrides: overrides.filter((o) => isHydraOverride(o) && o.value?.kind !== 'sweep'),
+  };
+}
+
+export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
+  const { master: masterConfig, jobs, hydraOverrides } = await expandSweepJobs(req.repo, req.source, req.overrides);
+  const master = { config: masterConfig };
   const dir = req.resumeDir ?? claimSweepDir(String(resolveKey(master.config, 'hydra.sweep.dir', resolveContext())), 'multirun.yaml', toYaml(master.config), 'hydra.sweep.dir');
   const earlier = req.resumeDir ? earlierJobs(req.resumeDir) : new Map<number, EarlierJob>();
   req.onEvent?.({ type: 'sweep-start', dir, jobs });
 
-  const hydraOverrides = req.overrides.filter((o) => isHydraOverride(o) && o.value?.kind !== 'sweep');
   const rows: SummaryRow[] = [];
   const outcomes: JobOutcome[] = [];
   for (const job of jobs) {

@@ -87,7 +87,12 @@ export function planInstances(topology: Topology, options: PlanOptions): Plan {
     instances,
     leftover_cpus: leftoverCpus,
     warnings: [
-      ...leftoverWarning(units.length, coresPerInstance, options.num_instances, leftoverCpus),
+      // What the topology could not tell (e.g. SMT siblings of a partial lscpu record) limits the plan too.
+      ...topology.warnings.map((w) => `topology (${topology.source}): ${w}`),
+      ...ignoredSiblingsWarning(topology, options),
+      // An explicit cores_per_instance leaves the rest idle on purpose (core-count scaling): the
+      // leftover CPUs are still listed in leftover_cpus, but only a derived split is warned about.
+      ...(options.cores_per_instance === null ? leftoverWarning(units.length, coresPerInstance, options.num_instances, leftoverCpus) : []),
       ...spanningWarning(units, spanning, coresPerInstance, options.num_instances),
       ...threadsWarning(instances, options.num_threads),
       ...unevenBatchWarning(batchSizes, options),
@@ -300,13 +305,31 @@ function placeInstances(units: readonly Unit[], count: number, size: number): Pl
   return { placed, free: groups.flat(), spanning };
 }
 
+/** CPUs named in cpu_list that use_smt=false leaves idle, because they are SMT siblings of used cores. */
+function ignoredSiblingsWarning(topology: Topology, options: PlanOptions): string[] {
+  if (options.cpu_list === null || options.use_smt) return [];
+  let listed: Set<number>;
+  try {
+    listed = new Set(parseCpuList(options.cpu_list));
+  } catch {
+    return [];
+  }
+  const cores = physicalCores({ ...topology, cpus: topology.cpus.filter((cpu) => cpu.online && listed.has(cpu.id)) });
+  const idle = cores.flatMap((core) => core.cpuIds.filter((id) => id !== firstCpu(core)));
+  if (idle.length === 0) return [];
+  return [
+    `${key('cpu_list')} names CPUs ${formatCpuList(idle)}, SMT siblings of cores the plan already uses once; ` +
+      `with ${key('use_smt')}=false they stay idle (set ${key('use_smt')}=true to give instances both siblings)`,
+  ];
+}
+
 function leftoverWarning(available: number, coresPerInstance: number, count: number, leftoverCpus: readonly number[]): string[] {
   if (leftoverCpus.length === 0) return [];
   const evenCounts = Array.from({ length: available }, (_, index) => index + 1).filter(
     (candidate) => available % candidate === 0,
   );
   return [
-    `${count} instances x ${coresPerInstance} cores use ${count * coresPerInstance} of the ${available} available ` +
+    `${count} instance${count === 1 ? '' : 's'} x ${coresPerInstance} core${coresPerInstance === 1 ? '' : 's'} use ${count * coresPerInstance} of the ${available} available ` +
       `physical cores; CPUs ${formatCpuList(leftoverCpus)} stay idle (leftover_cpus). ` +
       `${key('num_instances')} values that use every core: ${evenCounts.join(', ')}`,
   ];

@@ -103,13 +103,14 @@ export class Child {
     }
   }
 
-  failure(what: string): InstanceFailure {
+  /** What went wrong `when` (e.g. "while measuring"); `timeout` names the limit, shown only when it was the cause. */
+  failure(when: string, timeout = ''): InstanceFailure {
     const error = this.inbox.find((m): m is Extract<ChildMessage, { type: 'error' }> => m.type === 'error');
     let message: string;
     if (error) message = error.message;
     else if (this.garbage !== null) message = `sent a message that is not part of the protocol: ${this.garbage}`;
-    else if (this.exited) message = `exited ${this.signal ? `on signal ${this.signal}` : `with code ${this.exitCode}`} ${what}`;
-    else message = `timed out ${what}`;
+    else if (this.exited) message = `exited ${this.signal ? `on signal ${this.signal}` : `with code ${this.exitCode}`} ${when}`;
+    else message = `timed out ${when}${timeout === '' ? '' : ` (${timeout})`}`;
     return { index: this.index, message, exit_code: this.exitCode, signal: this.signal, stderr_tail: this.stderrTail.trim() };
   }
 
@@ -173,7 +174,7 @@ export async function runProcessInstances(req: ProcessRunRequest): Promise<Proce
     const readyBy = Date.now() + req.startTimeoutMs;
     const ready = await Promise.all(children.map((c) => c.next('ready', readyBy)));
     ready.forEach((m, i) => {
-      if (m?.type !== 'ready') failures.push(children[i]!.failure(`before it was ready (launcher.start_timeout_s=${req.startTimeoutMs / 1000})`));
+      if (m?.type !== 'ready') failures.push(children[i]!.failure('before it was ready', `launcher.start_timeout_s=${req.startTimeoutMs / 1000}`));
     });
     if (failures.length > 0) return { results, failures, pids, parentRssDuringRunMb };
     for (const c of children) c.send({ type: 'go' });
@@ -193,9 +194,9 @@ export async function runProcessInstances(req: ProcessRunRequest): Promise<Proce
           if (m?.type === 'result') results.push({ instance: m.instance, backend: m.backend });
           else if (firstFailure === null) {
             firstFailure = c.index;
-            failures.push(c.failure(`while measuring (launcher.run_timeout_s=${req.runTimeoutMs / 1000})`));
+            failures.push(c.failure('while measuring', `launcher.run_timeout_s=${req.runTimeoutMs / 1000}`));
             grace = setTimeout(resolve, FAILURE_GRACE_MS);
-          } else failures.push(c.failure(`while measuring (launcher.run_timeout_s=${req.runTimeoutMs / 1000})`));
+          } else failures.push(c.failure('while measuring', `launcher.run_timeout_s=${req.runTimeoutMs / 1000}`));
           if (settled.size === children.length) resolve();
         });
       }

@@ -356,8 +356,8 @@ async function runSetup(req: DispatchRequest, instances: readonly PlanInstance[]
   const cfg = req.config;
   const children = instances.map((inst) => spawnChild(req.binding, inst, req.env));
   spec.onSpawn(children.map((c) => c.proc.pid ?? -1));
-  const failure = (c: Child, what: string): LaunchError => {
-    const f = c.failure(what);
+  const failure = (c: Child, what: string, timeout = ''): LaunchError => {
+    const f = c.failure(what, timeout);
     return new LaunchError(`instance ${f.index} ${f.message}${f.stderr_tail ? `\n--- its stderr (tail) ---\n${f.stderr_tail}` : ''}`);
   };
   const onAbort = (): void => {
@@ -380,7 +380,7 @@ async function runSetup(req: DispatchRequest, instances: readonly PlanInstance[]
     const readyBy = Date.now() + startTimeoutS * 1000;
     const ready = await Promise.all(children.map((c) => c.next('ready', readyBy)));
     const notReady = ready.findIndex((m) => m?.type !== 'ready');
-    if (notReady >= 0) throw failure(children[notReady]!, `before it was ready (launcher.start_timeout_s=${startTimeoutS})`);
+    if (notReady >= 0) throw failure(children[notReady]!, 'before it was ready', `launcher.start_timeout_s=${startTimeoutS}`);
 
     const dispatcher = new Dispatcher(spec.workload, { poolOfInstance: spec.poolOfInstance, route: spec.route }, {
       submit: (instance, id, length) => children[instance]!.send({ type: 'request', id, length }),

@@ -1,7 +1,12 @@
 /**
- * The best setup per problem size, the study's Figure 9: for each (total batch, sequence length),
+ * The best setup per problem size, the study's Figure 9: for each (model, batch, sequence length),
  * the job with the lowest latency (the worst instance's mean) and the one with the highest
  * throughput (summed over instances). Read from results only, so it works on any set of runs.
+ *
+ * The batch is `batch_size` as configured: the total that is split across instances with
+ * `launcher.split_batch=true` (batch-size scaling: 1 x 8 against 2 x 4), the batch of every
+ * instance otherwise (multi-instance: 1 x batch 1 against 2 x batch 1). Different models or dtypes
+ * are different problems and never compete.
  */
 import type { RunResult } from './types.js';
 
@@ -14,6 +19,10 @@ export interface SetupFigure {
 }
 
 export interface BestSetup {
+  /** The model (and dtype when not fp32), e.g. `bert-base-cased` or `bert-base-cased int8`. */
+  readonly model: string;
+  /** `mock` when the latencies are simulated. */
+  readonly backend: string;
   readonly batch_size: number;
   readonly sequence_length: number;
   readonly lowest_latency: SetupFigure;
@@ -40,14 +49,19 @@ export function describeSetup(r: RunResult): string {
 }
 
 export function bestSetups(jobs: readonly (JobForBest & { readonly job?: number })[]): BestSetup[] {
-  const groups = new Map<string, { batch: number; seq: number; items: { job: number; r: RunResult; overrides: readonly string[] }[] }>();
+  const groups = new Map<string, { model: string; backend: string; batch: number; seq: number; items: { job: number; r: RunResult; overrides: readonly string[] }[] }>();
   jobs.forEach((j, k) => {
     const r = j.result;
-    const seq = (r.config as { sequence_length?: unknown } | null)?.sequence_length;
+    const config = (r.config ?? {}) as { sequence_length?: unknown; batch_size?: unknown; model?: { name?: unknown; dtype?: unknown } };
+    const seq = config.sequence_length;
     // A dispatch run serves many lengths: it has no single (batch, sequence) problem size.
     if (r.status !== 'ok' || !r.aggregate || typeof seq !== 'number' || r.dispatch) return;
-    const key = `${r.aggregate.batch_size}x${seq}`;
-    const g = groups.get(key) ?? { batch: r.aggregate.batch_size, seq, items: [] };
+    const batch = typeof config.batch_size === 'number' ? config.batch_size : r.aggregate.batch_size;
+    const dtype = typeof config.model?.dtype === 'string' && config.model.dtype !== 'fp32' ? ` ${config.model.dtype}` : '';
+    const model = `${String(config.model?.name ?? '?')}${dtype}`;
+    const backend = String(r.backend?.name ?? '?');
+    const key = JSON.stringify([model, backend, batch, seq]);
+    const g = groups.get(key) ?? { model, backend, batch, seq, items: [] };
     g.items.push({ job: j.job ?? k, r, overrides: j.overrides });
     groups.set(key, g);
   });
@@ -59,11 +73,13 @@ export function bestSetups(jobs: readonly (JobForBest & { readonly job?: number 
     throughput_samples_per_s: x.r.aggregate!.throughput_samples_per_s,
   });
   return [...groups.values()]
-    .sort((a, b) => a.batch - b.batch || a.seq - b.seq)
+    .sort((a, b) => a.model.localeCompare(b.model) || a.backend.localeCompare(b.backend) || a.batch - b.batch || a.seq - b.seq)
     .map((g) => {
       const byLatency = [...g.items].sort((a, b) => a.r.aggregate!.latency_mean_ms - b.r.aggregate!.latency_mean_ms);
       const byThroughput = [...g.items].sort((a, b) => b.r.aggregate!.throughput_samples_per_s - a.r.aggregate!.throughput_samples_per_s);
       return {
+        model: g.model,
+        backend: g.backend,
         batch_size: g.batch,
         sequence_length: g.seq,
         lowest_latency: figure(byLatency[0]!),

@@ -16,6 +16,11 @@ function fsMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Whether `dir` already holds another run's or sweep's files (whatever its marker). */
+function heldByAnother(dir: string): boolean {
+  return ['results.json', 'multirun.yaml', 'tune.json', '.hydra'].some((f) => existsSync(join(dir, f)));
+}
+
 function candidates(dir: string): string[] {
   return Array.from({ length: 1000 }, (_, k) => (k === 0 ? dir : `${dir}_${k}`));
 }
@@ -54,6 +59,10 @@ function ensureDir(dir: string, key: string): void {
 export function claimRunDir(dir: string, marker: string, key: string): string {
   for (const candidate of candidates(dir)) {
     ensureDir(candidate, key);
+    // The marker claims the directory atomically; a directory that already holds a run or a sweep
+    // under another marker (hydra.output_subdir differs, a sweep root) is taken as well.
+    if (marker !== '.hydra' && heldByAnother(candidate)) continue;
+    if (existsSync(join(candidate, 'multirun.yaml')) || existsSync(join(candidate, 'results.json'))) continue;
     try {
       mkdirSync(join(candidate, marker));
       return resolve(candidate);
@@ -70,6 +79,7 @@ export function claimRunDir(dir: string, marker: string, key: string): string {
 export function claimSweepDir(dir: string, fileName: string, content: string, key: string): string {
   for (const candidate of candidates(dir)) {
     ensureDir(candidate, key);
+    if (heldByAnother(candidate)) continue;
     let fd: number;
     try {
       fd = openSync(join(candidate, fileName), 'wx');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { flatten, isTree } from '../config/tree.js';
 import { writeFileAtomic } from './atomic.js';
 import type { BestSetup } from './best.js';
-import type { RunResult } from './types.js';
+import type { InstanceResult, RunResult } from './types.js';
 
 export const RESULTS_JSON = 'results.json';
 export const RESULTS_CSV = 'results.csv';
@@ -52,7 +52,15 @@ export function resultsCsv(result: RunResult): string {
     peak_rss_mb: round(i.peak_rss_mb, 1),
     ...cfg,
   }));
+  // Instances that did not finish still get their row: what is known about them.
+  for (const f of result.failures) {
+    if (result.instances.some((i) => i.index === f.index)) continue;
+    rows.push({ row: 'instance', instance: f.index, status: 'errored', backend, error: f.message.split('\n')[0] ?? '', ...cfg });
+  }
   const a = result.aggregate;
+  // Every latency percentile of the aggregate row is the worst instance's (the study's rule); std
+  // and iterations are those of all calls pooled (min and max are the same either way).
+  const worst = (pick: (l: InstanceResult['latency']) => number): number => Math.max(...result.instances.map((i) => pick(i.latency)));
   if (a) {
     rows.push({
       row: 'aggregate',
@@ -68,9 +76,9 @@ export function resultsCsv(result: RunResult): string {
       latency_min_ms: round(a.pooled.min_ms),
       latency_p50_ms: round(a.latency_p50_ms),
       latency_p90_ms: round(a.latency_p90_ms),
-      latency_p95_ms: round(a.pooled.p95_ms),
+      latency_p95_ms: round(worst((l) => l.p95_ms)),
       latency_p99_ms: round(a.latency_p99_ms),
-      latency_p999_ms: round(a.pooled.p999_ms),
+      latency_p999_ms: round(worst((l) => l.p999_ms)),
       latency_max_ms: round(a.pooled.max_ms),
       throughput_samples_per_s: round(a.throughput_samples_per_s),
       forwards_per_s: round(a.forwards_per_s),
@@ -107,8 +115,16 @@ export interface SummaryRow {
   readonly error: string | null;
 }
 
+/** One value when every instance has it, else the values joined with `+` (e.g. `12+12+8`). */
+function perInstance(values: readonly (number | null)[]): number | string {
+  if (values.length === 0 || values.some((v) => v === null)) return '';
+  return values.every((v) => v === values[0]) ? values[0]! : values.join('+');
+}
+
 export function summaryRecord(row: SummaryRow): Record<string, unknown> {
   const a = row.result?.aggregate ?? null;
+  const planned = ((row.result?.plan as { instances?: { cpus?: number[] }[] } | null)?.instances ?? []).map((i) => i.cpus?.length ?? null);
+  const instances = row.result?.instances ?? [];
   return {
     job: row.job,
     status: row.status,
@@ -116,6 +132,10 @@ export function summaryRecord(row: SummaryRow): Record<string, unknown> {
     backend: String(row.result?.backend?.name ?? ''),
     instances: a?.instances ?? '',
     batch_size: a?.batch_size ?? '',
+    // The shape of the setup, derived where the config left it to the planner.
+    cpus_per_instance: perInstance(planned),
+    threads_per_instance: perInstance(instances.map((i) => i.threads)),
+    batch_per_instance: perInstance(instances.map((i) => i.batch_size)),
     latency_mean_ms: a ? round(a.latency_mean_ms) : '',
     // Of the pooled calls, so that two summaries can be compared with Welch's test.
     latency_std_ms: a ? round(a.pooled.std_ms) : '',
@@ -140,6 +160,8 @@ export function writeBestSetups(sweepDir: string, best: readonly BestSetup[]): v
   writeFileAtomic(join(sweepDir, 'best_setups.json'), `${JSON.stringify(best, null, 1)}\n`);
   const rows = best.flatMap((b) =>
     (['lowest_latency', 'highest_throughput'] as const).map((goal) => ({
+      model: b.model,
+      backend: b.backend,
       batch_size: b.batch_size,
       sequence_length: b.sequence_length,
       goal,

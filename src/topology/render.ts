@@ -89,7 +89,8 @@ export function renderTopologyText(topology: Topology): string {
   } else {
     lines.push('', 'NUMA: no node information (memory binding is not possible)');
   }
-  lines.push('', `SMT siblings: ${siblingExamples(physicalCores(topology))}`);
+  const smtUnknown = topology.warnings.some((w) => w.includes('SMT siblings are unknown'));
+  lines.push('', `SMT siblings: ${smtUnknown ? 'unknown in this record (each CPU counted as a core; see the notes)' : siblingExamples(physicalCores(topology))}`);
   if (json.offline_cpus !== '') lines.push(`Offline CPUs: ${json.offline_cpus}`);
   if (json.warnings.length > 0) lines.push('', 'Notes:', ...json.warnings.map((warning) => `  - ${warning}`));
   return `${lines.join('\n')}\n`;

@@ -5,10 +5,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/models/onnx-builder.js';
-import { bench, benchStart, freshDir, isAlive, onlyEntry, waitFor } from '../helpers.js';
+import { bench, benchStart, freshDir, isAlive, LIVE_CORES, onlyEntry, waitFor } from '../helpers.js';
 
 const CACHE = freshDir('bench-cache-');
 const ENV = { BENCH_CACHE_DIR: CACHE };
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'results');
 const MOCK = ['backend=mock', 'model=bert-tiny', 'warmup_runs=1', 'scenario.min_iterations=3'];
 
 interface Result {
@@ -95,9 +96,10 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
 
   it.each<[string, string[], string[]]>([
     ['unknown key', ['foo=1'], ["Could not override 'foo'", '+foo=1']],
-    ['misspelt nested key', ['backend.num_thread=2'], ["Could not override 'backend.num_thread'"]],
+    ['misspelt nested key', ['backend.num_thread=2'], ["Could not override 'backend.num_thread'", "Did you mean 'backend.num_threads'?"]],
     ['append on an existing key', ['+batch_size=2'], ["'++batch_size=2'"]],
-    ['delete of a missing key', ['~nokey'], ["Could not delete from config. 'nokey' does not exist."]],
+    ['delete of a missing key', ['~nokey'], ["Could not delete from config. 'nokey' does not exist.", 'bench --cfg job lists the keys']],
+    ['delete of a misspelt key', ['~bach_size'], ["'bach_size' does not exist.", "Did you mean 'batch_size'?"]],
     ['wrong type', ['batch_size=eight'], ['batch_size: expected a positive integer, got "eight"']],
     ['negative batch', ['batch_size=-1'], ['batch_size: expected a positive integer, got -1']],
     ['zero batch', ['batch_size=0'], ['batch_size: expected a positive integer, got 0']],
@@ -109,30 +111,34 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
     ['sequence longer than the positions', ['sequence_length=1024'], ['sequence_length: 1024 is longer than bert-tiny allows (512 positions): use sequence_length<=512']],
     ['unknown group option', ['model=bert-huge'], ["Could not find 'model/bert-huge'", 'bert-base-cased', 'bert-tiny']],
     ['ambiguous sweep without -m', ['batch_size=1,2'], ["Ambiguous value for argument 'batch_size=1,2'", '--multirun']],
-    ['a sweep that does not parse', ['-m', 'batch_size=range(1,'], ["Error parsing override 'batch_size=range(1,'"]],
-    ['an unknown sweep function', ['-m', 'batch_size=steps(1,2)'], ["unknown function 'steps'"]],
-    ['an interpolation to nothing', ['+x=${nope}'], ["Interpolation key 'nope' not found"]],
-    ['a missing environment variable', ['+x=${oc.env:BENCH_TEST_UNSET_VARIABLE}'], ["Environment variable 'BENCH_TEST_UNSET_VARIABLE' not found"]],
+    ['a sweep that does not parse', ['-m', 'batch_size=range(1,'], ["Error parsing override 'batch_size=range(1,'", 'expected a value but found the end', 'override_grammar']],
+    ['an unknown sweep function', ['-m', 'batch_size=steps(1,2)'], ["unknown function 'steps'", 'range']],
+    ['an interpolation to nothing', ['+x=${nope}'], ["Interpolation key 'nope' not found", 'full_key: x', "'nope' does not exist"]],
+    ['a missing environment variable', ['+x=${oc.env:BENCH_TEST_UNSET_VARIABLE}'], ["Environment variable 'BENCH_TEST_UNSET_VARIABLE' not found", 'full_key: x', '${oc.env:BENCH_TEST_UNSET_VARIABLE,default}']],
     ['missing model file', ['backend=onnxruntime', `model.path=${join(dir, 'missing.onnx')}`], ['model.path', 'does not exist']],
     ['a file that is not ONNX', ['backend=onnxruntime', `model.path=${notOnnx}`], ['model.path', 'is not an ONNX model']],
     ['an ONNX model with inputs bench cannot feed', ['backend=onnxruntime', `model.path=${image}`], ["input 'pixel_values' that bench cannot feed"]],
-    ['hub without an id', ['model.source=hub'], ['model.id: required with model.source=hub']],
-    ['file without a path', ['model.source=file'], ['model.path: required with model.source=file']],
-    ['more instances than cores', ['launcher.num_instances=3'], ['the maximum is launcher.num_instances=2']],
+    ['hub without an id', ['model.source=hub'], ['model.id: required with model.source=hub', 'e.g. model.id=Xenova/bert-base-cased']],
+    ['file without a path', ['model.source=file'], ['model.path: required with model.source=file', 'an .onnx file or a Hugging Face folder']],
+    ['more instances than cores', [`launcher.num_instances=${LIVE_CORES + 1}`], [`the maximum is launcher.num_instances=${LIVE_CORES}`]],
     ['uneven batch split', ['launcher.split_batch=true', 'batch_size=3', 'launcher.num_instances=2'], ['does not split evenly', 'launcher.allow_uneven_split=true']],
-    ['a NUMA node that does not exist', ['launcher.nodes=[5]'], ['launcher.nodes']],
-    ['a CPU list that does not parse', ['launcher.cpu_list=abc'], ['abc']],
-    ['an unreadable topology file', ['topology.file=/nonexistent/lscpu.txt'], ['/nonexistent/lscpu.txt']],
+    ['a NUMA node that does not exist', ['launcher.nodes=[5]'], ['launcher.nodes: node 5 does not exist; existing NUMA nodes: 0']],
+    ['a CPU list that does not parse', ['launcher.cpu_list=abc'], ["launcher.cpu_list: invalid CPU list 'abc'", 'e.g. 0-3,8-11']],
+    ['an unreadable topology file', ['topology.file=/nonexistent/lscpu.txt'], ["topology.file: cannot read '/nonexistent/lscpu.txt'", 'lscpu -p']],
     ['a results directory that cannot be written', ['hydra.run.dir=/proc/bench/x'], ['Cannot create the output directory /proc/bench/x', 'hydra.run.dir=PATH']],
-    ['a malformed config file', ['-cd', brokenConfigs, 'model=broken'], [join(brokenConfigs, 'model', 'broken.yaml'), ':3:1']],
-    ['a missing primary config', ['-cn', 'nosuch'], ["Cannot find primary config 'nosuch'"]],
+    ['a malformed config file', ['-cd', brokenConfigs, 'model=broken'], [`Invalid YAML in ${join(brokenConfigs, 'model', 'broken.yaml')}:3:1`, 'must be sufficiently indented and end with a ]']],
+    ['a missing primary config', ['-cn', 'nosuch'], ["Cannot find primary config 'nosuch'", 'Primary configs there: config']],
     ['an unknown flag', ['--bogus'], ['Unknown argument: bogus', 'bench --help']],
     ['a bad --cfg value', ['--cfg', 'everything'], ["--cfg: invalid choice 'everything' (choose from job, hydra, all)"]],
-    ['resume of a folder that is no sweep', ['--resume', dir], ['is not a sweep directory (no multirun.yaml)']],
+    ['resume of a folder that is no sweep', ['--resume', dir], ['is not a sweep directory (no multirun.yaml)', 'give a multirun/DATE/TIME folder']],
+    ['compare on unrelated result sets', ['compare', join(FIXTURES, 'A'), join(FIXTURES, 'D')], ['no run of', 'so nothing was compared', '--ignore KEY']],
+    ['compare on a folder without results', ['compare', join(FIXTURES, 'A'), dir], ['no results found']],
   ])('%s', (_name, args, messages) => {
-    const defaults = args[0] === '--resume' ? [] : [...MOCK.filter((m) => !args.some((a) => a.split('=')[0] === m.split('=')[0])), 'benchmark_duration=0.2'];
+    const bare = args[0] === '--resume' || args[0] === 'compare';
+    const defaults = bare ? [] : [...MOCK.filter((m) => !args.some((a) => a.split('=')[0] === m.split('=')[0])), 'benchmark_duration=0.2'];
     const r = bench([...defaults, ...args], { env: ENV });
-    expect(r.code, r.stdout).toBe(1);
+    // compare's exit status 1 means a regression; trouble reading or matching the inputs is 2.
+    expect(r.code, r.stdout).toBe(args[0] === 'compare' ? 2 : 1);
     for (const m of messages) expect(r.stderr).toContain(m);
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findExecutable } from '../../src/launcher/binding.js';
-import { isAlive } from '../helpers.js';
+import { isAlive, LIVE_CORES } from '../helpers.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'bench.js');
 const STUDY = join(import.meta.dirname, '..', 'fixtures', 'topology', 'study-c5-metal-2s-48c.lscpu-p.txt');
@@ -134,8 +134,8 @@ describe('pinned instances on this machine', () => {
 
 describe('impossible plans stop before anything runs', () => {
   it.each<[string[], string]>([
-    [['launcher.num_instances=3'], 'the maximum is launcher.num_instances=2'],
-    [['launcher.split_batch=true', 'batch_size=3', 'launcher.num_instances=2'], 'launcher.num_instances values that split it evenly and fit on this machine: 1'],
+    [[`launcher.num_instances=${LIVE_CORES + 1}`], `the maximum is launcher.num_instances=${LIVE_CORES}`],
+    [['launcher.split_batch=true', 'batch_size=3', 'launcher.num_instances=2'], `launcher.num_instances values that split it evenly and fit on this machine: ${LIVE_CORES >= 3 ? '1, 3' : '1'}`],
     [['launcher=inline', 'launcher.num_instances=2'], 'launcher=inline runs one instance'],
     [['launcher.nodes=[7]'], 'launcher.nodes'],
     [[`topology.file=${STUDY}`, 'launcher.num_instances=2'], 'plans CPUs this machine does not have'],
