@@ -179,9 +179,15 @@ export function resolveDefaults(repo: ConfigRepository, req: DefaultsRequest): D
 }
 
 export function missingOption(repo: ConfigRepository, group: string, option: string): ConfigError {
-  const options = repo.listOptions(group).map((o) => `\t${o}`).join('\n');
+  const listed = repo.listOptions(group);
+  const options = listed.map((o) => `\t${o}`).join('\n');
+  const hint =
+    listed.length === 0
+      ? `\nNo folder of the search path has a '${group}' group. -cp DIR replaces bench's own configs; ` +
+        `to add your configs to bench's groups, use -cd DIR instead.`
+      : '';
   return new ConfigError(
-    `Could not find '${group}/${option}'\n\nAvailable options in '${group}':\n${options}\nConfig search path:\n${repo.describe()}`,
+    `Could not find '${group}/${option}'\n\nAvailable options in '${group}':\n${options}\nConfig search path:\n${repo.describe()}${hint}`,
   );
 }
 

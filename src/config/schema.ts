@@ -8,8 +8,13 @@ import { leaves } from './tree.js';
 
 const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v));
 
+/** What each scalar schema expects, so that `nullable()` can say it too. */
+const EXPECTED = new WeakMap<z.ZodType, string>();
+
 function scalar<T>(what: string, test: (v: unknown) => boolean) {
-  return z.custom<T>(test, { error: (issue) => `expected ${what}, got ${show(issue.input)}` });
+  const schema = z.custom<T>(test, { error: (issue) => `expected ${what}, got ${show(issue.input)}` });
+  EXPECTED.set(schema, what);
+  return schema;
 }
 
 const positiveInt = scalar<number>('a positive integer', (v) => Number.isInteger(v) && (v as number) > 0);
@@ -21,7 +26,8 @@ const text = scalar<string>('a non-empty string', (v) => typeof v === 'string' &
 const bool = scalar<boolean>('true or false', (v) => typeof v === 'boolean');
 const oneOf = <const T extends readonly string[]>(values: T) =>
   scalar<T[number]>(`one of ${values.join(', ')}`, (v) => typeof v === 'string' && values.includes(v));
-const nullable = <T extends z.ZodType>(s: T, what = 'a value') => z.union([z.null(), s], { error: (issue) => `expected null or ${what}, got ${show(issue.input)}` });
+const nullable = <T extends z.ZodType>(s: T, what = EXPECTED.get(s) ?? 'a value') =>
+  z.union([z.null(), s], { error: (issue) => `expected null or ${what}, got ${show(issue.input)}` });
 
 const QUANTIZABLE_OPS = ['MatMul', 'Gemm', 'Attention', 'Gather'] as const;
 

@@ -62,7 +62,7 @@ async function probe(args: readonly string[]): Promise<string | null> {
 export async function resolveBinding(requested: Binding, first: PlanInstance, instances: number): Promise<ResolvedBinding> {
   const warnings: string[] = [];
   if (requested === 'none') {
-    if (instances > 1) warnings.push('launcher.binding=none: instances run unpinned and will share cores; numbers are not comparable to pinned runs');
+    // The plan already warns that several unpinned instances compete for CPUs.
     return { kind: 'none', warnings };
   }
   if (requested === 'auto' || requested === 'numactl') {
@@ -77,7 +77,7 @@ export async function resolveBinding(requested: Binding, first: PlanInstance, in
     }
     warnings.push(
       `numactl ${refused === 'not installed' ? 'is not installed' : `refused to bind (${refused})`}: pinning with taskset instead, ` +
-        'so memory is no longer bound to the instances\' NUMA nodes (apt-get install numactl to restore it)',
+        `so memory is no longer bound to the instances' NUMA nodes (${refused === 'not installed' ? 'apt-get install numactl to restore it' : 'numactl needs the right to set a memory policy: in a container, allow set_mempolicy (e.g. --cap-add SYS_NICE) or run with launcher.binding=taskset'})`,
     );
   }
   const taskset = findExecutable('taskset');

@@ -97,7 +97,7 @@ export function planInstances(topology: Topology, options: PlanOptions): Plan {
       ...threadsWarning(instances, options.num_threads),
       ...unevenBatchWarning(batchSizes, options),
       ...(options.binding === 'none' && options.num_instances > 1
-        ? [`${key('binding')}=none: the ${options.num_instances} instances are not pinned and will compete for CPUs`]
+        ? [`${key('binding')}=none: the ${options.num_instances} instances are not pinned and will compete for CPUs; numbers are not comparable to pinned runs`]
         : []),
     ],
   };
