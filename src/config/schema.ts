@@ -129,11 +129,11 @@ const LauncherSchema = z.strictObject({
   start_timeout_s: positiveNumber,
   /** Seconds a child may take to measure and report; null: 3 x benchmark_duration + 120. */
   run_timeout_s: nullable(positiveNumber),
-  /** Fault injection for tests: make one instance crash, exit, hang or send garbage. */
+  /** Fault injection for tests: make one instance crash, exit, hang, send garbage or corrupt bytes. */
   fault: nullable(
     z.strictObject({
       instance: nonNegativeInt,
-      kind: oneOf(['crash', 'exit', 'hang', 'garbage'] as const),
+      kind: oneOf(['crash', 'exit', 'hang', 'garbage', 'corrupt'] as const),
       phase: oneOf(['load', 'measure', 'report'] as const),
     }),
   ),

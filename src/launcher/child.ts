@@ -3,6 +3,7 @@
  * the common start, measures, reports. It never reads argv and never prints.
  */
 import { getOneMessage, sendMessage } from 'execa';
+import { writeSync } from 'node:fs';
 import type { FaultInjection, ParentMessage } from './protocol.js';
 import { runInstance } from './instance.js';
 import { serveRequests } from './serve-worker.js';
@@ -23,7 +24,29 @@ function injectFault(fault: FaultInjection | null, index: number, phase: FaultIn
       });
     case 'garbage':
       return sendMessage({ type: 'result', instance: 'not a result' } as never);
+    case 'corrupt':
+      writeCorruptBytes(index, phase);
+      return;
   }
+}
+
+/**
+ * Raw bytes that are not a message, written past Node's framing: to stdout (which the parent
+ * drains and ignores) and to the IPC channel's own file descriptor, where the parent's
+ * deserializer meets them. Node removes NODE_CHANNEL_FD from the environment once it has opened the
+ * channel, so the descriptor is taken from the channel handle. The child then carries on as if
+ * nothing had happened; the parent must not believe anything it says afterwards.
+ */
+function writeCorruptBytes(index: number, phase: FaultInjection['phase']): void {
+  const junk = Buffer.from(`\xde\xad\xbe\xef\x00\xff{"type":"result" <- not a message (instance ${index}, ${phase})\n`, 'latin1');
+  const fd = (process.channel as { fd?: number } | undefined)?.fd ?? Number(process.env.NODE_CHANNEL_FD);
+  try {
+    writeSync(1, junk);
+  } catch {
+    // stdout closed: the channel write below is the one that matters.
+  }
+  if (!Number.isInteger(fd) || fd < 0) throw new Error('fault injection: no IPC channel descriptor to corrupt');
+  writeSync(fd, junk);
 }
 
 async function main(): Promise<void> {

@@ -2,10 +2,12 @@
  * Runs a plan's instances as pinned child processes (execa, argument arrays, never a shell):
  * every child loads its model and warms up, reports ready, and only when all are ready are they
  * released together, so their timed windows overlap. A child that crashes, hangs past its timeout
- * or talks nonsense is reported with its exit code, signal and the tail of its stderr; the others
- * are stopped; whatever finished is returned.
+ * or talks nonsense (a malformed message, or bytes on the channel that are no message at all) is
+ * reported with its exit code, signal and the tail of its stderr; the others are stopped; whatever
+ * finished is returned.
  */
 import { execa, type ResultPromise } from 'execa';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { RunConfig } from '../config/schema.js';
 import type { ResolvedModel } from '../models/resolve.js';
@@ -16,6 +18,59 @@ import { asChildMessage, type ChildMessage, type FaultInjection, type ParentMess
 
 const CHILD_ENTRY = fileURLToPath(new URL('./child.js', import.meta.url));
 const STDERR_TAIL_BYTES = 4000;
+/** No message of ours comes near this (a long run's latencies are a few MB); a bigger frame is junk. */
+export const MAX_IPC_MESSAGE_BYTES = 64 * 2 ** 20;
+
+interface ChannelGuard {
+  /** Bytes received on the channel that are not (yet) a complete message. */
+  pendingBytes(): number;
+}
+
+/**
+ * Node parses a child's IPC channel inside the pipe's read callback (the channel handle's `onread`,
+ * set up by node:child_process). Bytes that do not deserialize make it throw there, out of reach of any
+ * listener: an uncaught exception that would take the whole parent down. Bytes whose first four
+ * read as a huge length make it wait, silently, for a message that never completes. This wraps that
+ * callback, checked for before use (it is Node's internal), so both become the child's failure via
+ * `onCorrupt`. Where the internals differ, nothing is wrapped and the timeouts still apply.
+ */
+function guardChannel(proc: ChildProcess, onCorrupt: (what: string) => void): ChannelGuard {
+  // `proc.channel` is a public wrapper; the pipe handle itself is kept under a symbol.
+  const handleKey = Object.getOwnPropertySymbols(proc).find((k) => k.description === 'kChannelHandle');
+  const channel = (handleKey ? (proc as unknown as Record<symbol, unknown>)[handleKey] : proc.channel) as
+    | (Record<string | symbol, unknown> & { onread?: unknown })
+    | null
+    | undefined;
+  const none: ChannelGuard = { pendingBytes: () => 0 };
+  if (!channel || typeof channel.onread !== 'function') return none;
+  const symbols = Object.getOwnPropertySymbols(channel);
+  const bufferKey = symbols.find((k) => k.description === 'kMessageBuffer');
+  const sizeKey = symbols.find((k) => k.description === 'kMessageBufferSize');
+  const pendingBytes = (): number => (sizeKey && typeof channel[sizeKey] === 'number' ? (channel[sizeKey] as number) : 0);
+  const checkPendingFrame = (): void => {
+    const head = bufferKey && Array.isArray(channel[bufferKey]) ? (channel[bufferKey] as Uint8Array[])[0] : undefined;
+    if (!head || head.length < 4) return;
+    const announced = head[0]! * 2 ** 24 + (head[1]! << 16) + (head[2]! << 8) + head[3]!;
+    if (announced > MAX_IPC_MESSAGE_BYTES) {
+      onCorrupt(`sent bytes on the IPC channel that are not a protocol message (they announce a ${announced}-byte message; starting ${hex(head)})`);
+    }
+  };
+  const original = channel.onread as (this: unknown, ...args: unknown[]) => unknown;
+  channel.onread = function guardedOnread(this: unknown, ...args: unknown[]): unknown {
+    try {
+      return original.apply(this, args);
+    } catch (err) {
+      onCorrupt(`sent bytes on the IPC channel that are not a protocol message (${err instanceof Error ? err.message : String(err)})`);
+      return undefined;
+    } finally {
+      checkPendingFrame();
+    }
+  };
+  return { pendingBytes };
+}
+
+const hex = (bytes: Uint8Array): string =>
+  Array.from(bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join(' ') + (bytes.length > 16 ? ' ...' : '');
 
 export function childCommand(kind: BindingKind, instance: Pick<PlanInstance, 'cpus' | 'memory_nodes'>): string[] {
   return [...bindingPrefix(kind, instance), process.execPath, CHILD_ENTRY];
@@ -53,7 +108,10 @@ export class Child {
   exitCode: number | null = null;
   signal: string | null = null;
   private readonly waiters = new Set<() => void>();
+  private readonly garbageListeners = new Set<() => void>();
+  private readonly channel: ChannelGuard;
   readonly inbox: ChildMessage[] = [];
+  /** Why the channel is no longer trusted: a malformed message or corrupt bytes; null while it is. */
   garbage: string | null = null;
 
   constructor(
@@ -67,7 +125,11 @@ export class Child {
     proc.on('message', (raw: unknown) => {
       const msg = asChildMessage(raw);
       if (msg) this.inbox.push(msg);
-      else this.garbage ??= JSON.stringify(raw)?.slice(0, 200) ?? String(raw);
+      else this.distrust(`sent a message that is not part of the protocol: ${JSON.stringify(raw)?.slice(0, 200) ?? String(raw)}`);
+      this.wake();
+    });
+    this.channel = guardChannel(proc, (what) => {
+      this.distrust(what);
       this.wake();
     });
     proc.on('exit', (code, signal) => {
@@ -81,6 +143,18 @@ export class Child {
 
   private wake(): void {
     for (const w of this.waiters) w();
+  }
+
+  private distrust(why: string): void {
+    if (this.garbage !== null) return;
+    this.garbage = why;
+    for (const l of this.garbageListeners) l();
+  }
+
+  /** Called once, when the channel stops being trusted (for callers that do not wait in next()). */
+  onGarbage(listener: () => void): void {
+    if (this.garbage !== null) listener();
+    else this.garbageListeners.add(listener);
   }
 
   /** Resolves with the first message of `type`, or null if the child exits, lies or time runs out. */
@@ -108,9 +182,11 @@ export class Child {
     const error = this.inbox.find((m): m is Extract<ChildMessage, { type: 'error' }> => m.type === 'error');
     let message: string;
     if (error) message = error.message;
-    else if (this.garbage !== null) message = `sent a message that is not part of the protocol: ${this.garbage}`;
+    else if (this.garbage !== null) message = this.garbage;
     else if (this.exited) message = `exited ${this.signal ? `on signal ${this.signal}` : `with code ${this.exitCode}`} ${when}`;
     else message = `timed out ${when}${timeout === '' ? '' : ` (${timeout})`}`;
+    const pending = this.channel.pendingBytes();
+    if (!error && this.garbage === null && pending > 0) message += `, leaving ${pending} bytes on the IPC channel that are not a complete message`;
     return { index: this.index, message, exit_code: this.exitCode, signal: this.signal, stderr_tail: this.stderrTail.trim() };
   }
 

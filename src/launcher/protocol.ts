@@ -9,8 +9,12 @@ import type { InstanceResult } from '../results/types.js';
 
 export interface FaultInjection {
   readonly instance: number;
-  /** crash: SIGKILL itself; exit: exit(3); hang: stop answering; garbage: send a malformed message. */
-  readonly kind: 'crash' | 'exit' | 'hang' | 'garbage';
+  /**
+   * crash: SIGKILL itself; exit: exit(3); hang: stop answering; garbage: send a well-formed IPC
+   * message with a payload that is not the protocol's; corrupt: write raw bytes that are not a
+   * message at all to stdout and to the IPC channel's file descriptor, then carry on.
+   */
+  readonly kind: 'crash' | 'exit' | 'hang' | 'garbage' | 'corrupt';
   /** load: before the model loads; measure: during the timed window; report: after measuring. */
   readonly phase: 'load' | 'measure' | 'report';
 }

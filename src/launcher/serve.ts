@@ -392,6 +392,7 @@ async function runSetup(req: DispatchRequest, instances: readonly PlanInstance[]
         else if (m?.type === 'error' || m === null) dispatcher.fail(failure(c, 'while serving'));
       });
       c.proc.on('exit', () => dispatcher.fail(req.signal?.aborted ? new Error('interrupted') : failure(c, 'while serving')));
+      c.onGarbage(() => dispatcher.fail(failure(c, 'while serving')));
     });
     const runTimeoutS = cfg.launcher.run_timeout_s ?? defaultRunTimeoutS(spec.workload, cfg.benchmark_duration);
     const startEpochMs = performance.timeOrigin + performance.now();
