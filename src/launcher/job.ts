@@ -106,7 +106,7 @@ export async function runJob(req: JobRequest): Promise<JobOutcome> {
     try {
       launched = await executeLaunch(runConfig, prepared, dir, req.signal ? { signal: req.signal } : {});
       const failed = launched.failures[0];
-      if (failed) error = new Error(`instance ${failed.index} ${failed.message}${failed.stderr_tail ? `\n--- its stderr (tail) ---\n${failed.stderr_tail}` : ''}`);
+      if (failed) error = new Error(`instance ${failed.index}: ${failed.message}${failed.stderr_tail ? `\n--- its stderr (tail) ---\n${failed.stderr_tail}` : ''}`);
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
     }
