@@ -147,12 +147,15 @@ export class OnnxRuntimeBackend implements Backend {
       optimized_graph_cache: this.graphCache,
       inputs: this.inputs.map((f) => ({ name: f.name, role: f.role, type: f.type, dims: f.dims })),
       model: {
+        name: m.name,
         file: m.file,
         source: m.source,
         weights: m.weights,
         size_mb: Number(m.size_mb.toFixed(1)),
         cached: m.cached,
         architecture: m.arch,
+        architecture_source: m.arch_source,
+        ...(m.arch_note !== null ? { architecture_note: m.arch_note } : {}),
         dtype: m.dtype ?? 'fp32',
         // Settings and what the rewrite did, so fp32 and int8 results can be told apart and compared.
         quantization: m.quantization ?? null,
