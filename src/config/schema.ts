@@ -142,6 +142,11 @@ const LatencyScenarioSchema = z.strictObject({
   name: z.literal('latency'),
   /** The timed loop runs until both `benchmark_duration` and this many calls are reached. */
   min_iterations: positiveInt,
+  /**
+   * The share of every sequence, at its end, fed as padding (attention mask 0, the pad token), as
+   * in a batch padded to its longest text; at least one token stays real. Optional: absent is 0.
+   */
+  padding: scalar<number>('a fraction in [0, 1)', (v) => typeof v === 'number' && v >= 0 && v < 1).optional(),
 });
 
 /** `[tokens, weight]` pairs; weights need not sum to 1 (they are normalized). */
