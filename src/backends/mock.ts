@@ -5,7 +5,7 @@
  * of a real sweep. It blocks the thread (as a real forward does) rather than yielding to timers, so
  * sub-millisecond latencies are honoured.
  */
-import { forwardFlops, type ModelArchitecture } from '../models/arch.js';
+import { forwardFlops, type FlopShape } from '../models/arch.js';
 import { Rng } from '../models/rng.js';
 import type { Backend, BackendRequest, LoadTimings } from './types.js';
 
@@ -40,7 +40,7 @@ export class MockBackend implements Backend {
 
   constructor(
     private readonly opts: MockOptions,
-    arch: ModelArchitecture,
+    arch: FlopShape,
     private readonly req: BackendRequest,
     instances = 1,
   ) {

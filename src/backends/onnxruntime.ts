@@ -79,6 +79,8 @@ export class OnnxRuntimeBackend implements Backend {
       sequenceLength: this.req.sequenceLength,
       vocabSize: model.arch.vocab_size,
       seed: this.req.seed,
+      paddedTokens: this.req.paddedTokens ?? 0,
+      padTokenId: model.arch.pad_token_id,
     });
     this.feeds = Object.fromEntries(this.inputs.map((f) => [f.name, new ort.Tensor(f.type, f.data, [...f.dims])]));
     return { prepare_ms: model.prepare_ms, session_ms: sessionMs };
@@ -146,13 +148,18 @@ export class OnnxRuntimeBackend implements Backend {
       optimized_model: this.optimizedModelPath,
       optimized_graph_cache: this.graphCache,
       inputs: this.inputs.map((f) => ({ name: f.name, role: f.role, type: f.type, dims: f.dims })),
+      // Tokens of every sequence fed as padding (scenario.padding), counted in the mask fed.
+      padded_tokens: paddedInFeeds(this.inputs),
       model: {
+        name: m.name,
         file: m.file,
         source: m.source,
         weights: m.weights,
         size_mb: Number(m.size_mb.toFixed(1)),
         cached: m.cached,
         architecture: m.arch,
+        architecture_source: m.arch_source,
+        ...(m.arch_note !== null ? { architecture_note: m.arch_note } : {}),
         dtype: m.dtype ?? 'fp32',
         // Settings and what the rewrite did, so fp32 and int8 results can be told apart and compared.
         quantization: m.quantization ?? null,
@@ -164,6 +171,15 @@ export class OnnxRuntimeBackend implements Backend {
     await this.session?.release();
     this.session = null;
   }
+}
+
+/** Masked tokens in the first sequence of the attention mask fed (0 when there is no mask). */
+function paddedInFeeds(feeds: readonly Feed[]): number {
+  const mask = feeds.find((f) => f.role === 'attention_mask');
+  if (!mask) return 0;
+  let zeros = 0;
+  for (let t = 0; t < mask.dims[1]; t++) if (Number(mask.data[t]) === 0) zeros++;
+  return zeros;
 }
 
 /** Where the optimized graph of `file` at `level` is cached: keyed by the file, ORT's version and the CPU. */

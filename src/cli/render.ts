@@ -76,7 +76,8 @@ export function renderRun(outcome: JobOutcome): string {
     lines.push(`  throughput ${fmt(a.throughput_samples_per_s)} samples/s (${fmt(a.forwards_per_s)} forwards/s)`);
   }
   const e = r.efficiency;
-  if (e && e.measured_peak_gflops !== null && e.fraction_of_measured_peak !== null) {
+  if (e && 'omitted' in e) lines.push(`  compute    not given: ${e.omitted}`);
+  else if (e && e.measured_peak_gflops !== null && e.fraction_of_measured_peak !== null) {
     lines.push(
       `  compute    ${fmt(e.achieved_gflops, 1)} GFLOP/s = ${(e.fraction_of_measured_peak * 100).toFixed(0)}% of the measured fp32 GEMM peak (${fmt(e.measured_peak_gflops, 1)} GFLOP/s)`,
     );

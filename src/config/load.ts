@@ -1,12 +1,12 @@
 /**
  * The config layer's front door: open the search path, compose for a job, resolve and validate.
  */
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compose, type Composition } from './compose.js';
 import { ConfigError } from './errors.js';
 import { fillRuntime, HYDRA_DEFAULTS, taskConfig } from './hydra.js';
-import { resolveAll, type ResolveContext } from './interpolate.js';
+import { escapeInterpolations, resolveAll, type ResolveContext } from './interpolate.js';
 import type { Override } from './grammar.js';
 import { ConfigRepository } from './repository.js';
 import { validateRunConfig, type RunConfig } from './schema.js';
@@ -59,6 +59,24 @@ export function resolveContext(): ResolveContext {
   return { env: process.env };
 }
 
+/**
+ * A user's file is called by its file (or folder) name and a hub model by its id, not by the preset
+ * whose fields fill the rest of `model`; null when the model is the preset's, or when `model.name`
+ * was set to something other than the chosen preset's name.
+ */
+function userModelLabel(config: Tree, resolved: Tree): string | null {
+  const raw = config.model;
+  const model = resolved.model;
+  const hydra = config.hydra;
+  const runtime = isTree(hydra) ? hydra.runtime : undefined;
+  const choices = isTree(runtime) ? runtime.choices : undefined;
+  const preset = isTree(choices) ? choices.model : undefined;
+  if (!isTree(raw) || !isTree(model) || typeof preset !== 'string' || raw.name !== preset) return null;
+  if (typeof model.path === 'string' && model.path !== '') return basename(resolve(model.path));
+  if (model.source === 'hub' && typeof model.id === 'string' && model.id !== '') return model.id;
+  return null;
+}
+
 /** Every key whose value is still `???`. */
 export function missingKeys(node: unknown, prefix = ''): string[] {
   if (node === MISSING) return [prefix];
@@ -69,7 +87,12 @@ export function missingKeys(node: unknown, prefix = ''): string[] {
 
 /** The task config with every interpolation resolved, checked against the schema. */
 export function resolveTask(config: Tree): { resolved: Tree; runConfig: RunConfig } {
-  const resolved = taskConfig(resolveAll(config, resolveContext()) as Tree);
+  let resolved = taskConfig(resolveAll(config, resolveContext()) as Tree);
+  const label = userModelLabel(config, resolved);
+  if (label !== null) {
+    // Resolved again, so that interpolations of ${model.name} see the label too.
+    resolved = taskConfig(resolveAll({ ...config, model: { ...(config.model as Tree), name: escapeInterpolations(label) } }, resolveContext()) as Tree);
+  }
   const missing = missingKeys(resolved);
   if (missing.length > 0) {
     throw new ConfigError(

@@ -148,6 +148,11 @@ const LatencyScenarioSchema = z.strictObject({
   name: z.literal('latency'),
   /** The timed loop runs until both `benchmark_duration` and this many calls are reached. */
   min_iterations: positiveInt,
+  /**
+   * The share of every sequence, at its end, fed as padding (attention mask 0, the pad token), as
+   * in a batch padded to its longest text; at least one token stays real. Optional: absent is 0.
+   */
+  padding: scalar<number>('a fraction in [0, 1)', (v) => typeof v === 'number' && v >= 0 && v < 1).optional(),
 });
 
 /** `[tokens, weight]` pairs; weights need not sum to 1 (they are normalized). */
@@ -294,26 +299,39 @@ export const RunConfigSchema = z
         message: `hidden_size ${m.hidden_size} is not divisible by num_attention_heads ${m.num_attention_heads}`,
       });
     }
+    // A user or hub model's positions are known once its file is read (launcher/launch.ts checks them there).
+    if (userModel(m)) return;
     // RoBERTa numbers positions from pad_token_id + 1, so two of its slots are never used.
     const maxSequence = m.model_type === 'roberta' ? m.max_position_embeddings - m.pad_token_id - 1 : m.max_position_embeddings;
-    if (cfg.sequence_length > maxSequence) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['sequence_length'],
-        message: `${cfg.sequence_length} is longer than ${m.name} allows (${maxSequence} positions): use sequence_length<=${maxSequence}`,
-      });
-    }
-    // Dispatch requests carry their own lengths; a file's are checked when it is read.
-    const s = cfg.scenario;
-    if (s.name === 'dispatch') {
-      const longest =
-        s.lengths.distribution === 'mix' ? Math.max(...s.lengths.mix.filter(([, w]) => w > 0).map(([l]) => l)) : s.lengths.distribution === 'lognormal' ? s.lengths.lognormal.max : 0;
-      if (longest > maxSequence) {
-        const key = s.lengths.distribution === 'mix' ? 'mix' : 'lognormal.max';
-        ctx.addIssue({ code: 'custom', path: ['scenario', 'lengths', ...key.split('.')], message: `${longest} tokens is longer than ${m.name} allows (${maxSequence} positions)` });
-      }
+    for (const { length, key } of sequenceLengths(cfg)) {
+      if (length <= maxSequence) continue;
+      ctx.addIssue(
+        key === 'sequence_length'
+          ? { code: 'custom', path: ['sequence_length'], message: `${length} is longer than ${m.name} allows (${maxSequence} positions): use sequence_length<=${maxSequence}` }
+          : { code: 'custom', path: key.split('.'), message: `${length} tokens is longer than ${m.name} allows (${maxSequence} positions)` },
+      );
     }
   });
+
+/** Whether the model is a user's file or a hub model (its architecture is read from it, not from the preset's fields). */
+export function userModel(m: Pick<z.infer<typeof ModelSchema>, 'path' | 'source'>): boolean {
+  return m.path !== null || m.source === 'hub';
+}
+
+/**
+ * The sequence lengths a run feeds, each with the key that sets it: sequence_length, and for the
+ * dispatch scenario (whose requests carry their own lengths) its longest one; a length file's are
+ * checked when it is read.
+ */
+export function sequenceLengths(cfg: Pick<z.infer<typeof RunConfigSchema>, 'sequence_length' | 'scenario'>): { length: number; key: string }[] {
+  const s = cfg.scenario;
+  const lengths = [{ length: cfg.sequence_length, key: 'sequence_length' }];
+  if (s.name === 'dispatch') {
+    if (s.lengths.distribution === 'mix') lengths.push({ length: Math.max(...s.lengths.mix.filter(([, w]) => w > 0).map(([l]) => l)), key: 'scenario.lengths.mix' });
+    else if (s.lengths.distribution === 'lognormal') lengths.push({ length: s.lengths.lognormal.max, key: 'scenario.lengths.lognormal.max' });
+  }
+  return lengths;
+}
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 export type ModelConfig = z.infer<typeof ModelSchema>;

@@ -5,6 +5,7 @@
 import { getOneMessage, sendMessage } from 'execa';
 import { writeSync } from 'node:fs';
 import type { FaultInjection, ParentMessage } from './protocol.js';
+import { ModelError } from '../models/errors.js';
 import { runInstance } from './instance.js';
 import { serveRequests } from './serve-worker.js';
 
@@ -78,7 +79,8 @@ main().then(
     try {
       await sendMessage({ type: 'error', message });
     } finally {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? message) : message}\n`);
+      // A model the user gave that cannot run is said by the message; a stack is for bench's own bugs.
+      if (!(err instanceof ModelError)) process.stderr.write(`${err instanceof Error ? (err.stack ?? message) : message}\n`);
       process.exit(1);
     }
   },

@@ -7,6 +7,7 @@ import { createBackend } from '../backends/index.js';
 import type { RunConfig } from '../config/schema.js';
 import type { ResolvedModel } from '../models/resolve.js';
 import type { InstanceResult } from '../results/types.js';
+import { paddedTail } from '../models/inputs.js';
 import { measureLatency } from '../scenarios/latency.js';
 import { summarize } from '../stats/summary.js';
 import { parseCpusAllowedList } from '../topology/detect.js';
@@ -40,6 +41,7 @@ export async function runInstance(
       threads: spec.threads,
       seed: cfg.seed + spec.index,
       instanceIndex: spec.index,
+      paddedTokens: cfg.scenario.name === 'latency' ? paddedTail(cfg.scenario.padding ?? 0, cfg.sequence_length) : 0,
       ...(spec.outputDir ? { outputDir: spec.outputDir } : {}),
     },
     spec.model,

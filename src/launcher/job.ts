@@ -7,9 +7,8 @@ import { join, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { gemmPeak } from '../backends/peak.js';
 import type { Composition } from '../config/compose.js';
-import { forwardFlops, type ModelArchitecture } from '../models/arch.js';
-import { architectureOf } from '../models/resolve.js';
-import { efficiency, estimatedPeak, type Efficiency } from '../stats/efficiency.js';
+import { architectureOf, flopShape, forwardFlops } from '../models/arch.js';
+import { efficiency, estimatedPeak, type Efficiency, type EfficiencyOmitted } from '../stats/efficiency.js';
 import type { Override } from '../config/grammar.js';
 import { taskConfig } from '../config/hydra.js';
 import { resolveKey } from '../config/interpolate.js';
@@ -106,7 +105,7 @@ export async function runJob(req: JobRequest): Promise<JobOutcome> {
     try {
       launched = await executeLaunch(runConfig, prepared, dir, req.signal ? { signal: req.signal } : {});
       const failed = launched.failures[0];
-      if (failed) error = new Error(`instance ${failed.index} ${failed.message}${failed.stderr_tail ? `\n--- its stderr (tail) ---\n${failed.stderr_tail}` : ''}`);
+      if (failed) error = new Error(`instance ${failed.index}: ${failed.message}${failed.stderr_tail ? `\n--- its stderr (tail) ---\n${failed.stderr_tail}` : ''}`);
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
     }
@@ -149,7 +148,7 @@ interface Finished {
   readonly failures?: readonly InstanceFailure[];
   readonly pids?: readonly number[];
   readonly parentRssDuringRunMb?: number | null;
-  readonly efficiency?: Efficiency | null;
+  readonly efficiency?: Efficiency | EfficiencyOmitted | null;
   readonly dispatch?: LaunchOutcome['dispatch'];
   readonly plan?: PlanJson | null;
   readonly warnings?: readonly string[];
@@ -198,12 +197,15 @@ function finish(req: JobRequest, f: Finished): JobOutcome {
 /**
  * Achieved GFLOP/s of the instances that finished, against the GEMM ceiling measured (once per
  * machine and thread count) through the same runtime; only for a real runtime, not the mock.
+ * FLOPs come from the architecture of the model that ran (for a user or hub model, its config.json
+ * or its graph); when that does not show them, no figure is given, and the result says why.
  */
-async function runEfficiency(cfg: RunConfig, launched: LaunchOutcome, env: Record<string, unknown>): Promise<Efficiency | null> {
+async function runEfficiency(cfg: RunConfig, launched: LaunchOutcome, env: Record<string, unknown>): Promise<Efficiency | EfficiencyOmitted | null> {
   const ok = launched.instances.filter((i) => i.status === 'ok');
   if (ok.length === 0) return null;
-  const described = (launched.backend?.model as { architecture?: ModelArchitecture } | undefined)?.architecture;
-  const arch = described ?? architectureOf(cfg.model);
+  const model = launched.model;
+  const arch = model ? flopShape(model.arch) : architectureOf(cfg.model);
+  if (arch === null) return { omitted: `the FLOPs of ${model?.name ?? 'the model'} are unknown: ${model?.arch_note ?? 'its architecture does not show them'}` };
   const flops = ok.map((i) => forwardFlops(arch, i.batch_size, cfg.sequence_length));
   // One probe per distinct thread count, one after the other: probes running side by side would
   // disturb each other (and then not be cached).

@@ -3,7 +3,7 @@
  * the binding (all before any directory exists, so an impossible plan costs nothing), then resolve
  * the model once in the parent and run the instances, in pinned children or in-process.
  */
-import type { RunConfig } from '../config/schema.js';
+import { sequenceLengths, type RunConfig } from '../config/schema.js';
 import { needsModelFile } from '../backends/index.js';
 import { ModelError } from '../models/errors.js';
 import { resolveModel, type ResolvedModel } from '../models/resolve.js';
@@ -51,6 +51,8 @@ export interface LaunchOutcome {
   readonly parentRssDuringRunMb?: number | null;
   /** The dispatch scenario's report (dispatched vs homogeneous); absent for latency runs. */
   readonly dispatch?: DispatchReport;
+  /** The model the instances ran (null for the mock backend, which needs no file). */
+  readonly model: ResolvedModel | null;
 }
 
 let machineTopologyCache: Promise<Topology> | null = null;
@@ -162,13 +164,22 @@ export function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
 }
 
-/** Resolves (synthesizes, downloads) the model once, in the parent, before any instance starts. */
+/**
+ * Resolves (synthesizes, downloads) the model once, in the parent, before any instance starts, and
+ * checks the sequence lengths against the positions the model has (a user or hub model's are known
+ * only now; the config checked the presets' already).
+ */
 async function prepareModel(cfg: RunConfig): Promise<ResolvedModel> {
   const model = await resolveModel(cfg.model, cfg.seed);
   const a = model.arch;
-  const maxPositions = a.model_type === 'roberta' ? a.max_position_embeddings - a.pad_token_id - 1 : a.max_position_embeddings;
-  if (cfg.sequence_length > maxPositions) {
-    throw new ModelError(`sequence_length: ${cfg.sequence_length} is longer than the model allows (${maxPositions} positions): use sequence_length<=${maxPositions}`);
+  if (a.max_position_embeddings === null) return model;
+  // RoBERTa numbers positions from pad_token_id + 1, so two of its slots are never used.
+  const maxPositions = a.model_type === 'roberta' ? a.max_position_embeddings - (a.pad_token_id ?? 1) - 1 : a.max_position_embeddings;
+  for (const { length, key } of sequenceLengths(cfg)) {
+    if (length <= maxPositions) continue;
+    throw new ModelError(
+      `${key}: ${length} is longer than ${model.name} allows (${maxPositions} positions)${key === 'sequence_length' ? `: use sequence_length<=${maxPositions}` : ''}`,
+    );
   }
   return model;
 }
@@ -183,11 +194,11 @@ export async function executeLaunch(
   if (cfg.launcher.name === 'inline') {
     const inst = prepared.plan.instances[0]!;
     const run = await runInstance(cfg, { index: 0, threads: inst.threads, batchSize: inst.batch_size, model, outputDir }, undefined, opts.signal);
-    return { instances: [run.instance], failures: [], backend: run.backend, pids: [process.pid] };
+    return { instances: [run.instance], failures: [], backend: run.backend, pids: [process.pid], model };
   }
   if (cfg.scenario.name === 'dispatch') {
     const d = await runDispatch({ config: cfg, topology: prepared.topology, binding: prepared.binding, env: prepared.env, model, outputDir, ...opts });
-    return { instances: d.instances, failures: [], backend: d.backend, pids: d.pids, dispatch: d.report };
+    return { instances: d.instances, failures: [], backend: d.backend, pids: d.pids, dispatch: d.report, model };
   }
   const runTimeoutS = cfg.launcher.run_timeout_s ?? cfg.benchmark_duration * 3 + 120;
   const run = await runProcessInstances({
@@ -209,6 +220,7 @@ export async function executeLaunch(
     backend: run.results[0]?.backend ?? null,
     pids: run.pids,
     parentRssDuringRunMb: run.parentRssDuringRunMb,
+    model,
   };
 }
 

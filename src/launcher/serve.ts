@@ -358,7 +358,7 @@ async function runSetup(req: DispatchRequest, instances: readonly PlanInstance[]
   spec.onSpawn(children.map((c) => c.proc.pid ?? -1));
   const failure = (c: Child, what: string, timeout = ''): LaunchError => {
     const f = c.failure(what, timeout);
-    return new LaunchError(`instance ${f.index} ${f.message}${f.stderr_tail ? `\n--- its stderr (tail) ---\n${f.stderr_tail}` : ''}`);
+    return new LaunchError(`instance ${f.index}: ${f.message}${f.stderr_tail ? `\n--- its stderr (tail) ---\n${f.stderr_tail}` : ''}`);
   };
   const onAbort = (): void => {
     for (const c of children) if (!c.exited) c.proc.kill('SIGTERM');

@@ -18,6 +18,27 @@ export interface ModelArchitecture {
   pad_token_id: number;
 }
 
+/**
+ * An architecture as far as its source shows it: a field is null where neither the preset, the
+ * model's config.json nor its graph says it (a user file's head count, for one, is not in its weights).
+ */
+export type KnownArchitecture = { readonly [K in keyof ModelArchitecture]: ModelArchitecture[K] | null };
+
+/**
+ * The fields the FLOP count needs. The head count is not one of them: the attention products cost
+ * 2 * 2 * batch * S^2 * hidden per layer however the hidden size is split into heads.
+ */
+export type FlopShape = Pick<ModelArchitecture, 'hidden_size' | 'num_hidden_layers' | 'intermediate_size'>;
+
+export const FLOP_FIELDS = ['hidden_size', 'num_hidden_layers', 'intermediate_size'] as const;
+
+/** The FLOP count's fields of `arch`, or null when one of them is unknown. */
+export function flopShape(arch: KnownArchitecture): FlopShape | null {
+  const { hidden_size, num_hidden_layers, intermediate_size } = arch;
+  if (hidden_size === null || num_hidden_layers === null || intermediate_size === null) return null;
+  return { hidden_size, num_hidden_layers, intermediate_size };
+}
+
 /** Whether the model has a token type embedding table and a `token_type_ids` input. */
 export function hasTokenTypes(arch: ModelArchitecture): boolean {
   return arch.model_type !== 'distilbert';
@@ -88,7 +109,7 @@ export function countParameters(arch: ModelArchitecture): number {
  * Not counted: embedding lookups, bias adds, LayerNorm, softmax, GELU, the attention mask and
  * residual adds: they are O(tokens * (H + I)) per layer, well under 1% of the total for bert-base.
  */
-export function forwardFlops(arch: ModelArchitecture, batch: number, sequence: number): number {
+export function forwardFlops(arch: FlopShape, batch: number, sequence: number): number {
   const h = arch.hidden_size;
   const tokens = batch * sequence;
   const dense = 2 * tokens * (4 * h * h + 2 * h * arch.intermediate_size);

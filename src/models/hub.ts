@@ -5,9 +5,10 @@
  * A file already in the cache for the revision is used without any network access.
  */
 import { downloadFileToCacheDir } from '@huggingface/hub';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ModelError } from './errors.js';
 
 export interface HubDownload {
@@ -19,8 +20,48 @@ export interface HubOptions {
   readonly revision: string;
   readonly files: readonly string[];
   readonly env: NodeJS.ProcessEnv;
-  /** A synthesized preset to suggest when the hub cannot be reached. */
-  readonly presetHint: string;
+  /** The synthesized presets to suggest from when the hub cannot be reached (default: bench's own, configs/model). */
+  readonly presets?: readonly string[];
+}
+
+/** The model presets bench ships (configs/model/*.yaml). */
+export function packagePresets(): string[] {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'configs', 'model');
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => f.slice(0, -'.yaml'.length))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The preset named like the hub model: the longest preset name the id's last part holds, bounded
+ * by the ends or by a '-', '_' or '.' (Xenova/roberta-base -> roberta-base,
+ * Xenova/distilbert-base-uncased-finetuned-sst-2-english -> distilbert-base-uncased, not
+ * bert-base-uncased); null when none is.
+ */
+export function presetFor(id: string, presets: readonly string[]): string | null {
+  const name = (id.split('/').at(-1) ?? id).toLowerCase();
+  const boundary = (i: number): boolean => i < 0 || i >= name.length || /[-_.]/.test(name[i]!);
+  const held = presets.filter((p) => {
+    const q = p.toLowerCase();
+    for (let at = name.indexOf(q); at >= 0; at = name.indexOf(q, at + 1)) {
+      if (boundary(at - 1) && boundary(at + q.length)) return true;
+    }
+    return false;
+  });
+  return held.sort((a, b) => b.length - a.length)[0] ?? null;
+}
+
+/** What to run instead when `id` cannot be had: the preset of its name with synthesized weights, or the list of presets. */
+export function offlineAdvice(id: string, presets: readonly string[]): string {
+  const preset = presetFor(id, presets);
+  return preset !== null
+    ? `Offline, benchmark the preset of that name with synthesized weights instead: model=${preset} (or point model.path at a local copy)`
+    : `No synthesized preset is named like ${id}; the presets are ${presets.join(', ')} (model=NAME), or point model.path at a local copy`;
 }
 
 export function hubCacheDir(env: NodeJS.ProcessEnv): string {
@@ -52,11 +93,14 @@ export async function downloadHubModel(id: string, opts: HubOptions): Promise<Hu
       files[path] = hit;
       continue;
     }
+    const presets = opts.presets ?? packagePresets();
     if (opts.env.HF_HUB_OFFLINE === '1') {
-      throw new ModelError(`model.id=${id}: ${path} is not in the Hugging Face cache (${cacheDir}) and HF_HUB_OFFLINE=1 forbids downloading it`);
+      throw new ModelError(
+        `model.id=${id}: ${path} is not in the Hugging Face cache (${cacheDir}) and HF_HUB_OFFLINE=1 forbids downloading it. ${offlineAdvice(id, presets)}`,
+      );
     }
     cached = false;
-    files[path] = await fetchOne(id, path, { cacheDir, hubUrl, accessToken, revision: opts.revision, presetHint: opts.presetHint });
+    files[path] = await fetchOne(id, path, { cacheDir, hubUrl, accessToken, revision: opts.revision, presets });
     writeRef(cacheDir, id, opts.revision, files[path]);
   }
   return { files, cached };
@@ -78,7 +122,7 @@ function writeRef(cacheDir: string, id: string, revision: string, file: string):
 async function fetchOne(
   id: string,
   path: string,
-  o: { cacheDir: string; hubUrl: string; accessToken: string | undefined; revision: string; presetHint: string },
+  o: { cacheDir: string; hubUrl: string; accessToken: string | undefined; revision: string; presets: readonly string[] },
 ): Promise<string> {
   // The library announces each download with console.debug; bench's core does not print.
   const debug = console.debug;
@@ -95,11 +139,7 @@ async function fetchOne(
   } catch (err) {
     const cause = err instanceof Error ? `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}` : String(err);
     if (/fetch failed|ENOTFOUND|ECONNREFUSED|EAI_AGAIN|ETIMEDOUT|network/i.test(cause)) {
-      throw new ModelError(
-        `model.id=${id}: cannot reach the Hugging Face hub at ${o.hubUrl} (${cause}). ` +
-          `Offline, benchmark the same architecture with synthesized weights instead: model=${o.presetHint} ` +
-          '(or point model.path at a local copy)',
-      );
+      throw new ModelError(`model.id=${id}: cannot reach the Hugging Face hub at ${o.hubUrl} (${cause}). ${offlineAdvice(id, o.presets)}`);
     }
     throw new ModelError(`model.id=${id}: cannot download ${path} from ${o.hubUrl}: ${cause}`);
   } finally {

@@ -2,8 +2,8 @@
  * Feeds for a BERT-like model, built from what the model declares: each input is recognised by its
  * name (input_ids, attention_mask, token_type_ids, position_ids and their common aliases) and fed
  * with the integer type it declares. Token ids are drawn from the vocabulary with the run's seed
- * (never one repeated token, which some kernels would treat differently); the mask is all ones;
- * token types are zeros; positions count up from 0.
+ * (never one repeated token, which some kernels would treat differently); the mask is all ones but
+ * for a padded tail (scenario.padding); token types are zeros; positions count up from 0.
  */
 import { ModelError } from './errors.js';
 import { Rng } from './rng.js';
@@ -35,28 +35,73 @@ export function roleOf(name: string): InputRole | null {
   return ROLES.find(([, re]) => re.test(name))?.[0] ?? null;
 }
 
+/**
+ * When the vocabulary is unknown (a user file whose graph does not show its embedding table), ids
+ * are drawn below this: every BERT-like vocabulary has at least this many tokens.
+ */
+export const UNKNOWN_VOCABULARY_IDS = 1000;
+
 /** Ids from the upper part of the vocabulary skip the special tokens packed at the start of BERT vocabularies. */
-function tokenRange(vocabSize: number): [number, number] {
-  const low = vocabSize > 2000 ? 1000 : Math.min(5, vocabSize - 1);
-  return [low, vocabSize];
+function tokenRange(vocabSize: number | null): [number, number] {
+  const size = vocabSize ?? UNKNOWN_VOCABULARY_IDS;
+  const low = size > 2000 ? 1000 : Math.min(5, size - 1);
+  return [low, size];
 }
 
-export function buildFeeds(specs: readonly InputSpec[], opts: { batchSize: number; sequenceLength: number; vocabSize: number; seed: number }): Feed[] {
+/** What bench feeds, for messages about inputs it cannot. */
+export const FEEDABLE = 'bench feeds input_ids, attention_mask, token_type_ids, position_ids (int32/int64, shape [batch, sequence]) and their usual aliases';
+
+/** The first input bench cannot feed (by its name, type or rank), or null when it can feed them all. */
+export function unfeedableInput(specs: readonly InputSpec[]): InputSpec | null {
+  return (
+    specs.find(
+      (spec) => roleOf(spec.name) === null || (spec.type !== 'int64' && spec.type !== 'int32') || (spec.shape.length !== 0 && spec.shape.length !== 2),
+    ) ?? null
+  );
+}
+
+/** `'pixel_values' (float32 [batch, 3, 224, 224])`. */
+export function describeInput(spec: InputSpec): string {
+  return `'${spec.name}' (${spec.type}${spec.shape.length > 0 ? ` [${spec.shape.join(', ')}]` : ''})`;
+}
+
+export interface FeedOptions {
+  readonly batchSize: number;
+  readonly sequenceLength: number;
+  /** Token ids are drawn below this; null when unknown (then below UNKNOWN_VOCABULARY_IDS). */
+  readonly vocabSize: number | null;
+  readonly seed: number;
+  /**
+   * Padding at the end of every sequence (scenario.padding): this many last tokens get mask 0 and the
+   * pad token, as a tokenizer pads a shorter text; the other tokens are the same as without padding.
+   */
+  readonly paddedTokens?: number;
+  /** The pad token written there (RoBERTa's positions depend on it); 0, BERT's [PAD], when unknown. */
+  readonly padTokenId?: number | null;
+}
+
+/** The padded tail of a sequence of `sequenceLength` tokens for scenario.padding = `fraction`: at least one real token stays. */
+export function paddedTail(fraction: number, sequenceLength: number): number {
+  return Math.min(Math.floor(fraction * sequenceLength), sequenceLength - 1);
+}
+
+export function buildFeeds(specs: readonly InputSpec[], opts: FeedOptions): Feed[] {
   const { batchSize: b, sequenceLength: s } = opts;
   const rng = new Rng(opts.seed);
+  const bad = unfeedableInput(specs);
+  if (bad) throw new ModelError(`The model has an input ${describeInput(bad)} that bench cannot feed: ${FEEDABLE}`);
+  const padded = opts.paddedTokens ?? 0;
+  if (padded > 0 && !specs.some((spec) => roleOf(spec.name) === 'attention_mask')) {
+    throw new ModelError(
+      `scenario.padding: the model has no attention mask input (${specs.map((spec) => spec.name).join(', ')}), so padding cannot be masked; use scenario.padding=0`,
+    );
+  }
+  const padId = opts.padTokenId ?? 0;
+  const isPadding = (i: number): boolean => i % s >= s - padded;
   return specs.map((spec) => {
-    const role = roleOf(spec.name);
-    if (role === null) {
-      throw new ModelError(
-        `The model has an input '${spec.name}' that bench cannot feed: it feeds input_ids, attention_mask, token_type_ids and position_ids (and their usual aliases)`,
-      );
-    }
-    if (spec.type !== 'int64' && spec.type !== 'int32') {
-      throw new ModelError(`The model's input '${spec.name}' is ${spec.type}; bench feeds token inputs as int64 or int32`);
-    }
-    if (spec.shape.length !== 0 && spec.shape.length !== 2) {
-      throw new ModelError(`The model's input '${spec.name}' has shape [${spec.shape.join(', ')}]; bench feeds [batch, sequence]`);
-    }
+    // unfeedableInput has checked the name and the type.
+    const role = roleOf(spec.name)!;
+    const type = spec.type as Feed['type'];
     const [fixedBatch, fixedSeq] = spec.shape;
     if ((typeof fixedBatch === 'number' && fixedBatch > 0 && fixedBatch !== b) || (typeof fixedSeq === 'number' && fixedSeq > 0 && fixedSeq !== s)) {
       throw new ModelError(
@@ -67,11 +112,14 @@ export function buildFeeds(specs: readonly InputSpec[], opts: { batchSize: numbe
     const [low, high] = tokenRange(opts.vocabSize);
     for (let i = 0; i < b * s; i++) {
       switch (role) {
-        case 'input_ids':
-          values[i] = low + rng.int(high - low);
+        case 'input_ids': {
+          // Drawn for padding too, so that the real tokens do not depend on how many are padded.
+          const id = low + rng.int(high - low);
+          values[i] = isPadding(i) ? padId : id;
           break;
+        }
         case 'attention_mask':
-          values[i] = 1;
+          values[i] = isPadding(i) ? 0 : 1;
           break;
         case 'token_type_ids':
           values[i] = 0;
@@ -81,7 +129,7 @@ export function buildFeeds(specs: readonly InputSpec[], opts: { batchSize: numbe
           break;
       }
     }
-    const data = spec.type === 'int64' ? BigInt64Array.from(values, (v) => BigInt(v)) : Int32Array.from(values);
-    return { name: spec.name, role, type: spec.type, dims: [b, s] as const, data };
+    const data = type === 'int64' ? BigInt64Array.from(values, (v) => BigInt(v)) : Int32Array.from(values);
+    return { name: spec.name, role, type, dims: [b, s] as const, data };
   });
 }

@@ -10,19 +10,30 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, sta
 import { join, resolve } from 'node:path';
 import type { ModelConfig } from '../config/schema.js';
 import { writeFileAtomicWith } from '../results/atomic.js';
-import { architectureOf, type ModelArchitecture } from './arch.js';
+import { architectureOf, FLOP_FIELDS, type KnownArchitecture, type ModelArchitecture } from './arch.js';
 import { cacheRoot } from './cache.js';
 import { ModelError } from './errors.js';
-import { outlineOnnx, vocabularySize, type OnnxOutline } from './onnx-scan.js';
+import { describeInput, FEEDABLE, unfeedableInput } from './inputs.js';
+import { architectureFromGraph, outlineOnnx, type OnnxOutline } from './onnx-scan.js';
 import { DEFAULT_QUANTIZATION } from './quantize.js';
 import type { QuantizationSummary } from './quantize-file.js';
 
 export interface ResolvedModel {
+  /** What results call the model: `model.name` (for a user or hub model, its file or folder name or its id unless set; config/load.ts). */
+  readonly name: string;
   readonly file: string;
   readonly source: 'synthetic' | 'file' | 'hub';
   /** What the weights are, said plainly in every result. */
   readonly weights: string;
-  readonly arch: ModelArchitecture;
+  /**
+   * The preset's architecture for a synthesized model; for a user or hub model, its config.json's
+   * fields, the gaps filled from the graph's weights (architectureFromGraph), null where neither says.
+   */
+  readonly arch: KnownArchitecture;
+  /** Where `arch` came from: 'preset', 'config.json', 'graph' or 'config.json + graph'. */
+  readonly arch_source: string;
+  /** Why a field the FLOP count needs is unknown (so no compute efficiency is given), or null. */
+  readonly arch_note: string | null;
   readonly size_mb: number;
   /** Whether the file came from bench's cache (synthetic) or the Hugging Face cache (hub). */
   readonly cached: boolean;
@@ -68,7 +79,7 @@ async function resolveSynthetic(m: ModelConfig, seed: number, env: NodeJS.Proces
   // The synthesizer writes fp32 whatever model.dtype says; int8 is derived from this file.
   const dtype = 'fp32';
   const file = join(cacheRoot(env), 'models', `${m.name}-${dtype}-opset${m.opset}-seed${seed}-${synthesisKey(arch, m.opset, dtype, seed)}.onnx`);
-  const base = { file, source: 'synthetic' as const, weights: 'random (synthesized)', arch };
+  const base = { name: m.name, file, source: 'synthetic' as const, weights: 'random (synthesized)', arch, arch_source: 'preset', arch_note: null };
   if (existsSync(file)) {
     return { ...base, size_mb: statSync(file).size / 2 ** 20, cached: true, prepare_ms: 0 };
   }
@@ -92,24 +103,50 @@ async function resolveSynthetic(m: ModelConfig, seed: number, env: NodeJS.Proces
   return { ...base, size_mb: size / 2 ** 20, cached: false, prepare_ms: performance.now() - t0 };
 }
 
-/** A Hugging Face folder's config.json, mapped onto the fields bench uses; the preset fills gaps. */
-export function architectureFromHfConfig(json: Record<string, unknown>, fallback: ModelArchitecture): ModelArchitecture {
-  const num = (k: string, d: number): number => (typeof json[k] === 'number' ? (json[k] as number) : d);
+/** A Hugging Face config.json, mapped onto the fields bench uses; null where it does not say. */
+export function architectureFromHfConfig(json: Record<string, unknown>): KnownArchitecture {
+  const num = (k: string): number | null => (typeof json[k] === 'number' ? (json[k] as number) : null);
   const type = json.model_type;
   const distil = type === 'distilbert';
+  const act = json[distil ? 'activation' : 'hidden_act'];
   return {
-    model_type: type === 'distilbert' || type === 'roberta' || type === 'bert' ? type : fallback.model_type,
-    vocab_size: num('vocab_size', fallback.vocab_size),
-    hidden_size: num(distil ? 'dim' : 'hidden_size', fallback.hidden_size),
-    num_hidden_layers: num(distil ? 'n_layers' : 'num_hidden_layers', fallback.num_hidden_layers),
-    num_attention_heads: num(distil ? 'n_heads' : 'num_attention_heads', fallback.num_attention_heads),
-    intermediate_size: num(distil ? 'hidden_dim' : 'intermediate_size', fallback.intermediate_size),
-    max_position_embeddings: num('max_position_embeddings', fallback.max_position_embeddings),
-    type_vocab_size: num('type_vocab_size', distil ? 0 : fallback.type_vocab_size),
-    hidden_act: 'gelu',
-    layer_norm_eps: num('layer_norm_eps', fallback.layer_norm_eps),
-    pad_token_id: num('pad_token_id', fallback.pad_token_id),
+    model_type: type === 'distilbert' || type === 'roberta' || type === 'bert' ? type : null,
+    vocab_size: num('vocab_size'),
+    hidden_size: num(distil ? 'dim' : 'hidden_size'),
+    num_hidden_layers: num(distil ? 'n_layers' : 'num_hidden_layers'),
+    num_attention_heads: num(distil ? 'n_heads' : 'num_attention_heads'),
+    intermediate_size: num(distil ? 'hidden_dim' : 'intermediate_size'),
+    max_position_embeddings: num('max_position_embeddings'),
+    type_vocab_size: distil ? 0 : num('type_vocab_size'),
+    hidden_act: act === 'gelu' ? 'gelu' : null,
+    layer_norm_eps: num('layer_norm_eps'),
+    pad_token_id: num('pad_token_id'),
   };
+}
+
+/**
+ * A user or hub model's architecture: config.json's fields where it has one, the graph's where it
+ * does not (or says nothing), and why the FLOP count's fields are unknown when neither says them.
+ */
+export function userArchitecture(outline: OnnxOutline, config: Record<string, unknown> | null, configFile: string | null): Pick<ResolvedModel, 'arch' | 'arch_source' | 'arch_note'> {
+  const graph = architectureFromGraph(outline);
+  const fromConfig = config ? architectureFromHfConfig(config) : null;
+  const arch = Object.fromEntries(
+    Object.entries(graph.arch).map(([k, v]) => [k, fromConfig?.[k as keyof KnownArchitecture] ?? v]),
+  ) as unknown as KnownArchitecture;
+  const keys = Object.keys(arch) as (keyof KnownArchitecture)[];
+  const usedGraph = keys.some((k) => graph.arch[k] !== null && (fromConfig?.[k] ?? null) === null);
+  const arch_source = fromConfig === null ? 'graph' : usedGraph ? 'config.json + graph' : 'config.json';
+  const missing = FLOP_FIELDS.filter((k) => arch[k] === null);
+  const list = missing.length === 1 ? missing[0]! : `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)!}`;
+  const why = graph.note ?? 'it does not show them';
+  const arch_note =
+    missing.length === 0
+      ? null
+      : configFile
+        ? `${list}: neither ${configFile} nor the graph says (${why})`
+        : `${list}: not readable from the graph (${why}), and there is no config.json (a Hugging Face folder, model.path=FOLDER, has one)`;
+  return { arch, arch_source, arch_note };
 }
 
 const ONNX_CANDIDATES = ['onnx/model.onnx', 'model.onnx'];
@@ -120,45 +157,61 @@ function resolveLocal(m: ModelConfig, path: string): ResolvedModel {
     throw new ModelError(`model.path: ${full} does not exist; give an .onnx file or a Hugging Face folder with config.json and onnx/model.onnx`);
   }
   let file = full;
-  let arch = architectureOf(m);
+  let configFile: string | null = null;
   if (statSync(full).isDirectory()) {
     const found = ONNX_CANDIDATES.map((c) => join(full, c)).find((c) => existsSync(c));
     if (!found) {
       throw new ModelError(`model.path: ${full} is a folder without ${ONNX_CANDIDATES.join(' or ')}; export the model to ONNX first (e.g. optimum-cli export onnx)`);
     }
     file = found;
-    const configFile = join(full, 'config.json');
-    if (existsSync(configFile)) arch = architectureFromHfConfig(readJson(configFile), arch);
+    if (existsSync(join(full, 'config.json'))) configFile = join(full, 'config.json');
   }
-  assertOnnx(file);
-  if (!statSync(full).isDirectory() || !existsSync(join(full, 'config.json'))) {
-    // A bare .onnx file: the embedding table's rows are the vocabulary, whatever the preset says.
-    let outline: OnnxOutline;
-    try {
-      outline = outlineOnnx(file);
-    } catch (err) {
-      throw new ModelError(`model.path: ${file} is corrupt or not an ONNX model (${(err as Error).message}); re-export it`);
-    }
-    const vocab = vocabularySize(outline, 'input_ids');
-    if (vocab !== null) arch = { ...arch, vocab_size: vocab };
+  assertOnnx(file, 'model.path');
+  const outline = readOutline(file, 'model.path');
+  return {
+    name: m.name,
+    file,
+    source: 'file',
+    weights: 'from the model file',
+    ...userArchitecture(outline, configFile ? readJson(configFile) : null, configFile),
+    size_mb: statSync(file).size / 2 ** 20,
+    cached: false,
+    prepare_ms: 0,
+  };
+}
+
+/**
+ * The file's outline, checked in the parent before any instance starts: a model with an input bench
+ * cannot feed (an image model's pixel_values, say) is refused here, naming the key and the file.
+ */
+function readOutline(file: string, key: string): OnnxOutline {
+  let outline: OnnxOutline;
+  try {
+    outline = outlineOnnx(file);
+  } catch (err) {
+    throw new ModelError(`${key}: ${file} is corrupt or not an ONNX model (${(err as Error).message}); re-export it`);
   }
-  return { file, source: 'file', weights: 'from the model file', arch, size_mb: statSync(file).size / 2 ** 20, cached: false, prepare_ms: 0 };
+  const bad = unfeedableInput(outline.inputs);
+  if (bad) throw new ModelError(`${key}: ${file} has an input ${describeInput(bad)} that bench cannot feed: ${FEEDABLE}`);
+  return outline;
 }
 
 async function resolveHub(m: ModelConfig, env: NodeJS.ProcessEnv): Promise<ResolvedModel> {
   if (m.id === null) throw new ModelError('model.id: required with model.source=hub, e.g. model.id=Xenova/bert-base-cased');
   const t0 = performance.now();
   const { downloadHubModel } = await import('./hub.js');
-  const got = await downloadHubModel(m.id, { revision: 'main', files: ['config.json', 'onnx/model.onnx'], env, presetHint: m.name });
-  const configFile = got.files['config.json'];
+  const got = await downloadHubModel(m.id, { revision: 'main', files: ['config.json', 'onnx/model.onnx'], env });
+  const configFile = got.files['config.json'] ?? null;
   const file = got.files['onnx/model.onnx']!;
-  const arch = configFile ? architectureFromHfConfig(readJson(configFile), architectureOf(m)) : architectureOf(m);
-  assertOnnx(file);
+  const key = `model.id=${m.id}`;
+  assertOnnx(file, key);
+  const outline = readOutline(file, key);
   return {
+    name: m.name,
     file,
     source: 'hub',
     weights: `from the hub (${m.id})`,
-    arch,
+    ...userArchitecture(outline, configFile ? readJson(configFile) : null, configFile),
     size_mb: statSync(file).size / 2 ** 20,
     cached: got.cached,
     prepare_ms: got.cached ? 0 : performance.now() - t0,
@@ -174,7 +227,7 @@ function readJson(file: string): Record<string, unknown> {
 }
 
 /** An ONNX model is a protobuf whose first field is ir_version (tag 0x08); anything else is not one. */
-function assertOnnx(file: string): void {
+function assertOnnx(file: string, key: string): void {
   const size = statSync(file).size;
   const head = Buffer.alloc(1);
   const fd = openSync(file, 'r');
@@ -184,6 +237,6 @@ function assertOnnx(file: string): void {
     closeSync(fd);
   }
   if (size < 16 || head[0] !== 0x08) {
-    throw new ModelError(`model.path: ${file} is not an ONNX model (${size} bytes, does not start like a ModelProto); point it at an exported .onnx file`);
+    throw new ModelError(`${key}: ${file} is not an ONNX model (${size} bytes, does not start like a ModelProto); point it at an exported .onnx file`);
   }
 }

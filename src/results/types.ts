@@ -3,7 +3,7 @@
  * results.csv one row per instance plus an aggregate row. `compare` and `report` read only these.
  */
 import type { DispatchReport } from '../scenarios/dispatch.js';
-import type { Efficiency } from '../stats/efficiency.js';
+import type { Efficiency, EfficiencyOmitted } from '../stats/efficiency.js';
 import type { Interference } from '../stats/interference.js';
 import type { LatencySummary } from '../stats/summary.js';
 
@@ -83,7 +83,7 @@ export interface RunResult {
   readonly parent_memory: { readonly peak_rss_mb: number; readonly rss_during_run_mb: number | null };
   readonly aggregate: Aggregate | null;
   /** Achieved GFLOP/s against the measured GEMM ceiling (and an estimate from the CPU's flags). */
-  readonly efficiency: Efficiency | null;
+  readonly efficiency: Efficiency | EfficiencyOmitted | null;
   readonly warnings: readonly string[];
   readonly error: string | null;
   /**

@@ -16,6 +16,11 @@ export interface Efficiency {
   readonly estimate_basis: string | null;
 }
 
+/** In place of the figures when the FLOP count is unknown (a user model whose architecture does not show): why. */
+export interface EfficiencyOmitted {
+  readonly omitted: string;
+}
+
 export function efficiency(
   flopsPerForwardByInstance: readonly number[],
   forwardsPerSecondByInstance: readonly number[],

@@ -59,6 +59,17 @@ describe('onnxruntime backend', () => {
     expect(results[0]!.environment.topology).toMatchObject({ sockets: 1 });
   });
 
+  it('scenario.padding feeds a masked tail, recorded with the run; a whole-sequence padding is refused', () => {
+    const r = bench(['model=bert-tiny', 'sequence_length=32', 'scenario.padding=0.25', ...QUICK]);
+    expect(r.code, r.stderr).toBe(0);
+    const result = readResult(runDir(r.cwd)) as Result & { config: { scenario: { padding: number } }; backend: { padded_tokens: number } };
+    expect(result.config.scenario.padding).toBe(0.25);
+    expect(result.backend.padded_tokens).toBe(8);
+    const refused = bench(['model=bert-tiny', 'scenario.padding=1', ...QUICK]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('scenario.padding: expected a fraction in [0, 1), got 1');
+  });
+
   it('optimizes a graph once: the first run writes it to the cache, the next loads it, and both compute the same', async () => {
     const cache = mkdtempSync(join(tmpdir(), 'bench-graph-cache-'));
     const run = (): Result & { backend: { optimized_graph_cache: { status: string; file: string } } } => {

@@ -117,7 +117,11 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
     ['a missing environment variable', ['+x=${oc.env:BENCH_TEST_UNSET_VARIABLE}'], ["Environment variable 'BENCH_TEST_UNSET_VARIABLE' not found", 'full_key: x', '${oc.env:BENCH_TEST_UNSET_VARIABLE,default}']],
     ['missing model file', ['backend=onnxruntime', `model.path=${join(dir, 'missing.onnx')}`], ['model.path', 'does not exist']],
     ['a file that is not ONNX', ['backend=onnxruntime', `model.path=${notOnnx}`], ['model.path', 'is not an ONNX model']],
-    ['an ONNX model with inputs bench cannot feed', ['backend=onnxruntime', `model.path=${image}`], ["input 'pixel_values' that bench cannot feed"]],
+    [
+      'an ONNX model with inputs bench cannot feed',
+      ['backend=onnxruntime', `model.path=${image}`],
+      [`model.path: ${image} has an input 'pixel_values' (float32 [batch, 3]) that bench cannot feed: bench feeds input_ids, attention_mask, token_type_ids, position_ids (int32/int64`],
+    ],
     ['hub without an id', ['model.source=hub'], ['model.id: required with model.source=hub', 'e.g. model.id=Xenova/bert-base-cased']],
     ['file without a path', ['model.source=file'], ['model.path: required with model.source=file', 'an .onnx file or a Hugging Face folder']],
     ['more instances than cores', [`launcher.num_instances=${LIVE_CORES + 1}`], [`the maximum is launcher.num_instances=${LIVE_CORES}`]],
@@ -140,5 +144,26 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
     // compare's exit status 1 means a regression; trouble reading or matching the inputs is 2.
     expect(r.code, r.stdout).toBe(args[0] === 'compare' ? 2 : 1);
     for (const m of messages) expect(r.stderr).toContain(m);
+  });
+
+  it('an unfeedable model is refused by the parent before any instance starts: no instance, no stack trace', () => {
+    const r = bench([...MOCK, 'backend=onnxruntime', `model.path=${image}`, 'launcher.num_instances=2', 'benchmark_duration=0.2'], { env: ENV });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`bench: the run errored: model.path: ${image} has an input 'pixel_values'`);
+    expect(r.stderr).not.toMatch(/instance \d|stderr \(tail\)|\n\s+at /);
+  });
+
+  it('a model error raised in a child reads "instance N: <message>", without a stack trace', () => {
+    // input_ids of the fixed shape [1, 8]: the parent cannot know the instances' shapes, the child refuses.
+    const g = new GraphBuilder('fixed');
+    g.addInput('input_ids', 'int64', [1, 8]);
+    g.addNode('Identity', ['input_ids'], { name: 'id', outputs: ['out'] });
+    g.addOutput('out', 'int64', [1, 8]);
+    const fixed = join(dir, 'fixed.onnx');
+    writeFileSync(fixed, g.serialize(13));
+    const r = bench([...MOCK, 'backend=onnxruntime', `model.path=${fixed}`, 'sequence_length=16', 'launcher.num_instances=2', 'benchmark_duration=0.2'], { env: ENV });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bench: the run errored: instance [01]: The model's input 'input_ids' has the fixed shape \[1, 8\]: set batch_size=1 sequence_length=8/);
+    expect(r.stderr).not.toMatch(/stderr \(tail\)|\n\s+at /);
   });
 });

@@ -157,7 +157,7 @@ describe('failing children', () => {
   ])('launcher.fault=%s is reported; what finished is on disk; exit 1', (fault, message, otherFinished) => {
     const r = bench(['launcher.num_instances=2', `launcher.fault=${fault}`, 'launcher.run_timeout_s=4', ...QUICK]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`instance 1 ${message}`);
+    expect(r.stderr).toContain(`instance 1: ${message}`);
     const res = result(r.cwd);
     expect(res.status).toBe('errored');
     expect(res.failures[0]!.index).toBe(1);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../src/config/schema.js';
 import { architectureOf } from '../../src/models/resolve.js';
+import { packagePresets, presetFor } from '../../src/models/hub.js';
 import { resolveModel } from '../../src/models/resolve.js';
 import { synthesizeModel } from '../../src/models/synthesize.js';
 import { miniModelConfig } from '../fixtures/models.js';
@@ -20,7 +21,8 @@ const TINY: ModelConfig = miniModelConfig({ source: 'hub', id: 'org/tiny-bert' }
 
 const FILES: Record<string, Buffer> = {
   'config.json': Buffer.from(JSON.stringify({ model_type: 'bert', vocab_size: 1000, hidden_size: 32, num_hidden_layers: 1, max_position_embeddings: 64 })),
-  'onnx/model.onnx': Buffer.from(synthesizeModel(architectureOf(TINY), { seed: 3, opset: 12 })),
+  // A feed-forward size other than the config's (TINY's 64): the file's own must be reported.
+  'onnx/model.onnx': Buffer.from(synthesizeModel({ ...architectureOf(TINY), intermediate_size: 48 }, { seed: 3, opset: 12 })),
 };
 
 const oid = (b: Buffer): string => createHash('sha1').update(b).digest('hex');
@@ -80,7 +82,9 @@ describe('hub models', () => {
     expect(first).toMatchObject({ source: 'hub', cached: false, weights: 'from the hub (org/tiny-bert)' });
     expect(first.file).toBe(join(hfHome, 'hub', 'models--org--tiny-bert', 'snapshots', COMMIT, 'onnx', 'model.onnx'));
     expect(readFileSync(first.file).equals(FILES['onnx/model.onnx']!)).toBe(true);
-    expect(first.arch.hidden_size).toBe(32);
+    // config.json's fields, the rest (the feed-forward size) from the graph, none from the preset.
+    expect(first).toMatchObject({ arch_source: 'config.json + graph', arch_note: null });
+    expect(first.arch).toMatchObject({ vocab_size: 1000, hidden_size: 32, num_hidden_layers: 1, intermediate_size: 48, max_position_embeddings: 64 });
     expect(requests.some((r) => r.startsWith('POST /api/models/org/tiny-bert/paths-info/main'))).toBe(true);
 
     // The layout Python tools use: refs/main names the snapshot.
@@ -91,9 +95,43 @@ describe('hub models', () => {
     expect(requests).toEqual([]);
   });
 
-  it('fails fast offline and names the synthesized preset to use instead', async () => {
+  it('fails fast offline and names the synthesized preset named like model.id (not the selected one)', async () => {
     const env = { HF_HOME: mkdtempSync(join(tmpdir(), 'hf-home-')), HF_ENDPOINT: 'http://127.0.0.1:1' };
-    await expect(resolveModel(TINY, 1, env)).rejects.toThrow(/cannot reach the Hugging Face hub at http:\/\/127\.0\.0\.1:1.*model=bert-tiny/s);
+    // The config still holds bert-tiny's fields (miniModelConfig): the hint follows the id.
+    await expect(resolveModel({ ...TINY, id: 'Xenova/roberta-base' }, 1, env)).rejects.toThrow(
+      /model\.id=Xenova\/roberta-base: cannot reach the Hugging Face hub at http:\/\/127\.0\.0\.1:1.*synthesized weights instead: model=roberta-base /s,
+    );
+    await expect(resolveModel({ ...TINY, id: 'sentence-transformers/all-MiniLM-L6-v2' }, 1, env)).rejects.toThrow('model=all-MiniLM-L6-v2 ');
+    // No preset of that name: the presets are listed, none is pretended to match.
+    const none = await resolveModel(TINY, 1, env).then(
+      () => null,
+      (err: unknown) => (err as Error).message,
+    );
+    expect(none).toContain('No synthesized preset is named like org/tiny-bert; the presets are all-MiniLM-L6-v2, bert-base-cased, bert-base-uncased');
+    expect(none).not.toContain('model=bert-tiny');
+  });
+
+  it('with HF_HUB_OFFLINE=1 and nothing cached, names the preset too', async () => {
+    const env = { HF_HOME: mkdtempSync(join(tmpdir(), 'hf-home-')), HF_ENDPOINT: endpoint, HF_HUB_OFFLINE: '1' };
+    requests.length = 0;
+    await expect(resolveModel({ ...TINY, id: 'Xenova/bert-base-cased' }, 1, env)).rejects.toThrow(
+      /HF_HUB_OFFLINE=1 forbids downloading it\. Offline, benchmark the preset of that name with synthesized weights instead: model=bert-base-cased /,
+    );
+    expect(requests).toEqual([]);
+  });
+
+  it.each<[string, string | null]>([
+    ['Xenova/roberta-base', 'roberta-base'],
+    ['google-bert/bert-base-cased', 'bert-base-cased'],
+    ['Xenova/bert-base-uncased', 'bert-base-uncased'],
+    ['sentence-transformers/all-MiniLM-L6-v2', 'all-MiniLM-L6-v2'],
+    ['Xenova/distilbert-base-uncased-finetuned-sst-2-english', 'distilbert-base-uncased'],
+    ['Xenova/BERT-Large-Cased', 'bert-large-cased'],
+    ['org/tiny-bert', null],
+    ['org/roberta-base2', null],
+    ['org/xbert-base-cased', null],
+  ])('the preset for %s is %s', (id, preset) => {
+    expect(presetFor(id, packagePresets())).toBe(preset);
   });
 
   it('says so when a file is missing from the repository', async () => {

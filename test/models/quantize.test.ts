@@ -82,6 +82,47 @@ async function outputOf(model: Uint8Array | string, vocab: number): Promise<{ ou
   return { out: result[s.outputNames[0]!]!.data as Float32Array, valid: f.valid, names };
 }
 
+/**
+ * The output of `fp32` quantized with `settings` and then every int8 weight of a matrix product set
+ * to 0 (biases, norms and the embedding tables kept, int8 ones too when `settings` quantize Gather).
+ * With random N(0, 0.02) weights the residual stream dominates a small model's output, so even this
+ * graph is within cosine 0.99 of fp32; the encoder's contribution (output minus this) is what tells
+ * a faithful quantization from a broken one.
+ */
+async function zeroWeightOutput(fp32: Uint8Array, vocab: number, settings: QuantizationSettings = DEFAULT_QUANTIZATION): Promise<Float32Array> {
+  const model = decodeModel(quantizeModel(fp32, settings).bytes);
+  const products = new Set(['DynamicQuantizeMatMul', 'MatMulInteger', 'MatMulIntegerToFloat', 'QAttention']);
+  const weights = new Set((model.graph?.node ?? []).filter((n) => products.has(n.opType ?? '')).flatMap((n) => n.input ?? []));
+  let zeroed = 0;
+  for (const t of model.graph?.initializer ?? []) {
+    if (t.dataType === onnxProto.onnx.TensorProto.DataType.INT8 && t.rawData && weights.has(t.name ?? '')) {
+      t.rawData = new Uint8Array(t.rawData.length);
+      zeroed++;
+    }
+  }
+  expect(zeroed).toBeGreaterThan(0);
+  return (await outputOf(onnxProto.onnx.ModelProto.encode(model).finish(), vocab)).out;
+}
+
+/**
+ * Per-token cosines of int8 against fp32: of the outputs, and of the encoder's contribution (each
+ * minus the zero-weight output of its own graph: the same one, unless int8 embeddings make them differ).
+ */
+function accuracy(
+  int8: Float32Array,
+  fp32: Float32Array,
+  baseline: { readonly int8: Float32Array; readonly fp32: Float32Array },
+  hidden: number,
+  valid: (b: number, t: number) => boolean,
+): { cosine: number; contribution: number; control: number } {
+  const minus = (x: Float32Array, base: Float32Array): Float32Array => x.map((v, i) => v - base[i]!);
+  return {
+    cosine: minTokenCosine(int8, fp32, hidden, valid),
+    contribution: minTokenCosine(minus(int8, baseline.int8), minus(fp32, baseline.fp32), hidden, valid),
+    control: minTokenCosine(baseline.fp32, fp32, hidden, valid),
+  };
+}
+
 describe('settings', () => {
   it('the presets\' shared YAML and the code defaults agree (the CLI and a config without the block use the latter)', () => {
     const yamlFile = join(import.meta.dirname, '..', '..', 'configs', 'model', 'quantization', 'dynamic.yaml');
@@ -142,24 +183,10 @@ describe('int8 bert-tiny against fp32', () => {
   let preoptimized: Uint8Array;
   let baseline: Float32Array;
 
-  /**
-   * The output with every quantized weight set to 0 (biases, embeddings and norms kept). With random
-   * N(0, 0.02) weights the residual stream dominates a tiny model's output, so even this graph is
-   * within cosine 0.99 of fp32; the encoder's contribution (output minus this) is what tells a
-   * faithful quantization from a broken one.
-   */
-  async function zeroWeightOutput(): Promise<Float32Array> {
-    const model = decodeModel(quantizeModel(tinyFp32, DEFAULT_QUANTIZATION).bytes);
-    for (const t of model.graph?.initializer ?? []) {
-      if (t.dataType === onnxProto.onnx.TensorProto.DataType.INT8 && t.rawData) t.rawData = new Uint8Array(t.rawData.length);
-    }
-    return (await outputOf(onnxProto.onnx.ModelProto.encode(model).finish(), BERT_TINY.vocab_size)).out;
-  }
-
   it.each(variants)('%s: loads in ORT, cosine >= 0.99 per token', async (_label, settings) => {
     fp32 ??= await outputOf(tinyFp32, BERT_TINY.vocab_size);
     preoptimized ??= await preoptimize(tinyFp32);
-    baseline ??= await zeroWeightOutput();
+    baseline ??= await zeroWeightOutput(tinyFp32, BERT_TINY.vocab_size);
     const { bytes, report } = quantizeModel(settings.preoptimize ? preoptimized : tinyFp32, settings);
     // Every linear layer is quantized: 4 projections + 2 feed-forward per layer (Q, K, V inside QAttention).
     const layers = BERT_TINY.num_hidden_layers;
@@ -170,10 +197,7 @@ describe('int8 bert-tiny against fp32', () => {
     }
     const int8 = await outputOf(bytes, BERT_TINY.vocab_size);
     expect(int8.names).toEqual(fp32.names);
-    const cosine = minTokenCosine(int8.out, fp32.out, BERT_TINY.hidden_size, fp32.valid);
-    const minus = (x: Float32Array): Float32Array => x.map((v, i) => v - baseline[i]!);
-    const contribution = minTokenCosine(minus(int8.out), minus(fp32.out), BERT_TINY.hidden_size, fp32.valid);
-    const control = minTokenCosine(baseline, fp32.out, BERT_TINY.hidden_size, fp32.valid);
+    const { cosine, contribution, control } = accuracy(int8.out, fp32.out, { int8: baseline, fp32: baseline }, BERT_TINY.hidden_size, fp32.valid);
     console.log(
       `bert-tiny int8 (${_label}): min per-token cosine vs fp32 ${cosine.toFixed(7)} (1 - ${(1 - cosine).toExponential(1)}); ` +
         `of the encoder's contribution ${contribution.toFixed(5)}; zero weights (control) ${control.toFixed(5)}`,
@@ -206,7 +230,29 @@ describe('int8 bert-tiny against fp32', () => {
 describe('user-style fp32 files', () => {
   const arch: ModelArchitecture = { ...BERT_TINY, model_type: 'distilbert', vocab_size: 3000, num_hidden_layers: 1, type_vocab_size: 0 };
   const userFile = join(workDir, 'user-distilbert.onnx');
-  writeFileSync(userFile, synthesizeModel(arch, { seed: 3, opset: 14 }));
+  const userBytes = synthesizeModel(arch, { seed: 3, opset: 14 });
+  writeFileSync(userFile, userBytes);
+  let baseline: Float32Array;
+
+  /**
+   * Cosine >= 0.99 per token, of the outputs and of the encoder's contribution: the zero-weight
+   * control passes the first (0.9994 here) and fails the second (its contribution is nothing).
+   */
+  async function expectFaithful(
+    label: string,
+    int8: Awaited<ReturnType<typeof outputOf>>,
+    fp32: Awaited<ReturnType<typeof outputOf>>,
+    settings: QuantizationSettings = DEFAULT_QUANTIZATION,
+  ): Promise<void> {
+    baseline ??= await zeroWeightOutput(userBytes, arch.vocab_size);
+    // int8 embedding tables (Gather) move the residual stream itself: the int8 graph's contribution is over its own.
+    const own = settings.op_types.includes('Gather') ? await zeroWeightOutput(userBytes, arch.vocab_size, settings) : baseline;
+    const { cosine, contribution, control } = accuracy(int8.out, fp32.out, { int8: own, fp32: baseline }, arch.hidden_size, fp32.valid);
+    console.log(`user file int8 (${label}): min per-token cosine vs fp32 ${cosine.toFixed(7)}; of the encoder's contribution ${contribution.toFixed(5)}; zero weights (control) ${control.toFixed(5)}`);
+    expect(cosine).toBeGreaterThanOrEqual(0.99);
+    expect(contribution).toBeGreaterThanOrEqual(0.99);
+    expect(int8.out.some((v, i) => v !== fp32.out[i])).toBe(true);
+  }
 
   it.each([false, true])('quantizes a file on disk, keeping its input and output names (preoptimize=%s)', async (pre) => {
     const out = join(workDir, `user-int8-${pre}.onnx`);
@@ -216,17 +262,38 @@ describe('user-style fp32 files', () => {
     const int8 = await outputOf(out, arch.vocab_size);
     expect(int8.names).toEqual([['input_ids', 'attention_mask'], ['last_hidden_state']]);
     expect(int8.names).toEqual(fp32.names);
-    expect(minTokenCosine(int8.out, fp32.out, arch.hidden_size, fp32.valid)).toBeGreaterThanOrEqual(0.99);
+    await expectFaithful(`preoptimize=${pre}`, int8, fp32);
+  });
+
+  it('the contribution check fails a rewrite that loses the feed-forward layers, which the output cosine alone passes', async () => {
+    const model = decodeModel(quantizeModel(userBytes, DEFAULT_QUANTIZATION).bytes);
+    let zeroed = 0;
+    for (const t of model.graph?.initializer ?? []) {
+      // The feed-forward weights are the int8 tables with the intermediate size in their shape.
+      if (t.dataType === onnxProto.onnx.TensorProto.DataType.INT8 && t.rawData && (t.dims ?? []).map(Number).includes(arch.intermediate_size)) {
+        t.rawData = new Uint8Array(t.rawData.length);
+        zeroed++;
+      }
+    }
+    expect(zeroed).toBe(2 * arch.num_hidden_layers);
+    const fp32 = await outputOf(userFile, arch.vocab_size);
+    const broken = await outputOf(onnxProto.onnx.ModelProto.encode(model).finish(), arch.vocab_size);
+    baseline ??= await zeroWeightOutput(userBytes, arch.vocab_size);
+    const { cosine, contribution } = accuracy(broken.out, fp32.out, { int8: baseline, fp32: baseline }, arch.hidden_size, fp32.valid);
+    console.log(`user file, feed-forward weights lost: min per-token cosine vs fp32 ${cosine.toFixed(5)}; of the encoder's contribution ${contribution.toFixed(5)}`);
+    expect(cosine).toBeGreaterThanOrEqual(0.99);
+    expect(contribution).toBeLessThan(0.99);
   });
 
   it('quantizes embedding tables when asked (Gather), which shrinks the file about 4x', async () => {
     const out = join(workDir, 'user-int8-gather.onnx');
-    const made = await quantizeFile(userFile, out, { ...DEFAULT_QUANTIZATION, op_types: ['MatMul', 'Gather'] });
+    const settings: QuantizationSettings = { ...DEFAULT_QUANTIZATION, op_types: ['MatMul', 'Gather'] };
+    const made = await quantizeFile(userFile, out, settings);
     expect(made.report.quantized.Gather).toBe(2); // word and position tables
     expect(made.size_bytes_out).toBeLessThan(made.size_bytes_in / 3);
     const fp32 = await outputOf(userFile, arch.vocab_size);
     const int8 = await outputOf(out, arch.vocab_size);
-    expect(minTokenCosine(int8.out, fp32.out, arch.hidden_size, fp32.valid)).toBeGreaterThanOrEqual(0.99);
+    await expectFaithful('Gather too', int8, fp32, settings);
   });
 
   it('model.dtype=int8 with model.path caches the quantized file and reuses it', async () => {

@@ -141,6 +141,6 @@ describe('the dispatch config', () => {
   it('leaves the latency scenario as it was', () => {
     const src = { configDir: PACKAGE_CONFIG_DIR, extraDirs: [], configName: 'config' };
     const cfg = resolveTask(composeJob(openRepository(src), src, [], { version: 'test' }).config).runConfig;
-    expect(cfg.scenario).toEqual({ name: 'latency', min_iterations: 10 });
+    expect(cfg.scenario).toEqual({ name: 'latency', min_iterations: 10, padding: 0 });
   });
 });
