@@ -190,7 +190,8 @@ export async function executeLaunch(
   outputDir: string,
   opts: { readonly signal?: AbortSignal; readonly onSpawn?: (pids: readonly number[]) => void } = {},
 ): Promise<LaunchOutcome> {
-  const model = needsModelFile(cfg) ? await prepareModel(cfg) : null;
+  // The mock backend needs no file, but a file the user names must exist and is described by itself.
+  const model = needsModelFile(cfg) || cfg.model.path !== null ? await prepareModel(cfg) : null;
   if (cfg.launcher.name === 'inline') {
     const inst = prepared.plan.instances[0]!;
     const run = await runInstance(cfg, { index: 0, threads: inst.threads, batchSize: inst.batch_size, model, outputDir }, undefined, opts.signal);

@@ -116,6 +116,7 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
     ['an interpolation to nothing', ['+x=${nope}'], ["Interpolation key 'nope' not found", 'full_key: x', "'nope' does not exist"]],
     ['a missing environment variable', ['+x=${oc.env:BENCH_TEST_UNSET_VARIABLE}'], ["Environment variable 'BENCH_TEST_UNSET_VARIABLE' not found", 'full_key: x', '${oc.env:BENCH_TEST_UNSET_VARIABLE,default}']],
     ['missing model file', ['backend=onnxruntime', `model.path=${join(dir, 'missing.onnx')}`], ['model.path', 'does not exist']],
+    ['missing model file, even for a dry run with the mock backend', [`model.path=${join(dir, 'missing.onnx')}`], ['model.path', 'does not exist', 'give an .onnx file or a Hugging Face folder']],
     ['a file that is not ONNX', ['backend=onnxruntime', `model.path=${notOnnx}`], ['model.path', 'is not an ONNX model']],
     [
       'an ONNX model with inputs bench cannot feed',
