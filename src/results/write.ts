@@ -5,7 +5,7 @@ import { stringify } from 'csv-stringify/sync';
 import { join } from 'node:path';
 import { flatten, isTree } from '../config/tree.js';
 import { writeFileAtomic } from './atomic.js';
-import type { BestSetup } from './best.js';
+import { coresPerInstance, type BestSetup } from './best.js';
 import type { RunResult } from './types.js';
 
 export const RESULTS_JSON = 'results.json';
@@ -115,6 +115,9 @@ export function summaryRecord(row: SummaryRow): Record<string, unknown> {
     overrides: row.overrides.join(' '),
     backend: String(row.result?.backend?.name ?? ''),
     instances: a?.instances ?? '',
+    // Intra-op threads, at most the pinned CPUs, when every instance has the same (the report's
+    // core-count scaling needs it: backend.num_threads is often null, i.e. chosen by the planner).
+    cores_per_instance: row.result ? (coresPerInstance(row.result) ?? '') : '',
     batch_size: a?.batch_size ?? '',
     latency_mean_ms: a ? round(a.latency_mean_ms) : '',
     // Of the pooled calls, so that two summaries can be compared with Welch's test.
