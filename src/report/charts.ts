@@ -7,13 +7,18 @@
  * - latency vs cores: single-instance runs, mean latency against the cores used (intra-op threads,
  *   at most the CPUs the instance was pinned to), one line per sequence length (and per any other
  *   varying key); the study's core-count scaling.
- * - latency vs instances and throughput vs instances: the study's batch-size scaling, with the
+ * - latency vs instances and throughput vs instances: the study's batch-size scaling (a total batch
+ *   split over the instances) or multi-instance scaling (each instance with its own batch), with the
  *   study's aggregate definitions: latency = the worst instance's mean, throughput = the sum.
  * - latency distribution: a box per instance of each run (quartiles, median, whiskers at p1/p99),
  *   one panel per run with its own latency axis, since runs of different sizes differ by orders of
  *   magnitude.
+ * - dispatch runs (scenario=dispatch) are none of the above (single requests of many lengths, two
+ *   setups in one run, their instances' latencies service times): they get their own chart, request
+ *   latency p50/p90/p99 per length class, dispatched beside homogeneous, and are left out of the
+ *   others; a set of dispatch runs only gets that chart alone.
  * A chart whose x axis would show one value (e.g. every run used the same cores) is skipped with a
- * note instead of drawn with a single point.
+ * note instead of drawn with a single point. Captions name the series the data actually has.
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { canonical } from './compare.js';
@@ -58,12 +63,14 @@ const SHORT_NAMES: Readonly<Record<string, string>> = {
   'backend.num_threads': 'threads',
 };
 
-/** Cores an instance computed on: its intra-op threads, at most the CPUs it was pinned to. */
+/** Cores each instance computed on: its intra-op threads, at most the CPUs it was pinned to (see load.ts). */
 export function coresUsed(r: ResultRow): number | null {
-  const first = r.result?.instances[0];
-  if (first) return first.cpus && first.cpus.length > 0 ? Math.min(first.threads, first.cpus.length) : first.threads;
-  const threads = Number(r.config['backend.num_threads'] ?? NaN);
-  return Number.isFinite(threads) && threads > 0 ? threads : null;
+  return r.cores_per_instance;
+}
+
+/** A dispatch run: charted on its own, never as a point of the scaling charts. */
+export function isDispatch(r: ResultRow): boolean {
+  return r.scenario === 'dispatch' || r.dispatch !== null;
 }
 
 function varyingKeys(rows: readonly ResultRow[], exclude: readonly string[]): string[] {
@@ -86,6 +93,13 @@ function seriesLabel(r: ResultRow, keys: readonly string[]): string {
 
 function legendTitle(keys: readonly string[]): string | null {
   return keys.length === 1 ? (LEGEND_TITLES[keys[0]!] ?? keys[0]!) : null;
+}
+
+/** `one line per sequence length`, `one line per sequence length and batch size`, or `a single line`. */
+export function linesPhrase(keys: readonly string[]): string {
+  if (keys.length === 0) return 'a single line (no other setting varies)';
+  const names = keys.map((k) => LEGEND_TITLES[k] ?? k);
+  return `one line per ${names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`}`;
 }
 
 /** Series labels in the order of their keys' values, numbers numerically (seq 32 before seq 128). */
@@ -126,13 +140,24 @@ function skipped(id: string, title: string, caption: string, reason: string): Ch
 export function latencyVsCores(rows: readonly ChartRow[]): ChartPlan {
   const id = 'latency-vs-cores';
   const title = 'Latency vs cores';
-  const caption =
-    'Core-count scaling: mean latency of single-instance runs against the cores used (intra-op threads, at most the pinned CPUs), one line per sequence length.';
-  const single = rows.map((c) => c.row).filter((r) => ok(r) && r.instances === 1 && coresUsed(r) !== null);
-  if (single.length === 0) return skipped(id, title, caption, 'no single-instance runs');
+  const about = 'Core-count scaling: mean latency of single-instance runs against the cores used (intra-op threads, at most the pinned CPUs)';
+  const completed = rows.map((c) => c.row).filter(ok);
+  const singles = completed.filter((r) => r.instances === 1);
+  const single = singles.filter((r) => coresUsed(r) !== null);
+  const keys = varyingKeys(single, CORE_KEYS);
+  const caption = `${about}, ${linesPhrase(keys)}.`;
+  if (singles.length === 0) return skipped(id, title, caption, completed.length === 0 ? 'no completed runs' : 'no single-instance runs');
+  if (single.length === 0) {
+    return skipped(
+      id,
+      title,
+      caption,
+      `the ${singles.length} single-instance run${singles.length === 1 ? '' : 's'} do not record the cores they used ` +
+        '(a summary.csv without cores_per_instance and backend.num_threads chosen by the planner): report the sweep directory instead',
+    );
+  }
   const cores = new Set(single.map(coresUsed));
   if (cores.size < 2) return skipped(id, title, caption, `every single-instance run used the same number of cores (${[...cores][0]}): nothing to scale over`);
-  const keys = varyingKeys(single, CORE_KEYS);
   const values = single.map((r) => ({ cores: coresUsed(r), latency_ms: r.latency_mean_ms, series: seriesLabel(r, keys) }));
   const maxCores = Math.max(...(cores as Set<number>));
   const minCores = Math.min(...(cores as Set<number>));
@@ -162,16 +187,25 @@ export function latencyVsCores(rows: readonly ChartRow[]): ChartPlan {
 function instanceChart(rows: readonly ChartRow[], which: 'latency' | 'throughput'): ChartPlan {
   const id = which === 'latency' ? 'latency-vs-instances' : 'throughput-vs-instances';
   const title = which === 'latency' ? 'Max latency vs instances' : 'Summed throughput vs instances';
+  const data = rows.map((c) => c.row).filter((r) => ok(r) && r.instances !== null);
+  const keys = varyingKeys(data, INSTANCE_KEYS);
+  // The study's batch-size scaling splits one total batch over the instances; its multi-instance
+  // experiment gives every instance the same batch.
+  const split = data.map((r) => canonical(r.config['launcher.split_batch']));
+  const kind =
+    data.length > 0 && split.every((x) => x === 'true')
+      ? 'Batch-size scaling (the total batch split over the instances)'
+      : data.length > 0 && split.every((x) => x !== 'true')
+        ? 'Multi-instance scaling (every instance with its own batch)'
+        : 'Instance scaling';
   const caption =
     which === 'latency'
-      ? "Batch-size scaling: the worst instance's mean latency against the number of instances the machine is split into, one line per total batch and sequence length."
-      : 'Batch-size scaling: throughput summed over the instances (counted in their common window) against the number of instances.';
-  const data = rows.map((c) => c.row).filter((r) => ok(r) && r.instances !== null);
+      ? `${kind}: the worst instance's mean latency against the number of instances the machine is split into, ${linesPhrase(keys)}.`
+      : `${kind}: throughput summed over the instances (counted in their common window) against the number of instances, ${linesPhrase(keys)}.`;
   const counts = new Set(data.map((r) => r.instances));
   if (counts.size < 2) {
     return skipped(id, title, caption, data.length === 0 ? 'no completed runs' : `every run used ${[...counts][0]} instance${[...counts][0] === 1 ? '' : 's'}: nothing to scale over`);
   }
-  const keys = varyingKeys(data, INSTANCE_KEYS);
   const values = data.map((r) => ({
     instances: r.instances,
     value: which === 'latency' ? r.latency_mean_ms : r.throughput_samples_per_s,
@@ -252,8 +286,75 @@ export function latencyDistribution(rows: readonly ChartRow[]): ChartPlan {
   return { id, title, caption, spec: spec as unknown as TopLevelSpec, skipped: null };
 }
 
+const SETUPS = ['dispatched', 'homogeneous'] as const;
+const STATS = ['p50', 'p90', 'p99'] as const;
+
+/** The class as the dispatch chart and table name it: `all`, or `small <=32`. */
+export function classLabel(c: { readonly class: string; readonly length_range: string }): string {
+  return c.class === 'all' || c.length_range === '' ? c.class : `${c.class} ${c.length_range}`;
+}
+
+export function dispatchLatency(rows: readonly ChartRow[]): ChartPlan {
+  const id = 'dispatch-latency';
+  const title = 'Request latency, dispatched vs homogeneous';
+  const caption =
+    'Dispatch runs: request latency (arrival to completion, queueing included) at p50, p90 and p99 per length class ("all": every request), ' +
+    'the dispatched setup beside the homogeneous, length-blind one on the same cores. Lower is better.';
+  const values: Record<string, unknown>[] = [];
+  const classOrder: string[] = [];
+  const runs: string[] = [];
+  for (const c of rows) {
+    const d = c.row.dispatch;
+    if (c.row.status !== 'ok' || !d) continue;
+    runs.push(c.label);
+    for (const k of d.classes) {
+      const label = classLabel(k);
+      if (!classOrder.includes(label)) classOrder.push(label);
+      const figures = { p50: k.latency_p50_ms, p90: k.latency_p90_ms, p99: k.latency_p99_ms };
+      for (const stat of STATS) {
+        if (figures[stat] !== null) values.push({ run: c.label, class: label, setup: k.setup, stat, latency_ms: figures[stat] });
+      }
+    }
+  }
+  if (values.length === 0) return skipped(id, title, caption, 'no completed dispatch run with request latencies');
+  const spec = {
+    ...BASE,
+    title: { text: title, subtitle: experimentNames(rows.map((c) => c.row)) || undefined },
+    data: { values },
+    facet: {
+      column: { field: 'class', type: 'nominal', sort: classOrder, title: null, header: { labelFontSize: 11 } },
+      ...(runs.length > 1
+        ? { row: { field: 'run', type: 'nominal', sort: runs, title: null, header: { labelOrient: 'top', labelAnchor: 'start', labelAngle: 0, labelLimit: 0, labelFontSize: 11 } } }
+        : {}),
+    },
+    spec: {
+      width: 150,
+      height: 220,
+      mark: { type: 'bar' },
+      encoding: {
+        x: { field: 'stat', type: 'nominal', sort: [...STATS], title: null, axis: { labelAngle: 0 } },
+        xOffset: { field: 'setup', type: 'nominal', sort: [...SETUPS] },
+        y: { field: 'latency_ms', type: 'quantitative', title: 'request latency (ms)', scale: { zero: true } },
+        color: { field: 'setup', type: 'nominal', sort: [...SETUPS], title: 'setup', scale: { domain: [...SETUPS], range: ['#2f6fb0', '#d08a2c'] } },
+      },
+    },
+    // Runs of different rates or models differ by orders of magnitude: each its own axis.
+    ...(runs.length > 1 ? { resolve: { scale: { y: 'independent' } } } : {}),
+  };
+  return { id, title, caption, spec: spec as unknown as TopLevelSpec, skipped: null };
+}
+
+/**
+ * The study's charts over the runs that are not dispatch runs, and the dispatch chart when there
+ * are dispatch runs (a set of dispatch runs only gets that chart alone: the others do not apply).
+ */
 export function planCharts(rows: readonly ChartRow[]): ChartPlan[] {
-  return [latencyVsCores(rows), latencyVsInstances(rows), throughputVsInstances(rows), latencyDistribution(rows)];
+  const dispatch = rows.filter((c) => isDispatch(c.row));
+  const study = rows.filter((c) => !isDispatch(c.row));
+  return [
+    ...(study.length > 0 || dispatch.length === 0 ? [latencyVsCores(study), latencyVsInstances(study), throughputVsInstances(study), latencyDistribution(study)] : []),
+    ...(dispatch.length > 0 ? [dispatchLatency(dispatch)] : []),
+  ];
 }
 
 export interface SvgRendering {

@@ -60,8 +60,13 @@ export function statisticLines(cmp: Comparison): string[] {
   const pct = Math.round(cmp.confidence * 100);
   const lines: string[] = [];
   if (used.has('mann-whitney-u')) {
+    const raw = new Set(cmp.matched.filter((m) => m.statistic === 'mann-whitney-u').map((m) => m.latency_measure));
+    const pooled = [
+      ...(raw.has('inference') ? ["all instances' calls pooled"] : []),
+      ...(raw.has('request') ? [`${raw.size > 1 ? 'dispatch runs: ' : ''}every request of the dispatched setup`] : []),
+    ].join('; ');
     lines.push(
-      `Mann-Whitney U test on the raw latencies (all instances' calls pooled; two-sided, normal approximation with tie correction, alpha ${cmp.alpha}); ` +
+      `Mann-Whitney U test on the raw latencies (${pooled}; two-sided, normal approximation with tie correction, alpha ${cmp.alpha}); ` +
         `latency = median; ratio B/A of medians with a ${pct}% percentile-bootstrap interval (${cmp.resamples} resamples, seed ${cmp.bootstrap_seed})`,
     );
   }
@@ -69,6 +74,18 @@ export function statisticLines(cmp: Comparison): string[] {
     lines.push(`Welch's t-test on mean ± std (no raw latencies in the input; alpha ${cmp.alpha}); ratio B/A of means with a ${pct}% delta-method interval`);
   }
   if (used.has('none')) lines.push('ratio of means only: the input has no spread (std and count), so no verdict');
+  const measures = new Set(cmp.matched.map((m) => m.latency_measure));
+  if (measures.has('request')) {
+    lines.push(
+      `dispatch runs${measures.size > 1 ? ' (scenario=dispatch)' : ''}: latency = request latency of the dispatched setup, arrival to completion (queueing included), all length classes pooled; ` +
+        'throughput = completed requests/s (one sequence each); the homogeneous baseline of each run is not compared',
+    );
+  }
+  if (measures.has('service')) {
+    lines.push(
+      'dispatch runs from a CSV without dispatch.csv beside it: latency = service time (session.run in the instances, queueing excluded), not request latency; compare the run directories for request latencies',
+    );
+  }
   lines.push(`significant when p < ${cmp.alpha} and the interval excludes 1; "± x" is half the interval's width`);
   return lines;
 }
@@ -113,9 +130,15 @@ function sections(cmp: Comparison, opts: RenderOptions): Section[] {
   const keys = cmp.varying_keys;
   const head = keys.length > 0 ? [...keys] : ['setup'];
   const center = new Set(cmp.matched.map((m) => m.center));
-  const unit = center.size === 1 && center.has('median') ? 'median ms' : center.size === 1 ? 'mean ± std ms' : 'ms';
+  const measures = new Set(cmp.matched.map((m) => m.latency_measure));
+  const what = measures.size === 1 && measures.has('request') ? 'request ' : measures.size === 1 && measures.has('service') ? 'service ' : '';
+  const rate = what === 'request ' ? 'requests/s' : 'samples/s';
+  const unit = `${what}${center.size === 1 && center.has('median') ? 'median ms' : center.size === 1 ? 'mean ± std ms' : 'ms'}`;
+  // Dispatch runs beside others: say on each row which latency it is.
+  const mixed = measures.size > 1;
   const rows = cmp.matched.map((m) => [
     ...setupCells(m, keys),
+    ...(mixed ? [m.latency_measure] : []),
     latencyText(m, 'a'),
     latencyText(m, 'b'),
     ratioText(m),
@@ -125,12 +148,12 @@ function sections(cmp: Comparison, opts: RenderOptions): Section[] {
     sig(m.b.throughput_samples_per_s, 4),
     m.throughput_ratio === null ? 'n/a' : m.throughput_ratio.toFixed(3),
   ]);
-  const n = head.length;
+  const n = head.length + (mixed ? 1 : 0);
   out.push({
     title: `Matched (${cmp.matched.length})`,
     ...(cmp.matched.length === 0 ? { lines: ['(none)'] } : {}),
     table: cmp.matched.length === 0 ? undefined : {
-      header: [...head, `A ${unit}`, `B ${unit}`, `B/A [${Math.round(cmp.confidence * 100)}% CI]`, 'p', 'verdict (B vs A)', 'A samples/s', 'B samples/s', 'throughput B/A'],
+      header: [...head, ...(mixed ? ['latency'] : []), `A ${unit}`, `B ${unit}`, `B/A [${Math.round(cmp.confidence * 100)}% CI]`, 'p', 'verdict (B vs A)', `A ${rate}`, `B ${rate}`, 'throughput B/A'],
       rows,
       right: [n, n + 1, n + 2, n + 3, n + 5, n + 6, n + 7],
     },
@@ -207,6 +230,7 @@ export function comparisonCsv(cmp: Comparison, opts: RenderOptions = {}): string
     ...setup(m.setup),
     a_run: m.a.source,
     b_run: m.b.source,
+    latency_measure: m.latency_measure,
     statistic: m.statistic,
     center: m.center,
     a_latency_ms: m.a.latency_ms,

@@ -33,12 +33,20 @@
  * verdict. A difference is significant when p < alpha and the interval of the ratio excludes 1.
  * Throughput (summed over instances) is compared as a plain ratio beside it.
  *
+ * Dispatch runs (scenario=dispatch) are compared on their request latency: every request of the
+ * dispatched setup, from arrival to completion (queueing included), all length classes pooled, and
+ * their throughput in completed requests per second (load.ts puts these figures in the row; the
+ * homogeneous baseline of each run is not part of the comparison). Each matched row carries the
+ * measure its figures are of (`latency_measure`), and a pair whose sides measure different things
+ * (a dispatch run from results.json against one from a CSV with service times only) is listed as
+ * not comparable rather than compared.
+ *
  * Pure: reads nothing, prints nothing.
  */
 import { getPath } from '../config/tree.js';
 import { bootstrapMedianRatio, DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES, mannWhitneyU, welchRatio } from '../stats/compare.js';
 import { mean, percentile, sampleStd } from '../stats/summary.js';
-import type { ResultRow, ResultSet } from './load.js';
+import type { LatencyMeasure, ResultRow, ResultSet } from './load.js';
 
 export const DEFAULT_IGNORED_KEYS: readonly string[] = [
   'experiment_name',
@@ -76,6 +84,13 @@ export const ENVIRONMENT_FIELDS: readonly (readonly [key: string, label: string]
   ['hostname', 'hostname'],
 ];
 
+/** What a latency figure measures, in words (for notes and reasons). */
+export const MEASURE_WORDS: Readonly<Record<LatencyMeasure, string>> = {
+  inference: 'inference latency',
+  request: 'request latency (dispatch)',
+  service: 'service time only (a dispatch run from a CSV without dispatch.csv)',
+};
+
 export type Verdict = 'faster' | 'slower' | 'no significant difference' | 'unknown';
 export type Statistic = 'mann-whitney-u' | 'welch' | 'none';
 
@@ -107,6 +122,8 @@ export interface MatchedRow {
   readonly setup: Readonly<Record<string, string>>;
   readonly a: SideFigures;
   readonly b: SideFigures;
+  /** What the latencies compared are: one inference call, or a dispatch run's request latency (or service time). */
+  readonly latency_measure: LatencyMeasure;
   readonly statistic: Statistic;
   readonly center: 'median' | 'mean';
   /** Latency ratio B / A (below 1: B is faster) with its interval. */
@@ -239,6 +256,7 @@ export function compareRows(a: ResultRow, b: ResultRow, setup: Record<string, st
       setup,
       a: side(a, 'median'),
       b: side(b, 'median'),
+      latency_measure: a.latency_measure,
       statistic: 'mann-whitney-u',
       center: 'median',
       ratio: ci.ratio,
@@ -263,6 +281,7 @@ export function compareRows(a: ResultRow, b: ResultRow, setup: Record<string, st
       setup,
       a: sa,
       b: sb,
+      latency_measure: a.latency_measure,
       statistic: 'welch',
       center: 'mean',
       ratio: w.ratio,
@@ -278,6 +297,7 @@ export function compareRows(a: ResultRow, b: ResultRow, setup: Record<string, st
     setup,
     a: sa,
     b: sb,
+    latency_measure: a.latency_measure,
     statistic: 'none',
     center: 'mean',
     ratio,
@@ -363,7 +383,11 @@ export function compareSets(setA: ResultSet, setB: ResultSet, options: CompareOp
       notes.push(`${countA.get(k) ?? 0} row(s) of A and ${groupsB.get(k)?.length ?? 0} of B share ${label}: paired in job order`);
     }
     const partner = partners?.shift();
-    if (partner) matched.push(compareRows(r, partner, setupOf(r, varying), opts));
+    if (partner && partner.latency_measure !== r.latency_measure) {
+      const what = (m: LatencyMeasure): string => MEASURE_WORDS[m];
+      const reason = `A has ${what(r.latency_measure)}, B ${what(partner.latency_measure)}: not the same measure`;
+      skipped.push({ side: 'A', source: r.source, status: r.status, reason }, { side: 'B', source: partner.source, status: partner.status, reason });
+    } else if (partner) matched.push(compareRows(r, partner, setupOf(r, varying), opts));
     else leftoverA.push(r);
   }
   const leftoverB = [...groupsB.values()].flat();

@@ -12,18 +12,66 @@
  *   `outputs/2026-01-02/`.
  * One row per run: its configuration flattened to dotted keys, its aggregate figures, the raw
  * latencies of all instances pooled (null when only a summary is available), its environment.
+ *
+ * A dispatch run (scenario=dispatch) is one run with two setups, whose instances' latencies are
+ * service times (session.run alone). What a user compares such runs on is the request latency
+ * (arrival to completion, queueing included), so its row's latency figures are the dispatched
+ * setup's request latencies over all classes (from results.json's `dispatch` section, or from the
+ * `dispatch.csv` beside a CSV), `latency_measure` says so, and `dispatch` holds the figures per
+ * setup and class for the report. A dispatch run read from a CSV with no dispatch.csv beside it
+ * keeps the CSV's figures, service times, marked `latency_measure: 'service'`.
  */
 import { parse } from 'csv-parse/sync';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { flatten, isTree } from '../config/tree.js';
+import { coresPerInstance } from '../results/best.js';
 import type { RunResult } from '../results/types.js';
+import type { DispatchReport } from '../scenarios/dispatch.js';
 
 export class ReportInputError extends Error {
   override readonly name = 'ReportInputError';
 }
 
 export type SetKind = 'run' | 'sweep' | 'csv' | 'collection';
+
+/**
+ * What a row's latency figures measure: `inference` one timed call (the latency scenario);
+ * `request` a dispatch run's requests from arrival to completion in its dispatched setup;
+ * `service` a dispatch run's session.run time alone (a CSV without request figures).
+ */
+export type LatencyMeasure = 'inference' | 'request' | 'service';
+
+/** One (setup, class) row of a dispatch run, as dispatch.csv has it; class `all` is every request. */
+export interface DispatchClassFigures {
+  readonly setup: 'dispatched' | 'homogeneous';
+  readonly class: string;
+  /** Tokens, e.g. `<=32`, `33-128`; `any` for the class `all`. */
+  readonly length_range: string;
+  readonly requests: number | null;
+  readonly latency_mean_ms: number | null;
+  readonly latency_std_ms: number | null;
+  readonly latency_p50_ms: number | null;
+  readonly latency_p90_ms: number | null;
+  readonly latency_p99_ms: number | null;
+  readonly queueing_p50_ms: number | null;
+  readonly queueing_p99_ms: number | null;
+  readonly throughput_requests_per_s: number | null;
+}
+
+/** A dispatch run's figures per setup and class. */
+export interface DispatchFigures {
+  /** e.g. `open loop, Poisson 200/s, 200 requests, lengths mix 32:60% 128:30% 384:10%`; null from dispatch.csv. */
+  readonly workload: string | null;
+  /** Each setup's layout, e.g. `small <=32: 1 x 1 core; large >32: 1 x 1 core`; null when unknown. */
+  readonly dispatched_setup: string | null;
+  readonly homogeneous_setup: string | null;
+  /** Class `all` first, then the classes by length, per setup (dispatched, then homogeneous). */
+  readonly classes: readonly DispatchClassFigures[];
+  /** Every request's latency (end - arrival) in the dispatched setup; null from dispatch.csv. */
+  readonly request_latencies_ms: readonly number[] | null;
+  readonly warnings: readonly string[];
+}
 
 export interface ResultRow {
   /** Where the row came from, relative to the set's root: a job dir, `summary.csv:3`, ... */
@@ -37,19 +85,33 @@ export interface ResultRow {
   readonly environment: Readonly<Record<string, unknown>> | null;
   /** The full result when it was read from results.json. */
   readonly result: RunResult | null;
+  /** `scenario.name` of the config (`latency`, `dispatch`); '' when the input does not say. */
+  readonly scenario: string;
+  /** What the latency figures below measure (see LatencyMeasure). */
+  readonly latency_measure: LatencyMeasure;
+  /** A dispatch run's figures per setup and class; null for other runs (or when not recorded). */
+  readonly dispatch: DispatchFigures | null;
   readonly instances: number | null;
-  /** Total batch over all instances. */
+  /** Cores each instance computed on (threads, at most its pinned CPUs); null when unknown or unequal. */
+  readonly cores_per_instance: number | null;
+  /** Total batch over all instances; null for a dispatch run (single requests of many lengths). */
   readonly batch_size: number | null;
-  /** The study's aggregate latency: the worst instance's mean. */
+  /**
+   * The study's aggregate latency: the worst instance's mean; for a dispatch run the mean request
+   * latency of its dispatched setup.
+   */
   readonly latency_mean_ms: number | null;
   readonly latency_p50_ms: number | null;
   readonly latency_p99_ms: number | null;
   /** Spread and count of the pooled calls, when the input has them (results.json, results.csv). */
   readonly latency_std_ms: number | null;
   readonly latency_count: number | null;
-  /** Summed over instances. */
+  /** Summed over instances; a dispatch run: completed requests per second of its dispatched setup. */
   readonly throughput_samples_per_s: number | null;
-  /** Every call of every instance, pooled; null when only a summary was read. */
+  /**
+   * Every call of every instance, pooled (a dispatch run: every request's latency in its dispatched
+   * setup); null when only a summary was read.
+   */
   readonly latencies_ms: readonly number[] | null;
   readonly error: string | null;
 }
@@ -96,21 +158,126 @@ function asRunResult(value: unknown, path: string): RunResult {
   return value as unknown as RunResult;
 }
 
+/** Words for a dispatch run's workload, from results.json's `dispatch.workload` (as the run printed it). */
+function describeWorkload(w: DispatchReport['workload']): string {
+  const arrival =
+    w.mode === 'open'
+      ? `open loop, Poisson ${w.offered_rate_per_s ?? '?'}/s`
+      : `closed loop, ${w.clients ?? '?'} client${w.clients === 1 ? '' : 's'}`;
+  const l = w.lengths as { distribution?: unknown; mix?: unknown; lognormal?: Record<string, unknown>; file?: unknown };
+  const mix = Array.isArray(l.mix) ? l.mix.filter((p): p is [unknown, unknown] => Array.isArray(p) && p.length === 2) : [];
+  const total = mix.reduce((sum, [, x]) => sum + Number(x), 0);
+  let shape = typeof l.distribution === 'string' ? l.distribution : '';
+  if (mix.length > 0 && total > 0) shape = `mix ${mix.map(([n, x]) => `${String(n)}:${Math.round((100 * Number(x)) / total)}%`).join(' ')}`;
+  else if (isTree(l.lognormal)) {
+    const ln = l.lognormal;
+    shape = `lognormal median ${String(ln.median)} sigma ${String(ln.sigma)} in [${String(ln.min)}, ${String(ln.max)}]`;
+  } else if (typeof l.file === 'string') shape = `file ${l.file}`;
+  return `${arrival}, ${w.requests} requests${shape === '' ? '' : `, lengths ${shape}`}`;
+}
+
+/** The figures per setup and class from results.json's `dispatch` section. */
+export function dispatchFromReport(d: DispatchReport): DispatchFigures {
+  const classes: DispatchClassFigures[] = [];
+  for (const s of [d.dispatched, d.baseline]) {
+    if (!s) continue;
+    const entries = [['all', 'any', s.overall] as const, ...Object.entries(s.per_class).map(([n, c]) => [n, d.workload.classes[n]?.range ?? '', c] as const)];
+    for (const [name, range, c] of entries) {
+      classes.push({
+        setup: s.setup,
+        class: name,
+        length_range: range,
+        requests: c.requests,
+        latency_mean_ms: num(c.latency.mean_ms),
+        latency_std_ms: num(c.latency.std_ms),
+        latency_p50_ms: num(c.latency.p50_ms),
+        latency_p90_ms: num(c.latency.p90_ms),
+        latency_p99_ms: num(c.latency.p99_ms),
+        queueing_p50_ms: num(c.queueing.p50_ms),
+        queueing_p99_ms: num(c.queueing.p99_ms),
+        throughput_requests_per_s: num(c.throughput_requests_per_s),
+      });
+    }
+  }
+  const q = d.dispatched.requests;
+  const latencies = q.end_ms.map((end, k) => end - q.arrival_ms[k]!).filter(Number.isFinite);
+  return {
+    workload: describeWorkload(d.workload),
+    dispatched_setup: d.dispatched.description,
+    homogeneous_setup: d.baseline?.description ?? null,
+    classes,
+    request_latencies_ms: latencies.length > 0 ? latencies : null,
+    warnings: d.warnings,
+  };
+}
+
+/** dispatch.csv read back (null when the file is not there or holds no dispatched `all` row). */
+export function readDispatchCsv(path: string): DispatchFigures | null {
+  if (!existsSync(path)) return null;
+  const classes = parseCsv(path)
+    .filter((rec) => rec.setup === 'dispatched' || rec.setup === 'homogeneous')
+    .map(
+      (rec): DispatchClassFigures => ({
+        setup: rec.setup as 'dispatched' | 'homogeneous',
+        class: rec.class ?? '',
+        length_range: rec.length_range ?? '',
+        requests: num(rec.requests),
+        latency_mean_ms: num(rec.latency_mean_ms),
+        latency_std_ms: num(rec.latency_std_ms),
+        latency_p50_ms: num(rec.latency_p50_ms),
+        latency_p90_ms: num(rec.latency_p90_ms),
+        latency_p99_ms: num(rec.latency_p99_ms),
+        queueing_p50_ms: num(rec.queueing_p50_ms),
+        queueing_p99_ms: num(rec.queueing_p99_ms),
+        throughput_requests_per_s: num(rec.throughput_requests_per_s),
+      }),
+    );
+  if (!classes.some((c) => c.setup === 'dispatched' && c.class === 'all')) return null;
+  return { workload: null, dispatched_setup: null, homogeneous_setup: null, classes, request_latencies_ms: null, warnings: [] };
+}
+
+/** The dispatched setup's figures over all requests, as a row's latency and throughput figures. */
+function requestFigures(d: DispatchFigures): Pick<
+  ResultRow,
+  'latency_mean_ms' | 'latency_p50_ms' | 'latency_p99_ms' | 'latency_std_ms' | 'latency_count' | 'throughput_samples_per_s' | 'latencies_ms'
+> {
+  const all = d.classes.find((c) => c.setup === 'dispatched' && c.class === 'all')!;
+  return {
+    latency_mean_ms: all.latency_mean_ms,
+    latency_p50_ms: all.latency_p50_ms,
+    latency_p99_ms: all.latency_p99_ms,
+    latency_std_ms: all.latency_std_ms,
+    latency_count: all.requests,
+    // Each request is one sequence: requests/s are samples/s.
+    throughput_samples_per_s: all.throughput_requests_per_s,
+    latencies_ms: d.request_latencies_ms,
+  };
+}
+
+const scenarioOf = (config: Readonly<Record<string, unknown>>): string => (typeof config['scenario.name'] === 'string' ? config['scenario.name'] : '');
+
 /** A row from a parsed results.json. */
 export function rowFromResult(r: RunResult, source: string, job: number | null): ResultRow {
   const a = r.aggregate;
   const ok = r.instances.filter((i) => i.status === 'ok');
   const pooled = ok.flatMap((i) => (Array.isArray(i.latencies_ms) ? i.latencies_ms : []));
-  return {
+  const config = isTree(r.config) ? flatten(r.config) : {};
+  const scenario = scenarioOf(config);
+  const dispatch = r.dispatch ? dispatchFromReport(r.dispatch) : null;
+  const row: ResultRow = {
     source,
     job,
     status: r.status,
     overrides: r.overrides ?? [],
-    config: isTree(r.config) ? flatten(r.config) : {},
+    config,
     environment: isTree(r.environment) ? r.environment : null,
     result: r,
+    scenario,
+    latency_measure: scenario === 'dispatch' || r.dispatch ? 'service' : 'inference',
+    dispatch,
     instances: a?.instances ?? (r.instances.length || null),
-    batch_size: a?.batch_size ?? null,
+    cores_per_instance: coresPerInstance(r),
+    batch_size: scenario === 'dispatch' || r.dispatch ? null : (a?.batch_size ?? null),
     latency_mean_ms: a?.latency_mean_ms ?? null,
     latency_p50_ms: a?.latency_p50_ms ?? null,
     latency_p99_ms: a?.latency_p99_ms ?? null,
@@ -120,16 +287,23 @@ export function rowFromResult(r: RunResult, source: string, job: number | null):
     latencies_ms: pooled.length > 0 ? pooled : null,
     error: r.error ?? null,
   };
+  return dispatch ? { ...row, latency_measure: 'request', ...requestFigures(dispatch) } : row;
 }
 
-/** A row from a summary record (summary.json / summary.csv) or an aggregate row of results.csv. */
-function rowFromRecord(rec: Record<string, unknown>, source: string): ResultRow {
+/**
+ * A row from a summary record (summary.json / summary.csv) or an aggregate row of results.csv.
+ * `dir`: the run's directory, where a dispatch run's dispatch.csv would be (null: unknown).
+ */
+function rowFromRecord(rec: Record<string, unknown>, source: string, dir: string | null, cores: number | null = null): ResultRow {
   const config: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rec)) if (k.startsWith('config.')) config[k.slice('config.'.length)] = v;
   const overrides = typeof rec.overrides === 'string' && rec.overrides.trim() !== '' ? rec.overrides.trim().split(/\s+/) : [];
   // results.csv counts the pooled calls in `iterations` on its aggregate row.
   const count = num(rec.latency_count) ?? (rec.row === 'aggregate' ? num(rec.iterations) : null);
-  return {
+  const threads = num(config['backend.num_threads']);
+  const scenario = scenarioOf(config);
+  const dispatch = scenario === 'dispatch' && dir !== null ? readDispatchCsv(join(dir, 'dispatch.csv')) : null;
+  const row: ResultRow = {
     source,
     job: num(rec.job),
     status: String(rec.status ?? 'ok') || 'ok',
@@ -137,8 +311,13 @@ function rowFromRecord(rec: Record<string, unknown>, source: string): ResultRow 
     config,
     environment: null,
     result: null,
+    scenario,
+    latency_measure: scenario === 'dispatch' ? 'service' : 'inference',
+    dispatch,
     instances: num(rec.instances) ?? (rec.row === 'aggregate' ? null : 1),
-    batch_size: num(rec.batch_size),
+    // summary.csv has the column; results.csv its instance rows (`cores`); older CSVs neither.
+    cores_per_instance: num(rec.cores_per_instance) ?? cores ?? (threads !== null && threads > 0 ? threads : null),
+    batch_size: scenario === 'dispatch' ? null : num(rec.batch_size),
     latency_mean_ms: num(rec.latency_mean_ms),
     latency_p50_ms: num(rec.latency_p50_ms),
     latency_p99_ms: num(rec.latency_p99_ms),
@@ -148,6 +327,7 @@ function rowFromRecord(rec: Record<string, unknown>, source: string): ResultRow 
     latencies_ms: null,
     error: typeof rec.error === 'string' && rec.error !== '' ? rec.error : null,
   };
+  return dispatch ? { ...row, latency_measure: 'request', ...requestFigures(dispatch) } : row;
 }
 
 function parseCsv(path: string): Record<string, string>[] {
@@ -165,11 +345,25 @@ function loadCsv(path: string): ResultSet {
     throw new ReportInputError(`${path} has no latency_mean_ms column: expected a bench summary.csv or results.csv`);
   }
   const name = basename(path);
+  const here = dirname(path);
+  // results.csv: its instance rows give the cores each instance computed on.
+  const perInstance = records
+    .filter((rec) => rec.row === 'instance')
+    .map((rec) => {
+      const threads = num(rec.threads);
+      const cpus = (rec.cpus ?? '').split(/\s+/).filter((c) => c !== '').length;
+      return threads === null ? null : cpus > 0 ? Math.min(threads, cpus) : threads;
+    });
+  const cores = perInstance.length > 0 && perInstance.every((c) => c !== null && c === perInstance[0]) ? perInstance[0]! : null;
   const rows = records
     .map((rec, k) => ({ rec, line: k + 2 }))
     // results.csv: one row per instance plus the aggregate row; the aggregate is the run.
     .filter(({ rec }) => rec.row === undefined || rec.row === 'aggregate')
-    .map(({ rec, line }) => rowFromRecord(rec, `${name}:${line}`));
+    .map(({ rec, line }) => {
+      // A summary row names its job's directory (relative to the sweep); results.csv is in its run's.
+      const dir = rec.row === 'aggregate' ? here : rec.dir !== undefined && rec.dir !== '' ? resolve(here, rec.dir) : null;
+      return rowFromRecord(rec, `${name}:${line}`, dir, rec.row === 'aggregate' ? cores : null);
+    });
   return { path, kind: 'csv', rows, warnings: [] };
 }
 
@@ -196,7 +390,7 @@ function loadSweep(dir: string): ResultSet {
     } else if (String(rec.status ?? '') === 'ok') {
       warnings.push(`${source}: no results.json; using its summary row (no raw latencies)`);
     }
-    return rowFromRecord(rec, source);
+    return rowFromRecord(rec, source, jobDir);
   });
   return { path: dir, kind: 'sweep', rows, warnings };
 }

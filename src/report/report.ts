@@ -3,21 +3,25 @@
  * no network: a Content-Security-Policy of `default-src 'none'` makes that a property of the file),
  * each chart also as its own SVG file, and a Markdown summary beside the HTML.
  *
- * Sections: the environment block, the charts (see charts.ts), the best setup per (batch,
- * sequence) as the sweep writes it to best_setups.csv (results/best.ts: lowest mean latency of the
- * worst instance, highest summed throughput), every run's figures, and the warnings. Every string
- * that comes from a config, an override or a file name goes through escapeHtml / escapeMarkdown*.
+ * Sections: the environment block, the charts (see charts.ts), dispatch runs (one table each:
+ * request latency p50/p90/p99, queueing and throughput per setup and length class, and the gain),
+ * the best setup per (batch, sequence) as the sweep writes it to best_setups.csv (results/best.ts:
+ * lowest mean latency of the worst instance, highest summed throughput; left out when every run
+ * is a dispatch run, which has no single batch and sequence), every run's figures, and the
+ * warnings. Every string that comes from a config, an override or a file name goes through
+ * escapeHtml / escapeMarkdown*.
  *
- * Writes files, prints nothing.
+ * Writes files (each atomically: a reader never sees half a report), prints nothing.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { bestSetups, type BestSetup } from '../results/best.js';
+import { writeFileAtomic } from '../results/atomic.js';
 import { benchVersion } from '../results/environment.js';
-import { planCharts, renderCharts, coresUsed, type ChartRow, type RenderedChart } from './charts.js';
+import { classLabel, coresUsed, isDispatch, planCharts, renderCharts, type ChartRow, type RenderedChart } from './charts.js';
 import { canonical, ENVIRONMENT_FIELDS, environmentValue } from './compare.js';
 import { escapeHtml, escapeMarkdownCell, escapeMarkdownText } from './escape.js';
-import { loadResultSet, type ResultRow, type ResultSet } from './load.js';
+import { loadResultSet, type DispatchClassFigures, type DispatchFigures, type ResultRow, type ResultSet } from './load.js';
 
 export interface ReportModel {
   readonly set: ResultSet;
@@ -26,6 +30,10 @@ export interface ReportModel {
   readonly rows: readonly ChartRow[];
   readonly environments: readonly { readonly fields: readonly (readonly [string, string])[]; readonly runs: readonly string[] }[];
   readonly best: readonly (BestSetup & { readonly lowLabel: string; readonly highLabel: string })[];
+  /** False when every run is a dispatch run: no (batch, sequence) to find a best setup for. */
+  readonly showBest: boolean;
+  /** The dispatch runs with their figures per setup and class. */
+  readonly dispatch: readonly { readonly label: string; readonly figures: DispatchFigures }[];
   readonly warnings: readonly string[];
   readonly generatedAt: string;
 }
@@ -78,7 +86,8 @@ export function buildModel(set: ResultSet, now = new Date()): ReportModel {
     highLabel: byJob.get(b.highest_throughput.job) ?? '',
   }));
 
-  const warnings = [...set.warnings, ...new Set(set.rows.flatMap((r) => r.result?.warnings ?? []))];
+  const dispatch = rows.flatMap((c) => (c.row.dispatch ? [{ label: c.label, figures: c.row.dispatch }] : []));
+  const warnings = [...set.warnings, ...new Set(set.rows.flatMap((r) => [...(r.result?.warnings ?? []), ...(r.dispatch?.warnings ?? [])]))];
   const name = set.kind === 'csv' ? basename(set.path) : basename(set.path) || set.path;
   return {
     set,
@@ -87,6 +96,8 @@ export function buildModel(set: ResultSet, now = new Date()): ReportModel {
     rows,
     environments: [...envs.values()],
     best,
+    showBest: rows.length === 0 || rows.some((c) => !isDispatch(c.row)),
+    dispatch,
     warnings,
     generatedAt: now.toISOString(),
   };
@@ -107,30 +118,101 @@ interface Table {
   readonly numeric?: readonly number[];
 }
 
+function runNote(r: ResultRow): string {
+  if (r.error) return r.error.split('\n')[0]!;
+  if (isDispatch(r)) {
+    if (r.latency_measure === 'request') return 'dispatch run: request latency and requests/s of the dispatched setup (see Dispatch runs)';
+    return 'dispatch run: service times only (session.run; no request latencies in this input)';
+  }
+  return r.latencies_ms === null && r.status === 'ok' ? 'summary only' : '';
+}
+
 function runsTable(model: ReportModel): Table {
   return {
     header: ['run', 'status', 'instances', 'batch', 'sequence', 'cores / instance', 'mean ms', 'p50 ms', 'p99 ms', 'samples/s', 'note'],
-    rows: model.rows.map(({ row: r, label }) => [
-      label,
-      r.status,
-      fmt(r.instances),
-      fmt(r.batch_size),
-      canonical(r.config.sequence_length),
-      r.result ? describeCores(r) : '',
-      fmt(r.latency_mean_ms),
-      fmt(r.latency_p50_ms),
-      fmt(r.latency_p99_ms),
-      fmt(r.throughput_samples_per_s, 4),
-      r.error?.split('\n')[0] ?? (r.latencies_ms === null && r.status === 'ok' ? 'summary only' : ''),
-    ]),
+    rows: model.rows.map(({ row: r, label }) => {
+      // A dispatch run serves single requests of many lengths: no batch or sequence of its own.
+      const dispatch = isDispatch(r);
+      return [
+        label,
+        r.status,
+        fmt(r.instances),
+        dispatch ? '-' : fmt(r.batch_size),
+        dispatch ? '-' : canonical(r.config.sequence_length),
+        r.result ? describeCores(r) : fmt(r.cores_per_instance),
+        fmt(r.latency_mean_ms),
+        fmt(r.latency_p50_ms),
+        fmt(r.latency_p99_ms),
+        fmt(r.throughput_samples_per_s, 4),
+        runNote(r),
+      ];
+    }),
     numeric: [2, 3, 4, 5, 6, 7, 8, 9],
   };
 }
 
+/** `1.16×`: above 1, dispatching is better. */
+const gainText = (x: number | null): string => (x === null || !Number.isFinite(x) ? '' : `${x.toFixed(2)}×`);
+const ratioOf = (num: number | null, den: number | null): number | null => (num !== null && den !== null && den > 0 ? num / den : null);
+
+/** One dispatch run: per class, the dispatched and the homogeneous setup's figures and the gain. */
+function dispatchTable(d: DispatchFigures): Table {
+  const order: string[] = [];
+  for (const c of d.classes) if (!order.includes(c.class)) order.push(c.class);
+  const rows: string[][] = [];
+  for (const name of order) {
+    const of = (setup: DispatchClassFigures['setup']): DispatchClassFigures | undefined => d.classes.find((c) => c.class === name && c.setup === setup);
+    const dispatched = of('dispatched');
+    const homogeneous = of('homogeneous');
+    for (const c of [dispatched, homogeneous]) {
+      if (!c) continue;
+      rows.push([
+        classLabel(c),
+        c.setup,
+        fmt(c.requests),
+        fmt(c.latency_p50_ms),
+        fmt(c.latency_p90_ms),
+        fmt(c.latency_p99_ms),
+        fmt(c.queueing_p50_ms),
+        fmt(c.queueing_p99_ms),
+        fmt(c.throughput_requests_per_s, 4),
+      ]);
+    }
+    if (dispatched && homogeneous) {
+      rows.push([
+        classLabel(dispatched),
+        'gain',
+        '',
+        gainText(ratioOf(homogeneous.latency_p50_ms, dispatched.latency_p50_ms)),
+        gainText(ratioOf(homogeneous.latency_p90_ms, dispatched.latency_p90_ms)),
+        gainText(ratioOf(homogeneous.latency_p99_ms, dispatched.latency_p99_ms)),
+        '',
+        '',
+        gainText(ratioOf(dispatched.throughput_requests_per_s, homogeneous.throughput_requests_per_s)),
+      ]);
+    }
+  }
+  return {
+    header: ['class', 'setup', 'requests', 'latency p50 ms', 'latency p90 ms', 'latency p99 ms', 'queueing p50 ms', 'queueing p99 ms', 'requests/s'],
+    rows,
+    numeric: [2, 3, 4, 5, 6, 7, 8],
+  };
+}
+
+const GAIN_NOTE = 'Request latency = completion - arrival (queueing included); queueing = hand-off to the instance - arrival. gain above 1: dispatching is better (latency: homogeneous / dispatched; requests/s: dispatched / homogeneous).';
+
+/** The lines above a dispatch run's table: its workload and both setups. */
+function dispatchFacts(d: DispatchFigures): string[] {
+  return [
+    ...(d.workload ? [`workload: ${d.workload}`] : []),
+    ...(d.dispatched_setup ? [`dispatched: ${d.dispatched_setup}`] : []),
+    ...(d.homogeneous_setup ? [`homogeneous: ${d.homogeneous_setup}`] : []),
+  ];
+}
+
 function describeCores(r: ResultRow): string {
-  const n = coresUsed(r);
   const all = r.result!.instances.map((i) => (i.cpus && i.cpus.length > 0 ? Math.min(i.threads, i.cpus.length) : i.threads));
-  return all.every((x) => x === all[0]) ? String(n ?? '') : all.join('+');
+  return all.every((x) => x === all[0]) ? fmt(coresUsed(r)) : all.join('+');
 }
 
 function bestTable(model: ReportModel): Table {
@@ -231,10 +313,30 @@ ${c.svg}
 </div>
 ${skipped.map((c) => `<p class="skipped" data-skipped="${e(c.id)}"><strong>${e(c.title)}</strong>: not drawn: ${e(c.skipped)}.</p>`).join('\n')}
 </section>
-<section id="best">
+${
+  model.dispatch.length > 0
+    ? `<section id="dispatch">
+<h2>Dispatch runs</h2>
+${model.dispatch
+  .map(
+    (d) => `${model.dispatch.length > 1 || model.rows.length > 1 ? `<h3>${e(d.label)}</h3>\n` : ''}${dispatchFacts(d.figures)
+      .map((l) => `<p class="meta">${e(l)}</p>`)
+      .join('\n')}
+${htmlTable(dispatchTable(d.figures), 'dispatch')}`,
+  )
+  .join('\n')}
+<p class="meta">${e(GAIN_NOTE)}</p>
+</section>`
+    : ''
+}
+${
+  model.showBest
+    ? `<section id="best">
 <h2>Best setup per (batch, sequence)</h2>
 ${model.best.length > 0 ? htmlTable(bestTable(model)) : '<p>No completed runs with a full result.</p>'}
-</section>
+</section>`
+    : ''
+}
 <section id="runs">
 <h2>Runs</h2>
 ${htmlTable(runsTable(model))}
@@ -254,6 +356,9 @@ ${model.warnings.map((w) => `<li>${e(w)}</li>`).join('\n')}
 `;
 }
 
+/** A relative path as a Markdown link target: percent-encoded, parentheses included (they would end the link). */
+const linkTarget = (path: string): string => encodeURI(path).replace(/[()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
 export function renderMarkdown(model: ReportModel, charts: readonly RenderedChart[], chartFiles: ReadonlyMap<string, string>): string {
   const t = escapeMarkdownText;
   const out: string[] = [`# ${t(model.title)}`, '', `Source: \`${model.set.path.replace(/`/g, "'")}\` (${model.set.kind}, ${model.rows.length} runs); generated ${model.generatedAt} by bench ${benchVersion()}.`, ''];
@@ -265,12 +370,24 @@ export function renderMarkdown(model: ReportModel, charts: readonly RenderedChar
   }
   out.push('## Charts', '');
   for (const c of charts) {
-    if (c.svg !== null) out.push(`### ${t(c.title)}`, '', `![${t(c.title)}](${encodeURI(chartFiles.get(c.id) ?? '')})`, '', t(c.caption), '');
+    if (c.svg !== null) out.push(`### ${t(c.title)}`, '', `![${t(c.title)}](${linkTarget(chartFiles.get(c.id) ?? '')})`, '', t(c.caption), '');
     else out.push(`- **${t(c.title)}**: not drawn: ${t(c.skipped)}.`);
   }
   if (charts.some((c) => c.svg === null)) out.push('');
-  out.push('## Best setup per (batch, sequence)', '');
-  out.push(...(model.best.length > 0 ? markdownTable(bestTable(model)) : ['No completed runs with a full result.']), '');
+  if (model.dispatch.length > 0) {
+    out.push('## Dispatch runs', '');
+    for (const d of model.dispatch) {
+      if (model.dispatch.length > 1 || model.rows.length > 1) out.push(`### ${t(d.label)}`, '');
+      const facts = dispatchFacts(d.figures);
+      if (facts.length > 0) out.push(...facts.map((l) => `${t(l)}  `), '');
+      out.push(...markdownTable(dispatchTable(d.figures)), '');
+    }
+    out.push(t(GAIN_NOTE), '');
+  }
+  if (model.showBest) {
+    out.push('## Best setup per (batch, sequence)', '');
+    out.push(...(model.best.length > 0 ? markdownTable(bestTable(model)) : ['No completed runs with a full result.']), '');
+  }
   out.push('## Runs', '', ...markdownTable(runsTable(model)), '');
   if (model.warnings.length > 0) out.push('## Warnings', '', ...model.warnings.map((w) => `- ${t(w)}`), '');
   return out.join('\n');
@@ -301,11 +418,11 @@ export async function writeReport(input: string, opts: ReportOptions = {}): Prom
   for (const c of charts) {
     if (c.svg === null) continue;
     const file = join(chartsDir, `${c.id}.svg`);
-    writeFileSync(file, c.svg);
+    writeFileAtomic(file, c.svg);
     files.set(c.id, relative(dirname(html), file));
   }
-  writeFileSync(html, renderHtml(model, charts, files));
-  writeFileSync(markdown, renderMarkdown(model, charts, files));
+  writeFileAtomic(html, renderHtml(model, charts, files));
+  writeFileAtomic(markdown, renderMarkdown(model, charts, files));
   return {
     model,
     html,

@@ -35,6 +35,15 @@ export interface JobForBest {
   readonly overrides: readonly string[];
 }
 
+/**
+ * Cores each instance computed on: its intra-op threads, at most the CPUs it was pinned to; null
+ * when the instances differ (e.g. a dispatch run's pools) or there are none.
+ */
+export function coresPerInstance(r: Pick<RunResult, 'instances'>): number | null {
+  const cores = r.instances.map((i) => (i.cpus && i.cpus.length > 0 ? Math.min(i.threads, i.cpus.length) : i.threads));
+  return cores.length > 0 && cores.every((c) => c === cores[0]) ? cores[0]! : null;
+}
+
 /** `4 x 12 cores, batch 2 each` — the shape of a multi-instance setup. */
 export function describeSetup(r: RunResult): string {
   const n = r.instances.length;

@@ -5,7 +5,7 @@ import { stringify } from 'csv-stringify/sync';
 import { join } from 'node:path';
 import { flatten, isTree } from '../config/tree.js';
 import { writeFileAtomic } from './atomic.js';
-import type { BestSetup } from './best.js';
+import { coresPerInstance, type BestSetup } from './best.js';
 import type { InstanceResult, RunResult } from './types.js';
 
 export const RESULTS_JSON = 'results.json';
@@ -123,7 +123,6 @@ function perInstance(values: readonly (number | null)[]): number | string {
 
 export function summaryRecord(row: SummaryRow): Record<string, unknown> {
   const a = row.result?.aggregate ?? null;
-  const planned = ((row.result?.plan as { instances?: { cpus?: number[] }[] } | null)?.instances ?? []).map((i) => i.cpus?.length ?? null);
   const instances = row.result?.instances ?? [];
   return {
     job: row.job,
@@ -131,9 +130,11 @@ export function summaryRecord(row: SummaryRow): Record<string, unknown> {
     overrides: row.overrides.join(' '),
     backend: String(row.result?.backend?.name ?? ''),
     instances: a?.instances ?? '',
+    // Intra-op threads, at most the pinned CPUs, when every instance has the same (the report's
+    // core-count scaling needs it: backend.num_threads is often null, i.e. chosen by the planner).
+    cores_per_instance: row.result ? (coresPerInstance(row.result) ?? '') : '',
     batch_size: a?.batch_size ?? '',
     // The shape of the setup, derived where the config left it to the planner.
-    cpus_per_instance: perInstance(planned),
     threads_per_instance: perInstance(instances.map((i) => i.threads)),
     batch_per_instance: perInstance(instances.map((i) => i.batch_size)),
     latency_mean_ms: a ? round(a.latency_mean_ms) : '',

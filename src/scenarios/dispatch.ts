@@ -706,6 +706,7 @@ export function dispatchCsvRows(report: DispatchReport): Record<string, unknown>
         latency_p90_ms: round4(c.latency.p90_ms),
         latency_p99_ms: round4(c.latency.p99_ms),
         latency_max_ms: round4(c.latency.max_ms),
+        latency_std_ms: round4(c.latency.std_ms),
         queueing_p50_ms: round4(c.queueing.p50_ms),
         queueing_p99_ms: round4(c.queueing.p99_ms),
         service_mean_ms: round4(c.service.mean_ms),

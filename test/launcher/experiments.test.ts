@@ -19,7 +19,7 @@ interface SummaryRow {
   'config.launcher.num_instances': number;
   'config.launcher.cores_per_instance': number | string;
   'config.launcher.binding': string;
-  cpus_per_instance: number | string;
+  cores_per_instance: number | string;
   batch_per_instance: number | string;
 }
 
@@ -81,7 +81,7 @@ describe('experiment presets on this 2-core machine', () => {
     const { rows, sweep } = runPreset('multi-instance');
     expect(rows.map((r) => [r.instances, r.batch_size])).toEqual([[1, 1], [1, 1], [1, 1], [2, 2], [2, 2], [2, 2]]);
     // The setup's shape is in the summary even where the planner derived it.
-    expect(rows.map((r) => [r.cpus_per_instance, r.batch_per_instance])).toEqual([[2, 1], [2, 1], [2, 1], [1, 1], [1, 1], [1, 1]]);
+    expect(rows.map((r) => [r.cores_per_instance, r.batch_per_instance])).toEqual([[2, 1], [2, 1], [2, 1], [1, 1], [1, 1], [1, 1]]);
     // Best setups compare 1 x batch 1 with 2 x batch 1 for each sequence length (batch_size as configured).
     const best = JSON.parse(readFileSync(join(sweep, 'best_setups.json'), 'utf8')) as { model: string; batch_size: number; sequence_length: number; candidates: number }[];
     expect(best.map((b) => [b.model, b.batch_size, b.sequence_length, b.candidates])).toEqual([

@@ -31,7 +31,7 @@ describe.skipIf(!executable)('the report in headless chromium', () => {
     await browser?.close();
   });
 
-  it.each(['D', 'A'])('fixture %s renders every chart, with no console error, script or request', async (name) => {
+  it.each(['D', 'A', 'F'])('fixture %s renders every chart, with no console error, script or request', async (name) => {
     const report = await writeReport(join(FIXTURES, name), { out: join(OUTPUT, `report-${name}.html`) });
     const drawn = report.charts.filter((c) => c.file !== null).map((c) => c.id);
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

@@ -1,16 +1,20 @@
 /**
  * `bench compare` on the recorded result sets in test/fixtures/results (made by
  * scripts/make-report-fixtures.sh with the mock backend): A and B are two simulated machines (B
- * computes 1.2x faster), C repeats one of A's runs with another seed, D is a multi-instance sweep.
+ * computes 1.2x faster), C repeats one of A's runs with another seed, D is a multi-instance sweep,
+ * E is C's run on a machine about 3% slower, F a dispatch run.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { canonical, compareSets, parseThreshold, regressions } from '../../src/report/compare.js';
 import { renderComparison } from '../../src/report/compare-render.js';
+import { toCsv } from '../../src/results/write.js';
+import { percentile } from '../../src/stats/summary.js';
+import type { RunResult } from '../../src/results/types.js';
 import { loadResultSet, ReportInputError } from '../../src/report/load.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'results');
@@ -37,6 +41,13 @@ describe('loading result sets', () => {
     expect(csv.rows).toHaveLength(6);
     expect(csv.rows[0]!.latencies_ms).toBeNull();
     expect(canonical(csv.rows[0]!.config['backend.num_threads'])).toBe(canonical(a.rows[0]!.config['backend.num_threads']));
+    // A sweep's summary.csv carries the pooled spread and count (Welch's test) and the cores per instance.
+    for (const [k, row] of csv.rows.entries()) {
+      expect(row.latency_std_ms).toBeCloseTo(a.rows[k]!.result!.aggregate!.pooled.std_ms, 3);
+      expect(row.latency_count).toBe(a.rows[k]!.result!.aggregate!.pooled.count);
+      expect(row.cores_per_instance).toBe(a.rows[k]!.cores_per_instance);
+    }
+    expect(csv.rows.map((r) => r.cores_per_instance)).toEqual([1, 1, 1, 2, 2, 2]);
     // A run's results.csv: its aggregate row, with the std and count a Welch test needs.
     const rcsv = loadResultSet(join(fx('C'), 'results.csv'));
     expect(rcsv.rows).toHaveLength(1);
@@ -123,19 +134,93 @@ describe('matching and verdicts', () => {
     expect(paired.notes.join('\n')).toMatch(/2 row\(s\) of A and 1 of B share the same configuration: paired in job order/);
   });
 
-  it('falls back to Welch on mean ± std from a results.csv, and to a bare ratio from a summary.csv', () => {
+  it('falls back to Welch on mean ± std from a results.csv or a summary.csv, and to a bare ratio without a spread', () => {
     const welch = compareSets(loadResultSet(join(fx('A'), '4', 'results.csv')), loadResultSet(join(fx('C'), 'results.csv')));
     expect(welch.matched).toHaveLength(1);
     expect(welch.matched[0]!.statistic).toBe('welch');
     expect(welch.matched[0]!.verdict).toBe('no significant difference');
     expect(renderComparison(welch, 'table')).toContain("Welch's t-test on mean ± std");
-    const bare = compareSets(loadResultSet(join(fx('A'), 'summary.csv')), loadResultSet(join(fx('B'), 'summary.csv')), MACHINES);
+    // Two sweeps' summary.csv: a verdict on every matched row, the same as from the directories.
+    const csvs = compareSets(loadResultSet(join(fx('A'), 'summary.csv')), loadResultSet(join(fx('B'), 'summary.csv')), MACHINES);
+    expect(csvs.matched).toHaveLength(4);
+    for (const m of csvs.matched) {
+      expect(m.statistic).toBe('welch');
+      expect(m.verdict).toBe('faster');
+      expect(m.ratio).toBeGreaterThan(0.78);
+      expect(m.ratio).toBeLessThan(0.88);
+    }
+    expect(csvs.notes.join('\n')).toMatch(/environment unknown for A and B/);
+    expect(csvs.notes.join('\n')).not.toMatch(/only the ratio of means/);
+    // A summary.csv of an older bench, without latency_std_ms / latency_count: the ratio only, no verdict.
+    const old = (name: string): string => {
+      const rows = parse(readFileSync(join(fx(name), 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+      const file = join(mkdtempSync(join(tmpdir(), 'bench-cmp-')), 'summary.csv');
+      writeFileSync(file, toCsv(rows.map(({ latency_std_ms: _s, latency_count: _c, ...rest }) => rest)));
+      return file;
+    };
+    const bare = compareSets(loadResultSet(old('A')), loadResultSet(old('B')), MACHINES);
     expect(bare.matched).toHaveLength(4);
     expect(bare.matched.every((m) => m.statistic === 'none' && m.verdict === 'unknown')).toBe(true);
-    expect(bare.notes.join('\n')).toMatch(/environment unknown for A and B/);
+    expect(bare.notes.join('\n')).toMatch(/only the ratio of means is shown/);
     // A CSV against a directory: Welch, the directory side summarized by its pooled figures.
     const mixed = compareSets(loadResultSet(join(fx('C'), 'results.csv')), loadResultSet(fx('A')));
     expect(mixed.matched[0]!.statistic).toBe('welch');
+  });
+});
+
+describe('dispatch runs', () => {
+  const result = JSON.parse(readFileSync(join(fx('F'), 'results.json'), 'utf8')) as RunResult;
+  const d = result.dispatch!;
+  const requests = d.dispatched.requests;
+  const requestLatencies = requests.end_ms.map((end, k) => end - requests.arrival_ms[k]!);
+  const median = (xs: readonly number[]): number => percentile([...xs].sort((x, y) => x - y), 0.5);
+
+  it('are compared on the request latency of the dispatched setup, and the output says so', () => {
+    const cmp = compareSets(loadResultSet(fx('F')), loadResultSet(fx('F')));
+    expect(cmp.matched).toHaveLength(1);
+    const m = cmp.matched[0]!;
+    expect(m.latency_measure).toBe('request');
+    expect(m.statistic).toBe('mann-whitney-u');
+    expect(m.a.calls).toBe(d.dispatched.overall.requests);
+    expect(m.a.latency_ms).toBeCloseTo(median(requestLatencies), 9);
+    // Not the instances' service times, which the run's aggregate holds.
+    const service = result.instances.flatMap((i) => i.latencies_ms);
+    expect(Math.abs(m.a.latency_ms - median(service))).toBeGreaterThan(0.01);
+    expect(m.a.throughput_samples_per_s).toBeCloseTo(d.dispatched.overall.throughput_requests_per_s, 9);
+    const table = renderComparison(cmp, 'table');
+    expect(table).toContain('A request median ms');
+    expect(table).toContain('A requests/s');
+    expect(table).toMatch(/statistic: dispatch runs: latency = request latency of the dispatched setup, arrival to completion \(queueing included\)/);
+    expect(table).toContain('every request of the dispatched setup');
+    expect(table).not.toContain("all instances' calls pooled");
+    const rows = parse(renderComparison(cmp, 'csv'), { columns: true }) as Record<string, string>[];
+    expect(rows[0]!.latency_measure).toBe('request');
+  });
+
+  it('from results.csv, the request figures of the dispatch.csv beside it; without it, service times, never compared with request latencies', () => {
+    const csv = loadResultSet(join(fx('F'), 'results.csv'));
+    expect(csv.rows[0]!.latency_measure).toBe('request');
+    expect(csv.rows[0]!.latency_mean_ms).toBeCloseTo(d.dispatched.overall.latency.mean_ms, 3);
+    expect(csv.rows[0]!.latency_std_ms).toBeCloseTo(d.dispatched.overall.latency.std_ms, 3);
+    expect(csv.rows[0]!.batch_size).toBeNull();
+    const welch = compareSets(csv, loadResultSet(fx('F')));
+    expect(welch.matched.map((m) => [m.latency_measure, m.statistic, m.verdict])).toEqual([['request', 'welch', 'no significant difference']]);
+
+    const alone = mkdtempSync(join(tmpdir(), 'bench-cmp-'));
+    copyFileSync(join(fx('F'), 'results.csv'), join(alone, 'results.csv'));
+    const service = loadResultSet(join(alone, 'results.csv'));
+    expect(service.rows[0]!.latency_measure).toBe('service');
+    const refused = compareSets(service, loadResultSet(fx('F')));
+    expect(refused.matched).toEqual([]);
+    expect(refused.skipped.map((s) => [s.side, s.reason])).toEqual([
+      ['A', 'A has service time only (a dispatch run from a CSV without dispatch.csv), B request latency (dispatch): not the same measure'],
+      ['B', 'A has service time only (a dispatch run from a CSV without dispatch.csv), B request latency (dispatch): not the same measure'],
+    ]);
+    const both = compareSets(service, service);
+    expect(both.matched[0]!.latency_measure).toBe('service');
+    const text = renderComparison(both, 'table');
+    expect(text).toContain('A service mean ± std ms');
+    expect(text).toMatch(/latency = service time \(session\.run in the instances, queueing excluded\), not request latency/);
   });
 });
 
@@ -172,6 +257,19 @@ describe('environment differences', () => {
 
 describe('output formats', () => {
   const cmp = compareSets(loadResultSet(fx('A')), loadResultSet(fx('B')), MACHINES);
+
+  it('markdown is plain text: no HTML entities, only what Markdown needs escaped', () => {
+    const md = renderComparison(cmp, 'markdown');
+    expect(md).not.toMatch(/&(lt|gt|amp|quot|#\d+);/);
+    expect(md).toContain('significant when p < 0.05 and the interval excludes 1');
+    expect(md).toMatch(/\| <1e-4 \|/);
+    // Strings from configs: a pipe would end the cell, markup would be passed through as HTML.
+    const a = loadResultSet(fx('C'));
+    const marked = { ...a, rows: a.rows.map((r) => ({ ...r, config: { ...r.config, 'backend.name': 'x|<b>y</b> & z &amp;' } })) };
+    const text = renderComparison(compareSets(marked, loadResultSet(fx('A'))), 'markdown');
+    expect(text).toContain('x\\|\\<b>y\\</b> & z \\&amp;');
+    expect(text).not.toMatch(/[^\\]<b>/);
+  });
 
   it('table and markdown name the statistic and give hyperfine-style speed figures', () => {
     const table = renderComparison(cmp, 'table');
@@ -218,6 +316,25 @@ describe('bench compare (the command)', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope: no such file or directory/);
     expect(bench(['compare', fx('A'), fx('B'), '--format', 'xml']).stderr).toMatch(/invalid choice 'xml'/);
+  });
+
+  it('--fail-on-regression exits 0 on a row significantly slower by less than the threshold, 1 past it', () => {
+    // E is C's run on a machine about 3% slower: significantly slower, under 5%, over 1%.
+    const under = bench(['compare', fx('C'), fx('E'), '--ignore', 'backend.gflops_per_thread', '--fail-on-regression', '5%']);
+    expect(under.code).toBe(0);
+    expect(under.stdout).toMatch(/1\.0\d ± 0\.\d\d× slower/);
+    expect(under.stdout).not.toContain('(regression)');
+    expect(under.stderr).toMatch(/no matched row is significantly slower by more than 5%/);
+    const over = bench(['compare', fx('C'), fx('E'), '--ignore', 'backend.gflops_per_thread', '--fail-on-regression', '1%']);
+    expect(over.code).toBe(1);
+    expect(over.stderr).toMatch(/1 regression past 1%/);
+    expect(over.stdout).toContain('slower (regression)');
+  });
+
+  it('--fail-on-regression works on summary CSVs too (Welch)', () => {
+    const r = bench(['compare', join(fx('B'), 'summary.csv'), join(fx('A'), 'summary.csv'), '--ignore', 'backend.gflops_per_thread', '--fail-on-regression', '5%']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/4 regressions past 5%/);
   });
 
   it('--help describes the flags and the statistic', () => {

@@ -1,15 +1,20 @@
 /**
  * `bench report` on the recorded result sets (test/fixtures/results): files written, charts drawn
  * or skipped with a note, and every string from configs and file names escaped (fixture D was run
- * with experiment_name='<script>alert(1)</script>').
+ * with experiment_name='<script>alert(1)</script>'); a dispatch run (fixture F) shown as one.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, escapeMarkdownCell } from '../../src/report/escape.js';
-import { writeReport } from '../../src/report/report.js';
+import { parse } from 'csv-parse/sync';
+import { linesPhrase, planCharts } from '../../src/report/charts.js';
+import { escapeHtml, escapeMarkdownCell, escapeMarkdownText } from '../../src/report/escape.js';
+import { loadResultSet } from '../../src/report/load.js';
+import { buildModel, writeReport } from '../../src/report/report.js';
+import { toCsv } from '../../src/results/write.js';
+import type { RunResult } from '../../src/results/types.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'results');
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'bench.js');
@@ -18,7 +23,14 @@ const tmp = (): string => mkdtempSync(join(tmpdir(), 'bench-report-'));
 describe('escaping', () => {
   it('escapes HTML and Markdown specials', () => {
     expect(escapeHtml(`<script>alert("x")</script> & 'y'`)).toBe('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;');
-    expect(escapeMarkdownCell('a|b <i>`c`</i> *d* [x](http://e)')).toBe('a\\|b &lt;i&gt;\\`c\\`&lt;/i&gt; \\*d\\* [x]\\(http://e)');
+    expect(escapeMarkdownCell('a|b <i>`c`</i> *d* [x](http://e)')).toBe('a\\|b \\<i>\\`c\\`\\</i> \\*d\\* [x]\\(http://e)');
+  });
+
+  it('leaves plain text plain in Markdown: no entities, and < or & escaped only where Markdown would read markup', () => {
+    expect(escapeMarkdownText('p < 0.05, <1e-4, a & b, x > y')).toBe('p < 0.05, <1e-4, a & b, x > y');
+    expect(escapeMarkdownText('<!-- c --> <?php <http://e> &lt; &#60;')).toBe('\\<!-- c --> \\<?php \\<http://e> \\&lt; \\&#60;');
+    expect(escapeMarkdownCell('1 | 2')).toBe('1 \\| 2');
+    expect(escapeHtml('p < 0.05 & <1e-4')).toBe('p &lt; 0.05 &amp; &lt;1e-4');
   });
 });
 
@@ -45,8 +57,10 @@ describe('bench report', () => {
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).toMatch(/data-skipped="latency-vs-cores"[^>]*><strong>Latency vs cores<\/strong>: not drawn: every single-instance run used the same number of cores/);
     for (const file of readdirSync(r.chartsDir)) expect(readFileSync(join(r.chartsDir, file), 'utf8')).not.toMatch(/<script/i);
-    expect(md).not.toMatch(/<script/i);
-    expect(md).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    // Markdown: the markup shown as text (backslash-escaped), never raw HTML, never entities.
+    expect(md).not.toMatch(/(^|[^\\])<script/im);
+    expect(md).toContain('\\<script>alert(1)\\</script>');
+    expect(md).not.toContain('&lt;');
     expect(md).toContain('![Max latency vs instances](report-charts/latency-vs-instances.svg)');
     expect(md).toMatch(/- \*\*Latency vs cores\*\*: not drawn/);
     // The best setup per (batch, sequence) and the runs.
@@ -54,6 +68,108 @@ describe('bench report', () => {
     expect(md).toMatch(/\| 2 \| 32 \| /);
     expect(html).toContain('<section id="environment">');
     expect(html).toContain('AMD EPYC');
+    // The captions name the series the data has: D splits a total batch of 2, one line per sequence length.
+    expect(byId['latency-vs-instances']!.file).not.toBeNull();
+    const caption = md.split('\n').find((l) => l.startsWith('Batch-size scaling (the total batch split over the instances)'));
+    expect(caption).toContain('one line per sequence length.');
+    expect(md).not.toContain('one line per total batch');
+  });
+
+  it('captions follow the data: multi-instance sweeps and the series that vary', () => {
+    const model = buildModel(loadResultSet(join(FIXTURES, 'D')));
+    const split = planCharts(model.rows);
+    expect(split.find((c) => c.id === 'throughput-vs-instances')!.caption).toMatch(/^Batch-size scaling .* one line per sequence length\.$/);
+    // The same runs as a multi-instance sweep (every instance with its own batch).
+    const own = model.rows.map((c) => ({ ...c, row: { ...c.row, config: { ...c.row.config, 'launcher.split_batch': false } } }));
+    const caption = planCharts(own).find((c) => c.id === 'latency-vs-instances')!.caption;
+    expect(caption).toMatch(/^Multi-instance scaling \(every instance with its own batch\): .* one line per sequence length\.$/);
+    expect(linesPhrase([])).toBe('a single line (no other setting varies)');
+    expect(linesPhrase(['sequence_length', 'batch_size'])).toBe('one line per sequence length and batch size');
+    const cores = planCharts(buildModel(loadResultSet(join(FIXTURES, 'A'))).rows).find((c) => c.id === 'latency-vs-cores')!;
+    expect(cores.caption).toMatch(/one line per sequence length\.$/);
+  });
+
+  it('a summary.csv: single-instance runs are found, and the note says why a chart is skipped', async () => {
+    // D/summary.csv: two single-instance runs, backend.num_threads null (the planner chose): cores from cores_per_instance.
+    const d = await writeReport(join(FIXTURES, 'D', 'summary.csv'), { out: join(tmp(), 'd.html') });
+    const skipped = Object.fromEntries(d.charts.map((c) => [c.id, c.skipped]));
+    expect(skipped['latency-vs-cores']).toMatch(/^every single-instance run used the same number of cores \(2\)/);
+    expect(skipped['latency-vs-instances']).toBeNull();
+    // A/summary.csv: a core-count sweep, drawn from the CSV alone.
+    const a = await writeReport(join(FIXTURES, 'A', 'summary.csv'), { out: join(tmp(), 'a.html') });
+    expect(a.charts.find((c) => c.id === 'latency-vs-cores')!.file).not.toBeNull();
+    // An older summary.csv without cores_per_instance: the runs are single-instance, their cores unknown.
+    const rows = parse(readFileSync(join(FIXTURES, 'A', 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    const dir = tmp();
+    writeFileSync(join(dir, 'summary.csv'), toCsv(rows.map(({ cores_per_instance: _c, ...rest }) => ({ ...rest, 'config.backend.num_threads': '' }))));
+    const old = await writeReport(join(dir, 'summary.csv'));
+    expect(old.charts.find((c) => c.id === 'latency-vs-cores')!.skipped).toMatch(/^the 6 single-instance runs do not record the cores they used/);
+  });
+
+  it('writes atomically: an existing report is replaced, never written through', async () => {
+    const dir = tmp();
+    const out = join(dir, 'report.html');
+    mkdirSync(join(dir, 'report-charts'));
+    // Hard links to the files the report will replace: a write in place would change them too.
+    const keep = join(dir, 'keep');
+    mkdirSync(keep);
+    for (const f of ['report.html', 'report.md', join('report-charts', 'latency-vs-instances.svg')]) {
+      const k = join(keep, f.replace(/\//g, '_'));
+      writeFileSync(k, 'old');
+      linkSync(k, join(dir, f));
+    }
+    const r = await writeReport(join(FIXTURES, 'D'), { out });
+    for (const f of readdirSync(keep)) expect(readFileSync(join(keep, f), 'utf8')).toBe('old');
+    expect(readFileSync(r.html, 'utf8')).toMatch(/^<!doctype html>/);
+    expect(readFileSync(r.charts.find((c) => c.id === 'latency-vs-instances')!.file!, 'utf8')).toMatch(/^<svg/);
+    // No temporary files left behind.
+    expect([...readdirSync(dir), ...readdirSync(r.chartsDir)].filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a dispatch run: request latency per setup and class with the gain, no batch or sequence, no scaling charts', async () => {
+    const result = JSON.parse(readFileSync(join(FIXTURES, 'F', 'results.json'), 'utf8')) as RunResult;
+    const d = result.dispatch!;
+    const r = await writeReport(join(FIXTURES, 'F'), { out: join(tmp(), 'f.html') });
+    expect(r.charts.map((c) => [c.id, c.file !== null])).toEqual([['dispatch-latency', true]]);
+    const svg = readFileSync(r.charts[0]!.file!, 'utf8');
+    expect(svg).toContain('>request latency (ms)<');
+    expect(svg).toContain('>homogeneous<');
+    const html = readFileSync(r.html, 'utf8');
+    const md = readFileSync(r.markdown, 'utf8');
+    expect(html).toContain('<section id="dispatch">');
+    expect(html).not.toContain('<section id="best">');
+    expect(md).not.toContain('## Best setup');
+    expect(md).toContain(`workload: open loop, Poisson 200/s, ${d.workload.requests} requests, lengths mix 32:60% 128:30% 384:10%`);
+    expect(md).toContain(`dispatched: ${d.dispatched.description}`);
+    const table = md.slice(md.indexOf('## Dispatch runs'), md.indexOf('## Runs'));
+    const cells = table
+      .split('\n')
+      .filter((l) => l.startsWith('| ') && !l.startsWith('| class'))
+      .map((l) => l.slice(2, -2).split(' | '));
+    expect(cells.map((c) => `${c[0]} ${c[1]}`)).toEqual([
+      'all dispatched',
+      'all homogeneous',
+      'all gain',
+      'small <=32 dispatched',
+      'small <=32 homogeneous',
+      'small <=32 gain',
+      'large >32 dispatched',
+      'large >32 homogeneous',
+      'large >32 gain',
+    ]);
+    const num = (x: string): number => Number(x.replace('×', ''));
+    const all = d.dispatched.overall;
+    expect(num(cells[0]![2]!)).toBe(all.requests);
+    expect(num(cells[0]![3]!)).toBeCloseTo(all.latency.p50_ms, 2 - Math.ceil(Math.log10(all.latency.p50_ms)));
+    expect(num(cells[0]![5]!)).toBeCloseTo(all.latency.p99_ms, 2 - Math.ceil(Math.log10(all.latency.p99_ms)));
+    expect(num(cells[2]![5]!)).toBeCloseTo(d.gain!.latency_p99, 2);
+    expect(num(cells[2]![8]!)).toBeCloseTo(d.gain!.throughput, 2);
+    expect(num(cells[5]![3]!)).toBeCloseTo(d.gain!.per_class['small']!.latency_p50, 2);
+    // The runs table: no batch or sequence for a dispatch run; its latency is the request latency.
+    const run = md.split('\n').find((l) => l.startsWith('| F |'))!.slice(2, -2).split(' | ');
+    expect(run.slice(3, 5)).toEqual(['-', '-']);
+    expect(num(run[7]!)).toBeCloseTo(all.latency.p50_ms, 2 - Math.ceil(Math.log10(all.latency.p50_ms)));
+    expect(run[10]).toMatch(/^dispatch run: request latency/);
   });
 
   it('a core-count sweep draws latency vs cores; a run dir with markup in its name is escaped', async () => {

@@ -23,7 +23,10 @@ For each matched row: A, B, the latency ratio B/A with a 95% interval, and a ver
 slower, or no significant difference). With raw latencies (results.json): Mann-Whitney U test on
 all calls (instances pooled) and a bootstrap interval of the ratio of medians; from a summary CSV:
 Welch's t-test on mean ± std where the CSV has them. Throughput (summed over instances) is compared
-beside it. Environment differences (CPU, cores, onnxruntime-node, bench, Node, THP) come first.
+beside it. Dispatch runs (scenario=dispatch) are compared on their request latency (arrival to
+completion, queueing included) in the dispatched setup, all classes pooled, and requests/s; from a
+CSV, with the dispatch.csv beside it (without it only service times are known, and the output says
+so). Environment differences (CPU, cores, onnxruntime-node, bench, Node, THP) come first.
 
 Flags:
   --format FORMAT            table (default), markdown, csv or json

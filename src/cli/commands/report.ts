@@ -15,7 +15,9 @@ Writes a self-contained HTML report of DIR (a run directory, a sweep directory s
 multirun/DATE/TIME, a summary.csv, or a folder of runs): the environment block, latency vs cores
 per sequence length (core-count scaling), max latency and summed throughput vs number of instances
 (batch-size scaling), the latency distribution per instance, the best setup per (batch, sequence)
-and every run's figures. Charts are vega-lite rendered to SVG; the file opens without a network.
+and every run's figures. A dispatch run (scenario=dispatch) gets its own chart and table instead:
+request latency p50/p90/p99, queueing and requests/s per setup and length class, with the gain of
+dispatching. Charts are vega-lite rendered to SVG; the file opens without a network.
 Each chart is also written as an SVG file, and a Markdown summary is written beside the HTML.
 A chart whose data has a single value on its axis (e.g. every run used the same cores) is skipped
 with a note.
