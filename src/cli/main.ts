@@ -269,11 +269,12 @@ async function runMultirun(
   let index = 0;
   let varying = new Set<string>();
   const started = Date.now();
+  let lastDoneAt = started;
   // On a terminal a progress line is redrawn under the job lines; in CI, plain lines only.
   const tty = process.stdout.isTTY === true;
   let ticker: NodeJS.Timeout | undefined;
   const redraw = (): void => {
-    if (tty) process.stdout.write(`\r\x1b[2K${renderProgress(index, total, Date.now() - started)}`);
+    if (tty) process.stdout.write(`\r\x1b[2K${renderProgress(index, total, Date.now() - started, lastDoneAt - started)}`);
   };
   const sweep = await runSweep({
     repo,
@@ -291,6 +292,7 @@ async function runMultirun(
       } else if (e.type === 'job-end') {
         if (tty) process.stdout.write('\r\x1b[2K');
         process.stdout.write(`${renderJobLine(e.outcome, index++, total, varying)}${e.kept ? ' (kept from the earlier run)' : ''}\n`);
+        lastDoneAt = Date.now();
         redraw();
       } else if (e.type === 'sweep-end') {
         clearInterval(ticker);

@@ -194,11 +194,17 @@ export function renderBestSetups(best: readonly BestSetup[]): string {
 }
 
 /** `[#####-----] 3/8 jobs · 0:42 elapsed · about 1:05 left` for terminals. */
-export function renderProgress(done: number, total: number, elapsedMs: number): string {
+/**
+ * A progress bar with an ETA: the mean time of the jobs done (by `doneAtMs`, the elapsed time when
+ * the last one ended) times the jobs left, less the time the running job has had, so the estimate
+ * counts down while a job runs instead of growing.
+ */
+export function renderProgress(done: number, total: number, elapsedMs: number, doneAtMs = elapsedMs): string {
   const width = 20;
   const filled = total === 0 ? width : Math.round((done / total) * width);
   const clock = (t: number): string => `${Math.floor(t / 60_000)}:${String(Math.floor((t % 60_000) / 1000)).padStart(2, '0')}`;
-  const eta = done > 0 && done < total ? ` · about ${clock((elapsedMs / done) * (total - done))} left` : '';
+  const left = Math.max(0, (doneAtMs / Math.max(done, 1)) * (total - done) - (elapsedMs - doneAtMs));
+  const eta = done > 0 && done < total ? ` · about ${clock(left)} left` : '';
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} jobs · ${clock(elapsedMs)} elapsed${eta}`;
 }
 

@@ -54,6 +54,9 @@ export function describeSetup(r: RunResult): string {
   const coreText = same ? `${cores[0]} core${cores[0] === 1 ? '' : 's'}` : `${cores.join('+')} cores`;
   const threadText = threads.every((t, k) => t === cores[k]) ? '' : `, ${threads.join('+')} threads`;
   const batchText = batches.every((b) => b === batches[0]) ? `batch ${batches[0]}${n > 1 ? ' each' : ''}` : `batches ${batches.join('+')}`;
+  // Unpinned instances may run on any CPU: say so rather than count "cores" they were never given.
+  const unpinned = (r.plan as { binding?: unknown } | null)?.binding === 'none';
+  if (unpinned) return `${n} unpinned${threads.every((t) => t === threads[0]) ? ` x ${threads[0]} thread${threads[0] === 1 ? '' : 's'}` : `, ${threads.join('+')} threads`}, ${batchText}`;
   return `${n} x ${coreText}${threadText}, ${batchText}`;
 }
 
