@@ -116,7 +116,7 @@ describe('launcher.fault kind corrupt through the CLI (backend=mock, model=bert-
     expect(r.signal, r.stderr).toBeNull();
     expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).not.toContain('Unable to deserialize cloned data due to invalid or unsupported version.\n    at');
-    expect(r.stderr).toContain('instance 1 sent bytes on the IPC channel that are not a protocol message');
+    expect(r.stderr).toContain('instance 1: sent bytes on the IPC channel that are not a protocol message');
     const day = join(cwd, 'outputs', readdirSync(join(cwd, 'outputs'))[0]!);
     const res = JSON.parse(readFileSync(join(day, readdirSync(day)[0]!, 'results.json'), 'utf8')) as {
       status: string;

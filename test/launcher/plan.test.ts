@@ -213,7 +213,7 @@ describe('planInstances on the study machine (2 x 24 cores, SMT, 2 nodes)', () =
       'backend.num_threads=30 exceeds the 24 CPUs of the smallest instance; threads will share CPUs',
     ]);
     expect(planInstances(study, options({ num_instances: 2, binding: 'none' })).warnings).toEqual([
-      'launcher.binding=none: the 2 instances are not pinned and will compete for CPUs',
+      'launcher.binding=none: the 2 instances are not pinned and will compete for CPUs; numbers are not comparable to pinned runs',
     ]);
   });
 
