@@ -262,7 +262,7 @@ for (const row of summary ?? []) {
   recordedAlive += (result.process_ids ?? []).filter(isAlive).length;
   if (f !== null) {
     const first = result.failures?.[0];
-    const good = first?.index === f.instance && EXPECTED_MESSAGE[f.kind].test(first.message) && String(row.error ?? '').startsWith(`instance ${f.instance} `);
+    const good = first?.index === f.instance && EXPECTED_MESSAGE[f.kind].test(first.message) && String(row.error ?? '').startsWith(`instance ${f.instance}: `);
     if (good) faultedAsExpected[label(f)] = (faultedAsExpected[label(f)] ?? 0) + 1;
     else fail(`job ${row.job} (${text(f)}): expected instance ${f.instance} to fail with ${EXPECTED_MESSAGE[f.kind]}, got ${JSON.stringify(first ?? null)}`);
   }
