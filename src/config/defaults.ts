@@ -121,7 +121,15 @@ export function resolveDefaults(repo: ConfigRepository, req: DefaultsRequest): D
         continue;
       }
       if (e.override) continue;
-      const key = overrideKey(e.group, e.pkg);
+      // Hydra's package of a nested group default: relative to the package of the config that lists
+      // it (model/bert-tiny.yaml's `- quantization: dynamic` lands in model.quantization, or in
+      // alt.quantization when the model was added as +model@alt=...). The override key names that
+      // package when it is not the group's own path, so the two never collide.
+      const ownPkg = e.group.replaceAll('/', '.');
+      const relative = !isPrimary && groupDir !== '' && e.group.startsWith(`${groupDir}/`) ? e.group.slice(groupDir.length + 1).replaceAll('/', '.') : null;
+      const defaultPkg = relative !== null && pkg !== '' ? `${pkg}.${relative}` : ownPkg;
+      const finalPkg = e.pkg !== null ? childPackage(pkg, e.pkg, null, defaultPkg) : defaultPkg;
+      const key = e.pkg === null && finalPkg !== ownPkg ? overrideKey(e.group, finalPkg) : overrideKey(e.group, e.pkg);
       if (seen.has(key)) {
         throw new ConfigError(`Multiple values for ${key}. To override a value use 'override ${key}: ${String(e.option)}'`);
       }
@@ -153,7 +161,7 @@ export function resolveDefaults(repo: ConfigRepository, req: DefaultsRequest): D
           if (e.optional) continue;
           throw missingOption(repo, e.group, opt);
         }
-        group.push(...expand(child, childPackage(pkg, e.pkg, child.packageHeader, e.group.replaceAll('/', '.')), cfg.configPath, false));
+        group.push(...expand(child, childPackage(pkg, e.pkg, child.packageHeader, defaultPkg), cfg.configPath, false));
       }
       children.push(group);
     }

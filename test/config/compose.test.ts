@@ -42,6 +42,8 @@ describe('composition: defaults list and group overrides', () => {
     ['a dict on a group name edits the value, not the choice', ['db={driver: x}'], 'db', { driver: 'x', user: 'root', pass: 'secret' }],
     ['a nested config defaults list places @pkg under its parent', [], 'server.backup.driver', 'sqlite'],
     ['a nested group default is swapped from the command line', ['server=nginx'], 'server.port', 8000],
+    ['a relative nested group lands under its parent package', ['server=tomcat'], 'server.cache', { host: 'localhost', ttl_s: 60 }],
+    ['group@pkg=option moves its nested groups along, without a clash', ['server=tomcat', '+server@alt=tomcat'], 'alt.cache.host', 'localhost'],
     ['_self_ left out goes last: content beats defaults', [], 'db.user', 'root'],
     ['-cd adds options to a group', ['db=oracle'], 'db.driver', 'oracle'],
   ])('%s', (_name, overrides, key, expected) => {
