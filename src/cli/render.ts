@@ -119,8 +119,9 @@ export function renderJobLine(o: JobOutcome, index: number, total: number, varyi
 export function renderPlan(plan: PlanJson, source: string): string {
   const n = plan.instances.length;
   const lines = [`plan on ${source}: ${n} instance${n === 1 ? '' : 's'}, binding ${plan.binding}`];
+  const poolOf = new Map(plan.dispatch?.pools.flatMap((p) => p.instances.map((i) => [i, `${p.name} (${p.max_length === null ? 'longer' : `<= ${p.max_length}`})`] as const)) ?? []);
   const rows = plan.instances.map((i) => [
-    `[${i.index}]`,
+    `[${i.index}]${poolOf.has(i.index) ? ` ${poolOf.get(i.index)}` : ''}`,
     `cpus ${formatCpuList(i.cpus)}`,
     `memory ${i.memory_nodes.length > 0 ? `node ${i.memory_nodes.join(',')}` : 'any'}`,
     `threads ${i.threads}`,
@@ -130,6 +131,13 @@ export function renderPlan(plan: PlanJson, source: string): string {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => r[c]!.length))) ?? [];
   for (const r of rows) lines.push(`  ${r.map((cell, c) => (c < r.length - 1 ? cell.padEnd(widths[c]!) : cell)).join('  ')}`);
   lines.push(`  leftover cpus: ${plan.leftover_cpus.length > 0 ? formatCpuList(plan.leftover_cpus) : 'none'}`);
+  if (plan.dispatch?.baseline) {
+    const b = plan.dispatch.baseline;
+    lines.push(
+      `  baseline (length-blind, run after the pools on the same cores): ${b.length} instance${b.length === 1 ? '' : 's'}: ` +
+        b.map((i) => `cpus ${formatCpuList(i.cpus)} (node ${i.memory_nodes.join(',') || '?'}, ${i.threads} threads)`).join(' | '),
+    );
+  }
   const env = Object.entries(plan.env ?? {});
   if (env.length > 0) lines.push(`  environment: ${env.map(([k, v]) => `${k}=${v}`).join(' ')} (and OMP_NUM_THREADS=<threads> each)`);
   for (const w of plan.warnings) lines.push(`  warning: ${w}`);

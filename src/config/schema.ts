@@ -169,7 +169,8 @@ const PoolSchema = z.strictObject({
   name: text,
   /** Requests of up to this many tokens (and more than the next smaller pool's) go here; null: all longer ones. */
   max_length: nullable(positiveInt),
-  instances: positiveInt,
+  /** Instances; null (only with cores_per_instance: null): one per NUMA node the leftover cores fall in. */
+  instances: nullable(positiveInt),
   /** Physical cores per instance; null (one pool at most): the cores the other pools leave, shared evenly. */
   cores_per_instance: nullable(positiveInt),
 });
@@ -211,6 +212,11 @@ const DispatchScenarioSchema = z
       if (limits.has(p.max_length)) issue(['pools', i, 'max_length'], `two pools have max_length ${String(p.max_length)}; each pool takes its own length range`);
       seen.add(p.name);
       limits.add(p.max_length);
+    });
+    s.pools.forEach((p, i) => {
+      if (p.instances === null && p.cores_per_instance !== null) {
+        issue(['pools', i, 'instances'], 'null (one instance per NUMA node) only goes with cores_per_instance: null; give a number of instances');
+      }
     });
     if (s.pools.filter((p) => p.cores_per_instance === null).length > 1) {
       issue(['pools'], 'at most one pool may have cores_per_instance: null (it gets the cores the others leave)');

@@ -40,6 +40,7 @@ export interface PlanJson {
   }[];
   readonly leftover_cpus: readonly number[];
   readonly warnings: readonly string[];
+  readonly dispatch?: Plan['dispatch'];
 }
 
 export interface LaunchOutcome {
@@ -157,6 +158,7 @@ export function planJson(prepared: Pick<PreparedLaunch, 'plan' | 'binding' | 'wa
     }),
     leftover_cpus: prepared.plan.leftover_cpus,
     warnings: prepared.warnings,
+    ...(prepared.plan.dispatch ? { dispatch: prepared.plan.dispatch } : {}),
   };
 }
 

@@ -47,6 +47,11 @@ export interface Plan {
   instances: PlanInstance[];
   leftover_cpus: number[];
   warnings: string[];
+  /** scenario=dispatch only: which instances form each pool, and the homogeneous baseline's. */
+  dispatch?: {
+    pools: { name: string; max_length: number | null; instances: number[] }[];
+    baseline: { cpus: number[]; memory_nodes: number[]; threads: number }[] | null;
+  };
 }
 
 /** A plan that cannot be made; the message names the config key and what would work. */

@@ -96,16 +96,25 @@ export function planDispatch(topology: Topology, cfg: RunConfig): DispatchPlan {
   // One CPU per core without SMT: the count of usable physical cores.
   const all = planInstances(topology, { ...base, use_smt: false, num_instances: 1 }).instances[0]!;
   const available = all.cpus.length;
-  const fixed = s.pools.reduce((sum, p) => sum + (p.cores_per_instance ?? 0) * p.instances, 0);
+  const fixed = s.pools.reduce((sum, p) => sum + (p.cores_per_instance ?? 0) * (p.instances ?? 0), 0);
   const restPool = s.pools.find((p) => p.cores_per_instance === null);
-  const restEach = restPool ? Math.floor((available - fixed) / restPool.instances) : 0;
+  // `instances: null` on the pool that takes the rest: one instance per NUMA node of those cores
+  // (they come node by node, after the fixed pools'), so no instance spans two nodes on a
+  // multi-socket machine and one instance takes them all on a single-node one.
+  const restCount =
+    restPool?.instances ??
+    (restPool
+      ? Math.max(1, new Set(planInstances(topology, { ...base, num_instances: available, cores_per_instance: 1 }).instances.slice(fixed).flatMap((c) => c.memory_nodes)).size)
+      : 0);
+  const counts = s.pools.map((p) => p.instances ?? restCount);
+  const restEach = restPool ? Math.floor((available - fixed) / restCount) : 0;
   const sizes = s.pools.map((p) => p.cores_per_instance ?? restEach);
-  const needed = s.pools.reduce((sum, p, i) => sum + sizes[i]! * p.instances, 0);
-  const layout = s.pools.map((p, i) => `${p.name} ${p.instances} x ${p.cores_per_instance ?? 'rest'}`).join(', ');
+  const needed = s.pools.reduce((sum, _p, i) => sum + sizes[i]! * counts[i]!, 0);
+  const layout = s.pools.map((p, i) => `${p.name} ${p.instances ?? 'per-node'} x ${p.cores_per_instance ?? 'rest'}`).join(', ');
   const where = `${available} physical cores are usable (CPUs ${formatCpuList(all.cpus)})`;
   if (restPool && restEach < 1) {
     throw new PlanError(
-      `scenario.pools: ${layout} leaves ${Math.max(0, available - fixed)} core(s) for the ${restPool.instances} instance(s) of ${restPool.name} (cores_per_instance: null), but ${where}; ` +
+      `scenario.pools: ${layout} leaves ${Math.max(0, available - fixed)} core(s) for the ${restCount} instance(s) of ${restPool.name} (cores_per_instance: null), but ${where}; ` +
         'give the other pools fewer cores or instances',
     );
   }
@@ -121,7 +130,7 @@ export function planDispatch(topology: Topology, cfg: RunConfig): DispatchPlan {
   const warnings: string[] = [];
   const pools: PoolPlacement[] = s.pools.map((p, i) => {
     const size = sizes[i]!;
-    const instances = Array.from({ length: p.instances }, (): PlanInstance => {
+    const instances = Array.from({ length: counts[i]! }, (): PlanInstance => {
       const slice = cores.slice(next, (next += size));
       const cpus = slice.flatMap((c) => c.cpus).sort((a, b) => a - b);
       const memory_nodes = [...new Set(slice.flatMap((c) => c.memory_nodes))].sort((a, b) => a - b);
@@ -168,7 +177,11 @@ export function planDispatch(topology: Topology, cfg: RunConfig): DispatchPlan {
     }
   }
   const instances = pools.flatMap((p) => p.instances);
-  return { pools, baseline, baseline_cores_per_instance: baselineCores, plan: { binding: l.binding, instances: [...instances], leftover_cpus: leftover, warnings }, warnings };
+  const dispatch = {
+    pools: pools.map((p) => ({ name: p.name, max_length: p.max_length, instances: p.instances.map((i) => i.index) })),
+    baseline: baseline?.map((i) => ({ cpus: [...i.cpus], memory_nodes: [...i.memory_nodes], threads: i.threads })) ?? null,
+  };
+  return { pools, baseline, baseline_cores_per_instance: baselineCores, plan: { binding: l.binding, instances: [...instances], leftover_cpus: leftover, warnings, dispatch }, warnings };
 }
 
 /** The lengths a run may draw, for the checks made before anything starts. */

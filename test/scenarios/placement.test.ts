@@ -85,6 +85,24 @@ describe('pool placement on the study machine', () => {
     expectDisjoint(p);
   });
 
+  it('the preset as it comes: the large pool gets one instance per NUMA node of the cores left', async () => {
+    const p = await plan([]);
+    expect(layout(p)).toEqual([
+      ['small', ['0'], [[0]]],
+      // 47 cores left over two nodes: 23 each, one per node, none spanning (CPU 47 idle).
+      ['large', ['1-23', '24-46'], [[0], [1]]],
+    ]);
+    expect(p.warnings.join('\n')).not.toContain('pool large');
+    expect(p.plan.dispatch!.pools.map((pool) => [pool.name, pool.instances])).toEqual([['small', [0]], ['large', [1, 2]]]);
+    expectDisjoint(p);
+  });
+
+  it('instances: null goes only with cores_per_instance: null', () => {
+    expect(() => runConfig(['scenario.pools=[{name:small,max_length:32,instances:null,cores_per_instance:2},{name:large,max_length:null,instances:1,cores_per_instance:null}]'])).toThrow(
+      'scenario.pools.0.instances: null (one instance per NUMA node) only goes with cores_per_instance: null',
+    );
+  });
+
   it('reports cores the pools leave idle', async () => {
     const p = await plan(['scenario.pools=[{name:small,max_length:32,instances:1,cores_per_instance:4},{name:large,max_length:null,instances:1,cores_per_instance:8}]']);
     expect(p.plan.leftover_cpus).toEqual(Array.from({ length: 36 }, (_, i) => 12 + i));
