@@ -204,16 +204,21 @@ export class Child {
   }
 }
 
+/** How every child is started: an IPC channel (structured clone), no shell, killed when bench exits. */
+export const CHILD_PROCESS_OPTIONS = {
+  ipc: true,
+  serialization: 'advanced',
+  reject: false,
+  buffer: false,
+  stdin: 'ignore',
+  cleanup: true,
+} as const;
+
 /** Starts one pinned child for an instance, with the IPC channel the protocol runs over. */
 export function spawnChild(binding: BindingKind, inst: PlanInstance, env: Readonly<Record<string, string>>): Child {
   const [file, ...args] = childCommand(binding, inst);
   const proc = execa(file!, args, {
-    ipc: true,
-    serialization: 'advanced',
-    reject: false,
-    buffer: false,
-    stdin: 'ignore',
-    cleanup: true,
+    ...CHILD_PROCESS_OPTIONS,
     env: { ...env, OMP_NUM_THREADS: String(inst.threads) },
   });
   return new Child(inst.index, proc);
