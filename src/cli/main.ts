@@ -192,7 +192,12 @@ async function run(argv: readonly string[]): Promise<number> {
     process.stdout.write(`bench ${benchVersion()}\n`);
     return 0;
   }
-  const overrides = (resumeOverrides ?? flags.overrides).map(parseOverride);
+  const words = resumeOverrides ?? flags.overrides;
+  const misplaced = words.find((w) => w === 'plan' || w === 'topology' || w in SUBCOMMANDS);
+  if (misplaced !== undefined) {
+    throw new UsageError(`'${misplaced}' is a command and comes first: bench ${misplaced} ${words.filter((w) => w !== misplaced).join(' ')}`.trimEnd());
+  }
+  const overrides = words.map(parseOverride);
   const repo = openRepository(flags.source);
   if (flags.help) {
     printHelp(flags, repo, overrides);

@@ -37,7 +37,7 @@ export function renderRun(outcome: JobOutcome): string {
   const r = outcome.result;
   const lines: string[] = [];
   if (outcome.status !== 'ok') {
-    lines.push(`bench: the run ${outcome.status}: ${r.error ?? 'unknown error'}`);
+    lines.push(`bench: the run ${outcome.status === 'interrupted' ? 'was interrupted' : outcome.status}: ${r.error ?? 'unknown error'}`);
     lines.push(`  what finished is in ${displayPath(outcome.dir)}/results.json`);
     return lines.join('\n');
   }
@@ -106,6 +106,14 @@ export function renderJobLine(o: JobOutcome, index: number, total: number, varyi
   const mock = o.result.backend?.name === 'mock' ? ' · backend mock (simulated)' : '';
   const head = `[${index + 1}/${total}] ${shown.join(' ')}${mock}`;
   if (o.status !== 'ok' || !a) return `${head} · ${o.status}: ${(o.result.error ?? '').split('\n')[0]}`;
+  // Other processes took CPU time from the instances: a sweep must say so per job, as a run does.
+  const disturbed = o.result.warnings.filter((w) => w.startsWith('other processes used')).map((w) => /used (\d+)%/.exec(w)?.[1]);
+  if (disturbed.length > 0) return `${renderFigures(head, o)} · DISTURBED (other processes used ${disturbed.join('/')}% of the CPUs; see results.json)`;
+  return renderFigures(head, o);
+}
+
+function renderFigures(head: string, o: JobOutcome): string {
+  const a = o.result.aggregate!;
   const d = o.result.dispatch;
   if (d) {
     // Request latency, not the instances' service time, and the gain over the homogeneous pool.
@@ -135,7 +143,7 @@ export function renderPlan(plan: PlanJson, source: string): string {
     const b = plan.dispatch.baseline;
     lines.push(
       `  baseline (length-blind, run after the pools on the same cores): ${b.length} instance${b.length === 1 ? '' : 's'}: ` +
-        b.map((i) => `cpus ${formatCpuList(i.cpus)} (node ${i.memory_nodes.join(',') || '?'}, ${i.threads} threads)`).join(' | '),
+        b.map((i) => `cpus ${formatCpuList(i.cpus)} (node ${i.memory_nodes.join(',') || '?'}, ${i.threads} thread${i.threads === 1 ? '' : 's'})`).join(' | '),
     );
   }
   const env = Object.entries(plan.env ?? {});
@@ -186,8 +194,8 @@ export function renderBestSetups(best: readonly BestSetup[]): string {
   const rows = best.map((b) => [
     ...modelOf(b),
     `${b.batch_size} x ${b.sequence_length}`,
-    `${b.lowest_latency.setup} (${ms(b.lowest_latency.latency_mean_ms)} ms)`,
-    `${b.highest_throughput.setup} (${fmt(b.highest_throughput.throughput_samples_per_s)}/s)`,
+    `${b.lowest_latency.setup} (${ms(b.lowest_latency.latency_mean_ms)} ms)${b.lowest_latency.disturbed ? ' DISTURBED' : ''}`,
+    `${b.highest_throughput.setup} (${fmt(b.highest_throughput.throughput_samples_per_s)}/s)${b.highest_throughput.disturbed ? ' DISTURBED' : ''}`,
     `${b.candidates}`,
   ]);
   const header = [...(problems.size > 1 ? ['model'] : []), 'batch x seq', 'lowest latency', 'highest throughput', 'setups'];

@@ -86,7 +86,7 @@ export function compose(repo: ConfigRepository, opts: ComposeOptions): Compositi
     config = merge(config, atPackage(d.package, d.content));
   }
   const root = config as Tree;
-  for (const o of valueOverrides) applyValueOverride(root, o);
+  for (const o of valueOverrides) applyValueOverride(root, o, repo);
 
   // As typed, sweeps included: multirun.yaml keeps them, which is what `bench --resume` replays.
   const lines = opts.overrides;
@@ -110,7 +110,7 @@ function groupOption(o: Override): string | string[] | null {
   );
 }
 
-function applyValueOverride(root: Tree, o: Override): void {
+function applyValueOverride(root: Tree, o: Override, repo: ConfigRepository): void {
   const key = o.keyOrGroup;
   const value = o.value?.kind === 'element' ? deepClone(o.value.value) : undefined;
   const found = getPath(root, key);
@@ -122,7 +122,7 @@ function applyValueOverride(root: Tree, o: Override): void {
         throw new ConfigError(
           `Could not override '${key}'.\nTo append to your config use +${o.inputLine}\n` +
             `Key '${last}' is not in struct\n    full_key: ${key}\n    object_type=dict` +
-            hintLine(root, key),
+            (hintLine(root, key) || otherOptionHint(repo, root, key)),
         );
       }
       if (isTree(found.value) && isTree(value)) {
@@ -176,6 +176,18 @@ function assertKnownKeys(dest: Tree, src: Tree, key: string, line: string): void
     const d = dest[k];
     if (isTree(d) && isTree(v)) assertKnownKeys(d, v, `${key}.${k}`, line);
   }
+}
+
+/**
+ * For `scenario.arrival.rate_per_s=5` under scenario=latency: the group options that do have the
+ * key (`it is a key of scenario=dispatch: choose that option first`), or nothing.
+ */
+function otherOptionHint(repo: ConfigRepository, root: Tree, key: string): string {
+  const [group, ...rest] = splitPath(key);
+  if (group === undefined || rest.length === 0 || !repo.groupExists(group)) return '';
+  const chosen = isTree(root[group]) ? (root[group] as Tree).name : undefined;
+  const having = repo.listOptions(group).filter((opt) => opt !== chosen && getPath(repo.load(`${group}/${opt}`)?.content ?? {}, rest.join('.')).found);
+  return having.length === 0 ? '' : `\n'${key}' is a key of ${having.map((o) => `${group}=${o}`).join(' or ')}: choose that option first (${group}=${having[0]} ${key}=...)`;
 }
 
 /** A `Did you mean ...?` line for a key that does not exist, or nothing. */

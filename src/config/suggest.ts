@@ -20,8 +20,9 @@ export function editDistance(a: string, b: string): number {
 /** The names in `candidates` close enough to `name` to be what was meant, nearest first. */
 export function nearest(name: string, candidates: readonly string[]): string[] {
   const limit = Math.max(1, Math.min(3, Math.floor(name.length / 3)));
+  // A prefix of a longer key (`rate` for `rate_per_s`) counts as close too.
   return candidates
-    .map((c) => ({ c, d: editDistance(name.toLowerCase(), c.toLowerCase()) }))
+    .map((c) => ({ c, d: c.toLowerCase().startsWith(name.toLowerCase()) && name.length >= 3 ? 1 : editDistance(name.toLowerCase(), c.toLowerCase()) }))
     .filter((x) => x.d <= limit)
     .sort((x, y) => x.d - y.d || x.c.localeCompare(y.c))
     .map((x) => x.c);

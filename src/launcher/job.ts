@@ -15,7 +15,7 @@ import { resolveKey } from '../config/interpolate.js';
 import { composeJob, resolveContext, resolveTask, type ConfigSource, type JobIdentity } from '../config/load.js';
 import type { ConfigRepository } from '../config/repository.js';
 import type { RunConfig } from '../config/schema.js';
-import type { Tree } from '../config/tree.js';
+import { isTree, type Tree } from '../config/tree.js';
 import { aggregate } from '../results/aggregate.js';
 import { benchVersion, collectEnvironment } from '../results/environment.js';
 import { claimRunDir, writeHydraFiles } from '../results/rundir.js';
@@ -23,6 +23,7 @@ import type { InstanceFailure, InstanceResult, RunResult, RunStatus } from '../r
 import { SCHEMA_VERSION } from '../results/types.js';
 import { writeRunResults } from '../results/write.js';
 import { ModelError } from '../models/errors.js';
+import type { ResolvedModel } from '../models/resolve.js';
 import { TopologyError } from '../topology/errors.js';
 import { LaunchError } from './binding.js';
 import { executeLaunch, planJson, prepareLaunch, topologyFacts, type LaunchOutcome, type PlanJson, type PreparedLaunch } from './launch.js';
@@ -117,7 +118,7 @@ export async function runJob(req: JobRequest): Promise<JobOutcome> {
     overrides: comp.taskOverrides,
     version,
     startedAt,
-    resolved,
+    resolved: describeModelInConfig(resolved, launched?.model ?? null),
     efficiency: measuredEfficiency,
     instances: launched?.instances ?? [],
     failures: launched?.failures ?? [],
@@ -130,6 +131,19 @@ export async function runJob(req: JobRequest): Promise<JobOutcome> {
     error,
     environment: env,
   });
+}
+
+/**
+ * A user's file or a hub model is described in the saved config by itself: its source and the
+ * architecture read from its config.json or its graph (null where neither says), never by the
+ * preset whose fields filled `model` before the file was read. So results.csv, summaries and
+ * compare see what ran.
+ */
+function describeModelInConfig(resolved: Tree | null, model: ResolvedModel | null): Tree | null {
+  if (!resolved || !model || model.source === 'synthetic' || !isTree(resolved.model)) return resolved;
+  const described: Tree = { ...resolved.model, source: model.source };
+  for (const [k, v] of Object.entries(model.arch)) if (k in described) described[k] = v;
+  return { ...resolved, model: described };
 }
 
 /** Errors that come from what the user asked for, as opposed to bugs. */
@@ -204,6 +218,9 @@ async function runEfficiency(cfg: RunConfig, launched: LaunchOutcome, env: Recor
   const ok = launched.instances.filter((i) => i.status === 'ok');
   if (ok.length === 0) return null;
   const model = launched.model;
+  if (cfg.model.dtype === 'int8') {
+    return { omitted: 'an int8 model multiplies in int8 (VNNI), so the fp32 GEMM peak is no ceiling for it; compare its latency with the fp32 run instead' };
+  }
   const arch = model ? flopShape(model.arch) : architectureOf(cfg.model);
   if (arch === null) return { omitted: `the FLOPs of ${model?.name ?? 'the model'} are unknown: ${model?.arch_note ?? 'its architecture does not show them'}` };
   const flops = ok.map((i) => forwardFlops(arch, i.batch_size, cfg.sequence_length));

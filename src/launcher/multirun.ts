@@ -19,7 +19,7 @@ import type { MachineContext } from '../config/grammar.js';
 import { expandSweep, needsMachine, sweeperParams, type SweepJob } from '../config/sweep.js';
 import type { Tree } from '../config/tree.js';
 import { bestSetups, type BestSetup } from '../results/best.js';
-import { physicalCores } from '../topology/model.js';
+import { planInstances } from './plan.js';
 import { topologyFor } from './launch.js';
 import { toYaml } from '../config/yaml.js';
 import { benchVersion } from '../results/environment.js';
@@ -154,11 +154,37 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   return { dir, outcomes, best };
 }
 
-/** The physical cores that machine sweeps (core_counts, divisors, split_counts) are computed from. */
+/**
+ * The physical cores that machine sweeps (core_counts, divisors, split_counts) are computed from:
+ * those a run may use, i.e. online, inside this process's affinity, and left by launcher.nodes,
+ * sockets and cpu_list, counted the way the planner counts them.
+ */
 async function machineContext(master: Tree): Promise<MachineContext> {
   const ctx = resolveContext();
-  const file = resolveKey(master, 'topology.file', ctx);
+  const get = (key: string): unknown => {
+    try {
+      return resolveKey(master, key, ctx);
+    } catch {
+      return null;
+    }
+  };
+  const file = get('topology.file');
   const topology = await topologyFor({ topology: { file: typeof file === 'string' ? file : null } });
-  const batch = resolveKey(master, 'batch_size', ctx);
-  return { physicalCores: physicalCores(topology).length, batchSize: typeof batch === 'number' ? batch : null };
+  const batch = get('batch_size');
+  const ids = (v: unknown): number[] | null => (Array.isArray(v) && v.every((x) => Number.isInteger(x)) ? (v as number[]) : null);
+  const cpuList = get('launcher.cpu_list');
+  const usable = planInstances(topology, {
+    num_instances: 1,
+    cores_per_instance: null,
+    use_smt: false,
+    nodes: ids(get('launcher.nodes')),
+    sockets: ids(get('launcher.sockets')),
+    cpu_list: typeof cpuList === 'string' ? cpuList : typeof cpuList === 'number' ? String(cpuList) : ids(cpuList)?.join(',') ?? null,
+    binding: 'none',
+    split_batch: false,
+    allow_uneven_split: false,
+    batch_size: 1,
+    num_threads: null,
+  }).instances[0]!.cpus.length;
+  return { physicalCores: usable, batchSize: typeof batch === 'number' ? batch : null };
 }

@@ -235,7 +235,7 @@ function allocationUnits(cpus: readonly Cpu[], useSmt: boolean): Unit[] {
 function resolveCoresPerInstance(units: readonly Unit[], options: PlanOptions): number {
   const available = units.length;
   const count = options.num_instances;
-  const where = `${available} physical cores are available (CPUs ${formatCpuList(units.flatMap((unit) => unit.cpuIds))})`;
+  const where = `${available} physical core${available === 1 ? ' is' : 's are'} available (CPUs ${formatCpuList(units.flatMap((unit) => unit.cpuIds))})`;
   if (count > available) {
     throw new PlanError(
       `${key('num_instances')}=${count} needs at least one physical core per instance but ${where}; ` +
@@ -335,7 +335,7 @@ function leftoverWarning(available: number, coresPerInstance: number, count: num
   );
   return [
     `${count} instance${count === 1 ? '' : 's'} x ${coresPerInstance} core${coresPerInstance === 1 ? '' : 's'} use ${count * coresPerInstance} of the ${available} available ` +
-      `physical cores; CPUs ${formatCpuList(leftoverCpus)} stay idle (leftover_cpus). ` +
+      `physical cores; ${leftoverCpus.length === 1 ? 'CPU' : 'CPUs'} ${formatCpuList(leftoverCpus)} ${leftoverCpus.length === 1 ? 'stays' : 'stay'} idle (leftover_cpus). ` +
       `${key('num_instances')} values that use every core: ${evenCounts.join(', ')}`,
   ];
 }

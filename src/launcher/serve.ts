@@ -111,7 +111,7 @@ export function planDispatch(topology: Topology, cfg: RunConfig): DispatchPlan {
   const sizes = s.pools.map((p) => p.cores_per_instance ?? restEach);
   const needed = s.pools.reduce((sum, _p, i) => sum + sizes[i]! * counts[i]!, 0);
   const layout = s.pools.map((p, i) => `${p.name} ${p.instances ?? 'per-node'} x ${p.cores_per_instance ?? 'rest'}`).join(', ');
-  const where = `${available} physical cores are usable (CPUs ${formatCpuList(all.cpus)})`;
+  const where = `${available} physical core${available === 1 ? ' is' : 's are'} usable (CPUs ${formatCpuList(all.cpus)})`;
   if (restPool && restEach < 1) {
     throw new PlanError(
       `scenario.pools: ${layout} leaves ${Math.max(0, available - fixed)} core(s) for the ${restCount} instance(s) of ${restPool.name} (cores_per_instance: null), but ${where}; ` +
@@ -143,7 +143,7 @@ export function planDispatch(topology: Topology, cfg: RunConfig): DispatchPlan {
   const leftover = planInstances(topology, { ...base, num_instances: 1 })
     .instances[0]!.cpus.filter((c) => !used.has(c))
     .sort((a, b) => a - b);
-  if (leftover.length > 0) warnings.push(`scenario.pools use ${needed} of the ${available} usable physical cores; CPUs ${formatCpuList(leftover)} stay idle`);
+  if (leftover.length > 0) warnings.push(`scenario.pools use ${needed} of the ${available} usable physical cores; ${leftover.length === 1 ? 'CPU' : 'CPUs'} ${formatCpuList(leftover)} ${leftover.length === 1 ? 'stays' : 'stay'} idle`);
   if (l.num_instances !== 1 || l.cores_per_instance !== null || l.split_batch) {
     warnings.push('launcher.num_instances, cores_per_instance and split_batch do not apply to scenario=dispatch: scenario.pools sets the instances');
   }

@@ -256,14 +256,42 @@ function requestFigures(d: DispatchFigures): Pick<
 
 const scenarioOf = (config: Readonly<Record<string, unknown>>): string => (typeof config['scenario.name'] === 'string' ? config['scenario.name'] : '');
 
+/**
+ * Keys the planner fills when the config leaves them null (launcher.cores_per_instance,
+ * backend.num_threads) take the value the run used, so that `null` (derived: 2 cores here) matches
+ * an explicit 2 in `bench compare` and tables show what ran.
+ */
+function withEffectiveSetup(config: Record<string, unknown>, cores: number | null, threads: number | null): Record<string, unknown> {
+  const unset = (k: string): boolean => config[k] === null || config[k] === '' || config[k] === undefined;
+  const out = { ...config };
+  // Only where the threads were left to the planner too: then the cores a run computed on (what a
+  // summary.csv records) and the cores it was given (what a results.json's plan records) agree, so
+  // a directory and a CSV are filled alike.
+  if (cores !== null && 'launcher.cores_per_instance' in config && unset('launcher.cores_per_instance') && unset('backend.num_threads')) {
+    out['launcher.cores_per_instance'] = cores;
+  }
+  if (threads !== null && 'backend.num_threads' in config && unset('backend.num_threads')) out['backend.num_threads'] = threads;
+  return out;
+}
+
+/** One value when every instance has it, else null. */
+const common = (values: readonly number[]): number | null => (values.length > 0 && values.every((v) => v === values[0]) ? values[0]! : null);
+
 /** A row from a parsed results.json. */
 export function rowFromResult(r: RunResult, source: string, job: number | null): ResultRow {
   const a = r.aggregate;
   const ok = r.instances.filter((i) => i.status === 'ok');
   const pooled = ok.flatMap((i) => (Array.isArray(i.latencies_ms) ? i.latencies_ms : []));
-  const config = isTree(r.config) ? flatten(r.config) : {};
-  const scenario = scenarioOf(config);
+  const scenario = scenarioOf(isTree(r.config) ? flatten(r.config) : {});
   const dispatch = r.dispatch ? dispatchFromReport(r.dispatch) : null;
+  // The CPUs each instance was given by the plan (cores_per_instance counts physical cores, one CPU each without SMT).
+  const planned = ((r.plan as { instances?: { cpus?: number[] }[] } | null)?.instances ?? []).map((i) => i.cpus?.length ?? 0);
+  const useSmt = isTree(r.config) && isTree(r.config.launcher) && r.config.launcher.use_smt === true;
+  const config = withEffectiveSetup(
+    isTree(r.config) ? flatten(r.config) : {},
+    dispatch || useSmt || planned.length === 0 ? null : common(planned),
+    dispatch ? null : common(r.instances.map((i) => i.threads)),
+  );
   const row: ResultRow = {
     source,
     job,
@@ -303,6 +331,7 @@ function rowFromRecord(rec: Record<string, unknown>, source: string, dir: string
   const threads = num(config['backend.num_threads']);
   const scenario = scenarioOf(config);
   const dispatch = scenario === 'dispatch' && dir !== null ? readDispatchCsv(join(dir, 'dispatch.csv')) : null;
+  if (scenario !== 'dispatch') Object.assign(config, withEffectiveSetup(config, num(rec.cores_per_instance) ?? cores, num(rec.threads_per_instance) ?? num(rec.threads)));
   const row: ResultRow = {
     source,
     job: num(rec.job),

@@ -124,12 +124,17 @@ function runNote(r: ResultRow): string {
     if (r.latency_measure === 'request') return 'dispatch run: request latency and requests/s of the dispatched setup (see Dispatch runs)';
     return 'dispatch run: service times only (session.run; no request latencies in this input)';
   }
-  return r.latencies_ms === null && r.status === 'ok' ? 'summary only' : '';
+  const notes = [
+    ...(r.latencies_ms === null && r.status === 'ok' ? ['summary only'] : []),
+    // A measurement other processes disturbed is flagged where its figures are shown.
+    ...(r.result?.warnings.some((w) => w.startsWith('other processes used')) ? ['disturbed: other processes used its CPUs (see its results.json)'] : []),
+  ];
+  return notes.join('; ');
 }
 
 function runsTable(model: ReportModel): Table {
   return {
-    header: ['run', 'status', 'instances', 'batch', 'sequence', 'cores / instance', 'mean ms', 'p50 ms', 'p99 ms', 'samples/s', 'note'],
+    header: ['run', 'status', 'instances', 'batch (all instances)', 'sequence', 'cores / instance', 'mean ms', 'p50 ms', 'p99 ms', 'samples/s', 'note'],
     rows: model.rows.map(({ row: r, label }) => {
       // A dispatch run serves single requests of many lengths: no batch or sequence of its own.
       const dispatch = isDispatch(r);

@@ -13,6 +13,8 @@ import type { RunResult } from './types.js';
 export interface SetupFigure {
   readonly job: number;
   readonly setup: string;
+  /** Other processes took CPU time from its instances while they measured. */
+  readonly disturbed: boolean;
   readonly overrides: readonly string[];
   readonly latency_mean_ms: number;
   readonly throughput_samples_per_s: number;
@@ -80,6 +82,7 @@ export function bestSetups(jobs: readonly (JobForBest & { readonly job?: number 
   const figure = (x: { job: number; r: RunResult; overrides: readonly string[] }): SetupFigure => ({
     job: x.job,
     setup: describeSetup(x.r),
+    disturbed: x.r.warnings.some((w) => w.startsWith('other processes used')),
     overrides: x.overrides,
     latency_mean_ms: x.r.aggregate!.latency_mean_ms,
     throughput_samples_per_s: x.r.aggregate!.throughput_samples_per_s,

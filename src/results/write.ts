@@ -147,6 +147,8 @@ export function summaryRecord(row: SummaryRow): Record<string, unknown> {
     throughput_samples_per_s: a ? round(a.throughput_samples_per_s) : '',
     dir: row.dir,
     error: row.error ?? '',
+    // What the run warned about (a disturbed measurement above all), one line each.
+    warnings: (row.result?.warnings ?? []).map((w) => w.split('\n')[0]).join(' | '),
     ...(row.result ? configColumns(row.result) : {}),
   };
 }
@@ -168,6 +170,7 @@ export function writeBestSetups(sweepDir: string, best: readonly BestSetup[]): v
       goal,
       job: b[goal].job,
       setup: b[goal].setup,
+      disturbed: b[goal].disturbed,
       latency_mean_ms: round(b[goal].latency_mean_ms),
       throughput_samples_per_s: round(b[goal].throughput_samples_per_s),
       overrides: b[goal].overrides.join(' '),

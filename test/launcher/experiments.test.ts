@@ -117,6 +117,17 @@ describe('bench plan previews a preset on another machine, job by job', () => {
     expect(text.stdout).toContain('launcher.cores_per_instance=48 sequence_length=512\n  [0] numactl -C 0-47 -m 0,1  threads 48  batch 1');
   });
 
+  it('machine sweeps count only the cores a run may use (launcher.nodes, offline CPUs)', () => {
+    const r = spawnSync(process.execPath, [BIN, 'plan', '+experiment=core-count-scaling', `topology.file=${STUDY}`, 'launcher.nodes=[0]', 'sequence_length=128', '--format', 'json'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const { jobs } = JSON.parse(r.stdout) as { jobs: { plan: { instances: { cpus: number[] }[] } }[] };
+    expect(jobs.map((j) => j.plan.instances[0]!.cpus.length)).toEqual([1, 2, 4, 8, 16, 24]);
+    const offline = join(import.meta.dirname, '..', 'fixtures', 'lscpu', 'xeon-e5-2630v4-2s-offline-cpus.lscpu.txt');
+    const m = spawnSync(process.execPath, [BIN, 'plan', '+experiment=multi-instance', `topology.file=${offline}`, 'sequence_length=128', '--format', 'json'], { encoding: 'utf8' });
+    expect(m.status, m.stderr).toBe(0);
+    expect((JSON.parse(m.stdout) as { jobs: { plan: { instances: unknown[] } }[] }).jobs.map((j) => j.plan.instances.length)).toEqual([1, 2, 4]);
+  });
+
   it('a job that cannot run on that machine is named, and the exit status is 1', () => {
     const r = spawnSync(process.execPath, [BIN, 'plan', '-m', 'launcher.num_instances=48,49', `topology.file=${STUDY}`], { encoding: 'utf8' });
     expect(r.status).toBe(1);
