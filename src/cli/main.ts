@@ -211,7 +211,7 @@ async function run(argv: readonly string[]): Promise<number> {
     printInfo(flags, repo, overrides);
     return 0;
   }
-  if (flags.command === 'plan' && (flags.multirun || overrides.some((o) => o.value?.kind === 'sweep') || configMode(repo, flags, overrides) === 'MULTIRUN')) {
+  if (flags.command === 'plan' && (flags.multirun || configMode(repo, flags, overrides) === 'MULTIRUN')) {
     return await planSweep(flags, repo, overrides);
   }
   if (flags.command !== 'run') {
@@ -224,7 +224,8 @@ async function run(argv: readonly string[]): Promise<number> {
     }
     const prepared = await prepareLaunch(runConfig, { forRun: false });
     const plan = planJson(prepared);
-    process.stdout.write(flags.format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan, prepared.topology.source));
+    const where = runConfig.topology.file === null ? `this machine (${prepared.topology.source})` : prepared.topology.source;
+    process.stdout.write(flags.format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan, where));
     return 0;
   }
   const multirun = flags.multirun || configMode(repo, flags, overrides) === 'MULTIRUN';
@@ -255,13 +256,15 @@ async function planSweep(flags: Flags, repo: ConfigRepository, overrides: Overri
       plans.push({ job: job.num, overrides: job.overrides, plan: null, error: err.message });
     }
   }
+  const failed = plans.filter((p) => p.error !== null);
   if (flags.format === 'json') {
     process.stdout.write(`${JSON.stringify({ jobs: plans }, null, 2)}\n`);
+    if (failed.length > 0) process.stderr.write(`bench plan: ${failed.length} of ${plans.length} jobs cannot run there: ${failed.map((p) => `job ${p.job}`).join(', ')}\n`);
   } else {
     const file = resolveKey(sweep.master, 'topology.file', resolveContext());
     process.stdout.write(renderSweepPlan(plans, varyingKeys(sweep.jobs), typeof file === 'string' ? file : 'this machine'));
   }
-  return plans.some((p) => p.error !== null) ? 1 : 0;
+  return failed.length > 0 ? 1 : 0;
 }
 
 async function runMultirun(

@@ -166,6 +166,7 @@ export function renderSweepPlan(
       lines.push(`  cannot run: ${p.error ?? 'unknown error'}`);
       continue;
     }
+    const poolOf = new Map(p.plan.dispatch?.pools.flatMap((pool) => pool.instances.map((i) => [i, ` ${pool.name}`] as const)) ?? []);
     for (const i of p.plan.instances) {
       const cpus = formatCpuList(i.cpus);
       const binding =
@@ -174,11 +175,13 @@ export function renderSweepPlan(
           : p.plan.binding === 'taskset'
             ? `taskset -c ${cpus}`
             : 'unpinned';
-      lines.push(`  [${i.index}] ${binding}  threads ${i.threads}  batch ${i.batch_size}`);
+      lines.push(`  [${i.index}]${poolOf.get(i.index) ?? ''} ${binding}  threads ${i.threads}  batch ${i.batch_size}`);
     }
     if (p.plan.leftover_cpus.length > 0) lines.push(`  leftover cpus: ${formatCpuList(p.plan.leftover_cpus)}`);
     for (const w of p.plan.warnings) warnings.set(w, [...(warnings.get(w) ?? []), p.job]);
   }
+  const failed = plans.filter((p) => !p.plan).map((p) => p.job);
+  if (failed.length > 0) lines.push('', `${failed.length} of ${plans.length} jobs cannot run there: job${failed.length === 1 ? '' : 's'} ${failed.join(', ')}`);
   if (warnings.size > 0) {
     lines.push('', 'warnings:');
     for (const [w, jobs] of warnings) lines.push(`  ${jobs.length === plans.length ? 'every job' : `job${jobs.length === 1 ? '' : 's'} ${jobs.join(', ')}`}: ${w}`);

@@ -6,7 +6,7 @@
 import { sequenceLengths, type RunConfig } from '../config/schema.js';
 import { needsModelFile } from '../backends/index.js';
 import { ModelError } from '../models/errors.js';
-import { resolveModel, type ResolvedModel } from '../models/resolve.js';
+import { locateLocalModel, resolveModel, type ResolvedModel } from '../models/resolve.js';
 import type { InstanceFailure, InstanceResult } from '../results/types.js';
 import { detectTopology, loadTopologyFile } from '../topology/detect.js';
 import { summarize, type Topology } from '../topology/model.js';
@@ -108,6 +108,8 @@ export function makePlan(cfg: RunConfig, topology: Topology): Plan {
  * `binding: auto` is shown as numactl there, since the other machine cannot be probed from here.
  */
 export async function prepareLaunch(cfg: RunConfig, opts: { forRun: boolean } = { forRun: true }): Promise<PreparedLaunch> {
+  // A missing or non-ONNX model file is the user's input: refused before a run directory exists.
+  if (opts.forRun && cfg.model.path !== null) locateLocalModel(cfg.model.path);
   const topology = await topologyFor(cfg);
   const plan = makePlan(cfg, topology);
   if (!opts.forRun && cfg.topology.file !== null && cfg.launcher.name !== 'inline') {

@@ -151,7 +151,11 @@ export function userArchitecture(outline: OnnxOutline, config: Record<string, un
 
 const ONNX_CANDIDATES = ['onnx/model.onnx', 'model.onnx'];
 
-function resolveLocal(m: ModelConfig, path: string): ResolvedModel {
+/**
+ * The ONNX file (and config.json, for a Hugging Face folder) that `model.path` names, checked to
+ * exist and to start like an ONNX model: cheap, so a run checks it before it claims a directory.
+ */
+export function locateLocalModel(path: string): { file: string; configFile: string | null } {
   const full = resolve(path);
   if (!existsSync(full)) {
     throw new ModelError(`model.path: ${full} does not exist; give an .onnx file or a Hugging Face folder with config.json and onnx/model.onnx`);
@@ -167,6 +171,11 @@ function resolveLocal(m: ModelConfig, path: string): ResolvedModel {
     if (existsSync(join(full, 'config.json'))) configFile = join(full, 'config.json');
   }
   assertOnnx(file, 'model.path');
+  return { file, configFile };
+}
+
+function resolveLocal(m: ModelConfig, path: string): ResolvedModel {
+  const { file, configFile } = locateLocalModel(path);
   const outline = readOutline(file, 'model.path');
   return {
     name: m.name,
