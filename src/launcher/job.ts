@@ -127,7 +127,7 @@ export async function runJob(req: JobRequest): Promise<JobOutcome> {
     ...(launched?.dispatch ? { dispatch: launched.dispatch } : {}),
     backend: launched?.backend ?? null,
     plan: prepared ? planJson(prepared) : null,
-    warnings: prepared?.warnings ?? [],
+    warnings: [...(prepared?.warnings ?? []), ...modelWarnings(launched?.model ?? null)],
     error,
     environment: env,
   });
@@ -144,6 +144,16 @@ function describeModelInConfig(resolved: Tree | null, model: ResolvedModel | nul
   const described: Tree = { ...resolved.model, source: model.source };
   for (const [k, v] of Object.entries(model.arch)) if (k in described) described[k] = v;
   return { ...resolved, model: described };
+}
+
+/** What the resolved model says the user should know: an int8 rewrite that changed nothing. */
+function modelWarnings(model: ResolvedModel | null): string[] {
+  const q = model?.quantization;
+  if (!q || q.quantized === null || Object.values(q.quantized).some((n) => n > 0)) return [];
+  return [
+    `model.dtype=int8: nothing in ${q.source_file} was quantized (no MatMul/Gemm with a constant fp32 weight among model.quantization.op_types); ` +
+      'the run measured the model as it is. Is it int8 already?',
+  ];
 }
 
 /** Errors that come from what the user asked for, as opposed to bugs. */
