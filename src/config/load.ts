@@ -99,5 +99,5 @@ export function resolveTask(config: Tree): { resolved: Tree; runConfig: RunConfi
       `Invalid config:\n${missing.map((k) => `  ${k}: missing mandatory value (???); set it with ${k}=VALUE`).join('\n')}`,
     );
   }
-  return { resolved, runConfig: validateRunConfig(resolved) };
+  return { resolved, runConfig: validateRunConfig(resolved, taskConfig(config)) };
 }

@@ -346,10 +346,20 @@ export type TuneConfig = z.infer<typeof TuneSchema>;
 export type DispatchScenarioConfig = z.infer<typeof DispatchScenarioSchema>;
 
 /** Validates the task config (the composed config without `hydra`); throws one error listing every problem. */
-export function validateRunConfig(task: unknown): RunConfig {
+/**
+ * `unresolved`: the same config before interpolation, so that a key that only copies another
+ * (`tune.max_duration_s: ${benchmark_duration}`) is not reported again when that key is wrong.
+ */
+export function validateRunConfig(task: unknown, unresolved?: unknown): RunConfig {
   const result = RunConfigSchema.safeParse(task);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
+  const paths = new Set(result.error.issues.map((issue) => issue.path.map(String).join('.')));
+  const copiesABadKey = (path: string): boolean => {
+    const raw = path.split('.').reduce<unknown>((node, k) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[k] : undefined), unresolved);
+    const source = typeof raw === 'string' ? /^\$\{([\w.]+)\}$/.exec(raw)?.[1] : undefined;
+    return source !== undefined && paths.has(source);
+  };
+  const lines = result.error.issues.filter((issue) => !copiesABadKey(issue.path.map(String).join('.'))).map((issue) => {
     const path = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((k) => `${path === '' ? k : `${path}.${k}`}: unknown key; remove it or check its spelling`).join('\n');
