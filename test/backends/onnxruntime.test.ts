@@ -119,17 +119,20 @@ describe('onnxruntime backend', () => {
     expect(existsSync(join(r.cwd, 'pwned'))).toBe(false);
   });
 
-  it.each<[string, (d: string) => string, string]>([
-    ['a missing model file', (d) => join(d, 'missing.onnx'), 'does not exist'],
-    ['a file that is not ONNX', (d) => { const f = join(d, 'x.onnx'); writeFileSync(f, '{"not": "onnx at all, json"}'); return f; }, 'is not an ONNX model'],
-    ['a corrupt ONNX file', (d) => { const f = join(d, 'bad.onnx'); writeFileSync(f, Buffer.concat([Buffer.from([0x08, 0x08]), Buffer.alloc(64, 0xff)])); return f; }, 'is corrupt or not an ONNX model'],
-    ['a truncated ONNX file', (d) => { const f = join(d, 'cut.onnx'); writeFileSync(f, synthesizeModel(TINY_ARCH, { seed: 1, opset: 12 }).subarray(0, 5000)); return f; }, 'is corrupt or not an ONNX model'],
-    ['an ONNX file whose graph ORT refuses', (d) => { const f = join(d, 'noop.onnx'); writeFileSync(f, Buffer.from([0x08, 0x08, 0x12, 0x04, 0x62, 0x61, 0x64, 0x21, 0x3a, 0x00, 0x42, 0x02, 0x10, 0x0c, 0x00, 0x00])); return f; }, 'ONNX Runtime cannot load'],
-  ])('fails clearly on %s, exit 1, results.json says errored', (_name, make, message) => {
+  it.each<[string, (d: string) => string, string, boolean]>([
+    ['a missing model file', (d) => join(d, 'missing.onnx'), 'does not exist', false],
+    ['a file that is not ONNX', (d) => { const f = join(d, 'x.onnx'); writeFileSync(f, '{"not": "onnx at all, json"}'); return f; }, 'is not an ONNX model', false],
+    ['a corrupt ONNX file', (d) => { const f = join(d, 'bad.onnx'); writeFileSync(f, Buffer.concat([Buffer.from([0x08, 0x08]), Buffer.alloc(64, 0xff)])); return f; }, 'is corrupt or not an ONNX model', true],
+    ['a truncated ONNX file', (d) => { const f = join(d, 'cut.onnx'); writeFileSync(f, synthesizeModel(TINY_ARCH, { seed: 1, opset: 12 }).subarray(0, 5000)); return f; }, 'is corrupt or not an ONNX model', true],
+    ['an ONNX file whose graph ORT refuses', (d) => { const f = join(d, 'noop.onnx'); writeFileSync(f, Buffer.from([0x08, 0x08, 0x12, 0x04, 0x62, 0x61, 0x64, 0x21, 0x3a, 0x00, 0x42, 0x02, 0x10, 0x0c, 0x00, 0x00])); return f; }, 'ONNX Runtime cannot load', true],
+  ])('fails clearly on %s, exit 1; a run directory only once the run started', (_name, make, message, started) => {
     const d = mkdtempSync(join(tmpdir(), 'bad-'));
     const r = bench([`model.path=${make(d)}`, ...QUICK]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(message);
-    expect(readResult(runDir(r.cwd)).status).toBe('errored');
+    // A missing or non-ONNX file is caught before a run directory is claimed; what only reading
+    // the model reveals is found during the run, which is then recorded as errored.
+    if (started) expect(readResult(runDir(r.cwd)).status).toBe('errored');
+    else expect(existsSync(join(r.cwd, 'outputs'))).toBe(false);
   });
 });
