@@ -9,7 +9,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../models/rng.js';
 import { writeFileAtomic } from '../results/atomic.js';
-import { interference, sampleCpus } from '../stats/interference.js';
+import { interference, isDisturbed, sampleCpus } from '../stats/interference.js';
 
 const N = 1024;
 
@@ -75,7 +75,7 @@ export async function gemmPeak(threads: number, env: NodeJS.ProcessEnv = process
   const after = sampleCpus(cpus);
   await session.release();
   // A ceiling measured while other processes ran is too low: use it for this run, never cache it.
-  const disturbed = before !== null && after !== null && interference(cpus, before, after, performance.now() - t).others_share > 0.05;
+  const disturbed = before !== null && after !== null && isDisturbed(interference(cpus, before, after, performance.now() - t));
   const measurement = { threads, gflops: best, measured_at: new Date().toISOString(), cached: false, disturbed };
   if (!disturbed) {
     mkdirSync(peakDir(env), { recursive: true });

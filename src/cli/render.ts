@@ -7,6 +7,7 @@ import type { PlanJson } from '../launcher/launch.js';
 import type { BestSetup } from '../results/best.js';
 import type { RunResult } from '../results/types.js';
 import type { ClassStats, DispatchReport, SetupReport } from '../scenarios/dispatch.js';
+import { disturbedInstances } from '../stats/interference.js';
 import { formatCpuList } from '../topology/cpulist.js';
 
 export const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
@@ -107,7 +108,7 @@ export function renderJobLine(o: JobOutcome, index: number, total: number, varyi
   const head = `[${index + 1}/${total}] ${shown.join(' ')}${mock}`;
   if (o.status !== 'ok' || !a) return `${head} · ${o.status}: ${(o.result.error ?? '').split('\n')[0]}`;
   // Other processes took CPU time from the instances: a sweep must say so per job, as a run does.
-  const disturbed = o.result.warnings.filter((w) => w.startsWith('other processes used')).map((w) => /used (\d+)%/.exec(w)?.[1]);
+  const disturbed = disturbedInstances(o.result.instances).map((i) => (i.interference.others_share * 100).toFixed(0));
   if (disturbed.length > 0) return `${renderFigures(head, o)} · DISTURBED (other processes used ${disturbed.join('/')}% of the CPUs; see results.json)`;
   return renderFigures(head, o);
 }

@@ -24,6 +24,7 @@ import { SCHEMA_VERSION } from '../results/types.js';
 import { writeRunResults } from '../results/write.js';
 import { ModelError } from '../models/errors.js';
 import type { ResolvedModel } from '../models/resolve.js';
+import { disturbanceWarning, disturbedInstances } from '../stats/interference.js';
 import { TopologyError } from '../topology/errors.js';
 import { LaunchError } from './binding.js';
 import { executeLaunch, planJson, prepareLaunch, topologyFacts, type LaunchOutcome, type PlanJson, type PreparedLaunch } from './launch.js';
@@ -246,16 +247,6 @@ async function runEfficiency(cfg: RunConfig, launched: LaunchOutcome, env: Recor
   return efficiency(flops, ok.map((i) => i.forwards_per_s), peaks, estimatedPeak((env.cpu_flags as string[]) ?? [], threads, mhz));
 }
 
-/** Above this share of our CPUs' time used by other processes, a measurement is called disturbed. */
-const INTERFERENCE_THRESHOLD = 0.05;
-
 function interferenceWarnings(instances: readonly InstanceResult[]): string[] {
-  return instances.flatMap((i) => {
-    const x = i.interference;
-    if (!x || x.others_share <= INTERFERENCE_THRESHOLD) return [];
-    return [
-      `other processes used ${(x.others_share * 100).toFixed(0)}% of CPU${x.cpus.length === 1 ? '' : 's'} ${x.cpus.join(',')} while instance ${i.index} measured: ` +
-        'its numbers are disturbed; measure on a quiet machine (or pin the other load elsewhere)',
-    ];
-  });
+  return disturbedInstances(instances).map((i) => disturbanceWarning(i.index, i.interference));
 }

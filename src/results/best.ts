@@ -8,6 +8,7 @@
  * instance otherwise (multi-instance: 1 x batch 1 against 2 x batch 1). Different models or dtypes
  * are different problems and never compete.
  */
+import { disturbedInstances } from '../stats/interference.js';
 import type { RunResult } from './types.js';
 
 export interface SetupFigure {
@@ -82,7 +83,7 @@ export function bestSetups(jobs: readonly (JobForBest & { readonly job?: number 
   const figure = (x: { job: number; r: RunResult; overrides: readonly string[] }): SetupFigure => ({
     job: x.job,
     setup: describeSetup(x.r),
-    disturbed: x.r.warnings.some((w) => w.startsWith('other processes used')),
+    disturbed: disturbedInstances(x.r.instances).length > 0,
     overrides: x.overrides,
     latency_mean_ms: x.r.aggregate!.latency_mean_ms,
     throughput_samples_per_s: x.r.aggregate!.throughput_samples_per_s,

@@ -60,3 +60,29 @@ export function interference(cpus: readonly number[], start: CpuSample, end: Cpu
     others_share: capacity > 0 ? Math.max(0, busy - own) / capacity : 0,
   };
 }
+
+/** Above this share of our CPUs' time used by other processes, a measurement is called disturbed. */
+export const DISTURBED_SHARE = 0.05;
+
+const DISTURBANCE_PREFIX = 'other processes used';
+
+export function isDisturbed(x: Interference | null | undefined): x is Interference {
+  return x !== null && x !== undefined && x.others_share > DISTURBED_SHARE;
+}
+
+/** The instances of a run that other processes disturbed, with how much they took. */
+export function disturbedInstances<T extends { readonly index: number; readonly interference?: Interference | null }>(
+  instances: readonly T[],
+): (T & { readonly interference: Interference })[] {
+  return instances.filter((i): i is T & { readonly interference: Interference } => isDisturbed(i.interference));
+}
+
+/** The run's warning for a disturbed instance; `isDisturbanceWarning` recognizes it among others. */
+export function disturbanceWarning(index: number, x: Interference): string {
+  return (
+    `${DISTURBANCE_PREFIX} ${(x.others_share * 100).toFixed(0)}% of CPU${x.cpus.length === 1 ? '' : 's'} ${x.cpus.join(',')} while instance ${index} measured: ` +
+    'its numbers are disturbed; measure on a quiet machine (or pin the other load elsewhere)'
+  );
+}
+
+export const isDisturbanceWarning = (warning: string): boolean => warning.startsWith(DISTURBANCE_PREFIX);

@@ -14,6 +14,7 @@ import { readSweepOrigin } from '../../launcher/multirun.js';
 import type { PlanJson } from '../../launcher/launch.js';
 import { runTune, TUNE_JSON, type RankRow, type TuneOutcome } from '../../tune/tune.js';
 import { interruptHandling } from '../interrupt.js';
+import { isDisturbanceWarning } from '../../stats/interference.js';
 import { displayPath, fmt, ms, renderPlan } from '../render.js';
 
 export const summary = 'find the best setup (instances, cores, batch split, threads, ...) for an objective';
@@ -91,7 +92,7 @@ export async function run(argv: readonly string[]): Promise<number> {
           const figure = t.status !== 'ok' ? `${t.status}: ${(t.error ?? '').split('\n')[0]}` : `${ms(t.latency_mean_ms!)} ms  ${fmt(t.throughput_samples_per_s!)}/s`;
           out(`  [${++index}/${total}] ${e.candidate.label}: ${figure}${e.kept ? ' (kept from the earlier run)' : ` (${t.wall_s.toFixed(1)} s)`}`);
           // A disturbed measurement is worth knowing about in a search too (job.ts words it).
-          for (const w of e.warnings.filter((x) => x.startsWith('other processes used'))) out(`      warning: ${w}`);
+          for (const w of e.warnings.filter(isDisturbanceWarning)) out(`      warning: ${w}`);
         } else if (e.type === 'rung-end' && !e.rung.final) {
           const why = new Map<string, number>();
           for (const x of e.rung.eliminated) {
