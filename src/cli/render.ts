@@ -125,12 +125,18 @@ function renderFigures(head: string, o: JobOutcome): string {
   return `${head} · mean ${ms(a.latency_mean_ms)} ms · p99 ${ms(a.latency_p99_ms)} ms · ${fmt(a.throughput_samples_per_s)} samples/s`;
 }
 
+/** A dispatch plan's instance index -> ` small (<= 32)`, the pool it serves; empty for other plans. */
+function poolLabels(plan: PlanJson): Map<number, string> {
+  const pools = plan.dispatch?.pools ?? [];
+  return new Map(pools.flatMap((p) => p.instances.map((i) => [i, ` ${p.name} (${p.max_length === null ? 'longer' : `<= ${p.max_length}`})`] as const)));
+}
+
 export function renderPlan(plan: PlanJson, source: string): string {
   const n = plan.instances.length;
   const lines = [`plan on ${source}: ${n} instance${n === 1 ? '' : 's'}, binding ${plan.binding}`];
-  const poolOf = new Map(plan.dispatch?.pools.flatMap((p) => p.instances.map((i) => [i, `${p.name} (${p.max_length === null ? 'longer' : `<= ${p.max_length}`})`] as const)) ?? []);
+  const poolOf = poolLabels(plan);
   const rows = plan.instances.map((i) => [
-    `[${i.index}]${poolOf.has(i.index) ? ` ${poolOf.get(i.index)}` : ''}`,
+    `[${i.index}]${poolOf.get(i.index) ?? ''}`,
     `cpus ${formatCpuList(i.cpus)}`,
     `memory ${i.memory_nodes.length > 0 ? `node ${i.memory_nodes.join(',')}` : 'any'}`,
     `threads ${i.threads}`,
@@ -167,7 +173,7 @@ export function renderSweepPlan(
       lines.push(`  cannot run: ${p.error ?? 'unknown error'}`);
       continue;
     }
-    const poolOf = new Map(p.plan.dispatch?.pools.flatMap((pool) => pool.instances.map((i) => [i, ` ${pool.name}`] as const)) ?? []);
+    const poolOf = poolLabels(p.plan);
     for (const i of p.plan.instances) {
       const cpus = formatCpuList(i.cpus);
       const binding =

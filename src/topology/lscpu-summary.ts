@@ -32,6 +32,9 @@ const KEY_VALUE = /^\s*([^:]+?):(.*)$/;
 const NODE_KEY = /^NUMA node(\d+) CPU\(s\)$/;
 
 /** "Key: value" lines; wrapped continuation lines (no colon) are skipped. */
+/** Said in a topology's warnings when a partial record cannot tell which CPUs share a core. */
+export const SMT_UNKNOWN = 'SMT siblings are unknown';
+
 export function summaryEntries(text: string): SummaryEntry[] {
   return text.split(/\r?\n/).flatMap((line) => {
     const match = KEY_VALUE.exec(line);
@@ -186,7 +189,7 @@ function deriveCores(
   const [sockets] = counts.sockets;
   if (threads === undefined || coresPerSocket === undefined || sockets === undefined) {
     warnings.push(
-      "no 'Thread(s) per core', 'Core(s) per socket' or 'Socket(s)' line; SMT siblings are unknown, so each CPU " +
+      `no 'Thread(s) per core', 'Core(s) per socket' or 'Socket(s)' line; ${SMT_UNKNOWN}, so each CPU ` +
         'counts as its own core; record the full lscpu -p output for exact cores',
     );
     return null;

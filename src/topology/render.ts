@@ -1,4 +1,5 @@
 import { formatCpuList } from './cpulist.js';
+import { SMT_UNKNOWN } from './lscpu-summary.js';
 import { numaNodes, physicalCores, socketIds, summarize, uniqueSorted } from './model.js';
 import type { PhysicalCore, Topology } from './model.js';
 
@@ -89,7 +90,7 @@ export function renderTopologyText(topology: Topology): string {
   } else {
     lines.push('', 'NUMA: no node information (memory binding is not possible)');
   }
-  const smtUnknown = topology.warnings.some((w) => w.includes('SMT siblings are unknown'));
+  const smtUnknown = topology.warnings.some((w) => w.includes(SMT_UNKNOWN));
   lines.push('', `SMT siblings: ${smtUnknown ? 'unknown in this record (each CPU counted as a core; see the notes)' : siblingExamples(physicalCores(topology))}`);
   if (json.offline_cpus !== '') lines.push(`Offline CPUs: ${json.offline_cpus}`);
   if (json.warnings.length > 0) lines.push('', 'Notes:', ...json.warnings.map((warning) => `  - ${warning}`));
