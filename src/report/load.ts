@@ -25,7 +25,7 @@ import { parse } from 'csv-parse/sync';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { flatten, isTree } from '../config/tree.js';
-import { coresPerInstance } from '../results/best.js';
+import { coresPerInstance, sameForAll } from '../results/best.js';
 import type { RunResult } from '../results/types.js';
 import type { DispatchReport } from '../scenarios/dispatch.js';
 
@@ -274,9 +274,6 @@ function withEffectiveSetup(config: Record<string, unknown>, cores: number | nul
   return out;
 }
 
-/** One value when every instance has it, else null. */
-const common = (values: readonly number[]): number | null => (values.length > 0 && values.every((v) => v === values[0]) ? values[0]! : null);
-
 /** A row from a parsed results.json. */
 export function rowFromResult(r: RunResult, source: string, job: number | null): ResultRow {
   const a = r.aggregate;
@@ -289,8 +286,8 @@ export function rowFromResult(r: RunResult, source: string, job: number | null):
   const useSmt = isTree(r.config) && isTree(r.config.launcher) && r.config.launcher.use_smt === true;
   const config = withEffectiveSetup(
     isTree(r.config) ? flatten(r.config) : {},
-    dispatch || useSmt || planned.length === 0 ? null : common(planned),
-    dispatch ? null : common(r.instances.map((i) => i.threads)),
+    dispatch || useSmt || planned.length === 0 ? null : sameForAll(planned),
+    dispatch ? null : sameForAll(r.instances.map((i) => i.threads)),
   );
   const row: ResultRow = {
     source,

@@ -43,8 +43,12 @@ export interface JobForBest {
  * when the instances differ (e.g. a dispatch run's pools) or there are none.
  */
 export function coresPerInstance(r: Pick<RunResult, 'instances'>): number | null {
-  const cores = r.instances.map((i) => (i.cpus && i.cpus.length > 0 ? Math.min(i.threads, i.cpus.length) : i.threads));
-  return cores.length > 0 && cores.every((c) => c === cores[0]) ? cores[0]! : null;
+  return sameForAll(r.instances.map((i) => (i.cpus && i.cpus.length > 0 ? Math.min(i.threads, i.cpus.length) : i.threads)));
+}
+
+/** The value every instance has, or null when they differ (or there are none). */
+export function sameForAll(values: readonly number[]): number | null {
+  return values.length > 0 && values.every((v) => v === values[0]) ? values[0]! : null;
 }
 
 /** `4 x 12 cores, batch 2 each` — the shape of a multi-instance setup. */

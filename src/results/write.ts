@@ -5,7 +5,7 @@ import { stringify } from 'csv-stringify/sync';
 import { join } from 'node:path';
 import { flatten, isTree } from '../config/tree.js';
 import { writeFileAtomic } from './atomic.js';
-import { coresPerInstance, type BestSetup } from './best.js';
+import { coresPerInstance, sameForAll, type BestSetup } from './best.js';
 import type { InstanceResult, RunResult } from './types.js';
 
 export const RESULTS_JSON = 'results.json';
@@ -116,9 +116,8 @@ export interface SummaryRow {
 }
 
 /** One value when every instance has it, else the values joined with `+` (e.g. `12+12+8`). */
-function perInstance(values: readonly (number | null)[]): number | string {
-  if (values.length === 0 || values.some((v) => v === null)) return '';
-  return values.every((v) => v === values[0]) ? values[0]! : values.join('+');
+function perInstance(values: readonly number[]): number | string {
+  return values.length === 0 ? '' : (sameForAll(values) ?? values.join('+'));
 }
 
 export function summaryRecord(row: SummaryRow): Record<string, unknown> {
