@@ -8,7 +8,7 @@ import { ConfigError } from './errors.js';
 import { type Override } from './grammar.js';
 import type { ConfigRepository } from './repository.js';
 import { atPackage, deepClone, deletePath, getPath, isTree, merge, setPath, splitPath, type Tree } from './tree.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean, optionsWithKey } from './suggest.js';
 
 export interface Composition {
   /** The composed config, `hydra` node included, interpolations not yet resolved. */
@@ -183,10 +183,9 @@ function assertKnownKeys(dest: Tree, src: Tree, key: string, line: string): void
  * key (`it is a key of scenario=dispatch: choose that option first`), or nothing.
  */
 function otherOptionHint(repo: ConfigRepository, root: Tree, key: string): string {
-  const [group, ...rest] = splitPath(key);
-  if (group === undefined || rest.length === 0 || !repo.groupExists(group)) return '';
+  const group = splitPath(key)[0]!;
   const chosen = isTree(root[group]) ? (root[group] as Tree).name : undefined;
-  const having = repo.listOptions(group).filter((opt) => opt !== chosen && getPath(repo.load(`${group}/${opt}`)?.content ?? {}, rest.join('.')).found);
+  const having = optionsWithKey(repo, key).filter((opt) => opt !== chosen);
   return having.length === 0 ? '' : `\n'${key}' is a key of ${having.map((o) => `${group}=${o}`).join(' or ')}: choose that option first (${group}=${having[0]} ${key}=...)`;
 }
 

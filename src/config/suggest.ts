@@ -2,6 +2,7 @@
  * "Did you mean" for keys the composed config does not have: the nearest existing key at the same
  * level, by edit distance, so a typo gets its fix named.
  */
+import type { ConfigRepository } from './repository.js';
 import { getPath, isTree, splitPath, type Tree } from './tree.js';
 
 /** Levenshtein distance (insertions, deletions, substitutions; a transposition counts two). */
@@ -41,4 +42,14 @@ export function didYouMean(root: Tree, key: string): string | null {
   if (!parent.found || !isTree(parent.value)) return null;
   const [best] = nearest(last, Object.keys(parent.value));
   return best === undefined ? null : `Did you mean '${parentKey === '' ? best : `${parentKey}.${best}`}'?`;
+}
+
+/**
+ * The options of the group `key` starts with whose files have the rest of `key`, e.g.
+ * `scenario.arrival.rate_per_s` -> [`dispatch`]: a key the current choice lacks but another option has.
+ */
+export function optionsWithKey(repo: ConfigRepository, key: string): string[] {
+  const [group, ...rest] = splitPath(key);
+  if (group === undefined || rest.length === 0 || !repo.groupExists(group)) return [];
+  return repo.listOptions(group).filter((option) => getPath(repo.load(`${group}/${option}`)?.content ?? {}, rest.join('.')).found);
 }

@@ -12,6 +12,7 @@ import { getPath, leaves } from '../config/tree.js';
 import { makePlan } from '../launcher/launch.js';
 import { PlanError } from '../launcher/plan.js';
 import type { Topology } from '../topology/model.js';
+import { optionsWithKey } from '../config/suggest.js';
 
 export interface Layout {
   readonly instances: number;
@@ -186,7 +187,5 @@ export function candidateLabel(layout: Layout, params: Readonly<Record<string, u
 
 /** Whether `key` (e.g. backend.execution_mode) is a key of some option of its group (backend/onnxruntime). */
 export function keyOfSomeOption(repo: ConfigRepository, key: string): boolean {
-  const [group, ...rest] = key.split('.');
-  if (!group || rest.length === 0 || !repo.groupExists(group)) return false;
-  return repo.listOptions(group).some((option) => getPath(repo.load(`${group}/${option}`)?.content ?? {}, rest.join('.')).found);
+  return optionsWithKey(repo, key).length > 0;
 }
