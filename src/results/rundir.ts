@@ -61,8 +61,7 @@ export function claimRunDir(dir: string, marker: string, key: string): string {
     ensureDir(candidate, key);
     // The marker claims the directory atomically; a directory that already holds a run or a sweep
     // under another marker (hydra.output_subdir differs, a sweep root) is taken as well.
-    if (marker !== '.hydra' && heldByAnother(candidate)) continue;
-    if (existsSync(join(candidate, 'multirun.yaml')) || existsSync(join(candidate, 'results.json'))) continue;
+    if (heldByAnother(candidate)) continue;
     try {
       mkdirSync(join(candidate, marker));
       return resolve(candidate);
