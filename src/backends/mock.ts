@@ -13,6 +13,7 @@ export interface MockOptions {
   readonly latency_ms: number | null;
   readonly gflops_per_thread: number;
   readonly cv: number;
+  readonly run_cv?: number;
   readonly serial_fraction: number;
   readonly contention: number;
   readonly call_overhead_ms: number;
@@ -30,6 +31,23 @@ export function mockMeanLatencyMs(opts: MockOptions, flops: number, threads: num
   return (opts.call_overhead_ms + computeMs) * (1 + opts.contention * (instances - 1));
 }
 
+const REPETITION_STREAM = 100;
+const RUN_FACTOR_STREAM = 200;
+
+/** Independent streams from one seed (any integer) and a stream number. */
+const streamSeed = (seed: number, stream: number): number => (seed >>> 0) + stream * 4294967296;
+
+/**
+ * The factor a repetition's latencies are scaled by: lognormal with mean 1 and coefficient of
+ * variation `runCv`, seeded by the run's seed and the repetition (the same for every instance of
+ * it, as a machine state would be); exactly 1 when runCv is 0.
+ */
+export function runFactor(runCv: number, runSeed: number, repetition: number): number {
+  if (runCv === 0) return 1;
+  const sigma = Math.sqrt(Math.log(1 + runCv ** 2));
+  return Math.exp(sigma * new Rng(streamSeed(runSeed, RUN_FACTOR_STREAM + repetition)).normal() - sigma ** 2 / 2);
+}
+
 export class MockBackend implements Backend {
   readonly name = 'mock';
   private readonly rng: Rng;
@@ -44,8 +62,12 @@ export class MockBackend implements Backend {
     private readonly req: BackendRequest,
     instances = 1,
   ) {
-    this.rng = new Rng(req.seed);
-    this.meanMs = mockMeanLatencyMs(opts, forwardFlops(arch, req.batchSize, req.sequenceLength), req.threads, instances);
+    const repetition = req.repetition ?? 1;
+    // Repetition 1 draws what a run drew before repetitions existed; each later one its own stream.
+    this.rng = new Rng(repetition === 1 ? req.seed : streamSeed(req.seed, REPETITION_STREAM + repetition));
+    // req.seed is the run's seed plus the instance index: the factor is the run's, shared by its instances.
+    const factor = runFactor(opts.run_cv ?? 0, req.seed - req.instanceIndex, repetition);
+    this.meanMs = mockMeanLatencyMs(opts, forwardFlops(arch, req.batchSize, req.sequenceLength), req.threads, instances) * factor;
     // Lognormal with mean m and coefficient of variation cv: sigma^2 = ln(1 + cv^2), mu = ln m - sigma^2 / 2.
     this.sigma = Math.sqrt(Math.log(1 + opts.cv ** 2));
     this.mu = Math.log(this.meanMs) - this.sigma ** 2 / 2;
@@ -73,6 +95,7 @@ export class MockBackend implements Backend {
       threads: this.req.threads,
       mean_latency_ms: this.meanMs,
       cv: this.opts.cv,
+      ...(this.opts.run_cv ? { run_cv: this.opts.run_cv, repetition: this.req.repetition ?? 1 } : {}),
     };
   }
 

@@ -27,6 +27,8 @@ export interface BackendRequest {
   readonly threads: number;
   readonly seed: number;
   readonly instanceIndex: number;
+  /** Which repetition of the run (1-based; absent: 1). Only a simulated backend uses it. */
+  readonly repetition?: number;
   /** Tokens at the end of every sequence fed as padding (scenario.padding); 0 or absent: none. */
   readonly paddedTokens?: number;
   /** The run directory, for files a backend may save (e.g. the optimized graph). */

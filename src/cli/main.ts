@@ -20,7 +20,7 @@ import { benchVersion } from '../results/environment.js';
 import { ResultsError } from '../results/rundir.js';
 import { SUBCOMMANDS } from './commands/index.js';
 import { interruptHandling, type InterruptHandling } from './interrupt.js';
-import { displayPath, renderBestSetups, renderJobLine, renderPlan, renderProgress, renderRun, renderSweepPlan, varyingKeys } from './render.js';
+import { displayPath, renderBestSetups, renderJobLine, renderPlan, renderProgress, renderRepetitionLine, renderRun, renderSweepPlan, varyingKeys } from './render.js';
 
 const INFO_CHOICES = ['all', 'config', 'defaults', 'defaults-tree', 'searchpath'] as const;
 
@@ -232,7 +232,16 @@ async function run(argv: readonly string[]): Promise<number> {
   const interrupt = interruptHandling();
   try {
     if (!multirun) {
-      const outcome = await runJob({ repo, source: flags.source, overrides, signal: interrupt.signal });
+      // Several repetitions take a while: a line as each ends.
+      const outcome = await runJob({
+        repo,
+        source: flags.source,
+        overrides,
+        signal: interrupt.signal,
+        onEvent: (e) => {
+          if (e.type === 'repetition-end' && e.planned > 1) process.stdout.write(`${renderRepetitionLine(e, 'bench: ')}\n`);
+        },
+      });
       (outcome.status === 'ok' ? process.stdout : process.stderr).write(`${renderRun(outcome)}\n`);
       return interrupt.exitCode() ?? (outcome.status === 'ok' ? 0 : 1);
     }
@@ -275,6 +284,11 @@ async function runMultirun(
 ): Promise<number> {
   let total = 0;
   let index = 0;
+  // Progress counts repetitions (runs) when jobs have several, jobs otherwise.
+  let units = 0;
+  let unitsDone = 0;
+  let repetitions = 1;
+  const jobNumbers = new Map<number, number>();
   let varying = new Set<string>();
   const started = Date.now();
   let lastDoneAt = started;
@@ -282,7 +296,10 @@ async function runMultirun(
   const tty = process.stdout.isTTY === true;
   let ticker: NodeJS.Timeout | undefined;
   const redraw = (): void => {
-    if (tty) process.stdout.write(`\r\x1b[2K${renderProgress(index, total, Date.now() - started, lastDoneAt - started)}`);
+    if (tty) {
+      const line = repetitions > 1 ? renderProgress(unitsDone, units, Date.now() - started, lastDoneAt - started, 'runs') : renderProgress(index, total, Date.now() - started, lastDoneAt - started);
+      process.stdout.write(`\r\x1b[2K${line}`);
+    }
   };
   const sweep = await runSweep({
     repo,
@@ -293,11 +310,26 @@ async function runMultirun(
     onEvent: (e) => {
       if (e.type === 'sweep-start') {
         total = e.jobs.length;
+        repetitions = e.repetitions;
+        units = total * repetitions;
+        e.jobs.forEach((j, k) => jobNumbers.set(j.num, k));
         varying = varyingKeys(e.jobs);
-        process.stdout.write(`bench: launching ${total} jobs into ${displayPath(e.dir)}\n`);
+        const reps = repetitions > 1 ? ` x ${repetitions} repetitions (interleaved: every job's 1st, then every job's 2nd, ...)` : '';
+        process.stdout.write(`bench: launching ${total} jobs${reps} into ${displayPath(e.dir)}\n`);
         if (tty) ticker = setInterval(redraw, 1000);
         redraw();
+      } else if (e.type === 'repetition-end') {
+        unitsDone++;
+        lastDoneAt = Date.now();
+        if (e.planned > 1) {
+          if (tty) process.stdout.write('\r\x1b[2K');
+          const k = e.job ? (jobNumbers.get(e.job.num) ?? 0) : 0;
+          const shown = e.overrides.filter((line) => varying.has(line.split('=')[0]!)).join(' ');
+          process.stdout.write(`${renderRepetitionLine(e, `[${k + 1}/${total}] `, shown)}\n`);
+          redraw();
+        }
       } else if (e.type === 'job-end') {
+        if (e.kept) unitsDone += repetitions;
         if (tty) process.stdout.write('\r\x1b[2K');
         process.stdout.write(`${renderJobLine(e.outcome, index++, total, varying)}${e.kept ? ' (kept from the earlier run)' : ''}\n`);
         lastDoneAt = Date.now();

@@ -2,10 +2,12 @@
  * Terminal text for runs and sweeps. Pure: takes results, returns strings; main.ts prints them.
  */
 import { relative } from 'node:path';
-import type { JobOutcome } from '../launcher/job.js';
+import type { JobEvent, JobOutcome } from '../launcher/job.js';
 import type { PlanJson } from '../launcher/launch.js';
 import type { BestSetup } from '../results/best.js';
-import type { RunResult } from '../results/types.js';
+import { layoutOf, repetitionsOf } from '../results/repetitions.js';
+import type { RepetitionResult, RunResult } from '../results/types.js';
+import type { SpreadInterval } from '../stats/repetitions.js';
 import type { ClassStats, DispatchReport, SetupReport } from '../scenarios/dispatch.js';
 import { disturbedInstances } from '../stats/interference.js';
 import { formatCpuList } from '../topology/cpulist.js';
@@ -22,15 +24,68 @@ export function displayPath(p: string): string {
   return rel === '' ? '.' : rel.startsWith('..') ? p : rel;
 }
 
+
+/** `0.377 [0.371, 0.383]` — a centre across repetitions with its interval, when there is one. */
+export function intervalText(x: SpreadInterval | undefined, show: (v: number) => string = ms): string {
+  if (!x) return 'n/a';
+  return x.lo !== null && x.hi !== null ? `${show(x.centre)} [${show(x.lo)}, ${show(x.hi)}]` : show(x.centre);
+}
+
+/** One repetition's headline figures, e.g. for a line printed as it ends. */
+export function repetitionFigures(rep: RepetitionResult): string {
+  const a = rep.aggregate;
+  if (rep.status !== 'ok' || !a) return `${rep.status}: ${(rep.error ?? '').split('\n')[0]}`;
+  const o = rep.dispatch?.dispatched.overall;
+  const figures = o
+    ? `dispatched p50 ${ms(o.latency.p50_ms)} ms · p99 ${ms(o.latency.p99_ms)} ms · ${fmt(o.throughput_requests_per_s)} requests/s`
+    : `p50 ${ms(a.latency_p50_ms)} ms · mean ${ms(a.latency_mean_ms)} ms · ${fmt(a.throughput_samples_per_s)} samples/s`;
+  return `${figures}${rep.disturbed ? ' · DISTURBED' : ''}`;
+}
+
+/** A repetition's line while a run or sweep goes on: `[2/4] repetition 1/3 sequence_length=128 · p50 ...`. */
+export function renderRepetitionLine(e: Extract<JobEvent, { type: 'repetition-end' }>, prefix = '', setup = ''): string {
+  return `${prefix}repetition ${e.repetition.repetition}/${e.planned}${setup ? ` ${setup}` : ''} · ${repetitionFigures(e.repetition)}`;
+}
+
+/** The table of a run's repetitions and the figures across them (several repetitions only). */
+function repetitionLines(r: RunResult): string[] {
+  const reps = repetitionsOf(r);
+  const s = r.repetition_summary;
+  if (!s || s.planned <= 1) return [];
+  const used = new Set(s.used);
+  const dispatch = r.dispatch !== undefined;
+  const rows: string[][] = [
+    dispatch ? ['repetition', 'request p50 ms', 'request p99 ms', 'requests/s', 'note'] : ['repetition', 'p50 ms', 'mean ms', 'p99 ms', 'samples/s', 'note'],
+  ];
+  for (const rep of reps) {
+    const a = rep.aggregate;
+    const o = rep.dispatch?.dispatched.overall;
+    const note = rep.status !== 'ok' ? `${rep.status}: ${(rep.error ?? '').split('\n')[0]}` : rep.disturbed ? `DISTURBED${used.has(rep.repetition) ? '' : ', left out'}` : '';
+    if (dispatch) rows.push([`${rep.repetition}`, o ? ms(o.latency.p50_ms) : 'n/a', o ? ms(o.latency.p99_ms) : 'n/a', o ? fmt(o.throughput_requests_per_s) : 'n/a', note]);
+    else rows.push([`${rep.repetition}`, a ? ms(a.latency_p50_ms) : 'n/a', a ? ms(a.latency_mean_ms) : 'n/a', a ? ms(a.latency_p99_ms) : 'n/a', a ? fmt(a.throughput_samples_per_s) : 'n/a', note]);
+  }
+  const lines = table(rows, 1).map((l) => l.replace(/\s+$/, ''));
+  const over = `${s.used.length} repetition${s.used.length === 1 ? '' : 's'}${s.disturbed_only ? ', all DISTURBED' : ''}`;
+  const figures =
+    dispatch && s.request_latency_p50_ms && s.requests_per_s
+      ? `request p50 ${intervalText(s.request_latency_p50_ms)} ms · ${intervalText(s.requests_per_s, (x) => fmt(x))} requests/s`
+      : `p50 ${intervalText(s.latency_p50_ms)} ms · mean ${intervalText(s.latency_mean_ms)} ms · ${intervalText(s.throughput_samples_per_s, (x) => fmt(x))} samples/s`;
+  lines.push(`  across    ${figures} (geometric mean of ${over}; [95% interval] with 2 or more)`);
+  return lines;
+}
+
 function describeRun(r: RunResult): string {
   const cfg = r.config as { model?: { name?: string; opset?: number }; batch_size?: number; sequence_length?: number } | null;
   const backend = r.backend as { name?: string; version?: string; model?: { weights?: string; source?: string } } | null;
   const weights = backend?.model?.weights ? ` · weights ${backend.model.weights}` : '';
   const runtime = `backend ${backend?.name ?? 'unknown'}${backend?.version ? ` ${backend.version}` : ''}`;
-  const threads = r.instances.map((i) => i.threads).join('+');
+  const instances = layoutOf(r);
+  const threads = instances.map((i) => i.threads).join('+');
+  const planned = r.repetition_summary?.planned ?? 1;
   return (
     `${cfg?.model?.name ?? 'model'}${weights} · ${runtime} · batch ${cfg?.batch_size} × seq ${cfg?.sequence_length} · ` +
-    `${r.instances.length} instance${r.instances.length === 1 ? '' : 's'}, ${threads} thread${threads === '1' ? '' : 's'}`
+    `${instances.length} instance${instances.length === 1 ? '' : 's'}, ${threads} thread${threads === '1' ? '' : 's'}` +
+    (planned > 1 ? ` · ${planned} repetitions` : '')
   );
 }
 
@@ -46,9 +101,14 @@ export function renderRun(outcome: JobOutcome): string {
   lines.push(`bench: ${describeRun(r)}`);
   for (const w of r.warnings) lines.push(`  warning   ${w}`);
   const plan = r.plan as { binding?: string } | null;
-  for (const i of r.instances) {
-    const tag = r.instances.length > 1 ? `  [${i.index}] ` : '  ';
-    if (r.instances.length > 1) {
+  const several = (r.repetition_summary?.planned ?? 1) > 1;
+  // Several repetitions: their table, then the first one's instances as an example of the layout.
+  if (several) lines.push(...repetitionLines(r));
+  const shown = several ? layoutOf(r) : r.instances;
+  for (const i of shown) {
+    const tag = shown.length > 1 ? `  [${i.index}] ` : '  ';
+    if (several && i === shown[0]) lines.push(`  repetition ${i.repetition ?? 1}, in detail:`);
+    if (shown.length > 1) {
       // Where each instance ran, as the kernel reported its affinity, and what it delivered alone.
       lines.push(
         `${tag}ran on CPUs ${i.cpus ? formatCpuList(i.cpus) : 'unknown'} (${plan?.binding ?? 'unknown'}) · ${i.threads} thread${i.threads === 1 ? '' : 's'} · ` +
@@ -67,7 +127,9 @@ export function renderRun(outcome: JobOutcome): string {
     );
   }
   const a = r.aggregate;
-  if (a && r.instances.length > 1) {
+  if (several && a) {
+    lines.push(`  throughput ${fmt(a.throughput_samples_per_s)} samples/s (geometric mean over the repetitions; ${fmt(a.forwards_per_s)} forwards/s)`);
+  } else if (a && r.instances.length > 1) {
     lines.push(
       `  aggregate  latency (worst instance) mean ${ms(a.latency_mean_ms)} ms · p50 ${ms(a.latency_p50_ms)} · p90 ${ms(a.latency_p90_ms)} · p99 ${ms(a.latency_p99_ms)}`,
     );
@@ -107,6 +169,17 @@ export function renderJobLine(o: JobOutcome, index: number, total: number, varyi
   const mock = o.result.backend?.name === 'mock' ? ' · backend mock (simulated)' : '';
   const head = `[${index + 1}/${total}] ${shown.join(' ')}${mock}`;
   if (o.status !== 'ok' || !a) return `${head} · ${o.status}: ${(o.result.error ?? '').split('\n')[0]}`;
+  const s = o.result.repetition_summary;
+  if (s && s.planned > 1) {
+    const out = s.excluded.filter((e) => e.reason.startsWith('disturbed')).length;
+    const mark = s.disturbed_only ? ' · DISTURBED (every repetition; see results.json)' : out > 0 ? ` · ${out} disturbed repetition${out === 1 ? '' : 's'} left out` : '';
+    const d = o.result.dispatch;
+    const figures =
+      d && s.request_latency_p50_ms && s.requests_per_s
+        ? `dispatched p50 ${intervalText(s.request_latency_p50_ms)} ms · ${intervalText(s.requests_per_s, (x) => fmt(x))} requests/s`
+        : `mean ${intervalText(s.latency_mean_ms)} ms · p50 ${intervalText(s.latency_p50_ms)} ms · ${intervalText(s.throughput_samples_per_s, (x) => fmt(x))} samples/s`;
+    return `${head} · ${s.used.length} repetitions · ${figures}${mark}`;
+  }
   // Other processes took CPU time from the instances: a sweep must say so per job, as a run does.
   const disturbed = disturbedInstances(o.result.instances).map((i) => (i.interference.others_share * 100).toFixed(0));
   if (disturbed.length > 0) return `${renderFigures(head, o)} · DISTURBED (other processes used ${disturbed.join('/')}% of the CPUs; see results.json)`;
@@ -219,19 +292,19 @@ export function renderBestSetups(best: readonly BestSetup[]): string {
   ].join('\n');
 }
 
-/** `[#####-----] 3/8 jobs · 0:42 elapsed · about 1:05 left` for terminals. */
 /**
- * A progress bar with an ETA: the mean time of the jobs done (by `doneAtMs`, the elapsed time when
- * the last one ended) times the jobs left, less the time the running job has had, so the estimate
- * counts down while a job runs instead of growing.
+ * `[#####-----] 3/8 jobs · 0:42 elapsed · about 1:05 left` for terminals: a progress bar with an
+ * ETA, the mean time of the units done (by `doneAtMs`, the elapsed time when the last one ended)
+ * times the units left, less the time the running one has had, so the estimate counts down while a
+ * job runs instead of growing. A unit is a job, or a job's repetition (`unit: 'runs'`).
  */
-export function renderProgress(done: number, total: number, elapsedMs: number, doneAtMs = elapsedMs): string {
+export function renderProgress(done: number, total: number, elapsedMs: number, doneAtMs = elapsedMs, unit = 'jobs'): string {
   const width = 20;
   const filled = total === 0 ? width : Math.round((done / total) * width);
   const clock = (t: number): string => `${Math.floor(t / 60_000)}:${String(Math.floor((t % 60_000) / 1000)).padStart(2, '0')}`;
   const left = Math.max(0, (doneAtMs / Math.max(done, 1)) * (total - done) - (elapsedMs - doneAtMs));
   const eta = done > 0 && done < total ? ` · about ${clock(left)} left` : '';
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} jobs · ${clock(elapsedMs)} elapsed${eta}`;
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${unit} · ${clock(elapsedMs)} elapsed${eta}`;
 }
 
 /** Lays out rows of cells: the first `left` columns left-aligned, the rest right-aligned. */

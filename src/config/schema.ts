@@ -77,6 +77,8 @@ const MockBackendSchema = z.strictObject({
   gflops_per_thread: positiveNumber,
   /** Coefficient of variation of the lognormal latency draw. */
   cv: nonNegativeNumber,
+  /** Coefficient of variation of a per-repetition factor on every latency (run-to-run variation); optional: 0. */
+  run_cv: nonNegativeNumber.optional(),
   /** Amdahl: the share of a forward that does not speed up with threads. */
   serial_fraction: scalar<number>('a number in [0, 1]', (v) => typeof v === 'number' && v >= 0 && v <= 1),
   /** Each other instance running beside this one slows it by this fraction (shared caches, memory). */
@@ -242,6 +244,8 @@ export const TuneSchema = z
     strategy: oneOf(['halving', 'grid'] as const),
     min_duration_s: positiveNumber,
     max_duration_s: positiveNumber,
+    /** Repetitions of each finalist in the last rung, interleaved; optional: 3. */
+    final_repetitions: positiveInt.optional(),
     /** Each rung keeps the best 1/eta of its candidates (at least 2) and runs them eta x longer. */
     eta: scalar<number>('a number >= 2', (v) => typeof v === 'number' && Number.isFinite(v) && v >= 2),
     /** Candidates this much worse than the rung's best (0.1 = 10%) are dropped whatever their rank. */
@@ -286,6 +290,11 @@ export const RunConfigSchema = z
     warmup_runs: nonNegativeInt,
     /** Seconds of timed calls (fractions allowed). */
     benchmark_duration: positiveNumber,
+    /**
+     * Fresh measurements of this config (new child processes, session and warm-up each), the unit
+     * of evidence of bench compare and tune. Optional so that users' primary configs need not carry it.
+     */
+    repetitions: positiveInt.optional(),
     seed: integer,
     /** Read by `bench tune` only; optional so that primary configs of users need not carry it. */
     tune: TuneSchema.optional(),

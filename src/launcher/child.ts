@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   await injectFault(fault, instance.index, 'load');
   const run = await runInstance(
     config,
-    { index: instance.index, threads: instance.threads, batchSize: instance.batchSize, model, outputDir },
+    { index: instance.index, threads: instance.threads, batchSize: instance.batchSize, repetition: instance.repetition ?? 1, model, outputDir },
     async () => {
       const go = getOneMessage({ filter: (m) => (m as ParentMessage).type === 'go' });
       await sendMessage({ type: 'ready', pid: process.pid });

@@ -16,6 +16,8 @@ export interface InstanceSpec {
   readonly index: number;
   readonly threads: number;
   readonly batchSize: number;
+  /** Which repetition of the run (1-based; the mock backend seeds its draws with it). */
+  readonly repetition?: number;
   /** The resolved model file (null for the mock backend). */
   readonly model: ResolvedModel | null;
   readonly outputDir?: string;
@@ -41,6 +43,7 @@ export async function runInstance(
       threads: spec.threads,
       seed: cfg.seed + spec.index,
       instanceIndex: spec.index,
+      repetition: spec.repetition ?? 1,
       paddedTokens: cfg.scenario.name === 'latency' ? paddedTail(cfg.scenario.padding ?? 0, cfg.sequence_length) : 0,
       ...(spec.outputDir ? { outputDir: spec.outputDir } : {}),
     },

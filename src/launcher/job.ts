@@ -1,7 +1,9 @@
 /**
- * One job: compose its config, claim its directory, save `.hydra/`, run its instances, write its
- * results. In a single run a config error is thrown before any directory exists; in a sweep the
- * job's directory is made anyway and its results.json says what went wrong, so the sweep goes on.
+ * One job: compose its config, claim its directory, save `.hydra/`, run its repetitions (each a
+ * fresh launch of its instances), write its results after each. In a single run a config error is
+ * thrown before any directory exists; in a sweep the job's directory is made anyway and its
+ * results.json says what went wrong, so the sweep goes on. A sweep opens its jobs and interleaves
+ * their repetitions (multirun.ts); a single run runs them back to back.
  */
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
@@ -19,19 +21,39 @@ import { isTree, type Tree } from '../config/tree.js';
 import { aggregate } from '../results/aggregate.js';
 import { benchVersion, collectEnvironment } from '../results/environment.js';
 import { claimRunDir, writeHydraFiles } from '../results/rundir.js';
-import type { InstanceFailure, InstanceResult, RunResult, RunStatus } from '../results/types.js';
+import { aggregateAcross, firstDispatch, instancesOf, repetitionsOf, summarizeRepetitions, usedRepetitions } from '../results/repetitions.js';
+import type { InstanceResult, RepetitionResult, RepetitionSummary, RunResult, RunStatus } from '../results/types.js';
 import { SCHEMA_VERSION } from '../results/types.js';
 import { writeRunResults } from '../results/write.js';
 import { ModelError } from '../models/errors.js';
 import type { ResolvedModel } from '../models/resolve.js';
 import { disturbanceWarning, disturbedInstances } from '../stats/interference.js';
+import { geometricMean } from '../stats/repetitions.js';
 import { TopologyError } from '../topology/errors.js';
 import { LaunchError } from './binding.js';
-import { executeLaunch, planJson, prepareLaunch, topologyFacts, type LaunchOutcome, type PlanJson, type PreparedLaunch } from './launch.js';
+import { executeLaunch, planJson, prepareLaunch, topologyFacts, type LaunchOutcome, type PreparedLaunch } from './launch.js';
 import { PlanError } from './plan.js';
 
 export type JobEvent =
-  | { readonly type: 'job-start'; readonly dir: string; readonly overrides: readonly string[]; readonly job: JobIdentity | null }
+  | {
+      readonly type: 'job-start';
+      readonly dir: string;
+      readonly overrides: readonly string[];
+      readonly job: JobIdentity | null;
+      /** Repetitions the job will run (those still to run, on a resume). */
+      readonly repetitions: number;
+    }
+  | {
+      readonly type: 'repetition-end';
+      readonly dir: string;
+      readonly overrides: readonly string[];
+      readonly job: JobIdentity | null;
+      readonly repetition: RepetitionResult;
+      /** The job's planned repetitions. */
+      readonly planned: number;
+      /** The job's result so far (as written to disk). */
+      readonly result: RunResult;
+    }
   | { readonly type: 'job-end'; readonly outcome: JobOutcome; readonly kept?: boolean };
 
 export interface JobRequest {
@@ -45,6 +67,11 @@ export interface JobRequest {
   readonly signal?: AbortSignal;
   /** `bench --resume`: run again into this job directory instead of claiming a new one. */
   readonly reuseDir?: string;
+  /**
+   * `bench --resume`: the job's earlier result; its repetitions that measured ok are kept and only
+   * the others run.
+   */
+  readonly earlier?: RunResult | null;
 }
 
 export interface JobOutcome {
@@ -55,7 +82,32 @@ export interface JobOutcome {
   readonly error: Error | null;
 }
 
+/** One job, all its repetitions one after the other (a sweep interleaves them with `openJob`). */
 export async function runJob(req: JobRequest): Promise<JobOutcome> {
+  const job = await openJob(req);
+  for (const k of job.pending()) {
+    if (req.signal?.aborted) break;
+    await job.runRepetition(k);
+  }
+  return job.finish();
+}
+
+/** What a job holds between its repetitions. */
+interface Prepared {
+  readonly comp: Composition;
+  readonly resolved: Tree | null;
+  readonly runConfig: RunConfig | null;
+  readonly prepared: PreparedLaunch | null;
+  /** A config, plan or model error of the user's, found before anything ran (sweeps only). */
+  readonly error: Error | null;
+}
+
+/**
+ * Composes the job, plans it and claims its directory (`.hydra/` written); nothing is measured yet.
+ * In a single run, a config, plan or model error is thrown here, before any directory exists; in a
+ * sweep the directory is made anyway and results.json says what went wrong, so the sweep goes on.
+ */
+export async function openJob(req: JobRequest): Promise<Job> {
   const version = benchVersion();
   let comp: Composition;
   try {
@@ -64,8 +116,7 @@ export async function runJob(req: JobRequest): Promise<JobOutcome> {
     if (!req.sweep || !(err instanceof ConfigError)) throw err;
     // Without a composed config there is no subdir pattern: the job number names the directory.
     const dir = req.reuseDir ?? claimRunDir(join(req.sweep.dir, String(req.sweep.job.num)), '.hydra', 'hydra.sweep.dir');
-    const lines = req.overrides.map((o) => o.inputLine);
-    return finish(req, { dir, overrides: lines, version, startedAt: new Date().toISOString(), resolved: null, instances: [], backend: null, error: err });
+    return new Job(req, dir, req.overrides.map((o) => o.inputLine), version, null, err);
   }
   const config = comp.config;
   const hydra = config.hydra as Tree;
@@ -99,39 +150,216 @@ export async function runJob(req: JobRequest): Promise<JobOutcome> {
   if (typeof outputSubdir === 'string') {
     writeHydraFiles(join(dir, outputSubdir), taskConfig(config), hydra, comp.taskOverrides);
   }
-  req.onEvent?.({ type: 'job-start', dir, overrides: comp.taskOverrides, job: req.sweep?.job ?? null });
+  return new Job(req, dir, comp.taskOverrides, version, { comp, resolved, runConfig, prepared, error }, error);
+}
 
-  const startedAt = new Date().toISOString();
-  let launched: LaunchOutcome | null = null;
-  if (runConfig && prepared) {
+/**
+ * A job between its repetitions: which ones are still to run, what each measured, and the results
+ * files, rewritten after every repetition (status `incomplete` until the last), so a job stopped
+ * between two repetitions keeps the first.
+ */
+export class Job {
+  readonly planned: number;
+  private readonly repetitions = new Map<number, RepetitionResult>();
+  private readonly instances = new Map<number, readonly InstanceResult[]>();
+  private readonly warnings: string[];
+  private readonly startedAt = new Date().toISOString();
+  private backend: Record<string, unknown> | null = null;
+  private model: ResolvedModel | null = null;
+  private parentRssDuringRunMb: number | null = null;
+  private environment: Record<string, unknown> | null = null;
+  /** A repetition failed: the rest are not run (a failure is rarely a one-off). */
+  private stopped = false;
+  private finished: JobOutcome | null = null;
+
+  constructor(
+    private readonly req: JobRequest,
+    readonly dir: string,
+    readonly overrides: readonly string[],
+    private readonly version: string,
+    private readonly prep: Prepared | null,
+    private readonly setupError: Error | null,
+  ) {
+    this.planned = prep?.runConfig?.repetitions ?? 1;
+    this.warnings = [...(prep?.prepared?.warnings ?? [])];
+    // A resume keeps the repetitions that measured ok, with their instances.
+    const earlier = req.earlier;
+    if (earlier && !setupError) {
+      for (const rep of repetitionsOf(earlier)) {
+        if (rep.status !== 'ok' || rep.repetition > this.planned) continue;
+        this.repetitions.set(rep.repetition, rep);
+        this.instances.set(rep.repetition, instancesOf(earlier, rep.repetition));
+      }
+      this.backend = earlier.backend;
+    }
+    req.onEvent?.({ type: 'job-start', dir, overrides, job: req.sweep?.job ?? null, repetitions: this.pending().length });
+    // Nothing will run: record why at once.
+    if (setupError) this.write(null);
+  }
+
+  /** The repetitions still to run, in order. */
+  pending(): number[] {
+    if (this.setupError || this.stopped || this.finished) return [];
+    return Array.from({ length: this.planned }, (_, k) => k + 1).filter((k) => this.repetitions.get(k)?.status !== 'ok');
+  }
+
+  get done(): boolean {
+    return this.pending().length === 0;
+  }
+
+  async runRepetition(k: number): Promise<RepetitionResult> {
+    const { runConfig, prepared } = this.prep!;
+    if (!runConfig || !prepared) throw new Error('runRepetition: the job has no runnable config');
+    const startedAt = new Date().toISOString();
+    let launched: LaunchOutcome | null = null;
+    let error: Error | null = null;
     try {
-      launched = await executeLaunch(runConfig, prepared, dir, req.signal ? { signal: req.signal } : {});
+      launched = await executeLaunch(runConfig, prepared, this.dir, { repetition: k, ...(this.req.signal ? { signal: this.req.signal } : {}) });
       const failed = launched.failures[0];
       if (failed) error = new Error(`instance ${failed.index}: ${failed.message}${failed.stderr_tail ? `\n--- its stderr (tail) ---\n${failed.stderr_tail}` : ''}`);
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
     }
+    const interrupted = this.req.signal?.aborted === true;
+    const instances = (launched?.instances ?? []).map((i) => ({ ...i, repetition: k }));
+    const rep: RepetitionResult = {
+      repetition: k,
+      status: interrupted ? 'interrupted' : error ? 'errored' : 'ok',
+      started_at: startedAt,
+      finished_at: new Date().toISOString(),
+      aggregate: aggregate(instances),
+      failures: (launched?.failures ?? []).map((f) => ({ ...f, repetition: k })),
+      process_ids: launched?.pids ?? [],
+      disturbed: disturbedInstances(instances).length > 0,
+      error: interrupted ? 'interrupted' : (error?.message ?? null),
+      ...(launched?.dispatch ? { dispatch: launched.dispatch } : {}),
+    };
+    this.repetitions.set(k, rep);
+    this.instances.set(k, instances);
+    if (launched) {
+      this.backend ??= launched.backend;
+      this.model ??= launched.model;
+      if (launched.parentRssDuringRunMb !== undefined && launched.parentRssDuringRunMb !== null) {
+        this.parentRssDuringRunMb = Math.max(this.parentRssDuringRunMb ?? 0, launched.parentRssDuringRunMb);
+      }
+    }
+    if (rep.status !== 'ok') this.stopped = true;
+    const result = this.write(null);
+    this.req.onEvent?.({ type: 'repetition-end', dir: this.dir, overrides: this.overrides, job: this.req.sweep?.job ?? null, repetition: rep, planned: this.planned, result });
+    return rep;
   }
-  const env = collectEnvironment(prepared ? { topology: topologyFacts(prepared.topology) } : {});
-  const measuredEfficiency = runConfig && launched ? await runEfficiency(runConfig, launched, env) : null;
-  return finish(req, {
-    dir,
-    overrides: comp.taskOverrides,
-    version,
-    startedAt,
-    resolved: describeModelInConfig(resolved, launched?.model ?? null),
-    efficiency: measuredEfficiency,
-    instances: launched?.instances ?? [],
-    failures: launched?.failures ?? [],
-    pids: launched?.pids ?? [],
-    parentRssDuringRunMb: launched?.parentRssDuringRunMb ?? null,
-    ...(launched?.dispatch ? { dispatch: launched.dispatch } : {}),
-    backend: launched?.backend ?? null,
-    plan: prepared ? planJson(prepared) : null,
-    warnings: [...(prepared?.warnings ?? []), ...modelWarnings(launched?.model ?? null)],
-    error,
-    environment: env,
-  });
+
+  /** The last write: efficiency measured, final status; tells the caller (and `onEvent`) how it ended. */
+  async finish(): Promise<JobOutcome> {
+    if (this.finished) return this.finished;
+    const cfg = this.prep?.runConfig ?? null;
+    let efficiency: Efficiency | EfficiencyOmitted | null = null;
+    if (cfg && !this.setupError) {
+      this.environment ??= this.collectEnvironment();
+      efficiency = await runEfficiency(cfg, this.model, this.usedInstances(), this.environment);
+    }
+    const result = this.write(efficiency, true);
+    const error = result.error === null ? null : this.errorOf(result);
+    this.finished = { status: result.status, dir: this.dir, overrides: this.overrides, result, error };
+    this.req.onEvent?.({ type: 'job-end', outcome: this.finished });
+    return this.finished;
+  }
+
+  private errorOf(result: RunResult): Error {
+    return this.setupError ?? (this.req.signal?.aborted ? new Error(result.error ?? 'interrupted') : new Error(result.error ?? 'failed'));
+  }
+
+  private collectEnvironment(): Record<string, unknown> {
+    const prepared = this.prep?.prepared;
+    return collectEnvironment(prepared ? { topology: topologyFacts(prepared.topology) } : {});
+  }
+
+  /** Each instance index with its throughput across the used repetitions (for the efficiency figure). */
+  private usedInstances(): InstanceResult[] {
+    const reps = [...this.repetitions.values()].sort((a, b) => a.repetition - b.repetition);
+    const { used } = usedRepetitions(reps);
+    if (used.length <= 1) return [...(this.instances.get(used[0]?.repetition ?? reps[0]?.repetition ?? 1) ?? [])];
+    const byIndex = new Map<number, InstanceResult[]>();
+    for (const r of used) for (const i of this.instances.get(r.repetition) ?? []) if (i.status === 'ok') byIndex.set(i.index, [...(byIndex.get(i.index) ?? []), i]);
+    return [...byIndex.values()].map((xs) => ({ ...xs[0]!, forwards_per_s: geometricMean(xs.map((x) => x.forwards_per_s)) }));
+  }
+
+  /** Writes results.json and results.csv as things stand; `final` after the last repetition. */
+  private write(efficiency: Efficiency | EfficiencyOmitted | null, final = false): RunResult {
+    const reps = [...this.repetitions.values()].sort((a, b) => a.repetition - b.repetition);
+    const instances = reps.flatMap((r) => this.instances.get(r.repetition) ?? []);
+    const interrupted = this.req.signal?.aborted === true;
+    const failedRep = reps.find((r) => r.status === 'errored');
+    const left = this.planned - reps.filter((r) => r.status === 'ok').length;
+    const status: RunStatus = this.setupError
+      ? 'errored'
+      : interrupted
+        ? 'interrupted'
+        : failedRep
+          ? 'errored'
+          : left > 0
+            ? final
+              ? 'errored'
+              : 'incomplete'
+            : 'ok';
+    const several = this.planned > 1;
+    const repWord = (r: RepetitionResult): string => `repetition ${r.repetition} of ${this.planned}: `;
+    let error: string | null = null;
+    if (this.setupError) error = this.setupError.message;
+    else if (interrupted) error = `interrupted by ${String(this.req.signal?.reason ?? 'a signal')}; what finished is kept`;
+    else if (failedRep) {
+      error = `${several ? repWord(failedRep) : ''}${failedRep.error ?? 'failed'}`;
+      if (several && left > 1) error += `\n(the ${left - 1} repetition${left - 1 === 1 ? '' : 's'} after it did not run: bench --resume runs them)`;
+    } else if (left > 0) error = `${this.planned - left} of ${this.planned} repetitions measured so far`;
+    const { used } = usedRepetitions(reps);
+    const summary = reps.length > 0 ? summarizeRepetitions(reps, this.planned) : null;
+    this.environment ??= this.collectEnvironment();
+    const result: RunResult = {
+      schema_version: SCHEMA_VERSION,
+      status,
+      bench_version: this.version,
+      started_at: this.startedAt,
+      finished_at: new Date().toISOString(),
+      output_dir: this.dir,
+      overrides: this.overrides,
+      config: describeModelInConfig(this.prep?.resolved ?? null, this.model),
+      backend: this.backend,
+      environment: this.environment,
+      plan: this.prep?.prepared ? { ...planJson(this.prep.prepared) } : null,
+      instances,
+      failures: reps.flatMap((r) => r.failures),
+      repetitions: reps,
+      repetition_summary: summary,
+      process_ids: reps.flatMap((r) => r.process_ids),
+      // maxRSS is in KiB on Linux.
+      parent_memory: { peak_rss_mb: process.resourceUsage().maxRSS / 1024, rss_during_run_mb: this.parentRssDuringRunMb },
+      ...(firstDispatch(reps) ? { dispatch: firstDispatch(reps)! } : {}),
+      aggregate: several ? aggregateAcross(used, instances) : (reps[0]?.aggregate ?? null),
+      efficiency,
+      warnings: [
+        ...(this.backend?.name === 'mock' ? ['backend: mock — latencies are simulated, not measured inference'] : []),
+        ...this.warnings,
+        ...modelWarnings(this.model),
+        ...reps.flatMap((r) => disturbedInstances(this.instances.get(r.repetition) ?? []).map((i) => `${several ? repWord(r) : ''}${disturbanceWarning(i.index, i.interference)}`)),
+        ...repetitionWarnings(summary),
+      ],
+      error,
+    };
+    writeRunResults(this.dir, result);
+    return result;
+  }
+}
+
+/** What the summary across repetitions leaves out, and a summary that rests only on disturbed data. */
+function repetitionWarnings(summary: RepetitionSummary | null): string[] {
+  if (!summary || summary.planned <= 1) return [];
+  const out: string[] = [];
+  const disturbed = summary.excluded.filter((e) => e.reason.startsWith('disturbed')).map((e) => e.repetition);
+  if (disturbed.length > 0) {
+    out.push(`repetition${disturbed.length === 1 ? '' : 's'} ${disturbed.join(', ')} ${disturbed.length === 1 ? 'was' : 'were'} disturbed and ${disturbed.length === 1 ? 'is' : 'are'} left out of the figures across repetitions`);
+  }
+  if (summary.disturbed_only) out.push('every repetition was disturbed: the figures across repetitions rest on disturbed measurements only');
+  return out;
 }
 
 /**
@@ -162,73 +390,20 @@ export function isUserError(err: unknown): err is Error {
   return err instanceof ConfigError || err instanceof PlanError || err instanceof LaunchError || err instanceof TopologyError || err instanceof ModelError;
 }
 
-interface Finished {
-  readonly dir: string;
-  readonly overrides: readonly string[];
-  readonly version: string;
-  readonly startedAt: string;
-  readonly resolved: Tree | null;
-  readonly instances: readonly InstanceResult[];
-  readonly backend: Record<string, unknown> | null;
-  readonly failures?: readonly InstanceFailure[];
-  readonly pids?: readonly number[];
-  readonly parentRssDuringRunMb?: number | null;
-  readonly efficiency?: Efficiency | EfficiencyOmitted | null;
-  readonly dispatch?: LaunchOutcome['dispatch'];
-  readonly plan?: PlanJson | null;
-  readonly warnings?: readonly string[];
-  readonly error: Error | null;
-  /** The machine, collected once per job (collected here when the job never got that far). */
-  readonly environment?: Record<string, unknown>;
-}
-
-function finish(req: JobRequest, f: Finished): JobOutcome {
-  const interrupted = req.signal?.aborted === true;
-  const status: RunStatus = interrupted ? 'interrupted' : f.error ? 'errored' : 'ok';
-  const error = interrupted ? new Error(`interrupted by ${String(req.signal?.reason ?? 'a signal')}; what finished is kept`) : f.error;
-  const result: RunResult = {
-    schema_version: SCHEMA_VERSION,
-    status,
-    bench_version: f.version,
-    started_at: f.startedAt,
-    finished_at: new Date().toISOString(),
-    output_dir: f.dir,
-    overrides: f.overrides,
-    config: f.resolved,
-    backend: f.backend,
-    environment: f.environment ?? collectEnvironment(),
-    plan: f.plan ? { ...f.plan } : null,
-    instances: f.instances,
-    failures: f.failures ?? [],
-    process_ids: f.pids ?? [],
-    // maxRSS is in KiB on Linux.
-    parent_memory: { peak_rss_mb: process.resourceUsage().maxRSS / 1024, rss_during_run_mb: f.parentRssDuringRunMb ?? null },
-    ...(f.dispatch ? { dispatch: f.dispatch } : {}),
-    aggregate: aggregate(f.instances),
-    efficiency: f.efficiency ?? null,
-    warnings: [
-      ...(f.backend?.name === 'mock' ? ['backend: mock — latencies are simulated, not measured inference'] : []),
-      ...(f.warnings ?? []),
-      ...interferenceWarnings(f.instances),
-    ],
-    error: error ? error.message : null,
-  };
-  writeRunResults(f.dir, result);
-  const outcome: JobOutcome = { status, dir: f.dir, overrides: f.overrides, result, error };
-  req.onEvent?.({ type: 'job-end', outcome });
-  return outcome;
-}
-
 /**
  * Achieved GFLOP/s of the instances that finished, against the GEMM ceiling measured (once per
  * machine and thread count) through the same runtime; only for a real runtime, not the mock.
  * FLOPs come from the architecture of the model that ran (for a user or hub model, its config.json
  * or its graph); when that does not show them, no figure is given, and the result says why.
  */
-async function runEfficiency(cfg: RunConfig, launched: LaunchOutcome, env: Record<string, unknown>): Promise<Efficiency | EfficiencyOmitted | null> {
-  const ok = launched.instances.filter((i) => i.status === 'ok');
+async function runEfficiency(
+  cfg: RunConfig,
+  model: ResolvedModel | null,
+  instances: readonly InstanceResult[],
+  env: Record<string, unknown>,
+): Promise<Efficiency | EfficiencyOmitted | null> {
+  const ok = instances.filter((i) => i.status === 'ok');
   if (ok.length === 0) return null;
-  const model = launched.model;
   if (cfg.model.dtype === 'int8') {
     return { omitted: 'an int8 model multiplies in int8 (VNNI), so the fp32 GEMM peak is no ceiling for it; compare its latency with the fp32 run instead' };
   }
@@ -245,8 +420,4 @@ async function runEfficiency(cfg: RunConfig, launched: LaunchOutcome, env: Recor
   const mhz = typeof env.cpu_mhz === 'number' ? env.cpu_mhz : null;
   const threads = ok.reduce((s, i) => s + i.threads, 0);
   return efficiency(flops, ok.map((i) => i.forwards_per_s), peaks, estimatedPeak((env.cpu_flags as string[]) ?? [], threads, mhz));
-}
-
-function interferenceWarnings(instances: readonly InstanceResult[]): string[] {
-  return disturbedInstances(instances).map((i) => disturbanceWarning(i.index, i.interference));
 }

@@ -192,13 +192,13 @@ export async function executeLaunch(
   cfg: RunConfig,
   prepared: PreparedLaunch,
   outputDir: string,
-  opts: { readonly signal?: AbortSignal; readonly onSpawn?: (pids: readonly number[]) => void } = {},
+  opts: { readonly signal?: AbortSignal; readonly onSpawn?: (pids: readonly number[]) => void; readonly repetition?: number } = {},
 ): Promise<LaunchOutcome> {
   // The mock backend needs no file, but a file the user names must exist and is described by itself.
   const model = needsModelFile(cfg) || cfg.model.path !== null ? await prepareModel(cfg) : null;
   if (cfg.launcher.name === 'inline') {
     const inst = prepared.plan.instances[0]!;
-    const run = await runInstance(cfg, { index: 0, threads: inst.threads, batchSize: inst.batch_size, model, outputDir }, undefined, opts.signal);
+    const run = await runInstance(cfg, { index: 0, threads: inst.threads, batchSize: inst.batch_size, repetition: opts.repetition ?? 1, model, outputDir }, undefined, opts.signal);
     return { instances: [run.instance], failures: [], backend: run.backend, pids: [process.pid], model };
   }
   if (cfg.scenario.name === 'dispatch') {
@@ -216,6 +216,7 @@ export async function executeLaunch(
     startTimeoutMs: cfg.launcher.start_timeout_s * 1000,
     runTimeoutMs: runTimeoutS * 1000,
     fault: cfg.launcher.fault,
+    repetition: opts.repetition ?? 1,
     ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });

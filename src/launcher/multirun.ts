@@ -2,7 +2,11 @@
  * A sweep: the master config (composed without the sweep values) names the sweep directory and
  * holds `hydra.sweeper.params`; the jobs are expanded from those and the command line, each is
  * recomposed from scratch and run in turn. A failed job is recorded and the sweep goes on; the
- * summary is rewritten (atomically) after every job, so an interrupted sweep keeps what it did.
+ * summary is rewritten (atomically) after every repetition, so an interrupted sweep keeps what it did.
+ *
+ * Repetitions are interleaved in rounds: every job's first repetition, then every job's second,
+ * and so on, so a slow drift of the machine (temperature, frequency, a neighbour) is spread over
+ * all jobs alike instead of landing on the jobs that happen to run last.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -25,10 +29,16 @@ import { toYaml } from '../config/yaml.js';
 import { benchVersion } from '../results/environment.js';
 import { claimSweepDir } from '../results/rundir.js';
 import { RESULTS_JSON, writeBestSetups, writeSweepSummary, type SummaryRow } from '../results/write.js';
-import { runJob, type JobEvent, type JobOutcome } from './job.js';
+import { openJob, type Job, type JobEvent, type JobOutcome } from './job.js';
 
 export type SweepEvent =
-  | { readonly type: 'sweep-start'; readonly dir: string; readonly jobs: readonly SweepJob[] }
+  | {
+      readonly type: 'sweep-start';
+      readonly dir: string;
+      readonly jobs: readonly SweepJob[];
+      /** Repetitions per job, as the master config says (a job may override it). */
+      readonly repetitions: number;
+    }
   | JobEvent
   | { readonly type: 'sweep-end'; readonly dir: string; readonly outcomes: readonly JobOutcome[]; readonly best: readonly BestSetup[] };
 
@@ -115,43 +125,71 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   const master = { config: masterConfig };
   const dir = req.resumeDir ?? claimSweepDir(String(resolveKey(master.config, 'hydra.sweep.dir', resolveContext())), 'multirun.yaml', toYaml(master.config), 'hydra.sweep.dir');
   const earlier = req.resumeDir ? earlierJobs(req.resumeDir) : new Map<number, EarlierJob>();
-  req.onEvent?.({ type: 'sweep-start', dir, jobs });
+  req.onEvent?.({ type: 'sweep-start', dir, jobs, repetitions: masterRepetitions(master.config) });
 
-  const rows: SummaryRow[] = [];
-  const outcomes: JobOutcome[] = [];
-  for (const job of jobs) {
-    if (req.signal?.aborted) break;
-    const before = earlier.get(job.num);
-    let outcome: JobOutcome;
-    if (before?.result?.status === 'ok') {
-      outcome = { status: 'ok', dir: before.dir, overrides: job.overrides, result: before.result, error: null };
-      req.onEvent?.({ type: 'job-end', outcome, kept: true });
-    } else {
-      outcome = await runJob({
-        repo: req.repo,
-        source: req.source,
-        overrides: [...hydraOverrides, ...job.overrides.map(parseOverride)],
-        sweep: { job: { num: job.num, id: `${job.num}` }, dir },
-        ...(req.onEvent ? { onEvent: req.onEvent } : {}),
-        ...(req.signal ? { signal: req.signal } : {}),
-        ...(before ? { reuseDir: before.dir } : {}),
-      });
+  const slots = jobs.map((job) => ({ job, handle: null as Job | null, outcome: null as JobOutcome | null, row: null as SummaryRow | null }));
+  const record = (slot: (typeof slots)[number], result: RunResult, status: string, jobDir: string, error: string | null): void => {
+    slot.row = { job: slot.job.num, status, dir: relative(dir, jobDir), overrides: slot.job.overrides, result, error };
+    writeSweepSummary(
+      dir,
+      slots.flatMap((s) => (s.row ? [s.row] : [])),
+    );
+  };
+  // Round r runs every unfinished job's next repetition; a job is opened in its first round.
+  for (let round = 1; slots.some((s) => s.outcome === null) && !req.signal?.aborted; round++) {
+    for (const slot of slots) {
+      if (req.signal?.aborted) break;
+      if (slot.outcome) continue;
+      if (!slot.handle) {
+        const before = earlier.get(slot.job.num);
+        if (before?.result?.status === 'ok') {
+          slot.outcome = { status: 'ok', dir: before.dir, overrides: slot.job.overrides, result: before.result, error: null };
+          req.onEvent?.({ type: 'job-end', outcome: slot.outcome, kept: true });
+          record(slot, before.result, 'ok', before.dir, null);
+          continue;
+        }
+        slot.handle = await openJob({
+          repo: req.repo,
+          source: req.source,
+          overrides: [...hydraOverrides, ...slot.job.overrides.map(parseOverride)],
+          sweep: { job: { num: slot.job.num, id: `${slot.job.num}` }, dir },
+          onEvent: (e) => {
+            if (e.type === 'repetition-end') record(slot, e.result, e.result.status, e.dir, e.result.error);
+            req.onEvent?.(e);
+          },
+          ...(req.signal ? { signal: req.signal } : {}),
+          ...(before ? { reuseDir: before.dir, earlier: before.result } : {}),
+        });
+      }
+      const next = slot.handle.pending()[0];
+      if (next !== undefined) await slot.handle.runRepetition(next);
+      if (slot.handle.done && !req.signal?.aborted) {
+        slot.outcome = await slot.handle.finish();
+        record(slot, slot.outcome.result, slot.outcome.status, slot.outcome.dir, slot.outcome.error?.message ?? null);
+      }
     }
-    outcomes.push(outcome);
-    rows.push({
-      job: job.num,
-      status: outcome.status,
-      dir: relative(dir, outcome.dir),
-      overrides: job.overrides,
-      result: outcome.result,
-      error: outcome.error?.message ?? null,
-    });
-    writeSweepSummary(dir, rows);
   }
+  // Stopped by a signal: the jobs that were opened keep what they measured, marked interrupted.
+  for (const slot of slots) {
+    if (slot.outcome || !slot.handle) continue;
+    slot.outcome = await slot.handle.finish();
+    record(slot, slot.outcome.result, slot.outcome.status, slot.outcome.dir, slot.outcome.error?.message ?? null);
+  }
+  const outcomes = slots.flatMap((s) => (s.outcome ? [s.outcome] : []));
   const best = bestSetups(outcomes);
   writeBestSetups(dir, best);
   req.onEvent?.({ type: 'sweep-end', dir, outcomes, best });
   return { dir, outcomes, best };
+}
+
+/** `repetitions` of the master config (1 when absent or not a number, e.g. swept). */
+export function masterRepetitions(master: Tree): number {
+  try {
+    const r = resolveKey(master, 'repetitions', resolveContext());
+    return typeof r === 'number' && Number.isInteger(r) && r > 0 ? r : 1;
+  } catch {
+    return 1;
+  }
 }
 
 /**

@@ -95,6 +95,8 @@ export interface ProcessRunRequest {
   readonly startTimeoutMs: number;
   readonly runTimeoutMs: number;
   readonly fault: FaultInjection | null;
+  /** Which repetition of the run this is (1-based; seeds the mock backend's draws). */
+  readonly repetition?: number;
   /** Called once every child is running, with their pids (for tests and interrupt handling). */
   readonly onSpawn?: (pids: readonly number[]) => void;
   /** Ctrl-C / SIGTERM: stop every child now. */
@@ -244,7 +246,7 @@ export async function runProcessInstances(req: ProcessRunRequest): Promise<Proce
       children[i]!.send({
         type: 'init',
         config: req.config,
-        instance: { index: inst.index, threads: inst.threads, batchSize: inst.batch_size },
+        instance: { index: inst.index, threads: inst.threads, batchSize: inst.batch_size, repetition: req.repetition ?? 1 },
         model: req.model,
         outputDir: req.outputDir,
         fault: req.fault,

@@ -23,7 +23,7 @@ export type ParentMessage =
   | {
       readonly type: 'init';
       readonly config: RunConfig;
-      readonly instance: { readonly index: number; readonly threads: number; readonly batchSize: number };
+      readonly instance: { readonly index: number; readonly threads: number; readonly batchSize: number; readonly repetition?: number };
       readonly model: ResolvedModel | null;
       readonly outputDir: string;
       readonly fault: FaultInjection | null;

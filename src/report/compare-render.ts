@@ -7,7 +7,8 @@
  * both ends).
  */
 import { toCsv } from '../results/write.js';
-import type { Comparison, MatchedRow } from './compare.js';
+import { ADJUSTMENT_NAMES } from '../stats/repetitions.js';
+import { isRegression, type Comparison, type MatchedRow, type SideFigures } from './compare.js';
 import { escapeMarkdownCell, escapeMarkdownText } from './escape.js';
 
 export type CompareFormat = 'table' | 'markdown' | 'csv' | 'json';
@@ -32,48 +33,69 @@ function pValue(p: number | null): string {
   return p < 1e-4 ? '<1e-4' : p.toFixed(4);
 }
 
-/** `1.20 ± 0.02× faster`, `1.15 ± 0.03× slower`, `no significant difference (1.01)`. */
+/**
+ * `1.20 ± 0.02× faster`, `1.15 ± 0.03× slower` (a test over repetitions), `1.17× slower (beyond the
+ * 10% noise floor)`, `no significant difference`, `within noise`, `inconclusive`.
+ */
 export function speedText(m: MatchedRow): string {
   const lo = m.ratio_lo;
   const hi = m.ratio_hi;
-  if (m.verdict === 'faster' && lo !== null && hi !== null) {
-    return `${(1 / m.ratio).toFixed(2)} ± ${((1 / lo - 1 / hi) / 2).toFixed(2)}× faster`;
+  const tested = m.basis === 'repetitions';
+  if (m.verdict === 'faster') {
+    return tested && lo !== null && hi !== null ? `${(1 / m.ratio).toFixed(2)} ± ${((1 / lo - 1 / hi) / 2).toFixed(2)}× faster` : `${(1 / m.ratio).toFixed(2)}× faster (${m.reason ?? 'beyond the noise floor'})`;
   }
-  if (m.verdict === 'slower' && lo !== null && hi !== null) return `${m.ratio.toFixed(2)} ± ${((hi - lo) / 2).toFixed(2)}× slower`;
-  if (m.verdict === 'unknown') return 'unknown (no spread in the input)';
+  if (m.verdict === 'slower') {
+    return tested && lo !== null && hi !== null ? `${m.ratio.toFixed(2)} ± ${((hi - lo) / 2).toFixed(2)}× slower` : `${m.ratio.toFixed(2)}× slower (${m.reason ?? 'beyond the noise floor'})`;
+  }
+  if (m.verdict === 'within noise') return `within noise (${m.reason ?? 'too few repetitions for a test'})`;
+  if (m.verdict === 'inconclusive') return `inconclusive (${m.reason ?? 'disturbed measurements'})`;
+  if (m.verdict === 'unknown') return 'unknown (no figures to compare)';
   return 'no significant difference';
 }
 
 function ratioText(m: MatchedRow): string {
-  return m.ratio_lo !== null && m.ratio_hi !== null ? `${m.ratio.toFixed(3)} [${m.ratio_lo.toFixed(3)}, ${m.ratio_hi.toFixed(3)}]` : m.ratio.toFixed(3);
+  if (m.ratio_lo === null || m.ratio_hi === null) return m.ratio.toFixed(3);
+  return `${m.ratio.toFixed(3)} [${m.ratio_lo.toFixed(3)}, ${m.ratio_hi.toFixed(3)}]${m.interval === 'within-run' ? ' within-run' : ''}`;
 }
 
 function latencyText(m: MatchedRow, s: 'a' | 'b'): string {
   const f = m[s];
-  return f.latency_std_ms !== null ? `${sig(f.latency_ms)} ± ${sig(f.latency_std_ms, 2)}` : sig(f.latency_ms);
+  return f.repetition_log_std !== null ? `${sig(f.latency_ms)} ±${(f.repetition_log_std * 100).toFixed(1)}%` : sig(f.latency_ms);
 }
 
-/** One sentence per statistic that occurs, naming it and its parameters. */
+/** `5`, `4+1d` (4 clean used, 1 disturbed left out), `3d` (only disturbed ones). */
+function repetitionsText(f: SideFigures): string {
+  if (f.disturbed === 0) return `${f.used}`;
+  return f.used === f.repetitions ? `${f.used}d` : `${f.used}+${f.disturbed}d`;
+}
+
+/** The verdict in a table cell: the speed when there is one, else the verdict's word. */
+export function verdictCell(m: MatchedRow): string {
+  if ((m.verdict === 'faster' || m.verdict === 'slower') && m.basis === 'noise-floor') {
+    return m.verdict === 'faster' ? `${(1 / m.ratio).toFixed(2)}× faster (noise floor)` : `${m.ratio.toFixed(2)}× slower (noise floor)`;
+  }
+  return m.verdict === 'faster' || m.verdict === 'slower' ? speedText(m) : m.verdict;
+}
+
+/** How the verdicts were reached: one line per way that occurs, naming the method and its parameters. */
 export function statisticLines(cmp: Comparison): string[] {
-  const used = new Set(cmp.matched.map((m) => m.statistic));
-  if (used.size === 0) return ['none (no matched rows)'];
+  if (cmp.matched.length === 0) return ['none (no matched rows)'];
+  const used = new Set(cmp.matched.map((m) => m.basis));
   const pct = Math.round(cmp.confidence * 100);
-  const lines: string[] = [];
-  if (used.has('mann-whitney-u')) {
-    const raw = new Set(cmp.matched.filter((m) => m.statistic === 'mann-whitney-u').map((m) => m.latency_measure));
-    const pooled = [
-      ...(raw.has('inference') ? ["all instances' calls pooled"] : []),
-      ...(raw.has('request') ? [`${raw.size > 1 ? 'dispatch runs: ' : ''}every request of the dispatched setup`] : []),
-    ].join('; ');
+  const lines: string[] = ["the unit of evidence is the repetition (a fresh measurement in new processes), never the calls of one run; each repetition's figure is its median latency"];
+  if (used.has('repetitions')) {
+    const tested = cmp.tested_rows === 0 ? 'no row could be tested' : `p adjusted over the ${cmp.tested_rows} row${cmp.tested_rows === 1 ? '' : 's'} tested by ${ADJUSTMENT_NAMES[cmp.adjustment]}`;
     lines.push(
-      `Mann-Whitney U test on the raw latencies (${pooled}; two-sided, normal approximation with tie correction, alpha ${cmp.alpha}); ` +
-        `latency = median; ratio B/A of medians with a ${pct}% percentile-bootstrap interval (${cmp.resamples} resamples, seed ${cmp.bootstrap_seed})`,
+      `>= ${cmp.min_repetitions} repetitions per side: Welch's t-test on the log repetition figures; B/A = ratio of geometric means with its ${pct}% t-interval; ${tested}; significant when p < ${cmp.alpha}`,
     );
   }
-  if (used.has('welch')) {
-    lines.push(`Welch's t-test on mean ± std (no raw latencies in the input; alpha ${cmp.alpha}); ratio B/A of means with a ${pct}% delta-method interval`);
+  if (used.has('noise-floor')) {
+    lines.push(
+      `fewer: no test; B/A of the medians with the within-run ${pct}% bootstrap interval (${cmp.resamples} resamples of each repetition's calls, seed ${cmp.bootstrap_seed}); ` +
+        `faster/slower only beyond the ${(cmp.noise_floor * 100).toFixed(0)}% noise floor (--noise-floor) with that interval excluding 1, else "within noise"`,
+    );
   }
-  if (used.has('none')) lines.push('ratio of means only: the input has no spread (std and count), so no verdict');
+  lines.push('disturbed repetitions (other processes on the CPUs) are left out where a side has a clean one; a side with only disturbed ones makes the row "inconclusive"');
   const measures = new Set(cmp.matched.map((m) => m.latency_measure));
   if (measures.has('request')) {
     lines.push(
@@ -86,7 +108,7 @@ export function statisticLines(cmp: Comparison): string[] {
       'dispatch runs from a CSV without dispatch.csv beside it: latency = service time (session.run in the instances, queueing excluded), not request latency; compare the run directories for request latencies',
     );
   }
-  lines.push(`significant when p < ${cmp.alpha} and the interval excludes 1; "± x" is half the interval's width`);
+  lines.push('A, B: geometric mean of the repetitions, ±their spread (2 or more); reps: usable repetitions per side, +Nd: N disturbed ones left out, Nd: disturbed ones only');
   return lines;
 }
 
@@ -94,8 +116,8 @@ function setupCells(m: { setup: Readonly<Record<string, string>> }, keys: readon
   return keys.length > 0 ? keys.map((k) => m.setup[k] ?? '') : ['(all)'];
 }
 
-function isRegression(m: MatchedRow, threshold: number | null | undefined): boolean {
-  return threshold !== null && threshold !== undefined && m.verdict === 'slower' && m.ratio > 1 + threshold;
+function failsThreshold(m: MatchedRow, threshold: number | null | undefined, noiseFloor: number): boolean {
+  return threshold !== null && threshold !== undefined && isRegression(m, threshold, noiseFloor);
 }
 
 interface Section {
@@ -113,7 +135,7 @@ function sections(cmp: Comparison, opts: RenderOptions): Section[] {
       `A: ${show(cmp.a.path)} (${cmp.a.kind}, ${cmp.a.rows} run${cmp.a.rows === 1 ? '' : 's'})`,
       `B: ${show(cmp.b.path)} (${cmp.b.kind}, ${cmp.b.rows} run${cmp.b.rows === 1 ? '' : 's'})`,
       `matched on every config key except: ${cmp.ignored_keys.join(', ')}`,
-      ...statisticLines(cmp).map((l) => `statistic: ${l}`),
+      ...statisticLines(cmp).map((l, k) => `${k === 0 ? 'verdicts:' : '         '} ${l}`),
     ],
   });
   if (!cmp.environment.known) {
@@ -133,7 +155,7 @@ function sections(cmp: Comparison, opts: RenderOptions): Section[] {
   const measures = new Set(cmp.matched.map((m) => m.latency_measure));
   const what = measures.size === 1 && measures.has('request') ? 'request ' : measures.size === 1 && measures.has('service') ? 'service ' : '';
   const rate = what === 'request ' ? 'requests/s' : 'samples/s';
-  const unit = `${what}${center.size === 1 && center.has('median') ? 'median ms' : center.size === 1 ? 'mean ± std ms' : 'ms'}`;
+  const unit = `${what}${center.size === 1 && center.has('median') ? 'median ms' : center.size === 1 ? 'mean ms' : 'ms'}`;
   // Dispatch runs beside others: say on each row which latency it is.
   const mixed = measures.size > 1;
   const rows = cmp.matched.map((m) => [
@@ -141,9 +163,10 @@ function sections(cmp: Comparison, opts: RenderOptions): Section[] {
     ...(mixed ? [m.latency_measure] : []),
     latencyText(m, 'a'),
     latencyText(m, 'b'),
+    `${repetitionsText(m.a)}/${repetitionsText(m.b)}`,
     ratioText(m),
-    pValue(m.p_value),
-    `${speedText(m)}${isRegression(m, opts.threshold) ? ' (regression)' : ''}`,
+    pValue(cmp.adjustment === 'none' ? m.p_value : m.p_adjusted),
+    `${verdictCell(m)}${failsThreshold(m, opts.threshold, cmp.noise_floor) ? ' (regression)' : ''}`,
     sig(m.a.throughput_samples_per_s, 4),
     sig(m.b.throughput_samples_per_s, 4),
     m.throughput_ratio === null ? 'n/a' : m.throughput_ratio.toFixed(3),
@@ -153,11 +176,32 @@ function sections(cmp: Comparison, opts: RenderOptions): Section[] {
     title: `Matched (${cmp.matched.length})`,
     ...(cmp.matched.length === 0 ? { lines: ['(none)'] } : {}),
     table: cmp.matched.length === 0 ? undefined : {
-      header: [...head, ...(mixed ? ['latency'] : []), `A ${unit}`, `B ${unit}`, `B/A [${Math.round(cmp.confidence * 100)}% CI]`, 'p', 'verdict (B vs A)', `A ${rate}`, `B ${rate}`, 'throughput B/A'],
+      header: [
+        ...head,
+        ...(mixed ? ['latency'] : []),
+        `A ${unit}`,
+        `B ${unit}`,
+        'reps A/B',
+        `B/A [${Math.round(cmp.confidence * 100)}% CI]`,
+        cmp.adjustment === 'none' ? 'p' : `p (${cmp.adjustment === 'holm' ? 'Holm' : 'BH'})`,
+        'verdict (B vs A)',
+        `A ${rate}`,
+        `B ${rate}`,
+        'throughput B/A',
+      ],
       rows,
-      right: [n, n + 1, n + 2, n + 3, n + 5, n + 6, n + 7],
+      right: [n, n + 1, n + 2, n + 3, n + 4, n + 6, n + 7, n + 8],
     },
   });
+  // Why a verdict is not a test's outcome, once per reason, with the rows it concerns.
+  const reasons = new Map<string, string[]>();
+  for (const m of cmp.matched) if (m.reason) reasons.set(`${m.verdict}: ${m.reason}`, [...(reasons.get(`${m.verdict}: ${m.reason}`) ?? []), setupCells(m, keys).join(' ')]);
+  if (reasons.size > 0) {
+    out.push({
+      title: 'Verdict notes',
+      lines: [...reasons].map(([reason, rows]) => `- ${rows.length === cmp.matched.length ? 'every row' : rows.join('; ')}: ${reason}`),
+    });
+  }
   if (cmp.unmatched.length > 0) {
     out.push({
       title: `Unmatched (${cmp.unmatched.length})`,
@@ -201,7 +245,7 @@ function markdownTable(t: NonNullable<Section['table']>): string[] {
 
 export function renderComparison(cmp: Comparison, format: CompareFormat, opts: RenderOptions = {}): string {
   if (format === 'json') {
-    const regressions = opts.threshold === null || opts.threshold === undefined ? undefined : cmp.matched.filter((m) => isRegression(m, opts.threshold));
+    const regressions = opts.threshold === null || opts.threshold === undefined ? undefined : cmp.matched.filter((m) => failsThreshold(m, opts.threshold, cmp.noise_floor));
     return `${JSON.stringify({ ...cmp, statistic: statisticLines(cmp), ...(regressions ? { threshold: opts.threshold, regressions: regressions.map((r) => r.setup) } : {}) }, null, 1)}\n`;
   }
   if (format === 'csv') return comparisonCsv(cmp, opts);
@@ -232,22 +276,31 @@ export function comparisonCsv(cmp: Comparison, opts: RenderOptions = {}): string
     b_run: m.b.source,
     latency_measure: m.latency_measure,
     statistic: m.statistic,
+    basis: m.basis,
     center: m.center,
     a_latency_ms: m.a.latency_ms,
     b_latency_ms: m.b.latency_ms,
-    a_latency_std_ms: m.a.latency_std_ms ?? '',
-    b_latency_std_ms: m.b.latency_std_ms ?? '',
+    a_repetitions: m.a.used,
+    b_repetitions: m.b.used,
+    a_disturbed: m.a.disturbed,
+    b_disturbed: m.b.disturbed,
+    a_repetition_log_std: m.a.repetition_log_std ?? '',
+    b_repetition_log_std: m.b.repetition_log_std ?? '',
     a_calls: m.a.calls ?? '',
     b_calls: m.b.calls ?? '',
     ratio: m.ratio,
     ratio_lo: m.ratio_lo ?? '',
     ratio_hi: m.ratio_hi ?? '',
+    interval: m.interval ?? '',
     confidence: cmp.confidence,
     p_value: m.p_value ?? '',
-    prob_b_faster: m.prob_b_faster ?? '',
+    p_adjusted: m.p_adjusted ?? '',
+    adjustment: cmp.adjustment,
+    noise_floor: cmp.noise_floor,
     verdict: m.verdict,
+    reason: m.reason ?? '',
     speed: speedText(m),
-    regression: opts.threshold === null || opts.threshold === undefined ? '' : isRegression(m, opts.threshold),
+    regression: opts.threshold === null || opts.threshold === undefined ? '' : failsThreshold(m, opts.threshold, cmp.noise_floor),
     a_throughput_samples_per_s: m.a.throughput_samples_per_s ?? '',
     b_throughput_samples_per_s: m.b.throughput_samples_per_s ?? '',
     throughput_ratio: m.throughput_ratio ?? '',

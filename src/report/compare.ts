@@ -7,8 +7,8 @@
  * - `experiment_name`: a label;
  * - `seed`: it seeds the synthesized weights and the token ids, and the time of dense fp32 inference
  *   does not depend on their values (the claim the README makes for synthesized models);
- * - `benchmark_duration`, `scenario.min_iterations`: how many calls are timed, i.e. the sample size,
- *   which the statistical test takes into account;
+ * - `benchmark_duration`, `scenario.min_iterations`, `repetitions`: how much is measured, i.e. the
+ *   sample size, which the verdict takes into account;
  * - `topology.file`: which machine description the plan was made for (the machine itself is
  *   compared in the environment block instead);
  * - `launcher.start_timeout_s`, `launcher.run_timeout_s`: watchdogs;
@@ -25,13 +25,25 @@
  * in a canonical text form, so `1` from results.json matches `1` read back from a CSV. Rows that
  * share a configuration on one side (e.g. repeats with different seeds) are paired in job order.
  *
- * Verdicts (see src/stats/compare.ts for the formulas): with raw latencies on both sides, the
- * Mann-Whitney U test on the pooled calls of all instances, and the ratio of medians B/A with a
- * seeded bootstrap interval; otherwise Welch's t-test on the means (the aggregate mean, i.e. the
- * worst instance's, with the pooled std and count) and the ratio of means with a delta-method
- * interval; with no spread in the input (a summary CSV has none), only the ratio of means, and no
- * verdict. A difference is significant when p < alpha and the interval of the ratio excludes 1.
- * Throughput (summed over instances) is compared as a plain ratio beside it.
+ * Verdicts. The unit of evidence is the repetition (config key `repetitions`): a fresh
+ * measurement of the config, in new processes. The calls of one run are not independent samples of
+ * what a repeat run gives (run-to-run differences dwarf the within-run error), so no test is ever
+ * made over calls. Each repetition gives one figure, its median latency (the worst instance's; a
+ * dispatch run's request latency); see src/stats/repetitions.ts for the formulas.
+ * - Repetitions that other processes disturbed are left out when the side has a clean one; a side
+ *   with only disturbed ones makes the row `inconclusive`, never a regression.
+ * - With at least `minRepetitions` (3) usable repetitions on each side: Welch's t-test on the log
+ *   figures, the ratio of geometric means B/A with its t-interval, and the p-values of all such
+ *   rows adjusted for multiplicity (Holm by default: the chance that any row is called on noise
+ *   stays below alpha; or Benjamini-Hochberg). Significant when the adjusted p < alpha.
+ * - With fewer: no p-value. The ratio is shown with the within-run spread (a seeded percentile
+ *   bootstrap over each repetition's calls, when the input has them), and B is called faster or
+ *   slower only when the ratio is beyond the noise floor (`noiseFloor`, 10% by default: the
+ *   run-to-run drift measured on the machines bench was built on, docs/measurements.md) and the
+ *   within-run interval excludes 1; otherwise `within noise`.
+ * A regression past a threshold T is a `slower` row whose ratio exceeds 1 + T, or, without
+ * repetitions, 1 + T + the noise floor. Throughput (summed over instances; the geometric mean over
+ * repetitions) is compared as a plain ratio beside it.
  *
  * Dispatch runs (scenario=dispatch) are compared on their request latency: every request of the
  * dispatched setup, from arrival to completion (queueing included), all length classes pooled, and
@@ -44,15 +56,16 @@
  * Pure: reads nothing, prints nothing.
  */
 import { getPath } from '../config/tree.js';
-import { bootstrapMedianRatio, DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES, mannWhitneyU, welchRatio } from '../stats/compare.js';
-import { mean, percentile, sampleStd } from '../stats/summary.js';
-import type { LatencyMeasure, ResultRow, ResultSet } from './load.js';
+import { bootstrapRepetitionRatio, DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES } from '../stats/compare.js';
+import { adjustPValues, DEFAULT_NOISE_FLOOR, geometricMean, MIN_REPETITIONS, welchLogRatio, type Adjustment } from '../stats/repetitions.js';
+import type { LatencyMeasure, RepetitionFigures, ResultRow, ResultSet } from './load.js';
 
 export const DEFAULT_IGNORED_KEYS: readonly string[] = [
   'experiment_name',
   'seed',
   'benchmark_duration',
   'scenario.min_iterations',
+  'repetitions',
   'topology.file',
   'launcher.start_timeout_s',
   'launcher.run_timeout_s',
@@ -91,8 +104,18 @@ export const MEASURE_WORDS: Readonly<Record<LatencyMeasure, string>> = {
   service: 'service time only (a dispatch run from a CSV without dispatch.csv)',
 };
 
-export type Verdict = 'faster' | 'slower' | 'no significant difference' | 'unknown';
-export type Statistic = 'mann-whitney-u' | 'welch' | 'none';
+/**
+ * faster / slower: significant (repetitions) or beyond the noise floor (fewer repetitions); `no
+ * significant difference`: a test found none; `within noise`: too few repetitions for a test and
+ * the change is within the noise floor; `inconclusive`: a side rests only on disturbed
+ * repetitions; `unknown`: no figures to compare.
+ */
+export type Verdict = 'faster' | 'slower' | 'no significant difference' | 'within noise' | 'inconclusive' | 'unknown';
+/** What the verdict rests on: a test over repetitions, or the noise floor (too few repetitions). */
+export type Basis = 'repetitions' | 'noise-floor';
+export type Statistic = 'welch-log-repetitions' | 'noise-floor' | 'none';
+
+export { DEFAULT_NOISE_FLOOR, MIN_REPETITIONS };
 
 export interface CompareOptions {
   /** Extra keys (or dotted prefixes) left out of matching, on top of DEFAULT_IGNORED_KEYS. */
@@ -103,15 +126,27 @@ export interface CompareOptions {
   readonly confidence?: number;
   readonly resamples?: number;
   readonly seed?: number;
+  /** The change (a fraction) that separates faster/slower from `within noise` without repetitions. */
+  readonly noiseFloor?: number;
+  /** Multiplicity adjustment of the rows' p-values (holm). */
+  readonly adjust?: Adjustment;
+  /** Usable repetitions each side needs for a test (3). */
+  readonly minRepetitions?: number;
 }
 
 export interface SideFigures {
   readonly source: string;
   readonly job: number | null;
-  /** Median of the pooled calls (Mann-Whitney rows) or the aggregate mean (Welch / no-spread rows). */
+  /** The centre of the repetitions used: the geometric mean of their median latencies (or means). */
   readonly latency_ms: number;
-  /** Spread shown next to a mean (sample std); null for medians. */
-  readonly latency_std_ms: number | null;
+  /** Repetitions that measured ok, and those the verdict rests on (the clean ones, if any). */
+  readonly repetitions: number;
+  readonly used: number;
+  /** Ok repetitions that were disturbed (left out when a clean one exists). */
+  readonly disturbed: number;
+  /** Standard deviation of the log figures of the used repetitions (about their CV); null below 2. */
+  readonly repetition_log_std: number | null;
+  /** Calls (or requests) behind the used repetitions' figures; null when unknown. */
   readonly calls: number | null;
   readonly instances: number | null;
   readonly throughput_samples_per_s: number | null;
@@ -125,15 +160,21 @@ export interface MatchedRow {
   /** What the latencies compared are: one inference call, or a dispatch run's request latency (or service time). */
   readonly latency_measure: LatencyMeasure;
   readonly statistic: Statistic;
+  readonly basis: Basis;
+  /** Each repetition's figure: its median latency, or its mean where the input has no median. */
   readonly center: 'median' | 'mean';
-  /** Latency ratio B / A (below 1: B is faster) with its interval. */
+  /** Latency ratio B / A (below 1: B is faster), of the sides' centres, with its interval. */
   readonly ratio: number;
   readonly ratio_lo: number | null;
   readonly ratio_hi: number | null;
+  /** repetitions: the t-interval over repetitions; within-run: the bootstrap over calls (no verdict from it alone). */
+  readonly interval: 'repetitions' | 'within-run' | null;
   readonly p_value: number | null;
-  /** Mann-Whitney rows: probability that a random call of B is faster than one of A. */
-  readonly prob_b_faster: number | null;
+  /** The p-value adjusted for the number of rows tested (see Comparison.adjustment). */
+  readonly p_adjusted: number | null;
   readonly verdict: Verdict;
+  /** Why the verdict is what it is when that is not a test's outcome (noise floor, disturbed data). */
+  readonly reason: string | null;
   readonly throughput_ratio: number | null;
 }
 
@@ -173,6 +214,11 @@ export interface Comparison {
   readonly confidence: number;
   readonly resamples: number;
   readonly bootstrap_seed: number;
+  readonly noise_floor: number;
+  readonly adjustment: Adjustment;
+  readonly min_repetitions: number;
+  /** Rows whose p-values were adjusted together. */
+  readonly tested_rows: number;
   readonly ignored_keys: readonly string[];
   /** Config keys that differ between rows (the columns that tell matched rows apart). */
   readonly varying_keys: readonly string[];
@@ -206,8 +252,19 @@ export function isIgnored(key: string, ignored: readonly string[]): boolean {
   return ignored.some((p) => key === p || key.startsWith(`${p}.`));
 }
 
+/** The repetitions of a row with a figure that measured ok. */
+function okRepetitions(r: ResultRow): RepetitionFigures[] {
+  return r.repetitions.filter((x) => x.status === 'ok' && figureOf(x) !== null);
+}
+
+function figureOf(x: RepetitionFigures): number | null {
+  const f = x.latency_p50_ms ?? x.latency_mean_ms;
+  return f !== null && f > 0 ? f : null;
+}
+
+/** A row can be compared when at least one of its repetitions measured ok. */
 function comparable(r: ResultRow): boolean {
-  return r.status === 'ok' && (r.latencies_ms !== null || r.latency_mean_ms !== null);
+  return okRepetitions(r).length > 0;
 }
 
 function keysOf(rows: readonly ResultRow[]): Set<string> {
@@ -224,90 +281,111 @@ function setupOf(r: ResultRow, keys: readonly string[]): Record<string, string> 
   return Object.fromEntries(keys.map((k) => [k, canonical(r.config[k])]));
 }
 
-/** Pooled median (raw) or aggregate mean, with the spread and count used by the test. */
-function side(r: ResultRow, center: 'median' | 'mean'): SideFigures {
-  const raw = r.latencies_ms;
-  const latency = center === 'median' && raw ? percentile([...raw].sort((x, y) => x - y), 0.5) : (r.latency_mean_ms ?? (raw ? mean(raw) : NaN));
+/** The repetitions a side's verdict rests on: the clean ok ones, else every ok one (then disturbed only). */
+function usedOf(r: ResultRow): { used: RepetitionFigures[]; ok: RepetitionFigures[]; disturbedOnly: boolean } {
+  const ok = okRepetitions(r);
+  const clean = ok.filter((x) => !x.disturbed);
+  return clean.length > 0 ? { used: clean, ok, disturbedOnly: false } : { used: ok, ok, disturbedOnly: ok.length > 0 };
+}
+
+function side(r: ResultRow, u: ReturnType<typeof usedOf>): SideFigures {
+  const figures = u.used.map((x) => figureOf(x)!);
+  const logs = figures.map((f) => Math.log(f));
+  const m = logs.reduce((s, x) => s + x, 0) / Math.max(logs.length, 1);
+  const calls = u.used.every((x) => x.latencies_ms !== null) ? u.used.reduce((s, x) => s + x.latencies_ms!.length, 0) : u.used.length === 1 ? r.latency_count : null;
+  const throughputs = u.used.map((x) => x.throughput_samples_per_s).filter((t): t is number => t !== null && t > 0);
   return {
     source: r.source,
     job: r.job,
-    latency_ms: latency,
-    latency_std_ms: center === 'mean' ? (r.latency_std_ms ?? (raw ? sampleStd(raw) : null)) : null,
-    calls: raw?.length ?? r.latency_count,
+    latency_ms: geometricMean(figures),
+    repetitions: u.ok.length,
+    used: u.used.length,
+    disturbed: u.ok.filter((x) => x.disturbed).length,
+    repetition_log_std: logs.length >= 2 ? Math.sqrt(logs.reduce((s, x) => s + (x - m) ** 2, 0) / (logs.length - 1)) : null,
+    calls,
     instances: r.instances,
-    throughput_samples_per_s: r.throughput_samples_per_s,
+    throughput_samples_per_s: throughputs.length === u.used.length && throughputs.length > 0 ? geometricMean(throughputs) : r.throughput_samples_per_s,
   };
 }
 
-function verdictOf(ratio: number, lo: number | null, hi: number | null, p: number | null, alpha: number): Verdict {
-  if (p === null || lo === null || hi === null || !Number.isFinite(p) || !Number.isFinite(lo) || !Number.isFinite(hi)) return 'unknown';
-  if (p < alpha && hi < 1 && ratio < 1) return 'faster';
-  if (p < alpha && lo > 1 && ratio > 1) return 'slower';
-  return 'no significant difference';
-}
+type RowOptions = Required<Omit<CompareOptions, 'ignore' | 'adjust'>>;
 
-export function compareRows(a: ResultRow, b: ResultRow, setup: Record<string, string>, opts: Required<Omit<CompareOptions, 'ignore'>>): MatchedRow {
-  const throughputRatio =
-    a.throughput_samples_per_s && b.throughput_samples_per_s !== null ? b.throughput_samples_per_s / a.throughput_samples_per_s : null;
-  if (a.latencies_ms && b.latencies_ms) {
-    const mw = mannWhitneyU(a.latencies_ms, b.latencies_ms);
-    const ci = bootstrapMedianRatio(a.latencies_ms, b.latencies_ms, { resamples: opts.resamples, seed: opts.seed, confidence: opts.confidence });
-    return {
-      setup,
-      a: side(a, 'median'),
-      b: side(b, 'median'),
-      latency_measure: a.latency_measure,
-      statistic: 'mann-whitney-u',
-      center: 'median',
-      ratio: ci.ratio,
-      ratio_lo: ci.lo,
-      ratio_hi: ci.hi,
-      p_value: mw.p_value,
-      prob_b_faster: mw.prob_b_faster,
-      verdict: verdictOf(ci.ratio, ci.lo, ci.hi, mw.p_value, opts.alpha),
-      throughput_ratio: throughputRatio,
-    };
-  }
-  const sa = side(a, 'mean');
-  const sb = side(b, 'mean');
+/**
+ * One matched pair, before the multiplicity adjustment: rows tested over repetitions get their
+ * verdict in compareSets, once every row's p-value is known (`verdict` is provisional here).
+ */
+export function compareRows(a: ResultRow, b: ResultRow, setup: Record<string, string>, opts: RowOptions): MatchedRow {
+  const ua = usedOf(a);
+  const ub = usedOf(b);
+  const sa = side(a, ua);
+  const sb = side(b, ub);
+  const center = [...ua.used, ...ub.used].every((x) => x.latency_p50_ms !== null) ? 'median' : 'mean';
   const ratio = sb.latency_ms / sa.latency_ms;
-  if (sa.latency_std_ms !== null && sb.latency_std_ms !== null && sa.calls !== null && sb.calls !== null && sa.calls >= 2 && sb.calls >= 2) {
-    const w = welchRatio(
-      { mean: sa.latency_ms, std: sa.latency_std_ms, n: sa.calls },
-      { mean: sb.latency_ms, std: sb.latency_std_ms, n: sb.calls },
-      opts.confidence,
-    );
+  const throughputRatio = sa.throughput_samples_per_s && sb.throughput_samples_per_s !== null ? sb.throughput_samples_per_s / sa.throughput_samples_per_s : null;
+  const base = { setup, a: sa, b: sb, latency_measure: a.latency_measure, center, throughput_ratio: throughputRatio } as const;
+  const disturbed = [ua.disturbedOnly ? 'A' : null, ub.disturbedOnly ? 'B' : null].filter(Boolean).join(' and ');
+  const inconclusive = disturbed === '' ? null : `${disturbed} rest${disturbed.length === 1 ? 's' : ''} only on disturbed repetitions (other processes used the CPUs): measure again on a quiet machine`;
+  if (ua.used.length >= opts.minRepetitions && ub.used.length >= opts.minRepetitions) {
+    const w = welchLogRatio(ua.used.map((x) => figureOf(x)!), ub.used.map((x) => figureOf(x)!), opts.confidence);
     return {
-      setup,
-      a: sa,
-      b: sb,
-      latency_measure: a.latency_measure,
-      statistic: 'welch',
-      center: 'mean',
+      ...base,
+      statistic: 'welch-log-repetitions',
+      basis: 'repetitions',
       ratio: w.ratio,
-      ratio_lo: w.lo,
-      ratio_hi: w.hi,
-      p_value: w.p_value,
-      prob_b_faster: null,
-      verdict: verdictOf(w.ratio, w.lo, w.hi, w.p_value, opts.alpha),
-      throughput_ratio: throughputRatio,
+      ratio_lo: Number.isFinite(w.lo) ? w.lo : null,
+      ratio_hi: Number.isFinite(w.hi) ? w.hi : null,
+      interval: 'repetitions',
+      p_value: Number.isFinite(w.p_value) ? w.p_value : null,
+      p_adjusted: null,
+      verdict: inconclusive ? 'inconclusive' : 'no significant difference',
+      reason: inconclusive,
     };
   }
-  return {
-    setup,
-    a: sa,
-    b: sb,
-    latency_measure: a.latency_measure,
-    statistic: 'none',
-    center: 'mean',
-    ratio,
-    ratio_lo: null,
-    ratio_hi: null,
-    p_value: null,
-    prob_b_faster: null,
-    verdict: 'unknown',
-    throughput_ratio: throughputRatio,
-  };
+  // Too few repetitions for a test: the within-run spread, and the noise floor decides.
+  const withCalls = [...ua.used, ...ub.used].every((x) => x.latencies_ms !== null && x.latencies_ms.length > 0);
+  const ci = withCalls
+    ? bootstrapRepetitionRatio(
+        ua.used.map((x) => x.latencies_ms!),
+        ub.used.map((x) => x.latencies_ms!),
+        { resamples: opts.resamples, seed: opts.seed, confidence: opts.confidence },
+      )
+    : null;
+  const lo = ci && Number.isFinite(ci.lo) ? ci.lo : null;
+  const hi = ci && Number.isFinite(ci.hi) ? ci.hi : null;
+  const floor = opts.noiseFloor;
+  const reps = `${ua.used.length === ub.used.length ? `${ua.used.length} repetition${ua.used.length === 1 ? '' : 's'} per side` : `${ua.used.length} and ${ub.used.length} repetitions`}`;
+  let verdict: Verdict;
+  let reason: string;
+  if (inconclusive) {
+    verdict = 'inconclusive';
+    reason = inconclusive;
+  } else if (ratio > 1 + floor && (lo === null || lo > 1)) {
+    verdict = 'slower';
+    reason = `beyond the ${pct(floor)} noise floor; no test with ${reps} (needs ${opts.minRepetitions})`;
+  } else if (ratio < 1 / (1 + floor) && (hi === null || hi < 1)) {
+    verdict = 'faster';
+    reason = `beyond the ${pct(floor)} noise floor; no test with ${reps} (needs ${opts.minRepetitions})`;
+  } else {
+    verdict = 'within noise';
+    reason = `${reps}: a verdict needs ${opts.minRepetitions} each (repetitions=${Math.max(opts.minRepetitions, 5)}); the change is within the ${pct(floor)} noise floor`;
+  }
+  return { ...base, statistic: 'noise-floor', basis: 'noise-floor', ratio, ratio_lo: lo, ratio_hi: hi, interval: ci ? 'within-run' : null, p_value: null, p_adjusted: null, verdict, reason };
+}
+
+/** `10%`, `2.5%`. */
+export const pct = (x: number): string => `${+(x * 100).toFixed(2)}%`;
+
+/** The verdicts of the rows tested over repetitions, once their p-values are adjusted together. */
+function settleTests(rows: readonly MatchedRow[], adjust: Adjustment, alpha: number): { rows: MatchedRow[]; tested: number } {
+  const tested = rows.map((m, k) => ({ m, k })).filter(({ m }) => m.basis === 'repetitions' && m.verdict !== 'inconclusive' && m.p_value !== null);
+  const adjusted = adjustPValues(tested.map(({ m }) => m.p_value!), adjust);
+  const out = [...rows];
+  tested.forEach(({ m, k }, t) => {
+    const p = adjusted[t]!;
+    const verdict: Verdict = p < alpha && m.ratio_hi !== null && m.ratio_hi < 1 ? 'faster' : p < alpha && m.ratio_lo !== null && m.ratio_lo > 1 ? 'slower' : 'no significant difference';
+    out[k] = { ...m, p_adjusted: p, verdict };
+  });
+  return { rows: out, tested: tested.length };
 }
 
 /** A dotted field of an environment block as text; lists (CPU flags) space-separated. */
@@ -336,7 +414,10 @@ export function compareSets(setA: ResultSet, setB: ResultSet, options: CompareOp
     confidence: options.confidence ?? 0.95,
     resamples: options.resamples ?? DEFAULT_RESAMPLES,
     seed: options.seed ?? DEFAULT_BOOTSTRAP_SEED,
+    noiseFloor: options.noiseFloor ?? DEFAULT_NOISE_FLOOR,
+    minRepetitions: options.minRepetitions ?? MIN_REPETITIONS,
   };
+  const adjustment = options.adjust ?? 'holm';
   const ignored = [...new Set([...DEFAULT_IGNORED_KEYS, ...(options.ignore ?? [])])];
   const notes: string[] = [];
   const skipped: SkippedRow[] = [];
@@ -346,10 +427,18 @@ export function compareSets(setA: ResultSet, setB: ResultSet, options: CompareOp
       skipped.push({ side: name, source: r.source, status: r.status, reason: r.error?.split('\n')[0] ?? 'no latency figures' });
       return false;
     });
+  // A row not ok as a whole may still hold repetitions that measured ok: compared on those.
+  const partial = (rows: readonly ResultRow[], name: 'A' | 'B'): void => {
+    for (const r of rows.filter((x) => x.status !== 'ok')) {
+      notes.push(`${name}: ${r.source} is ${r.status}; compared on its ${okRepetitions(r).length} repetition(s) that measured ok`);
+    }
+  };
   const rowsA = usable(setA, 'A');
   const rowsB = usable(setB, 'B');
   for (const w of setA.warnings) notes.push(`A: ${w}`);
   for (const w of setB.warnings) notes.push(`B: ${w}`);
+  partial(rowsA, 'A');
+  partial(rowsB, 'B');
 
   const keysA = keysOf(rowsA);
   const keysB = keysOf(rowsB);
@@ -419,9 +508,20 @@ export function compareSets(setA: ResultSet, setB: ResultSet, options: CompareOp
       );
     }
   }
-  if (matched.some((m) => m.statistic === 'none')) {
-    notes.push('some rows come from a CSV without latency_std_ms and a call count: only the ratio of means is shown; compare the run or sweep directories (raw latencies) for a verdict');
+  const settled = settleTests(matched, adjustment, opts.alpha);
+  const few = settled.rows.filter((m) => m.basis === 'noise-floor');
+  if (few.length > 0) {
+    notes.push(
+      `${few.length === settled.rows.length ? 'every matched row has' : `${few.length} of ${settled.rows.length} matched rows have`} fewer than ${opts.minRepetitions} usable repetitions on a side: ` +
+        `no test is made over the calls of one run (a repeat run differs by more than its calls do); faster/slower only beyond the ${pct(opts.noiseFloor)} noise floor. ` +
+        `For a verdict, measure both sides with repetitions=5 (a sweep interleaves them)`,
+    );
   }
+  if (few.some((m) => m.interval === null && m.verdict !== 'inconclusive')) {
+    notes.push('some rows come from a CSV (no raw latencies): their within-run spread is unknown; compare the run or sweep directories for it');
+  }
+  const inconclusive = settled.rows.filter((m) => m.verdict === 'inconclusive');
+  if (inconclusive.length > 0) notes.push(`${inconclusive.length} row(s) rest only on disturbed repetitions on a side: inconclusive, never called a regression`);
 
   const envA = environmentOf(rowsA);
   const envB = environmentOf(rowsB);
@@ -447,10 +547,14 @@ export function compareSets(setA: ResultSet, setB: ResultSet, options: CompareOp
     confidence: opts.confidence,
     resamples: opts.resamples,
     bootstrap_seed: opts.seed,
+    noise_floor: opts.noiseFloor,
+    adjustment,
+    min_repetitions: opts.minRepetitions,
+    tested_rows: settled.tested,
     ignored_keys: ignored,
     varying_keys: varying,
     environment: { known: envA.env !== null && envB.env !== null, differences, same },
-    matched,
+    matched: settled.rows,
     unmatched,
     skipped,
     notes,
@@ -463,7 +567,22 @@ export function parseThreshold(text: string): number | null {
   return m ? Number(m[1]) / 100 : null;
 }
 
-/** Matched rows significantly slower in B by more than `threshold` (a fraction: 0.05 = 5%). */
+/**
+ * Whether a row fails a `--fail-on-regression` threshold (a fraction: 0.05 = 5%): slower in B, by
+ * more than the threshold when a test over repetitions says so, by more than the threshold plus the
+ * noise floor when there are too few repetitions for a test.
+ */
+export function isRegression(m: MatchedRow, threshold: number, noiseFloor: number): boolean {
+  if (m.verdict !== 'slower') return false;
+  return m.ratio > 1 + threshold + (m.basis === 'noise-floor' ? noiseFloor : 0);
+}
+
+/** Matched rows that fail the threshold (see isRegression). */
 export function regressions(cmp: Comparison, threshold: number): MatchedRow[] {
-  return cmp.matched.filter((m) => m.verdict === 'slower' && m.ratio > 1 + threshold);
+  return cmp.matched.filter((m) => isRegression(m, threshold, cmp.noise_floor));
+}
+
+/** Matched rows that rest only on disturbed repetitions on a side. */
+export function inconclusiveRows(cmp: Comparison): MatchedRow[] {
+  return cmp.matched.filter((m) => m.verdict === 'inconclusive');
 }

@@ -11,7 +11,9 @@
  * - any other directory: every `results.json` found below it (three levels at most), e.g.
  *   `outputs/2026-01-02/`.
  * One row per run: its configuration flattened to dotted keys, its aggregate figures, the raw
- * latencies of all instances pooled (null when only a summary is available), its environment.
+ * latencies of all instances pooled (null when only a summary is available), its environment, and
+ * its repetitions' figures (one for a file written before repetitions, or a run of one): the unit
+ * of evidence `bench compare` reasons over.
  *
  * A dispatch run (scenario=dispatch) is one run with two setups, whose instances' latencies are
  * service times (session.run alone). What a user compares such runs on is the request latency
@@ -26,7 +28,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { flatten, isTree } from '../config/tree.js';
 import { coresPerInstance, sameForAll } from '../results/best.js';
-import type { RunResult } from '../results/types.js';
+import { instancesOf, repetitionsOf } from '../results/repetitions.js';
+import type { RepetitionResult, RunResult } from '../results/types.js';
+import { isDisturbanceWarning } from '../stats/interference.js';
 import type { DispatchReport } from '../scenarios/dispatch.js';
 
 export class ReportInputError extends Error {
@@ -73,6 +77,23 @@ export interface DispatchFigures {
   readonly warnings: readonly string[];
 }
 
+/** One repetition of a row: the figures a comparison across runs is made of. */
+export interface RepetitionFigures {
+  readonly repetition: number;
+  readonly status: string;
+  /**
+   * The repetition's median latency: its worst instance's (the study's rule for several instances;
+   * the aggregate's p50), or for a dispatch run the dispatched setup's request latency, all classes.
+   */
+  readonly latency_p50_ms: number | null;
+  readonly latency_mean_ms: number | null;
+  readonly throughput_samples_per_s: number | null;
+  /** Other processes used its CPUs while it measured. */
+  readonly disturbed: boolean;
+  /** The calls behind latency_p50_ms (that instance's; a dispatch run's requests), for the within-run spread; null from a CSV. */
+  readonly latencies_ms: readonly number[] | null;
+}
+
 export interface ResultRow {
   /** Where the row came from, relative to the set's root: a job dir, `summary.csv:3`, ... */
   readonly source: string;
@@ -113,6 +134,8 @@ export interface ResultRow {
    * setup); null when only a summary was read.
    */
   readonly latencies_ms: readonly number[] | null;
+  /** Each repetition's figures, in order (one for a run of one repetition). */
+  readonly repetitions: readonly RepetitionFigures[];
   readonly error: string | null;
 }
 
@@ -310,16 +333,66 @@ export function rowFromResult(r: RunResult, source: string, job: number | null):
     latency_count: a?.pooled.count ?? null,
     throughput_samples_per_s: a?.throughput_samples_per_s ?? null,
     latencies_ms: pooled.length > 0 ? pooled : null,
+    repetitions: repetitionsOf(r).map((rep) => repetitionFigures(r, rep)),
     error: r.error ?? null,
   };
   return dispatch ? { ...row, latency_measure: 'request', ...requestFigures(dispatch) } : row;
+}
+
+/** A repetition's figures from results.json. */
+function repetitionFigures(r: RunResult, rep: RepetitionResult): RepetitionFigures {
+  const base = { repetition: rep.repetition, status: rep.status, disturbed: rep.disturbed };
+  if (rep.dispatch) {
+    const d = dispatchFromReport(rep.dispatch);
+    const all = d.classes.find((c) => c.setup === 'dispatched' && c.class === 'all');
+    return {
+      ...base,
+      latency_p50_ms: all?.latency_p50_ms ?? null,
+      latency_mean_ms: all?.latency_mean_ms ?? null,
+      throughput_samples_per_s: all?.throughput_requests_per_s ?? null,
+      latencies_ms: d.request_latencies_ms,
+    };
+  }
+  const a = rep.aggregate;
+  const ok = instancesOf(r, rep.repetition).filter((i) => i.status === 'ok');
+  // The instance whose median is the repetition's (the worst one).
+  const worst = ok.reduce<(typeof ok)[number] | null>((w, i) => (w === null || i.latency.p50_ms > w.latency.p50_ms ? i : w), null);
+  return {
+    ...base,
+    latency_p50_ms: a?.latency_p50_ms ?? null,
+    latency_mean_ms: a?.latency_mean_ms ?? null,
+    throughput_samples_per_s: a?.throughput_samples_per_s ?? null,
+    latencies_ms: worst && Array.isArray(worst.latencies_ms) && worst.latencies_ms.length > 0 ? worst.latencies_ms : null,
+  };
+}
+
+/** A repetition's (or a whole run's) figures from a CSV record. */
+function recordFigures(rec: Record<string, unknown>, repetition: number, dispatch: DispatchFigures | null = null): RepetitionFigures {
+  const warnings = typeof rec.warnings === 'string' ? rec.warnings.split(' | ') : [];
+  const disturbed = rec.disturbed === true || rec.disturbed === 'true' || warnings.some(isDisturbanceWarning);
+  const all = dispatch?.classes.find((c) => c.setup === 'dispatched' && c.class === 'all');
+  return {
+    repetition,
+    status: String(rec.status ?? 'ok') || 'ok',
+    latency_p50_ms: all ? all.latency_p50_ms : num(rec.latency_p50_ms),
+    latency_mean_ms: all ? all.latency_mean_ms : num(rec.latency_mean_ms),
+    throughput_samples_per_s: all ? all.throughput_requests_per_s : num(rec.throughput_samples_per_s),
+    disturbed,
+    latencies_ms: null,
+  };
 }
 
 /**
  * A row from a summary record (summary.json / summary.csv) or an aggregate row of results.csv.
  * `dir`: the run's directory, where a dispatch run's dispatch.csv would be (null: unknown).
  */
-function rowFromRecord(rec: Record<string, unknown>, source: string, dir: string | null, cores: number | null = null): ResultRow {
+function rowFromRecord(
+  rec: Record<string, unknown>,
+  source: string,
+  dir: string | null,
+  cores: number | null = null,
+  repetitionRecords: readonly Record<string, unknown>[] = [],
+): ResultRow {
   const config: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rec)) if (k.startsWith('config.')) config[k.slice('config.'.length)] = v;
   const overrides = typeof rec.overrides === 'string' && rec.overrides.trim() !== '' ? rec.overrides.trim().split(/\s+/) : [];
@@ -351,6 +424,11 @@ function rowFromRecord(rec: Record<string, unknown>, source: string, dir: string
     latency_count: count,
     throughput_samples_per_s: num(rec.throughput_samples_per_s),
     latencies_ms: null,
+    // A dispatch run's request figures come from dispatch.csv, which holds one repetition's (the first ok one's).
+    repetitions:
+      repetitionRecords.length > 0 && !dispatch
+        ? repetitionRecords.map((r, k) => recordFigures(r, num(r.repetition) ?? k + 1))
+        : [recordFigures(rec, 1, dispatch)],
     error: typeof rec.error === 'string' && rec.error !== '' ? rec.error : null,
   };
   return dispatch ? { ...row, latency_measure: 'request', ...requestFigures(dispatch) } : row;
@@ -363,6 +441,11 @@ function parseCsv(path: string): Record<string, string>[] {
   } catch (err) {
     throw new ReportInputError(`${path} is not a valid CSV: ${(err as Error).message}`);
   }
+}
+
+/** A job's repetition rows in a summary (none for a job of one repetition, or an older summary). */
+function repetitionRecordsOf<T extends Record<string, unknown>>(records: readonly T[], job: unknown): T[] {
+  return records.filter((rec) => rec.row === 'repetition' && String(rec.job) === String(job));
 }
 
 function loadCsv(path: string): ResultSet {
@@ -381,14 +464,22 @@ function loadCsv(path: string): ResultSet {
       return threads === null ? null : cpus > 0 ? Math.min(threads, cpus) : threads;
     });
   const cores = perInstance.length > 0 && perInstance.every((c) => c !== null && c === perInstance[0]) ? perInstance[0]! : null;
-  const rows = records
-    .map((rec, k) => ({ rec, line: k + 2 }))
-    // results.csv: one row per instance plus the aggregate row; the aggregate is the run.
-    .filter(({ rec }) => rec.row === undefined || rec.row === 'aggregate')
+  const numbered = records.map((rec, k) => ({ rec, line: k + 2 }));
+  // results.csv: instance rows, a row per repetition (aggregate) and the run across them (summary;
+  // files from before repetitions have no summary row, and their one aggregate row is the run).
+  if (records.some((rec) => rec.row === 'instance' || rec.row === 'aggregate' || rec.row === 'summary')) {
+    const aggregates = records.filter((rec) => rec.row === 'aggregate');
+    const runs = records.some((rec) => rec.row === 'summary') ? numbered.filter(({ rec }) => rec.row === 'summary') : numbered.filter(({ rec }) => rec.row === 'aggregate');
+    const rows = runs.map(({ rec, line }) => rowFromRecord(rec, `${name}:${line}`, here, cores, rec.row === 'summary' ? aggregates : []));
+    return { path, kind: 'csv', rows, warnings: [] };
+  }
+  // summary.csv: a job row per job, after its repetition rows when it has several.
+  const rows = numbered
+    .filter(({ rec }) => rec.row === undefined || rec.row === 'job')
     .map(({ rec, line }) => {
-      // A summary row names its job's directory (relative to the sweep); results.csv is in its run's.
-      const dir = rec.row === 'aggregate' ? here : rec.dir !== undefined && rec.dir !== '' ? resolve(here, rec.dir) : null;
-      return rowFromRecord(rec, `${name}:${line}`, dir, rec.row === 'aggregate' ? cores : null);
+      // A summary row names its job's directory (relative to the sweep).
+      const dir = rec.dir !== undefined && rec.dir !== '' ? resolve(here, rec.dir) : null;
+      return rowFromRecord(rec, `${name}:${line}`, dir, null, repetitionRecordsOf(records, rec.job));
     });
   return { path, kind: 'csv', rows, warnings: [] };
 }
@@ -403,7 +494,8 @@ function loadSweep(dir: string): ResultSet {
   } else {
     records = parseCsv(join(dir, 'summary.csv'));
   }
-  const rows = records.map((rec, k): ResultRow => {
+  const jobRecords = records.filter((rec) => rec.row === undefined || rec.row === 'job');
+  const rows = jobRecords.map((rec, k): ResultRow => {
     const jobDir = typeof rec.dir === 'string' && rec.dir !== '' ? resolve(dir, rec.dir) : null;
     const source = jobDir ? relative(dir, jobDir) || '.' : `summary:${k}`;
     const file = jobDir ? join(jobDir, 'results.json') : null;
@@ -416,7 +508,7 @@ function loadSweep(dir: string): ResultSet {
     } else if (String(rec.status ?? '') === 'ok') {
       warnings.push(`${source}: no results.json; using its summary row (no raw latencies)`);
     }
-    return rowFromRecord(rec, source, jobDir);
+    return rowFromRecord(rec, source, jobDir, null, repetitionRecordsOf(records, rec.job));
   });
   return { path: dir, kind: 'sweep', rows, warnings };
 }

@@ -17,7 +17,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { bestSetups, type BestSetup } from '../results/best.js';
 import { writeFileAtomic } from '../results/atomic.js';
-import { disturbedInstances } from '../stats/interference.js';
+import { isRunDisturbed } from '../results/repetitions.js';
 import { benchVersion } from '../results/environment.js';
 import { classLabel, coresUsed, isDispatch, planCharts, renderCharts, type ChartRow, type RenderedChart } from './charts.js';
 import { canonical, ENVIRONMENT_FIELDS, environmentValue } from './compare.js';
@@ -128,7 +128,11 @@ function runNote(r: ResultRow): string {
   const notes = [
     ...(r.latencies_ms === null && r.status === 'ok' ? ['summary only'] : []),
     // A measurement other processes disturbed is flagged where its figures are shown.
-    ...(r.result && disturbedInstances(r.result.instances).length > 0 ? ['disturbed: other processes used its CPUs (see its results.json)'] : []),
+    ...(r.result && isRunDisturbed(r.result) ? ['disturbed: other processes used its CPUs (see its results.json)'] : []),
+    ...(r.repetitions.length > 1 ? [`geometric mean of ${r.repetitions.filter((x) => x.status === 'ok').length} repetitions`] : []),
+    ...(r.result?.repetition_summary && !r.result.repetition_summary.disturbed_only && r.result.repetition_summary.excluded.some((e) => e.reason.startsWith('disturbed'))
+      ? ['disturbed repetitions left out']
+      : []),
   ];
   return notes.join('; ');
 }

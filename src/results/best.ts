@@ -8,7 +8,7 @@
  * instance otherwise (multi-instance: 1 x batch 1 against 2 x batch 1). Different models or dtypes
  * are different problems and never compete.
  */
-import { disturbedInstances } from '../stats/interference.js';
+import { isRunDisturbed, layoutOf } from './repetitions.js';
 import type { RunResult } from './types.js';
 
 export interface SetupFigure {
@@ -40,7 +40,8 @@ export interface JobForBest {
 
 /**
  * Cores each instance computed on: its intra-op threads, at most the CPUs it was pinned to; null
- * when the instances differ (e.g. a dispatch run's pools) or there are none.
+ * when the instances differ (e.g. a dispatch run's pools) or there are none. (Every repetition has
+ * the same instances, so all of them may be passed.)
  */
 export function coresPerInstance(r: Pick<RunResult, 'instances'>): number | null {
   return sameForAll(r.instances.map((i) => (i.cpus && i.cpus.length > 0 ? Math.min(i.threads, i.cpus.length) : i.threads)));
@@ -53,11 +54,12 @@ export function sameForAll(values: readonly number[]): number | null {
 
 /** `4 x 12 cores, batch 2 each` — the shape of a multi-instance setup. */
 export function describeSetup(r: RunResult): string {
-  const n = r.instances.length;
-  const cores = r.instances.map((i) => i.cpus?.length ?? i.threads);
+  const instances = layoutOf(r);
+  const n = instances.length;
+  const cores = instances.map((i) => i.cpus?.length ?? i.threads);
   const same = cores.every((c) => c === cores[0]);
-  const batches = r.instances.map((i) => i.batch_size);
-  const threads = r.instances.map((i) => i.threads);
+  const batches = instances.map((i) => i.batch_size);
+  const threads = instances.map((i) => i.threads);
   const coreText = same ? `${cores[0]} core${cores[0] === 1 ? '' : 's'}` : `${cores.join('+')} cores`;
   const threadText = threads.every((t, k) => t === cores[k]) ? '' : `, ${threads.join('+')} threads`;
   const batchText = batches.every((b) => b === batches[0]) ? `batch ${batches[0]}${n > 1 ? ' each' : ''}` : `batches ${batches.join('+')}`;
@@ -87,7 +89,7 @@ export function bestSetups(jobs: readonly (JobForBest & { readonly job?: number 
   const figure = (x: { job: number; r: RunResult; overrides: readonly string[] }): SetupFigure => ({
     job: x.job,
     setup: describeSetup(x.r),
-    disturbed: disturbedInstances(x.r.instances).length > 0,
+    disturbed: isRunDisturbed(x.r),
     overrides: x.overrides,
     latency_mean_ms: x.r.aggregate!.latency_mean_ms,
     throughput_samples_per_s: x.r.aggregate!.throughput_samples_per_s,

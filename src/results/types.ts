@@ -5,14 +5,22 @@
 import type { DispatchReport } from '../scenarios/dispatch.js';
 import type { Efficiency, EfficiencyOmitted } from '../stats/efficiency.js';
 import type { Interference } from '../stats/interference.js';
+import type { SpreadInterval } from '../stats/repetitions.js';
 import type { LatencySummary } from '../stats/summary.js';
 
 export const SCHEMA_VERSION = 1;
 
-export type RunStatus = 'ok' | 'errored' | 'interrupted';
+/**
+ * ok: every planned repetition measured; errored: something failed (the error says what; what
+ * finished is kept); interrupted: stopped by a signal; incomplete: written between repetitions,
+ * while later ones were still to run (a file left so means bench was killed there).
+ */
+export type RunStatus = 'ok' | 'errored' | 'interrupted' | 'incomplete';
 
 export interface InstanceResult {
   readonly index: number;
+  /** The repetition (1-based) it belongs to; absent in files from before repetitions (then 1). */
+  readonly repetition?: number;
   readonly status: 'ok' | 'errored';
   /** The CPUs the instance ran on, as the kernel reported its affinity; null when unknown. */
   readonly cpus: readonly number[] | null;
@@ -37,6 +45,7 @@ export interface InstanceResult {
 /** An instance that did not finish: what is known about it. */
 export interface InstanceFailure {
   readonly index: number;
+  readonly repetition?: number;
   readonly message: string;
   readonly exit_code: number | null;
   readonly signal: string | null;
@@ -61,6 +70,50 @@ export interface Aggregate {
   readonly pooled: LatencySummary;
 }
 
+/**
+ * One repetition of a run: a fresh measurement of the same config (new child processes, new
+ * session, own warm-up). Its instances are the run's `instances` with this `repetition`.
+ */
+export interface RepetitionResult {
+  /** 1-based. */
+  readonly repetition: number;
+  readonly status: 'ok' | 'errored' | 'interrupted';
+  readonly started_at: string;
+  readonly finished_at: string;
+  /** Across this repetition's instances (null when none finished). */
+  readonly aggregate: Aggregate | null;
+  readonly failures: readonly InstanceFailure[];
+  readonly process_ids: readonly number[];
+  /** Other processes took more than the disturbance threshold of an instance's CPUs while it measured. */
+  readonly disturbed: boolean;
+  readonly error: string | null;
+  /** The dispatch scenario: this repetition's report. */
+  readonly dispatch?: DispatchReport;
+}
+
+/**
+ * The figures of a run across its repetitions: the geometric mean of the repetitions' figures and
+ * a t-interval on their logs (src/stats/repetitions.ts). `used` are the repetitions that make the
+ * figures: the ok ones that were not disturbed, or every ok one when all were disturbed.
+ */
+export interface RepetitionSummary {
+  readonly planned: number;
+  /** Repetitions that measured ok. */
+  readonly completed: number;
+  readonly used: readonly number[];
+  readonly excluded: readonly { readonly repetition: number; readonly reason: string }[];
+  /** Every used repetition was disturbed (no clean one exists): figures to distrust. */
+  readonly disturbed_only: boolean;
+  readonly method: string;
+  readonly latency_mean_ms: SpreadInterval;
+  readonly latency_p50_ms: SpreadInterval;
+  readonly latency_p99_ms: SpreadInterval;
+  readonly throughput_samples_per_s: SpreadInterval;
+  /** Dispatch runs: the dispatched setup's request latency (median over all classes) and completed requests/s. */
+  readonly request_latency_p50_ms?: SpreadInterval;
+  readonly requests_per_s?: SpreadInterval;
+}
+
 export interface RunResult {
   readonly schema_version: number;
   readonly status: RunStatus;
@@ -75,12 +128,24 @@ export interface RunResult {
   readonly environment: Record<string, unknown>;
   /** The instance plan: CPUs, memory nodes, threads, batch and command of each instance. */
   readonly plan: Record<string, unknown> | null;
+  /** Every repetition's instances, each tagged with its `repetition`. */
   readonly instances: readonly InstanceResult[];
   readonly failures: readonly InstanceFailure[];
+  /**
+   * Each repetition (config key `repetitions`, default 1); absent in files from before
+   * repetitions, which hold one.
+   */
+  readonly repetitions?: readonly RepetitionResult[];
+  /** Across the repetitions; absent in files from before repetitions. */
+  readonly repetition_summary?: RepetitionSummary | null;
   /** The instances' process ids (the bench process itself for launcher=inline), for post-mortems. */
   readonly process_ids: readonly number[];
   /** The bench process's own memory: peak over its life, and while the instances measured. */
   readonly parent_memory: { readonly peak_rss_mb: number; readonly rss_during_run_mb: number | null };
+  /**
+   * One repetition: across its instances. Several: the repetitions' figures combined (geometric
+   * means of the used repetitions' figures; `pooled` over all their calls); see repetition_summary.
+   */
   readonly aggregate: Aggregate | null;
   /** Achieved GFLOP/s against the measured GEMM ceiling (and an estimate from the CPU's flags). */
   readonly efficiency: Efficiency | EfficiencyOmitted | null;
@@ -88,7 +153,8 @@ export interface RunResult {
   readonly error: string | null;
   /**
    * The dispatch scenario only: workload, dispatched and homogeneous setups per class, gain. The
-   * instances above are then the dispatched setup's, their latencies the service times.
+   * instances above are then the dispatched setup's, their latencies the service times. With
+   * several repetitions, the first ok one's report (each repetition's is in `repetitions`).
    */
   readonly dispatch?: DispatchReport;
 }

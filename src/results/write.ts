@@ -1,12 +1,24 @@
 /**
  * results.json, results.csv and the sweep's summary.csv / summary.json, all written atomically.
+ *
+ * The CSVs have stable columns, whatever the run: the same fixed columns in the same order (a cell
+ * is empty where a row has no value), then the flattened config. Rows:
+ * - results.csv: one row per instance of each repetition (`row` instance), one per repetition
+ *   across its instances (`row` aggregate), and, for a run of several repetitions, a last one across
+ *   them (`row` summary, with the 95% intervals); a run of one has no summary row (its aggregate row
+ *   is the run, as before repetitions existed);
+ * - summary.csv: one row per job (`row` job: its figures across repetitions), preceded, for a job of
+ *   several repetitions, by one row per repetition (`row` repetition).
  */
 import { stringify } from 'csv-stringify/sync';
 import { join } from 'node:path';
 import { flatten, isTree } from '../config/tree.js';
 import { writeFileAtomic } from './atomic.js';
 import { coresPerInstance, sameForAll, type BestSetup } from './best.js';
-import type { InstanceResult, RunResult } from './types.js';
+import { instancesOf, repetitionOf, repetitionsOf } from './repetitions.js';
+import type { Aggregate, InstanceResult, RepetitionResult, RunResult } from './types.js';
+import type { SpreadInterval } from '../stats/repetitions.js';
+import { isDisturbed } from '../stats/interference.js';
 
 export const RESULTS_JSON = 'results.json';
 export const RESULTS_CSV = 'results.csv';
@@ -24,77 +36,167 @@ function configColumns(result: RunResult): Record<string, unknown> {
   return Object.fromEntries(Object.entries(flatten(cfg)).map(([k, v]) => [`config.${k}`, v]));
 }
 
+/** The columns every results.csv has, in this order (then `config.*`). */
+export const RESULTS_CSV_COLUMNS = [
+  'row',
+  'instance',
+  'status',
+  'backend',
+  'batch_size',
+  'threads',
+  'cpus',
+  'iterations',
+  'latency_mean_ms',
+  'latency_std_ms',
+  'latency_min_ms',
+  'latency_p50_ms',
+  'latency_p90_ms',
+  'latency_p95_ms',
+  'latency_p99_ms',
+  'latency_p999_ms',
+  'latency_max_ms',
+  'throughput_samples_per_s',
+  'forwards_per_s',
+  'first_inference_ms',
+  'load_session_ms',
+  'peak_rss_mb',
+  'error',
+  'repetition',
+  'repetitions',
+  'disturbed',
+  'latency_mean_lo_ms',
+  'latency_mean_hi_ms',
+  'latency_p50_lo_ms',
+  'latency_p50_hi_ms',
+  'throughput_lo_samples_per_s',
+  'throughput_hi_samples_per_s',
+] as const;
+
+/** The interval columns of a row across repetitions (empty with fewer than two). */
+function intervalCells(s: RunResult['repetition_summary']): Record<string, unknown> {
+  const cell = (x: SpreadInterval | undefined, end: 'lo' | 'hi'): number | string => (x && x[end] !== null ? round(x[end]!) : '');
+  return {
+    latency_mean_lo_ms: cell(s?.latency_mean_ms, 'lo'),
+    latency_mean_hi_ms: cell(s?.latency_mean_ms, 'hi'),
+    latency_p50_lo_ms: cell(s?.latency_p50_ms, 'lo'),
+    latency_p50_hi_ms: cell(s?.latency_p50_ms, 'hi'),
+    throughput_lo_samples_per_s: cell(s?.throughput_samples_per_s, 'lo'),
+    throughput_hi_samples_per_s: cell(s?.throughput_samples_per_s, 'hi'),
+  };
+}
+
+/** An across-instances row (a repetition's, or the run's across repetitions). */
+function aggregateCells(a: Aggregate, instances: readonly InstanceResult[]): Record<string, unknown> {
+  // Every latency percentile is the worst instance's (the study's rule); std and iterations are
+  // those of all calls pooled (min and max are the same either way).
+  const ok = instances.filter((i) => i.status === 'ok');
+  const worst = (pick: (l: InstanceResult['latency']) => number): number => Math.max(...ok.map((i) => pick(i.latency)));
+  return {
+    batch_size: a.batch_size,
+    iterations: a.pooled.count,
+    latency_mean_ms: round(a.latency_mean_ms),
+    latency_std_ms: round(a.pooled.std_ms),
+    latency_min_ms: round(a.pooled.min_ms),
+    latency_p50_ms: round(a.latency_p50_ms),
+    latency_p90_ms: round(a.latency_p90_ms),
+    latency_p95_ms: round(worst((l) => l.p95_ms)),
+    latency_p99_ms: round(a.latency_p99_ms),
+    latency_p999_ms: round(worst((l) => l.p999_ms)),
+    latency_max_ms: round(a.pooled.max_ms),
+    throughput_samples_per_s: round(a.throughput_samples_per_s),
+    forwards_per_s: round(a.forwards_per_s),
+  };
+}
+
 export function resultsCsv(result: RunResult): string {
   const cfg = configColumns(result);
   const backend = String(result.backend?.name ?? '');
-  const rows: Record<string, unknown>[] = result.instances.map((i) => ({
-    row: 'instance',
-    instance: i.index,
-    status: i.status,
-    backend,
-    batch_size: i.batch_size,
-    threads: i.threads,
-    cpus: i.cpus?.join(' ') ?? '',
-    iterations: i.iterations,
-    latency_mean_ms: round(i.latency.mean_ms),
-    latency_std_ms: round(i.latency.std_ms),
-    latency_min_ms: round(i.latency.min_ms),
-    latency_p50_ms: round(i.latency.p50_ms),
-    latency_p90_ms: round(i.latency.p90_ms),
-    latency_p95_ms: round(i.latency.p95_ms),
-    latency_p99_ms: round(i.latency.p99_ms),
-    latency_p999_ms: round(i.latency.p999_ms),
-    latency_max_ms: round(i.latency.max_ms),
-    throughput_samples_per_s: round(i.throughput_samples_per_s),
-    forwards_per_s: round(i.forwards_per_s),
-    first_inference_ms: round(i.first_inference_ms),
-    load_session_ms: round(i.load_session_ms),
-    peak_rss_mb: round(i.peak_rss_mb, 1),
-    ...cfg,
-  }));
-  // Instances that did not finish still get their row: what is known about them.
-  for (const f of result.failures) {
-    if (result.instances.some((i) => i.index === f.index)) continue;
-    rows.push({ row: 'instance', instance: f.index, status: 'errored', backend, error: f.message.split('\n')[0] ?? '', ...cfg });
+  const rows: Record<string, unknown>[] = [];
+  const reps = repetitionsOf(result);
+  for (const rep of reps) {
+    const instances = instancesOf(result, rep.repetition);
+    for (const i of instances) {
+      rows.push({
+        row: 'instance',
+        instance: i.index,
+        status: i.status,
+        backend,
+        batch_size: i.batch_size,
+        threads: i.threads,
+        cpus: i.cpus?.join(' ') ?? '',
+        iterations: i.iterations,
+        latency_mean_ms: round(i.latency.mean_ms),
+        latency_std_ms: round(i.latency.std_ms),
+        latency_min_ms: round(i.latency.min_ms),
+        latency_p50_ms: round(i.latency.p50_ms),
+        latency_p90_ms: round(i.latency.p90_ms),
+        latency_p95_ms: round(i.latency.p95_ms),
+        latency_p99_ms: round(i.latency.p99_ms),
+        latency_p999_ms: round(i.latency.p999_ms),
+        latency_max_ms: round(i.latency.max_ms),
+        throughput_samples_per_s: round(i.throughput_samples_per_s),
+        forwards_per_s: round(i.forwards_per_s),
+        first_inference_ms: round(i.first_inference_ms),
+        load_session_ms: round(i.load_session_ms),
+        peak_rss_mb: round(i.peak_rss_mb, 1),
+        repetition: rep.repetition,
+        disturbed: isDisturbed(i.interference),
+        ...cfg,
+      });
+    }
+    // Instances that did not finish still get their row: what is known about them.
+    for (const f of rep.failures) {
+      if (instances.some((i) => i.index === f.index)) continue;
+      rows.push({ row: 'instance', instance: f.index, status: 'errored', backend, error: f.message.split('\n')[0] ?? '', repetition: rep.repetition, ...cfg });
+    }
+    if (rep.aggregate) {
+      rows.push({
+        row: 'aggregate',
+        instance: 'all',
+        status: rep.status,
+        backend,
+        threads: instances.reduce((s, i) => s + i.threads, 0),
+        cpus: instances.flatMap((i) => i.cpus ?? []).join(' '),
+        ...aggregateCells(rep.aggregate, instances),
+        first_inference_ms: '',
+        load_session_ms: '',
+        peak_rss_mb: '',
+        repetition: rep.repetition,
+        disturbed: rep.disturbed,
+        ...cfg,
+      });
+    }
   }
   const a = result.aggregate;
-  // Every latency percentile of the aggregate row is the worst instance's (the study's rule); std
-  // and iterations are those of all calls pooled (min and max are the same either way).
-  const worst = (pick: (l: InstanceResult['latency']) => number): number => Math.max(...result.instances.map((i) => pick(i.latency)));
-  if (a) {
+  const s = result.repetition_summary ?? null;
+  if (a && reps.length > 1) {
+    const used = new Set(s?.used ?? reps.map((r) => r.repetition));
+    const first = reps[0]?.repetition ?? 1;
     rows.push({
-      row: 'aggregate',
+      row: 'summary',
       instance: 'all',
       status: result.status,
       backend,
-      batch_size: a.batch_size,
-      threads: result.instances.reduce((s, i) => s + i.threads, 0),
-      cpus: result.instances.flatMap((i) => i.cpus ?? []).join(' '),
-      iterations: a.pooled.count,
-      latency_mean_ms: round(a.latency_mean_ms),
-      latency_std_ms: round(a.pooled.std_ms),
-      latency_min_ms: round(a.pooled.min_ms),
-      latency_p50_ms: round(a.latency_p50_ms),
-      latency_p90_ms: round(a.latency_p90_ms),
-      latency_p95_ms: round(worst((l) => l.p95_ms)),
-      latency_p99_ms: round(a.latency_p99_ms),
-      latency_p999_ms: round(worst((l) => l.p999_ms)),
-      latency_max_ms: round(a.pooled.max_ms),
-      throughput_samples_per_s: round(a.throughput_samples_per_s),
-      forwards_per_s: round(a.forwards_per_s),
-      first_inference_ms: '',
-      load_session_ms: '',
-      peak_rss_mb: '',
+      threads: instancesOf(result, first).reduce((sum, i) => sum + i.threads, 0),
+      cpus: instancesOf(result, first).flatMap((i) => i.cpus ?? []).join(' '),
+      ...aggregateCells(a, result.instances.filter((i) => used.has(repetitionOf(i)))),
+      repetition: 'all',
+      repetitions: used.size,
+      disturbed: s?.disturbed_only ?? reps.some((r) => r.disturbed),
+      ...intervalCells(s),
       ...cfg,
     });
   }
-  return toCsv(rows);
+  return toCsv(rows, RESULTS_CSV_COLUMNS);
 }
 
-/** Rows with possibly different keys: the header is the union, in first-seen order. */
-export function toCsv(rows: readonly Record<string, unknown>[]): string {
-  const columns: string[] = [];
-  const seen = new Set<string>();
+/**
+ * Rows with possibly different keys: the header is `fixed` (always, in its order), then the union of
+ * the other keys, in first-seen order.
+ */
+export function toCsv(rows: readonly Record<string, unknown>[], fixed: readonly string[] = []): string {
+  const columns: string[] = [...fixed];
+  const seen = new Set<string>(fixed);
   for (const r of rows) {
     for (const k of Object.keys(r)) {
       if (!seen.has(k)) {
@@ -120,22 +222,43 @@ function perInstance(values: readonly number[]): number | string {
   return values.length === 0 ? '' : (sameForAll(values) ?? values.join('+'));
 }
 
-export function summaryRecord(row: SummaryRow): Record<string, unknown> {
-  const a = row.result?.aggregate ?? null;
-  const instances = row.result?.instances ?? [];
+/** The columns every summary.csv has, in this order (then `config.*`). */
+export const SUMMARY_CSV_COLUMNS = [
+  'job',
+  'status',
+  'overrides',
+  'backend',
+  'instances',
+  'cores_per_instance',
+  'batch_size',
+  'threads_per_instance',
+  'batch_per_instance',
+  'latency_mean_ms',
+  'latency_std_ms',
+  'latency_count',
+  'latency_p50_ms',
+  'latency_p90_ms',
+  'latency_p99_ms',
+  'throughput_samples_per_s',
+  'dir',
+  'error',
+  'warnings',
+  'row',
+  'repetition',
+  'repetitions',
+  'disturbed',
+  'latency_mean_lo_ms',
+  'latency_mean_hi_ms',
+  'latency_p50_lo_ms',
+  'latency_p50_hi_ms',
+  'throughput_lo_samples_per_s',
+  'throughput_hi_samples_per_s',
+] as const;
+
+function figureCells(a: Aggregate | null): Record<string, unknown> {
   return {
-    job: row.job,
-    status: row.status,
-    overrides: row.overrides.join(' '),
-    backend: String(row.result?.backend?.name ?? ''),
     instances: a?.instances ?? '',
-    // Intra-op threads, at most the pinned CPUs, when every instance has the same (the report's
-    // core-count scaling needs it: backend.num_threads is often null, i.e. chosen by the planner).
-    cores_per_instance: row.result ? (coresPerInstance(row.result) ?? '') : '',
     batch_size: a?.batch_size ?? '',
-    // The shape of the setup, derived where the config left it to the planner.
-    threads_per_instance: perInstance(instances.map((i) => i.threads)),
-    batch_per_instance: perInstance(instances.map((i) => i.batch_size)),
     latency_mean_ms: a ? round(a.latency_mean_ms) : '',
     // Of the pooled calls, so that two summaries can be compared with Welch's test.
     latency_std_ms: a ? round(a.pooled.std_ms) : '',
@@ -144,17 +267,65 @@ export function summaryRecord(row: SummaryRow): Record<string, unknown> {
     latency_p90_ms: a ? round(a.latency_p90_ms) : '',
     latency_p99_ms: a ? round(a.latency_p99_ms) : '',
     throughput_samples_per_s: a ? round(a.throughput_samples_per_s) : '',
-    dir: row.dir,
-    error: row.error ?? '',
-    // What the run warned about (a disturbed measurement above all), one line each.
-    warnings: (row.result?.warnings ?? []).map((w) => w.split('\n')[0]).join(' | '),
-    ...(row.result ? configColumns(row.result) : {}),
   };
 }
 
+/**
+ * A job's rows of summary.csv: one per repetition when it has several (their own figures), then
+ * the job's (its figures across the repetitions, with their intervals).
+ */
+export function summaryRecords(row: SummaryRow): Record<string, unknown>[] {
+  const r = row.result;
+  const reps = r ? repetitionsOf(r) : [];
+  const layout = r ? instancesOf(r, reps[0]?.repetition ?? 1) : [];
+  const summary = r?.repetition_summary ?? null;
+  const planned = summary?.planned ?? reps.length;
+  const config = r ? configColumns(r) : {};
+  const common = {
+    job: row.job,
+    overrides: row.overrides.join(' '),
+    backend: String(r?.backend?.name ?? ''),
+    // Intra-op threads, at most the pinned CPUs, when every instance has the same (the report's
+    // core-count scaling needs it: backend.num_threads is often null, i.e. chosen by the planner).
+    cores_per_instance: r ? (coresPerInstance({ instances: layout }) ?? '') : '',
+    // The shape of the setup, derived where the config left it to the planner.
+    threads_per_instance: perInstance(layout.map((i) => i.threads)),
+    batch_per_instance: perInstance(layout.map((i) => i.batch_size)),
+    dir: row.dir,
+  };
+  const repRows = (planned > 1 ? reps : []).map((rep: RepetitionResult) => ({
+    ...common,
+    status: rep.status,
+    ...figureCells(rep.aggregate),
+    error: rep.error?.split('\n')[0] ?? '',
+    warnings: rep.disturbed ? 'disturbed: other processes used its CPUs' : '',
+    row: 'repetition',
+    repetition: rep.repetition,
+    disturbed: rep.disturbed,
+    ...config,
+  }));
+  return [
+    ...repRows,
+    {
+      ...common,
+      status: row.status,
+      ...figureCells(r?.aggregate ?? null),
+      error: row.error ?? '',
+      // What the run warned about (a disturbed measurement above all), one line each.
+      warnings: (r?.warnings ?? []).map((w) => w.split('\n')[0]).join(' | '),
+      row: 'job',
+      repetition: '',
+      repetitions: summary ? summary.used.length : reps.length > 0 ? 1 : '',
+      disturbed: summary ? summary.disturbed_only : reps.some((x) => x.disturbed),
+      ...intervalCells(summary),
+      ...config,
+    },
+  ];
+}
+
 export function writeSweepSummary(sweepDir: string, rows: readonly SummaryRow[]): void {
-  const records = rows.map(summaryRecord);
-  writeFileAtomic(join(sweepDir, 'summary.csv'), toCsv(records));
+  const records = rows.flatMap(summaryRecords);
+  writeFileAtomic(join(sweepDir, 'summary.csv'), toCsv(records, SUMMARY_CSV_COLUMNS));
   writeFileAtomic(join(sweepDir, 'summary.json'), `${JSON.stringify(records, null, 1)}\n`);
 }
 

@@ -1,23 +1,15 @@
 /**
- * Two-sample comparisons of latencies, for `bench compare`.
+ * Distributions and the within-run spread, for `bench compare` and `bench tune`.
  *
- * With raw samples on both sides (results.json keeps every call's latency):
- * - Significance: the Mann-Whitney U test (Wilcoxon rank-sum), two-sided, normal approximation
- *   with tie correction and continuity correction, as scipy.stats.mannwhitneyu(method='asymptotic')
- *   computes it. Ranks of the pooled sample, R_A the rank sum of A,
- *     U_A = R_A - n_A (n_A + 1) / 2,   E[U] = n_A n_B / 2,
- *     Var[U] = n_A n_B / 12 * ((N + 1) - sum_t (t^3 - t) / (N (N - 1)))   (t: sizes of tie groups),
- *     z = (|U_A - E[U]| - 1/2) / sqrt(Var[U]),   p = erfc(z / sqrt 2).
- *   It makes no normality assumption, which matters: latencies are skewed with long tails.
- * - Size: the ratio of medians B/A with a percentile bootstrap interval (Efron & Tibshirani 1993,
- *   ch. 13): both samples are resampled with replacement, independently, `resamples` times from a
- *   seeded generator, so the interval is reproducible.
- * Both assume independent calls; consecutive calls of a run are somewhat autocorrelated (frequency,
- * caches, neighbours), so read the p-value as a guide rather than an exact error rate.
- *
- * With summaries only (a summary CSV): Welch's t-test on the means (Welch 1947; degrees of freedom
- * by Welch-Satterthwaite) and the ratio of means with a delta-method interval,
- *     se(r) / r = sqrt(s_A^2 / (n_A m_A^2) + s_B^2 / (n_B m_B^2)),   r +- t_{df, 0.975} se(r).
+ * - Student's t: the two-sided tail probability through the regularized incomplete beta function
+ *   (Numerical Recipes, betai / betacf) and its quantile by bisection; used by the tests over
+ *   repetitions (src/stats/repetitions.ts).
+ * - The within-run spread of a ratio of medians: a stratified percentile bootstrap (Efron &
+ *   Tibshirani 1993, ch. 13): each repetition's calls are resampled with replacement, separately,
+ *   `resamples` times from a seeded generator (so the interval is reproducible), and the ratio of
+ *   the geometric means of the resampled medians is recomputed. It shows how precisely each run
+ *   measured its own conditions, not how a repeat run would differ: consecutive calls share those
+ *   conditions, so it is never the basis of a verdict (see src/report/compare.ts).
  *
  * Pure functions: no I/O, nothing printed.
  */
@@ -117,59 +109,6 @@ export function studentTQuantileTwoSided(p: number, df: number): number {
   return (lo + hi) / 2;
 }
 
-export interface MannWhitneyResult {
-  /** U of sample A: the number of pairs (a, b) with a > b, ties counted one half. */
-  readonly u_a: number;
-  readonly z: number;
-  /** Two-sided p-value (normal approximation, tie- and continuity-corrected). */
-  readonly p_value: number;
-  /**
-   * Probability that a random call of B is faster than a random call of A (ties one half):
-   * U_A / (n_A n_B), the common-language effect size; 0.5 means no tendency either way.
-   */
-  readonly prob_b_faster: number;
-}
-
-export function mannWhitneyU(a: readonly number[], b: readonly number[]): MannWhitneyResult {
-  const nA = a.length;
-  const nB = b.length;
-  if (nA === 0 || nB === 0) return { u_a: NaN, z: NaN, p_value: NaN, prob_b_faster: NaN };
-  const sa = Float64Array.from(a).sort();
-  const sb = Float64Array.from(b).sort();
-  // Merge the two sorted samples, giving each tie group its average rank.
-  let i = 0;
-  let j = 0;
-  let rank = 0;
-  let rankSumA = 0;
-  let tieTerm = 0;
-  while (i < nA || j < nB) {
-    const v = j >= nB || (i < nA && sa[i]! <= sb[j]!) ? sa[i]! : sb[j]!;
-    let countA = 0;
-    let countB = 0;
-    while (i < nA && sa[i] === v) {
-      i++;
-      countA++;
-    }
-    while (j < nB && sb[j] === v) {
-      j++;
-      countB++;
-    }
-    const t = countA + countB;
-    const averageRank = rank + (t + 1) / 2;
-    rankSumA += countA * averageRank;
-    tieTerm += t * t * t - t;
-    rank += t;
-  }
-  const n = nA + nB;
-  const uA = rankSumA - (nA * (nA + 1)) / 2;
-  const meanU = (nA * nB) / 2;
-  const varU = ((nA * nB) / 12) * (n + 1 - tieTerm / (n * (n - 1)));
-  if (!(varU > 0)) return { u_a: uA, z: 0, p_value: 1, prob_b_faster: uA / (nA * nB) };
-  const diff = uA - meanU;
-  const z = (Math.sign(diff) * Math.max(Math.abs(diff) - 0.5, 0)) / Math.sqrt(varU);
-  return { u_a: uA, z, p_value: Math.min(1, erfc(Math.abs(z) / Math.SQRT2)), prob_b_faster: uA / (nA * nB) };
-}
-
 export interface RatioInterval {
   /** Point estimate of B / A. */
   readonly ratio: number;
@@ -212,52 +151,36 @@ function resampleMedian(sorted: Float64Array, counts: Uint32Array, rng: Rng): nu
   return lower;
 }
 
-/** Ratio of medians B / A with a seeded percentile-bootstrap interval. */
-export function bootstrapMedianRatio(a: readonly number[], b: readonly number[], opts: BootstrapOptions = {}): RatioInterval {
+/**
+ * Ratio B / A of the geometric means of each repetition's median, with a seeded, stratified
+ * percentile-bootstrap interval (every repetition's calls resampled on their own). With one
+ * repetition per side, the plain ratio of medians and its bootstrap interval.
+ */
+export function bootstrapRepetitionRatio(
+  a: readonly (readonly number[])[],
+  b: readonly (readonly number[])[],
+  opts: BootstrapOptions = {},
+): RatioInterval {
   const resamples = opts.resamples ?? DEFAULT_RESAMPLES;
   const confidence = opts.confidence ?? 0.95;
-  const sa = Float64Array.from(a).sort();
-  const sb = Float64Array.from(b).sort();
-  const ratio = percentile(Array.from(sb), 0.5) / percentile(Array.from(sa), 0.5);
-  if (sa.length === 0 || sb.length === 0) return { ratio: NaN, lo: NaN, hi: NaN, confidence };
+  const sorted = (reps: readonly (readonly number[])[]): Float64Array[] => reps.map((x) => Float64Array.from(x).sort());
+  const sa = sorted(a);
+  const sb = sorted(b);
+  if (sa.length === 0 || sb.length === 0 || [...sa, ...sb].some((x) => x.length === 0)) return { ratio: NaN, lo: NaN, hi: NaN, confidence };
+  // The geometric mean of one value is that value, exactly.
+  const geo = (medians: readonly number[]): number => (medians.length === 1 ? medians[0]! : Math.exp(medians.reduce((s, m) => s + Math.log(m), 0) / medians.length));
+  const medianOf = (x: Float64Array): number => percentile(Array.from(x), 0.5);
+  const ratio = geo(sb.map(medianOf)) / geo(sa.map(medianOf));
   const rng = new Rng(opts.seed ?? DEFAULT_BOOTSTRAP_SEED);
-  const countsA = new Uint32Array(sa.length);
-  const countsB = new Uint32Array(sb.length);
+  const countsA = sa.map((x) => new Uint32Array(x.length));
+  const countsB = sb.map((x) => new Uint32Array(x.length));
   const ratios: number[] = new Array<number>(resamples);
-  for (let r = 0; r < resamples; r++) ratios[r] = resampleMedian(sb, countsB, rng) / resampleMedian(sa, countsA, rng);
+  for (let r = 0; r < resamples; r++) {
+    const mb = sb.map((x, k) => resampleMedian(x, countsB[k]!, rng));
+    const ma = sa.map((x, k) => resampleMedian(x, countsA[k]!, rng));
+    ratios[r] = geo(mb) / geo(ma);
+  }
   ratios.sort((x, y) => x - y);
   const tail = (1 - confidence) / 2;
   return { ratio, lo: percentile(ratios, tail), hi: percentile(ratios, 1 - tail), confidence };
-}
-
-export interface SampleSummary {
-  readonly mean: number;
-  readonly std: number;
-  readonly n: number;
-}
-
-export interface WelchResult extends RatioInterval {
-  readonly t: number;
-  readonly df: number;
-  readonly p_value: number;
-}
-
-/** Welch's t-test on B vs A and the ratio of means B / A with a delta-method interval. */
-export function welchRatio(a: SampleSummary, b: SampleSummary, confidence = 0.95): WelchResult {
-  const va = (a.std * a.std) / a.n;
-  const vb = (b.std * b.std) / b.n;
-  const ratio = b.mean / a.mean;
-  const se = Math.sqrt(va + vb);
-  if (!(a.n >= 2 && b.n >= 2) || !(a.mean > 0)) return { ratio, lo: NaN, hi: NaN, confidence, t: NaN, df: NaN, p_value: NaN };
-  if (se === 0) {
-    const same = a.mean === b.mean;
-    return { ratio, lo: ratio, hi: ratio, confidence, t: same ? 0 : Infinity, df: a.n + b.n - 2, p_value: same ? 1 : 0 };
-  }
-  const t = (b.mean - a.mean) / se;
-  // Welch-Satterthwaite: df = (va + vb)^2 / (va^2 / (n_A - 1) + vb^2 / (n_B - 1)).
-  const df = (va + vb) ** 2 / (va * va / (a.n - 1) + (vb * vb) / (b.n - 1));
-  const p = studentTTwoSidedP(t, df);
-  const seRatio = ratio * Math.sqrt(va / (a.mean * a.mean) + vb / (b.mean * b.mean));
-  const q = studentTQuantileTwoSided(1 - confidence, df);
-  return { ratio, lo: ratio - q * seRatio, hi: ratio + q * seRatio, confidence, t, df, p_value: p };
 }

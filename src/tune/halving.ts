@@ -6,9 +6,9 @@
  * behind after a short run does not catch up). Pure functions over results: no I/O.
  */
 import type { TuneConfig } from '../config/schema.js';
+import { repetitionsOf, usedRepetitions } from '../results/repetitions.js';
 import type { RunResult } from '../results/types.js';
-import { Rng } from '../models/rng.js';
-import { mean, percentile } from '../stats/summary.js';
+import { DEFAULT_NOISE_FLOOR, geometricMean, welchLogRatio } from '../stats/repetitions.js';
 
 export type Objective = TuneConfig['objective'];
 
@@ -105,70 +105,70 @@ export function nextDuration(current: number, tune: Pick<TuneConfig, 'eta' | 'ma
 }
 
 export interface WinnerConfidence {
-  /** How far the runner-up is behind the winner (behind(); 0.05 = 5%), from two runs of equal length. */
+  /** How far the runner-up is behind the winner (behind(); 0.05 = 5%), from the final rung. */
   readonly runner_up_behind: number;
-  /** Percentile-bootstrap interval of that gap. */
-  readonly lo: number;
-  readonly hi: number;
+  /** Its interval (a t-interval over repetitions); null when either has fewer than 2 repetitions. */
+  readonly lo: number | null;
+  readonly hi: number | null;
   readonly confidence: number;
-  /** Whether the interval excludes 0: the winner is better, not just luckier. */
+  /** Two-sided p-value of Welch's t-test on the repetitions' log objective; null without repetitions. */
+  readonly p_value: number | null;
+  /**
+   * Whether the winner is better, not just luckier: with repetitions, p < 1 - confidence and the
+   * interval excludes 0; without, the gap is beyond the noise floor of single runs.
+   */
   readonly significant: boolean;
+  /** What `significant` rests on: a test over repetitions, or the noise floor (too few repetitions). */
+  readonly basis: 'repetitions' | 'noise-floor';
+  /** Repetitions of the winner and of the runner-up the figures rest on. */
+  readonly repetitions: readonly [number, number];
   readonly method: string;
 }
 
+/** A run's objective in each repetition it is judged on (the clean ok ones, else every ok one). */
+export function repetitionScores(result: RunResult, objective: Objective): number[] {
+  return usedRepetitions(repetitionsOf(result)).used.map((r) => (objective === 'latency' ? r.aggregate!.latency_mean_ms : r.aggregate!.throughput_samples_per_s));
+}
+
 /**
- * Is the winner better than the runner-up, or a coin toss? Each instance's calls are resampled
- * with replacement and the objective recomputed from the resampled means (latency: the worst
- * instance's mean; throughput: the sum of batch / mean over instances), seeded, so the same
- * results give the same interval.
+ * Is the winner better than the runner-up, or a coin toss? Each repetition (a fresh measurement,
+ * interleaved with the other's) gives one objective figure; Welch's t-test on their logs gives the
+ * ratio runner-up / winner with its interval (src/stats/repetitions.ts), turned into how far the
+ * runner-up is behind. The calls of one run are never treated as independent samples.
  */
-export function winnerConfidence(
-  winner: RunResult,
-  runnerUp: RunResult,
-  objective: Objective,
-  opts: { resamples?: number; confidence?: number; seed?: number } = {},
-): WinnerConfidence {
-  const resamples = opts.resamples ?? 2000;
-  const confidence = opts.confidence ?? 0.95;
-  const rng = new Rng(opts.seed ?? 1);
-  const a = samplesOf(winner);
-  const b = samplesOf(runnerUp);
-  const gap = (meansA: readonly number[], meansB: readonly number[]): number => behind(scoreOfMeans(b, meansB, objective), scoreOfMeans(a, meansA, objective), objective);
-  const observed = gap(a.map((x) => mean(x.latencies)), b.map((x) => mean(x.latencies)));
-  const draws: number[] = new Array<number>(resamples);
-  for (let r = 0; r < resamples; r++) {
-    draws[r] = gap(a.map((x) => resampledMean(x.latencies, rng)), b.map((x) => resampledMean(x.latencies, rng)));
+export function winnerConfidence(winner: RunResult, runnerUp: RunResult, objective: Objective, confidence = 0.95, noiseFloor = DEFAULT_NOISE_FLOOR): WinnerConfidence {
+  const a = repetitionScores(winner, objective);
+  const b = repetitionScores(runnerUp, objective);
+  const gapOf = (ratio: number): number => (objective === 'latency' ? ratio - 1 : 1 - ratio);
+  const repetitions: [number, number] = [a.length, b.length];
+  if (a.length < 2 || b.length < 2) {
+    // E.g. a runner-up dropped in a screening rung: one run each, compared against the noise floor.
+    const gap = gapOf(geometricMean(b) / geometricMean(a));
+    return {
+      runner_up_behind: gap,
+      lo: null,
+      hi: null,
+      confidence,
+      p_value: null,
+      significant: gap > noiseFloor,
+      basis: 'noise-floor',
+      repetitions,
+      method: `one run of ${a.length < 2 && b.length < 2 ? 'each' : 'one of them'}: no test; called only beyond the ${Math.round(noiseFloor * 100)}% noise floor of single runs`,
+    };
   }
-  draws.sort((x, y) => x - y);
-  const tail = (1 - confidence) / 2;
-  const lo = percentile(draws, tail);
-  const hi = percentile(draws, 1 - tail);
+  const w = welchLogRatio(a, b, confidence);
+  // behind(): latency ratio - 1 (grows with the ratio), throughput 1 - ratio (shrinks with it).
+  const lo = objective === 'latency' ? gapOf(w.lo) : gapOf(w.hi);
+  const hi = objective === 'latency' ? gapOf(w.hi) : gapOf(w.lo);
   return {
-    runner_up_behind: observed,
+    runner_up_behind: gapOf(w.ratio),
     lo,
     hi,
     confidence,
-    significant: lo > 0,
-    method: `percentile bootstrap over each instance's calls (${resamples} resamples, seeded)`,
+    p_value: w.p_value,
+    significant: w.p_value < 1 - confidence && lo > 0,
+    basis: 'repetitions',
+    repetitions,
+    method: `Welch's t-test on the log ${objective === 'latency' ? 'mean latency' : 'throughput'} of each repetition (${a.length} and ${b.length}, interleaved)`,
   };
-}
-
-interface InstanceSamples {
-  readonly batch: number;
-  readonly latencies: readonly number[];
-}
-
-function samplesOf(r: RunResult): InstanceSamples[] {
-  return r.instances.map((i) => ({ batch: i.batch_size, latencies: i.latencies_ms }));
-}
-
-function scoreOfMeans(instances: readonly InstanceSamples[], meansMs: readonly number[], objective: Objective): number {
-  if (objective === 'latency') return Math.max(...meansMs);
-  return instances.reduce((s, inst, k) => s + (inst.batch * 1000) / meansMs[k]!, 0);
-}
-
-function resampledMean(xs: readonly number[], rng: Rng): number {
-  let s = 0;
-  for (let k = 0; k < xs.length; k++) s += xs[rng.int(xs.length)]!;
-  return s / xs.length;
 }

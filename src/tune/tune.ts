@@ -19,7 +19,7 @@ import { resolveKey } from '../config/interpolate.js';
 import { composeJob, resolveContext, resolveTask } from '../config/load.js';
 import type { RunConfig, TuneConfig } from '../config/schema.js';
 import { toYaml } from '../config/yaml.js';
-import { runJob, type JobEvent, type JobOutcome } from '../launcher/job.js';
+import { openJob, type Job, type JobEvent, type JobOutcome } from '../launcher/job.js';
 import { topologyFor } from '../launcher/launch.js';
 import type { JobLoopRequest } from '../launcher/multirun.js';
 import { PlanError } from '../launcher/plan.js';
@@ -38,6 +38,8 @@ export interface Trial {
   readonly rung: number;
   readonly candidate: number;
   readonly duration_s: number;
+  /** Repetitions it ran (its figures are across them); absent in tune.json from before repetitions. */
+  readonly repetitions?: number;
   readonly status: string;
   readonly dir: string;
   readonly overrides: readonly string[];
@@ -66,11 +68,16 @@ export interface RankRow {
   /** The longest rung it reached, and its figures there. */
   readonly rung: number;
   readonly duration_s: number;
+  /** Repetitions behind its figures (the final rung's tune.final_repetitions; 1 in screening rungs). */
+  readonly repetitions: number;
   readonly score: number | null;
   readonly latency_mean_ms: number | null;
   readonly budget_latency_ms: number | null;
   readonly throughput_samples_per_s: number | null;
-  /** -behind(this, winner): 0 for the winner, -0.12 when 12% worse; null unless it ran in the last rung. */
+  /**
+   * -behind(this, winner) in the same rung (runs of equal length): 0 for the winner, -0.12 when 12%
+   * worse; null when the winner has no figure in that rung.
+   */
   readonly vs_winner: number | null;
   readonly dropped: string | null;
   readonly job: number;
@@ -98,7 +105,15 @@ export interface TuneOutcome {
 
 export type TuneEvent =
   | { readonly type: 'tune-start'; readonly dir: string; readonly tune: TuneConfig; readonly space: TuneSpace }
-  | { readonly type: 'rung-start'; readonly rung: number; readonly duration_s: number; readonly candidates: readonly Candidate[]; readonly final: boolean }
+  | {
+      readonly type: 'rung-start';
+      readonly rung: number;
+      readonly duration_s: number;
+      readonly candidates: readonly Candidate[];
+      readonly final: boolean;
+      /** Repetitions of each candidate in this rung. */
+      readonly repetitions: number;
+    }
   | { readonly type: 'trial-end'; readonly trial: Trial; readonly candidate: Candidate; readonly kept: boolean; readonly warnings: readonly string[] }
   | { readonly type: 'rung-end'; readonly rung: Rung }
   | JobEvent;
@@ -148,54 +163,82 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
     writeFileAtomic(join(dir, TUNE_JSON), `${JSON.stringify({ status, bench_version: benchVersion(), dir, tune, space, rungs, trials, ...extra }, null, 1)}\n`);
   };
 
+  const finishTrial = async (
+    slot: { id: number; overrides: string[]; job: number; handle: Job | null; wallMs: number },
+    rung: number,
+    duration: number,
+  ): Promise<{ trial: Trial; result: RunResult }> => {
+    const t0 = Date.now();
+    const outcome: JobOutcome = await slot.handle!.finish();
+    const wallS = (slot.wallMs + Date.now() - t0) / 1000;
+    const trial = makeTrial(slot.job, rung, slot.id, duration, outcome.status, outcome.dir, slot.overrides, outcome.result, tune, wallS, outcome.error?.message ?? outcome.result.error);
+    return { trial, result: outcome.result };
+  };
+
   let alive = space.candidates.map((c) => c.id);
   let duration = tune.strategy === 'grid' ? tune.max_duration_s : Math.min(tune.min_duration_s, tune.max_duration_s);
   for (let rung = 0; !interrupted; rung++) {
     const final = tune.strategy === 'grid' || duration >= tune.max_duration_s || alive.length <= 2;
     if (final) duration = tune.max_duration_s;
-    req.onEvent?.({ type: 'rung-start', rung, duration_s: duration, candidates: alive.map((id) => space.candidates[id]!), final });
+    req.onEvent?.({ type: 'rung-start', rung, duration_s: duration, candidates: alive.map((id) => space.candidates[id]!), final, repetitions: final ? finalRepetitions(tune) : 1 });
     const entries: { candidate: number; result: RunResult | null; error: string | null }[] = [];
-    for (const id of alive) {
-      if (req.signal?.aborted) {
-        interrupted = true;
-        break;
-      }
-      const candidate = space.candidates[id]!;
-      const overrides = [...taskLines, ...candidate.overrides, ...rungOverrides(runConfig, tune, duration, final)];
-      const key = trialKey(overrides);
-      const before = earlier.get(key);
-      let trial: Trial;
-      let result: RunResult | null;
-      let kept = false;
-      if (before?.status === 'ok' && existsSync(join(before.dir, RESULTS_JSON))) {
-        result = JSON.parse(readFileSync(join(before.dir, RESULTS_JSON), 'utf8')) as RunResult;
-        trial = { ...before, rung, candidate: id };
-        kept = true;
-      } else {
-        const job = before?.job ?? nextJob++;
-        const t0 = Date.now();
-        const outcome: JobOutcome = await runJob({
-          repo: req.repo,
-          source: req.source,
-          overrides: [...hydraOverrides, ...overrides.map(parseOverride)],
-          sweep: { job: { num: job, id: `${job}` }, dir },
-          ...(req.onEvent ? { onEvent: req.onEvent } : {}),
-          ...(req.signal ? { signal: req.signal } : {}),
-          ...(before ? { reuseDir: before.dir } : {}),
-        });
-        result = outcome.result;
-        trial = makeTrial(job, rung, id, duration, outcome.status, outcome.dir, overrides, result, tune, (Date.now() - t0) / 1000, outcome.error?.message ?? result.error);
-        if (outcome.status === 'interrupted') interrupted = true;
-      }
+    // Every candidate of the rung is opened, then their repetitions run in rounds (the final rung
+    // repeats each finalist tune.final_repetitions times, interleaved, so drift hits them alike).
+    const slots: { id: number; overrides: string[]; job: number; handle: Job | null; wallMs: number; done: boolean }[] = [];
+    const record = (id: number, trial: Trial, result: RunResult | null, kept: boolean): void => {
       trials.push(trial);
-      rows.push({ job: trial.job, status: trial.status, dir: relative(dir, trial.dir), overrides, result, error: trial.error });
+      rows.push({ job: trial.job, status: trial.status, dir: relative(dir, trial.dir), overrides: trial.overrides, result, error: trial.error });
       if (result) results.set(trial.job, result);
       if (trial.status === 'ok') bestTrial.set(id, trial);
       else if (!bestTrial.has(id)) bestTrial.set(id, trial);
       entries.push({ candidate: id, result: trial.status === 'ok' ? result : null, error: trial.error });
-      req.onEvent?.({ type: 'trial-end', trial, candidate, kept, warnings: result?.warnings ?? [] });
+      req.onEvent?.({ type: 'trial-end', trial, candidate: space.candidates[id]!, kept, warnings: result?.warnings ?? [] });
       save('running');
-      if (interrupted) break;
+    };
+    for (const id of alive) {
+      if (req.signal?.aborted) break;
+      const candidate = space.candidates[id]!;
+      const overrides = [...taskLines, ...candidate.overrides, ...rungOverrides(runConfig, tune, duration, final)];
+      const before = earlier.get(trialKey(overrides));
+      if (before?.status === 'ok' && existsSync(join(before.dir, RESULTS_JSON))) {
+        const result = JSON.parse(readFileSync(join(before.dir, RESULTS_JSON), 'utf8')) as RunResult;
+        record(id, { ...before, rung, candidate: id }, result, true);
+        continue;
+      }
+      const job = before?.job ?? nextJob++;
+      const t0 = Date.now();
+      const handle = await openJob({
+        repo: req.repo,
+        source: req.source,
+        overrides: [...hydraOverrides, ...overrides.map(parseOverride)],
+        sweep: { job: { num: job, id: `${job}` }, dir },
+        ...(req.onEvent ? { onEvent: req.onEvent } : {}),
+        ...(req.signal ? { signal: req.signal } : {}),
+        ...(before ? { reuseDir: before.dir, earlier: readResult(before.dir) } : {}),
+      });
+      slots.push({ id, overrides, job, handle, wallMs: Date.now() - t0, done: false });
+    }
+    while (slots.some((x) => !x.done) && !req.signal?.aborted) {
+      for (const slot of slots) {
+        if (slot.done || req.signal?.aborted) continue;
+        const t0 = Date.now();
+        const next = slot.handle!.pending()[0];
+        if (next !== undefined) await slot.handle!.runRepetition(next);
+        slot.wallMs += Date.now() - t0;
+        if (slot.handle!.done && !req.signal?.aborted) {
+          slot.done = true;
+          const t = await finishTrial(slot, rung, duration);
+          record(slot.id, t.trial, t.result, false);
+        }
+      }
+    }
+    if (req.signal?.aborted) {
+      interrupted = true;
+      // What was measured before the signal is kept, marked interrupted.
+      for (const slot of slots.filter((x) => !x.done)) {
+        const t = await finishTrial(slot, rung, duration);
+        record(slot.id, t.trial, t.result, false);
+      }
     }
     if (interrupted) break;
     const decision = selectSurvivors(entries, tune, final);
@@ -209,7 +252,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
   }
 
   const finalRung = rungs.find((r) => r.final);
-  const ranking = rank(space, bestTrial, dropped, rungs, tune);
+  const ranking = rank(space, bestTrial, dropped, rungs, tune, trials);
   const winnerRow = !interrupted && finalRung && finalRung.survivors.length > 0 ? ranking[0]! : null;
   let confidence: (WinnerConfidence & { readonly runner_up: string; readonly duration_s: number }) | null = null;
   const feasible = (r: RankRow): boolean => r.score !== null && !(r.dropped ?? '').startsWith('failed') && !(r.dropped ?? '').includes('max_latency_ms');
@@ -256,6 +299,18 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
   return outcome;
 }
 
+/** Repetitions of each finalist in the last rung (tune.final_repetitions, default 3). */
+export const finalRepetitions = (tune: TuneConfig): number => tune.final_repetitions ?? 3;
+
+/** Reads a trial's results.json (null when it is not there or not readable). */
+function readResult(jobDir: string): RunResult | null {
+  try {
+    return JSON.parse(readFileSync(join(jobDir, RESULTS_JSON), 'utf8')) as RunResult;
+  } catch {
+    return null;
+  }
+}
+
 /** What tune needs of the base config: a tune node, this machine, pinned child processes. */
 function checkTunable(cfg: RunConfig): TuneConfig {
   if (!cfg.tune) throw new ConfigError("bench tune: this config has no 'tune' node; copy the one of bench's configs/config.yaml, or add keys with +tune.objective=...");
@@ -278,6 +333,9 @@ function checkTunable(cfg: RunConfig): TuneConfig {
 /** Duration of the rung; screening rungs also take fewer warm-up and minimum calls. */
 function rungOverrides(cfg: RunConfig, tune: TuneConfig, duration: number, final: boolean): string[] {
   const out = [`benchmark_duration=${duration}`];
+  // The base config's key may be absent (users' primary configs need not carry it): add it then.
+  if (final) out.push(`${cfg.repetitions === undefined ? '+' : ''}repetitions=${finalRepetitions(tune)}`);
+  else if ((cfg.repetitions ?? 1) !== 1) out.push('repetitions=1');
   if (!final) out.push(`warmup_runs=${Math.min(cfg.warmup_runs, tune.screen_warmup_runs)}`, `scenario.min_iterations=${tune.screen_min_iterations}`);
   return out;
 }
@@ -318,6 +376,7 @@ function makeTrial(
     rung,
     candidate,
     duration_s: duration,
+    repetitions: result.repetition_summary?.used.length ?? 1,
     status,
     dir,
     overrides,
@@ -330,10 +389,23 @@ function makeTrial(
   };
 }
 
-/** Final-rung survivors first (by score), then the others by the rung they reached and their score there. */
-function rank(space: TuneSpace, best: Map<number, Trial>, dropped: Map<number, string>, rungs: readonly Rung[], tune: TuneConfig): RankRow[] {
+/**
+ * Final-rung survivors first, by their final figures; then the others by the rung they reached
+ * and, within it, by how far behind the winner they were in that same rung (runs of the same
+ * length and warm-up), failures last. Every row's figures are from its own last rung, which the
+ * row names: a screening figure is never ranked against a final one.
+ */
+function rank(space: TuneSpace, best: Map<number, Trial>, dropped: Map<number, string>, rungs: readonly Rung[], tune: TuneConfig, trials: readonly Trial[]): RankRow[] {
   const finalRung = rungs.find((r) => r.final);
   const order = new Map<number, number>((finalRung?.survivors ?? []).map((id, k) => [id, k]));
+  const winner = finalRung && finalRung.survivors.length > 0 ? finalRung.survivors[0]! : null;
+  // The winner's figure in each rung, the yardstick of that rung's other figures.
+  const winnerScore = new Map<number, number>();
+  for (const t of trials) if (t.candidate === winner && t.status === 'ok' && t.score !== null) winnerScore.set(t.rung, t.score);
+  const vsWinner = (t: Trial): number | null => {
+    const w = winnerScore.get(t.rung);
+    return w === undefined || t.score === null ? null : -behind(t.score, w, tune.objective);
+  };
   const rows = [...best.entries()].map(([id, t]) => ({ id, t }));
   // Setups over the budget come after every setup within it, failures last.
   const tier = (id: number, t: Trial): number => (t.score === null ? 2 : (dropped.get(id) ?? '').includes('max_latency_ms') ? 1 : 0);
@@ -343,22 +415,24 @@ function rank(space: TuneSpace, best: Map<number, Trial>, dropped: Map<number, s
     if (ox !== oy) return ox - oy;
     if (tier(x.id, x.t) !== tier(y.id, y.t)) return tier(x.id, x.t) - tier(y.id, y.t);
     if (x.t.rung !== y.t.rung) return y.t.rung - x.t.rung;
+    const vx = vsWinner(x.t);
+    const vy = vsWinner(y.t);
+    if (vx !== null && vy !== null && vx !== vy) return vy - vx;
     if (x.t.score === null || y.t.score === null) return (x.t.score === null ? 1 : 0) - (y.t.score === null ? 1 : 0);
     return tune.objective === 'latency' ? x.t.score - y.t.score : y.t.score - x.t.score;
   });
-  const winnerScore = finalRung && finalRung.survivors.length > 0 ? best.get(finalRung.survivors[0]!)?.score ?? null : null;
   return rows.map(({ id, t }, k) => ({
     rank: k + 1,
     candidate: id,
     label: space.candidates[id]!.label,
     rung: t.rung,
     duration_s: t.duration_s,
+    repetitions: t.repetitions ?? 1,
     score: t.score,
     latency_mean_ms: t.latency_mean_ms,
     budget_latency_ms: t.budget_latency_ms,
     throughput_samples_per_s: t.throughput_samples_per_s,
-    // Only runs as long as the winner's compare with it; a screening figure against a full run would mislead.
-    vs_winner: winnerScore !== null && t.score !== null && t.rung === finalRung?.rung ? -behind(t.score, winnerScore, tune.objective) : null,
+    vs_winner: vsWinner(t),
     dropped: dropped.get(id) ?? (t.status === 'interrupted' ? 'interrupted' : null),
     job: t.job,
     overrides: space.candidates[id]!.overrides,
@@ -372,6 +446,7 @@ function rankRecord(r: RankRow, stat: TuneConfig['latency_stat']): Record<string
     setup: r.label,
     rung: r.rung + 1,
     duration_s: r.duration_s,
+    repetitions: r.repetitions,
     latency_mean_ms: round(r.latency_mean_ms),
     [`latency_${stat}_ms`]: round(r.budget_latency_ms),
     throughput_samples_per_s: round(r.throughput_samples_per_s),

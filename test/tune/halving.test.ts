@@ -100,26 +100,51 @@ describe('selectSurvivors', () => {
   });
 });
 
+/**
+ * A result of several repetitions whose objective figures are given: each repetition's aggregate
+ * mean latency (and throughput, batch 1: 1000 / latency).
+ */
+function repeated(latenciesMs: readonly number[], disturbed: readonly number[] = []): RunResult {
+  const repetitions = latenciesMs.map((m, k) => ({
+    repetition: k + 1,
+    status: 'ok',
+    disturbed: disturbed.includes(k + 1),
+    aggregate: { latency_mean_ms: m, throughput_samples_per_s: 1000 / m },
+  }));
+  return { status: 'ok', instances: [], repetitions, aggregate: repetitions[0]!.aggregate } as unknown as RunResult;
+}
+
 describe('winnerConfidence', () => {
-  it('a 5% faster winner over 200 calls each is significant; the interval holds the true 5%', () => {
-    const c = winnerConfidence(result([10], 1, 200, 1), result([10.5], 1, 200, 2), 'latency');
+  it('over interleaved repetitions: a 5% faster winner with 1% spread between repetitions is significant', () => {
+    const c = winnerConfidence(repeated([10, 10.1, 9.9, 10.05]), repeated([10.5, 10.6, 10.4, 10.45]), 'latency');
+    expect(c.basis).toBe('repetitions');
+    expect(c.repetitions).toEqual([4, 4]);
     expect(c.significant).toBe(true);
-    expect(c.lo).toBeGreaterThan(0.03);
-    expect(c.hi).toBeLessThan(0.07);
-    expect(c.runner_up_behind).toBeGreaterThan(c.lo);
+    expect(c.runner_up_behind).toBeCloseTo(0.0474, 3);
+    expect(c.lo!).toBeGreaterThan(0.03);
+    expect(c.hi!).toBeLessThan(0.07);
+    expect(c.p_value!).toBeLessThan(0.001);
   });
 
-  it('two draws of the same setup are not significantly different', () => {
-    const c = winnerConfidence(result([10], 1, 200, 3), result([10], 1, 200, 4), 'latency');
-    expect(c.lo).toBeLessThan(0);
-    expect(c.hi).toBeGreaterThan(0);
+  it('the calls of one run are not the evidence: a gap within the spread between repetitions is not significant', () => {
+    // Each run's calls could be as tight as you like; the repetitions disagree by +-5%.
+    const c = winnerConfidence(repeated([10, 10.5, 9.5]), repeated([10.2, 9.7, 10.8]), 'latency');
+    expect(c.lo!).toBeLessThan(0);
+    expect(c.hi!).toBeGreaterThan(0);
     expect(c.significant).toBe(false);
   });
 
-  it('throughput sums batch / mean over instances: 2 x 20 ms beats 1 x 12 ms', () => {
-    const c = winnerConfidence(result([20, 20], 4), result([12], 4), 'throughput');
-    // The runner-up delivers 333 of the winner's 400 sequences/s: 16.7% less.
-    expect(c.runner_up_behind).toBeCloseTo(1 - 333.33 / 400, 2);
+  it('throughput: the runner-up delivering less is behind; disturbed repetitions are left out when clean ones exist', () => {
+    const c = winnerConfidence(repeated([10, 10.1, 9.9, 30], [4]), repeated([12, 12.1, 11.9]), 'throughput');
+    expect(c.repetitions).toEqual([3, 3]);
+    // 83.3 of 100 sequences/s: 16.7% less.
+    expect(c.runner_up_behind).toBeCloseTo(1 - 10 / 12, 2);
     expect(c.significant).toBe(true);
+  });
+
+  it('one run each (a runner-up dropped in a screening rung): no test, the noise floor decides', () => {
+    const near = winnerConfidence(repeated([10]), repeated([10.6]), 'latency');
+    expect(near).toMatchObject({ basis: 'noise-floor', lo: null, hi: null, p_value: null, significant: false });
+    expect(winnerConfidence(repeated([10]), repeated([12.5]), 'latency').significant).toBe(true);
   });
 });

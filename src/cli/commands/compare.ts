@@ -1,12 +1,14 @@
 /**
  * `bench compare A B`: matched rows of two result sets with a verdict each; exit status like
  * diff(1): 0 done (no regression past the threshold), 1 a regression with --fail-on-regression,
- * 2 trouble (bad flags, unreadable input).
+ * 2 trouble (bad flags, unreadable input), 3 with --fail-on-regression: no regression, but a row
+ * rests only on disturbed measurements (inconclusive).
  */
 import { argParser, UsageError } from '../args.js';
-import { compareSets, parseThreshold, regressions } from '../../report/compare.js';
+import { compareSets, DEFAULT_NOISE_FLOOR, inconclusiveRows, MIN_REPETITIONS, parseThreshold, pct, regressions } from '../../report/compare.js';
 import { COMPARE_FORMATS, renderComparison, speedText, type CompareFormat } from '../../report/compare-render.js';
 import { loadResultSet, ReportInputError } from '../../report/load.js';
+import type { Adjustment } from '../../stats/repetitions.js';
 import { displayPath } from '../render.js';
 
 export const summary = 'compare two result sets (run dirs, sweep dirs or summary CSVs) with a verdict per matched row';
@@ -16,31 +18,45 @@ const HELP = `Usage: bench compare A B [--format table|markdown|csv|json] [--fai
 Compares two result sets: A and B are run directories, sweep directories (multirun/DATE/TIME) or
 summary/results CSVs, from this machine or another. Rows are matched on their resolved config,
 ignoring keys that do not change what is measured (experiment_name, seed, benchmark_duration,
-scenario.min_iterations, topology.file, launcher timeouts, backend.save_optimized_model, backend.cache_optimized_graph, tune.*, hydra.*);
-unmatched rows are listed with the keys their closest counterpart differs in.
+scenario.min_iterations, repetitions, topology.file, launcher timeouts, backend.save_optimized_model,
+backend.cache_optimized_graph, tune.*, hydra.*); unmatched rows are listed with the keys their
+closest counterpart differs in.
 
-For each matched row: A, B, the latency ratio B/A with a 95% interval, and a verdict (B faster,
-slower, or no significant difference). With raw latencies (results.json): Mann-Whitney U test on
-all calls (instances pooled) and a bootstrap interval of the ratio of medians; from a summary CSV:
-Welch's t-test on mean ± std where the CSV has them. Throughput (summed over instances) is compared
-beside it. Dispatch runs (scenario=dispatch) are compared on their request latency (arrival to
-completion, queueing included) in the dispatched setup, all classes pooled, and requests/s; from a
-CSV, with the dispatch.csv beside it (without it only service times are known, and the output says
-so). Environment differences (CPU, cores, onnxruntime-node, bench, Node, THP) come first.
+The unit of evidence is the repetition (bench repetitions=N: N fresh measurements, each in new
+processes), because a repeat run differs from the last by far more than the calls of one run differ
+from each other. Each repetition gives one figure, its median latency (a dispatch run: the request
+latency of its dispatched setup). For each matched row: A, B, the repetitions used, the ratio B/A
+with a 95% interval, and a verdict:
+- with >= ${MIN_REPETITIONS} repetitions per side: Welch's t-test on the log figures, the ratio of geometric means
+  with its t-interval; the p-values of all rows adjusted together (--adjust, Holm by default);
+  B is faster or slower when the adjusted p < alpha, else "no significant difference";
+- with fewer: no p-value; the ratio with its within-run spread (bootstrap over the calls), and
+  faster/slower only beyond the noise floor (--noise-floor, default ${pct(DEFAULT_NOISE_FLOOR)}), else "within noise";
+- repetitions that other processes disturbed are shown and left out when a clean one exists; a side
+  with only disturbed ones is "inconclusive", never a regression.
+Throughput (summed over instances) is compared beside it. Environment differences (CPU, cores,
+onnxruntime-node, bench, Node, THP) come first.
 
 Flags:
   --format FORMAT            table (default), markdown, csv or json
-  --fail-on-regression PCT   exit 1 when a matched row is significantly slower in B by more than
-                             PCT (e.g. 5% or 5; for CI)
+  --fail-on-regression PCT   exit 1 when a matched row is slower in B by more than PCT (e.g. 5% or 5;
+                             for CI): significantly (>= ${MIN_REPETITIONS} repetitions per side), or by more than
+                             PCT plus the noise floor (fewer repetitions); exit 3 when there is no such
+                             row but some row is inconclusive (disturbed measurements only)
+  --noise-floor PCT          the run-to-run drift a change must exceed without repetitions
+                             (default ${pct(DEFAULT_NOISE_FLOOR)}, measured by npm run bench:calibrate; see README)
+  --adjust holm|bh|none      multiplicity adjustment of the rows' p-values (default holm: the
+                             chance that any row is called on noise stays below alpha)
   --ignore KEYS              more config keys (or dotted prefixes) to leave out of matching, comma-
                              separated, e.g. --ignore backend.gflops_per_thread (repeatable)
   --alpha X                  significance level (default 0.05)
-  --resamples N              bootstrap resamples (default 2000)
+  --resamples N              bootstrap resamples of the within-run spread (default 2000)
   --seed N                   bootstrap seed (default 1)
   -h, --help                 this text
 
 Exit status: 0 compared (and no regression), 1 regression past --fail-on-regression, 2 trouble:
-a path that holds no results, or no run of A matching a run of B.
+a path that holds no results, or no run of A matching a run of B; 3 (with --fail-on-regression)
+no regression, but a verdict is inconclusive.
 `;
 
 interface Flags {
@@ -52,6 +68,8 @@ interface Flags {
   readonly alpha: number;
   readonly resamples: number;
   readonly seed: number;
+  readonly noiseFloor: number;
+  readonly adjust: Adjustment;
 }
 
 async function parseFlags(argv: readonly string[]): Promise<Flags | 'help'> {
@@ -63,6 +81,8 @@ async function parseFlags(argv: readonly string[]): Promise<Flags | 'help'> {
     .option('alpha', { type: 'string' })
     .option('resamples', { type: 'string' })
     .option('seed', { type: 'string' })
+    .option('noise-floor', { type: 'string' })
+    .option('adjust', { type: 'string' })
     .option('help', { alias: 'h', type: 'boolean', default: false })
     .parseAsync();
   if (parsed.help) return 'help';
@@ -75,6 +95,14 @@ async function parseFlags(argv: readonly string[]): Promise<Flags | 'help'> {
     threshold = parseThreshold(parsed['fail-on-regression']);
     if (threshold === null) throw new UsageError(`--fail-on-regression: expected a percentage such as 5% or 2.5, got '${parsed['fail-on-regression']}'`);
   }
+  let noiseFloor = DEFAULT_NOISE_FLOOR;
+  if (parsed['noise-floor'] !== undefined) {
+    const x = parseThreshold(parsed['noise-floor']);
+    if (x === null) throw new UsageError(`--noise-floor: expected a percentage such as 10% or 5, got '${parsed['noise-floor']}'`);
+    noiseFloor = x;
+  }
+  const adjust = parsed.adjust ?? 'holm';
+  if (adjust !== 'holm' && adjust !== 'bh' && adjust !== 'none') throw new UsageError(`--adjust: invalid choice '${adjust}' (choose from holm, bh, none)`);
   const number = (name: string, text: string | undefined, fallback: number, ok: (x: number) => boolean): number => {
     if (text === undefined) return fallback;
     const x = Number(text);
@@ -90,6 +118,8 @@ async function parseFlags(argv: readonly string[]): Promise<Flags | 'help'> {
     alpha: number('alpha', parsed.alpha, 0.05, (x) => x > 0 && x < 1),
     resamples: number('resamples', parsed.resamples, 2000, (x) => Number.isInteger(x) && x >= 100),
     seed: number('seed', parsed.seed, 1, (x) => Number.isSafeInteger(x) && x >= 0),
+    noiseFloor,
+    adjust,
   };
 }
 
@@ -109,7 +139,14 @@ export async function run(argv: readonly string[]): Promise<number> {
   try {
     const a = loadResultSet(flags.a);
     const b = loadResultSet(flags.b);
-    const cmp = compareSets(a, b, { ignore: flags.ignore, alpha: flags.alpha, resamples: flags.resamples, seed: flags.seed });
+    const cmp = compareSets(a, b, {
+      ignore: flags.ignore,
+      alpha: flags.alpha,
+      resamples: flags.resamples,
+      seed: flags.seed,
+      noiseFloor: flags.noiseFloor,
+      adjust: flags.adjust,
+    });
     process.stdout.write(renderComparison(cmp, flags.format, { threshold: flags.threshold, displayPath }));
     if (cmp.matched.length === 0) {
       // Nothing was compared: a CI gate must not pass on that.
@@ -123,16 +160,23 @@ export async function run(argv: readonly string[]): Promise<number> {
     }
     if (flags.threshold !== null) {
       const bad = regressions(cmp, flags.threshold);
-      const pct = `${+(flags.threshold * 100).toFixed(4)}%`;
+      const pctText = `${+(flags.threshold * 100).toFixed(4)}%`;
       if (bad.length > 0) {
-        process.stderr.write(`bench compare: ${bad.length} regression${bad.length === 1 ? '' : 's'} past ${pct}:\n`);
+        process.stderr.write(`bench compare: ${bad.length} regression${bad.length === 1 ? '' : 's'} past ${pctText}:\n`);
         for (const m of bad) {
           const setup = Object.entries(m.setup).map(([k, v]) => `${k}=${v}`).join(' ') || m.b.source;
           process.stderr.write(`  ${setup}: ${speedText(m)}\n`);
         }
         return 1;
       }
-      process.stderr.write(`bench compare: no matched row is significantly slower by more than ${pct}\n`);
+      const inconclusive = inconclusiveRows(cmp);
+      if (inconclusive.length > 0) {
+        process.stderr.write(
+          `bench compare: no regression past ${pctText}, but ${inconclusive.length} row${inconclusive.length === 1 ? ' is' : 's are'} inconclusive (disturbed measurements only); measure again on a quiet machine\n`,
+        );
+        return 3;
+      }
+      process.stderr.write(`bench compare: no matched row is slower by more than ${pctText}\n`);
     }
     return 0;
   } catch (err) {

@@ -15,7 +15,7 @@ import type { PlanJson } from '../../launcher/launch.js';
 import { runTune, TUNE_JSON, type RankRow, type TuneOutcome } from '../../tune/tune.js';
 import { interruptHandling } from '../interrupt.js';
 import { isDisturbanceWarning } from '../../stats/interference.js';
-import { displayPath, fmt, ms, renderPlan } from '../render.js';
+import { displayPath, fmt, ms, renderPlan, renderRepetitionLine } from '../render.js';
 
 export const summary = 'find the best setup (instances, cores, batch split, threads, ...) for an objective';
 
@@ -69,6 +69,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const out = (line: string): boolean => process.stdout.write(`${line}\n`);
   let total = 0;
   let index = 0;
+  let labels = new Map<readonly string[], string>();
   try {
     const outcome = await runTune({
       repo,
@@ -86,10 +87,17 @@ export async function run(argv: readonly string[]): Promise<number> {
         } else if (e.type === 'rung-start') {
           total = e.candidates.length;
           index = 0;
-          out(`rung ${e.rung + 1}${e.final ? ' (final)' : ''}: ${plural(e.candidates.length, 'candidate')} x ${e.duration_s} s`);
+          labels = new Map(e.candidates.map((c) => [c.overrides, c.label]));
+          const reps = e.repetitions;
+          const interleaved = reps > 1 ? ` x ${reps} repetitions each, interleaved` : '';
+          out(`rung ${e.rung + 1}${e.final ? ' (final)' : ''}: ${plural(e.candidates.length, 'candidate')} x ${e.duration_s} s${interleaved}`);
+        } else if (e.type === 'repetition-end' && e.planned > 1) {
+          const label = [...labels].find(([o]) => o.every((x) => e.overrides.includes(x)))?.[1] ?? e.overrides.join(' ');
+          out(`  ${renderRepetitionLine(e, '', label)}`);
         } else if (e.type === 'trial-end') {
           const t = e.trial;
-          const figure = t.status !== 'ok' ? `${t.status}: ${(t.error ?? '').split('\n')[0]}` : `${ms(t.latency_mean_ms!)} ms  ${fmt(t.throughput_samples_per_s!)}/s`;
+          const across = (t.repetitions ?? 1) > 1 ? ` (geometric mean of ${t.repetitions} repetitions)` : '';
+          const figure = t.status !== 'ok' ? `${t.status}: ${(t.error ?? '').split('\n')[0]}` : `${ms(t.latency_mean_ms!)} ms  ${fmt(t.throughput_samples_per_s!)}/s${across}`;
           out(`  [${++index}/${total}] ${e.candidate.label}: ${figure}${e.kept ? ' (kept from the earlier run)' : ` (${t.wall_s.toFixed(1)} s)`}`);
           // A disturbed measurement is worth knowing about in a search too (job.ts words it).
           for (const w of e.warnings.filter(isDisturbanceWarning)) out(`      warning: ${w}`);
@@ -130,10 +138,17 @@ function report(o: TuneOutcome, interruptedCode: number | null): number {
   const c = o.confidence;
   const worse = o.tune.objective === 'latency' ? 'takes' : 'delivers';
   const more = o.tune.objective === 'latency' ? 'longer' : 'less';
-  const conf = c
-    ? `the runner-up ${worse} ${pct(c.runner_up_behind, false)} ${more} (${Math.round(c.confidence * 100)}% CI ${pct(c.lo, false)} to ${pct(c.hi, false)}, ` +
-      `${c.duration_s} s runs of both: ${c.significant ? 'significant' : 'not significant, the two are as good as tied'})`
-    : 'the only setup that ran';
+  const interval = c && c.lo !== null && c.hi !== null ? `${Math.round(c.confidence * 100)}% CI ${pct(c.lo, false)} to ${pct(c.hi, false)}, ` : '';
+  let conf = 'the only setup that ran';
+  if (c && c.basis === 'repetitions') {
+    conf =
+      `the runner-up ${worse} ${pct(c.runner_up_behind, false)} ${more} (${interval}${c.repetitions[0]} and ${c.repetitions[1]} repetitions of ${c.duration_s} s, interleaved: ` +
+      `${c.significant ? 'significant' : 'not significant, the two are as good as tied'})`;
+  } else if (c) {
+    conf =
+      `the runner-up ${worse} ${pct(c.runner_up_behind, false)} ${more} in single ${c.duration_s} s runs (no repetitions of it: ` +
+      `${c.significant ? 'beyond the noise floor of single runs' : 'within the noise floor of single runs, as good as tied'})`;
+  }
   out(`winner: ${w.label}: ${ms(w.latency_mean_ms!)} ms per batch, ${fmt(w.throughput_samples_per_s!)}/s; ${conf}`);
   out(`deploy: ${o.command}`);
   out(`    or: bench -cp ${dir} -cn winner`);
@@ -144,22 +159,37 @@ function report(o: TuneOutcome, interruptedCode: number | null): number {
   return 0;
 }
 
+/**
+ * The ranking in blocks, one per rung the candidates reached, the final one first: figures of
+ * different rungs (lengths, warm-ups, repetitions) are never ranked against each other; "vs winner"
+ * is against the winner's figure in the same rung.
+ */
 function renderRanking(o: TuneOutcome): string {
   const objective = o.tune.objective === 'latency' ? 'latency: worst instance mean per batch' : 'throughput: sequences/s summed over instances';
-  const header = ['rank', 'setup', 'mean ms', `${o.tune.latency_stat} ms`, 'seq/s', 'vs winner', 'run', 'dropped'];
-  const rows = o.ranking.map((r: RankRow) => [
+  const header = ['rank', 'setup', 'mean ms', `${o.tune.latency_stat} ms`, 'seq/s', 'vs winner', 'dropped'];
+  const cells = (r: RankRow): string[] => [
     String(r.rank),
     r.label,
     r.latency_mean_ms === null ? '-' : ms(r.latency_mean_ms),
     r.budget_latency_ms === null ? '-' : ms(r.budget_latency_ms),
     r.throughput_samples_per_s === null ? '-' : fmt(r.throughput_samples_per_s),
-    r.vs_winner === null ? '-' : r.vs_winner === 0 ? 'winner' : pct(r.vs_winner),
-    `${r.duration_s} s`,
+    r.vs_winner === null ? '-' : r.vs_winner === 0 && r.rank === 1 ? 'winner' : pct(r.vs_winner),
     r.dropped ?? '',
-  ]);
-  const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
-  const line = (cells: string[]): string => `  ${cells.map((c, k) => c.padEnd(widths[k]!)).join('  ')}`.trimEnd();
-  return [`ranking (${objective}; "run" is the longest run each reached):`, line(header), ...rows.map(line)].join('\n');
+  ];
+  const all = o.ranking.map(cells);
+  const widths = header.map((h, k) => Math.max(h.length, ...all.map((r) => r[k]!.length)));
+  const line = (c: string[]): string => `  ${c.map((x, k) => x.padEnd(widths[k]!)).join('  ')}`.trimEnd();
+  const lines = [`ranking (${objective}); each block's figures come from one rung, and "vs winner" is against the winner in that rung:`, line(header)];
+  const rungs = [...new Set(o.ranking.map((r) => r.rung))];
+  for (const rung of rungs) {
+    const rows = o.ranking.filter((r) => r.rung === rung);
+    const info = o.rungs.find((x) => x.rung === rung);
+    const reps = rows[0]?.repetitions ?? 1;
+    const what = info?.final ? 'final rung' : `rung ${rung + 1}, screening`;
+    lines.push(`  -- ${what}: ${rows[0]?.duration_s ?? '?'} s runs${reps > 1 ? ` x ${reps} repetitions (geometric mean)` : ''}${info?.final ? '' : ', fewer warm-up calls'} --`);
+    lines.push(...rows.map((r) => line(cells(r))));
+  }
+  return lines.join('\n');
 }
 
 function pct(x: number, signed = true): string {
