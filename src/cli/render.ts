@@ -144,6 +144,9 @@ export function renderRun(outcome: JobOutcome): string {
     lines.push(
       `  compute    ${fmt(e.achieved_gflops, 1)} GFLOP/s = ${(e.fraction_of_measured_peak * 100).toFixed(0)}% of the measured fp32 GEMM peak (${fmt(e.measured_peak_gflops, 1)} GFLOP/s)`,
     );
+  } else if (e) {
+    const failed = e.peak_probes?.find((p) => p.error !== null && p.gflops === null);
+    if (failed) lines.push(`  compute    ${fmt(e.achieved_gflops, 1)} GFLOP/s; no measured peak: ${failed.error}`);
   }
   lines.push(`  results   ${displayPath(outcome.dir)}/results.json (and results.csv)`);
   return lines.join('\n');

@@ -7,6 +7,7 @@ import { writeSync } from 'node:fs';
 import type { FaultInjection, ParentMessage } from './protocol.js';
 import { ModelError } from '../models/errors.js';
 import { runInstance } from './instance.js';
+import { reportPeak } from './peak-worker.js';
 import { serveRequests } from './serve-worker.js';
 
 function injectFault(fault: FaultInjection | null, index: number, phase: FaultInjection['phase']): Promise<void> | void {
@@ -54,6 +55,8 @@ async function main(): Promise<void> {
   const init = (await getOneMessage()) as ParentMessage;
   // The dispatch scenario: serve requests one by one instead of the timed loop.
   if (init.type === 'serve') return serveRequests(init);
+  // The GEMM peak probe, placed like an instance (launcher/peak.ts).
+  if (init.type === 'peak') return reportPeak(init);
   if (init.type !== 'init') throw new Error(`expected an init message, got ${JSON.stringify(init).slice(0, 200)}`);
   const { config, instance, model, outputDir, fault } = init;
   await injectFault(fault, instance.index, 'load');

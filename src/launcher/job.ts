@@ -7,7 +7,6 @@
  */
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
-import { gemmPeak } from '../backends/peak.js';
 import type { Composition } from '../config/compose.js';
 import { architectureOf, flopShape, forwardFlops } from '../models/arch.js';
 import { efficiency, estimatedPeak, type Efficiency, type EfficiencyOmitted } from '../stats/efficiency.js';
@@ -32,6 +31,7 @@ import { geometricMean } from '../stats/repetitions.js';
 import { TopologyError } from '../topology/errors.js';
 import { LaunchError } from './binding.js';
 import { executeLaunch, planJson, prepareLaunch, topologyFacts, type LaunchOutcome, type PreparedLaunch } from './launch.js';
+import { runPeaks } from './peak.js';
 import { PlanError } from './plan.js';
 
 export type JobEvent =
@@ -254,9 +254,10 @@ export class Job {
     if (this.finished) return this.finished;
     const cfg = this.prep?.runConfig ?? null;
     let efficiency: Efficiency | EfficiencyOmitted | null = null;
-    if (cfg && !this.setupError) {
+    const prepared = this.prep?.prepared ?? null;
+    if (cfg && prepared && !this.setupError) {
       this.environment ??= this.collectEnvironment();
-      efficiency = await runEfficiency(cfg, this.model, this.usedInstances(), this.environment);
+      efficiency = await runEfficiency(cfg, this.model, this.usedInstances(), prepared, this.environment);
     }
     const result = this.write(efficiency, true);
     const error = result.error === null ? null : this.errorOf(result);
@@ -391,8 +392,9 @@ export function isUserError(err: unknown): err is Error {
 }
 
 /**
- * Achieved GFLOP/s of the instances that finished, against the GEMM ceiling measured (once per
- * machine and thread count) through the same runtime; only for a real runtime, not the mock.
+ * Achieved GFLOP/s of the instances that finished, against the GEMM ceiling measured through the
+ * same runtime in a child placed like the instances (launcher/peak.ts; cached per ORT version, CPU,
+ * thread count, binding and environment); only for a real runtime, not the mock.
  * FLOPs come from the architecture of the model that ran (for a user or hub model, its config.json
  * or its graph); when that does not show them, no figure is given, and the result says why.
  */
@@ -400,6 +402,7 @@ async function runEfficiency(
   cfg: RunConfig,
   model: ResolvedModel | null,
   instances: readonly InstanceResult[],
+  prepared: PreparedLaunch,
   env: Record<string, unknown>,
 ): Promise<Efficiency | EfficiencyOmitted | null> {
   const ok = instances.filter((i) => i.status === 'ok');
@@ -410,14 +413,10 @@ async function runEfficiency(
   const arch = model ? flopShape(model.arch) : architectureOf(cfg.model);
   if (arch === null) return { omitted: `the FLOPs of ${model?.name ?? 'the model'} are unknown: ${model?.arch_note ?? 'its architecture does not show them'}` };
   const flops = ok.map((i) => forwardFlops(arch, i.batch_size, cfg.sequence_length));
-  // One probe per distinct thread count, one after the other: probes running side by side would
-  // disturb each other (and then not be cached).
-  const peakByThreads = new Map<number, number>();
-  if (cfg.backend.name === 'onnxruntime') {
-    for (const t of new Set(ok.map((i) => i.threads))) peakByThreads.set(t, (await gemmPeak(t)).gflops);
-  }
-  const peaks = ok.map((i) => peakByThreads.get(i.threads) ?? null);
+  const probes = cfg.backend.name === 'onnxruntime' ? await runPeaks(prepared, ok) : [];
+  const peaks = ok.map((i) => probes.find((p) => p.threads === i.threads)?.gflops ?? null);
   const mhz = typeof env.cpu_mhz === 'number' ? env.cpu_mhz : null;
   const threads = ok.reduce((s, i) => s + i.threads, 0);
-  return efficiency(flops, ok.map((i) => i.forwards_per_s), peaks, estimatedPeak((env.cpu_flags as string[]) ?? [], threads, mhz));
+  const e = efficiency(flops, ok.map((i) => i.forwards_per_s), peaks, estimatedPeak((env.cpu_flags as string[]) ?? [], threads, mhz));
+  return probes.length > 0 ? { ...e, peak_probes: probes } : e;
 }

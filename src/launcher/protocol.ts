@@ -3,6 +3,7 @@
  * of numactl/taskset into node. Every message from a child is checked before use: a child that
  * prints garbage on the channel is reported, never trusted.
  */
+import type { GemmProbe } from '../backends/peak.js';
 import type { RunConfig } from '../config/schema.js';
 import type { ResolvedModel } from '../models/resolve.js';
 import type { InstanceResult } from '../results/types.js';
@@ -40,7 +41,9 @@ export type ParentMessage =
       readonly warmup_lengths: readonly number[];
     }
   | { readonly type: 'request'; readonly id: number; readonly length: number }
-  | { readonly type: 'stop' };
+  | { readonly type: 'stop' }
+  // The GEMM peak probe (launcher/peak.ts), in a child started like an instance: measure, answer with `peak`.
+  | { readonly type: 'peak'; readonly threads: number; readonly probe_ms: number };
 
 /** What a serving child says about itself when it stops. */
 export interface ServedReport {
@@ -56,12 +59,21 @@ export interface ServedReport {
   readonly backend: Record<string, unknown>;
 }
 
+/** What the GEMM probe's child says: the figure, and where and with what it ran. */
+export interface PeakReport extends GemmProbe {
+  /** The CPUs it ran on, as the kernel reported its affinity; null when unknown. */
+  readonly cpus: readonly number[] | null;
+  /** GLIBC_TUNABLES and OMP_NUM_THREADS as the child saw them. */
+  readonly env: Readonly<Record<string, string | null>>;
+}
+
 export type ChildMessage =
   | { readonly type: 'ready'; readonly pid: number }
   | { readonly type: 'result'; readonly instance: InstanceResult; readonly backend: Record<string, unknown> }
   | { readonly type: 'error'; readonly message: string }
   | { readonly type: 'done'; readonly id: number; readonly service_ms: number }
-  | { readonly type: 'served'; readonly report: ServedReport };
+  | { readonly type: 'served'; readonly report: ServedReport }
+  | { readonly type: 'peak'; readonly report: PeakReport };
 
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
@@ -81,6 +93,10 @@ export function asChildMessage(x: unknown): ChildMessage | null {
       return typeof x.id === 'number' && typeof x.service_ms === 'number' ? (x as ChildMessage) : null;
     case 'served':
       return isRecord(x.report) && typeof x.report.index === 'number' && isRecord(x.report.backend) ? (x as ChildMessage) : null;
+    case 'peak':
+      return isRecord(x.report) && typeof x.report.gflops === 'number' && typeof x.report.disturbed === 'boolean' && isRecord(x.report.env)
+        ? (x as ChildMessage)
+        : null;
     default:
       return null;
   }

@@ -6,6 +6,8 @@
  * vector width x FMA units x clock x cores is given beside it, since clocks under load are not the
  * ones /proc/cpuinfo shows.
  */
+import type { PeakMeasurement } from '../backends/peak.js';
+
 export interface Efficiency {
   readonly flops_per_forward: number;
   readonly achieved_gflops: number;
@@ -14,6 +16,12 @@ export interface Efficiency {
   readonly fraction_of_measured_peak: number | null;
   readonly estimated_peak_gflops: number | null;
   readonly estimate_basis: string | null;
+  /**
+   * How the measured ceiling was obtained, one entry per distinct thread count: the probe's child,
+   * placed like an instance (binding, the CPUs it reported, memory nodes, environment), the ONNX
+   * Runtime version, cached or measured now, disturbed or not. Absent where no probe ran (the mock).
+   */
+  readonly peak_probes?: readonly PeakMeasurement[];
 }
 
 /** In place of the figures when the FLOP count is unknown (a user model whose architecture does not show): why. */

@@ -33,7 +33,17 @@ interface PlanOut {
 interface Result {
   status: string;
   plan: PlanOut;
-  instances: { index: number; status: string; cpus: number[]; threads: number; batch_size: number; throughput_samples_per_s: number }[];
+  instances: {
+    index: number;
+    status: string;
+    cpus: number[];
+    threads: number;
+    batch_size: number;
+    throughput_samples_per_s: number;
+    window_start_epoch_ms: number;
+    window_ms: number;
+    latencies_ms: number[];
+  }[];
   failures: { index: number; message: string; signal: string | null; exit_code: number | null; stderr_tail: string }[];
   aggregate: { throughput_samples_per_s: number; throughput_sum_of_rates_samples_per_s: number; batch_size: number; common_window_ms: number } | null;
   warnings: string[];
@@ -91,7 +101,7 @@ describe('bench topology', () => {
 });
 
 describe('pinned instances on this machine', () => {
-  it('runs two children pinned to CPU 0 and CPU 1, each reporting its affinity, with summed throughput', () => {
+  it('runs two children pinned to CPU 0 and CPU 1, each reporting its affinity', () => {
     const r = bench(['launcher.num_instances=2', ...QUICK]);
     expect(r.code, r.stderr).toBe(0);
     const res = result(r.cwd);
@@ -101,10 +111,41 @@ describe('pinned instances on this machine', () => {
     expect(res.instances.map((i) => i.threads)).toEqual([1, 1]);
     const sum = res.instances.reduce((s, i) => s + i.throughput_samples_per_s, 0);
     expect(res.aggregate!.throughput_sum_of_rates_samples_per_s).toBeCloseTo(sum, 6);
-    // Counted over the common window, the total stays within a few percent of the sum of rates.
-    expect(res.aggregate!.throughput_samples_per_s / sum).toBeGreaterThan(0.9);
-    expect(res.aggregate!.throughput_samples_per_s / sum).toBeLessThan(1.1);
     expect(res.aggregate!.common_window_ms).toBeGreaterThan(250);
+  });
+
+  it('counts throughput over the window the instances measured in together, not as the sum of their rates', () => {
+    // Windows that differ on purpose: batch 3 split 1 + 2, the mock's latency following the FLOPs
+    // (100 ms a call at batch 1, 200 ms at batch 2, no spread), 3 calls each: one instance measures
+    // for 300 ms, the other for 600 ms, and completes only 1 of its calls in the first 300.
+    const r = bench([
+      'launcher.num_instances=2', 'launcher.split_batch=true', 'launcher.allow_uneven_split=true', 'batch_size=3',
+      'backend=mock', 'model=bert-tiny', 'backend.cv=0', `backend.gflops_per_thread=${33_554_432 / 1e8}`,
+      'benchmark_duration=0.05', 'warmup_runs=0', 'scenario.min_iterations=3',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const res = result(r.cwd);
+    const instances = res.instances;
+    expect(instances.map((i) => i.batch_size).sort()).toEqual([1, 2]);
+    const windows = instances.map((i) => i.window_ms).sort((a, b) => a - b);
+    expect(windows[1]! / windows[0]!).toBeGreaterThan(1.8);
+    // The common window, and the calls each instance completed inside it, rebuilt from the raw latencies.
+    const start = Math.max(...instances.map((i) => i.window_start_epoch_ms));
+    const end = Math.min(...instances.map((i) => i.window_start_epoch_ms + i.window_ms));
+    const samplesInside = instances.reduce((sum, i) => {
+      let t = i.window_start_epoch_ms;
+      let n = 0;
+      for (const l of i.latencies_ms) {
+        t += l;
+        if (t >= start && t <= end) n++;
+      }
+      return sum + n * i.batch_size;
+    }, 0);
+    const inWindow = samplesInside / ((end - start) / 1e3);
+    expect(res.aggregate!.common_window_ms).toBeCloseTo(end - start, 6);
+    expect(res.aggregate!.throughput_samples_per_s).toBeCloseTo(inWindow, 6);
+    // About 5 samples in 300 ms against 10 + 10 samples/s: the two differ by ~17%.
+    expect(inWindow / res.aggregate!.throughput_sum_of_rates_samples_per_s).toBeLessThan(0.9);
   });
 
   it('splits the batch: batch_size=4 over 2 instances gives 2 each and an aggregate batch of 4', () => {
