@@ -8,6 +8,7 @@ import type { BestSetup } from '../results/best.js';
 import type { RunResult } from '../results/types.js';
 import type { ClassStats, DispatchReport, SetupReport } from '../scenarios/dispatch.js';
 import { disturbedInstances } from '../stats/interference.js';
+import { isSupported, minSamplesFor, type LatencySummary, type PercentileName } from '../stats/summary.js';
 import { formatCpuList } from '../topology/cpulist.js';
 
 export const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
@@ -15,6 +16,17 @@ export const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.to
 export function ms(x: number): string {
   if (!Number.isFinite(x)) return 'n/a';
   return x >= 100 ? x.toFixed(1) : x >= 10 ? x.toFixed(2) : x.toFixed(3);
+}
+
+/** A percentile's figure, or `n/a (10 calls; needs >= 368)` when the calls do not support it. */
+export function pct(l: LatencySummary, name: PercentileName, unit = 'calls'): string {
+  return isSupported(l, name) ? ms(l[`${name}_ms`]) : `n/a (${l.count} ${unit}; needs >= ${minSamplesFor(name)})`;
+}
+
+/** The aggregate's (worst instance's) percentile, or `n/a (needs >= 368 calls per instance)`. */
+function aggregatePct(r: RunResult, name: PercentileName, value: number): string {
+  const withheld = r.aggregate?.unsupported_percentiles ?? r.instances.flatMap((i) => (isSupported(i.latency, name) ? [] : [name]));
+  return withheld.includes(name) ? `n/a (needs >= ${minSamplesFor(name)} calls per instance)` : ms(value);
 }
 
 export function displayPath(p: string): string {
@@ -62,14 +74,15 @@ export function renderRun(outcome: JobOutcome): string {
     );
     const l = i.latency;
     lines.push(
-      `${tag}latency   mean ${ms(l.mean_ms)} ± ${ms(l.std_ms)} ms · p50 ${ms(l.p50_ms)} · p90 ${ms(l.p90_ms)} · ` +
-        `p99 ${ms(l.p99_ms)} · min ${ms(l.min_ms)} · max ${ms(l.max_ms)}`,
+      `${tag}latency   mean ${ms(l.mean_ms)} ± ${ms(l.std_ms)} ms · p50 ${pct(l, 'p50')} · p90 ${pct(l, 'p90')} · ` +
+        `p99 ${pct(l, 'p99')} · min ${ms(l.min_ms)} · max ${ms(l.max_ms)}`,
     );
   }
   const a = r.aggregate;
   if (a && r.instances.length > 1) {
     lines.push(
-      `  aggregate  latency (worst instance) mean ${ms(a.latency_mean_ms)} ms · p50 ${ms(a.latency_p50_ms)} · p90 ${ms(a.latency_p90_ms)} · p99 ${ms(a.latency_p99_ms)}`,
+      `  aggregate  latency (worst instance) mean ${ms(a.latency_mean_ms)} ms · p50 ${aggregatePct(r, 'p50', a.latency_p50_ms)} · ` +
+        `p90 ${aggregatePct(r, 'p90', a.latency_p90_ms)} · p99 ${aggregatePct(r, 'p99', a.latency_p99_ms)}`,
     );
     const window = a.common_window_ms !== null ? ` in the ${fmt(a.common_window_ms / 1000)} s all instances measured together` : '';
     lines.push(`  throughput ${fmt(a.throughput_samples_per_s)} samples/s summed over ${a.instances} instances${window} (${fmt(a.forwards_per_s)} forwards/s)`);
@@ -122,7 +135,8 @@ function renderFigures(head: string, o: JobOutcome): string {
     const g = d.gain ? ` · gain p50 ${fmt(d.gain.latency_p50)}x, p99 ${fmt(d.gain.latency_p99)}x` : '';
     return `${head} · dispatched p50 ${ms(l.latency.p50_ms)} ms · p99 ${ms(l.latency.p99_ms)} ms · ${fmt(l.throughput_requests_per_s)} requests/s${g}`;
   }
-  return `${head} · mean ${ms(a.latency_mean_ms)} ms · p99 ${ms(a.latency_p99_ms)} ms · ${fmt(a.throughput_samples_per_s)} samples/s`;
+  const p99 = aggregatePct(o.result, 'p99', a.latency_p99_ms);
+  return `${head} · mean ${ms(a.latency_mean_ms)} ms · p99 ${p99.startsWith('n/a') ? p99 : `${p99} ms`} · ${fmt(a.throughput_samples_per_s)} samples/s`;
 }
 
 /** A dispatch plan's instance index -> ` small (<= 32)`, the pool it serves; empty for other plans. */

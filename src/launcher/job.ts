@@ -24,6 +24,7 @@ import { SCHEMA_VERSION } from '../results/types.js';
 import { writeRunResults } from '../results/write.js';
 import { ModelError } from '../models/errors.js';
 import type { ResolvedModel } from '../models/resolve.js';
+import { withheldPercentilesWarning } from '../scenarios/latency.js';
 import { disturbanceWarning, disturbedInstances } from '../stats/interference.js';
 import { TopologyError } from '../topology/errors.js';
 import { LaunchError } from './binding.js';
@@ -128,7 +129,7 @@ export async function runJob(req: JobRequest): Promise<JobOutcome> {
     ...(launched?.dispatch ? { dispatch: launched.dispatch } : {}),
     backend: launched?.backend ?? null,
     plan: prepared ? planJson(prepared) : null,
-    warnings: [...(prepared?.warnings ?? []), ...modelWarnings(launched?.model ?? null)],
+    warnings: [...(prepared?.warnings ?? []), ...modelWarnings(launched?.model ?? null), ...withheldWarnings(launched)],
     error,
     environment: env,
   });
@@ -245,6 +246,13 @@ async function runEfficiency(cfg: RunConfig, launched: LaunchOutcome, env: Recor
   const mhz = typeof env.cpu_mhz === 'number' ? env.cpu_mhz : null;
   const threads = ok.reduce((s, i) => s + i.threads, 0);
   return efficiency(flops, ok.map((i) => i.forwards_per_s), peaks, estimatedPeak((env.cpu_flags as string[]) ?? [], threads, mhz));
+}
+
+/** Once per run: the percentiles its samples do not support, and how long to run for them. */
+function withheldWarnings(launched: LaunchOutcome | null): string[] {
+  if (!launched || launched.dispatch) return [];
+  const w = withheldPercentilesWarning(launched.instances);
+  return w ? [w] : [];
 }
 
 function interferenceWarnings(instances: readonly InstanceResult[]): string[] {

@@ -18,6 +18,7 @@ import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { bestSetups, type BestSetup } from '../results/best.js';
 import { writeFileAtomic } from '../results/atomic.js';
 import { disturbedInstances } from '../stats/interference.js';
+import { minSamplesFor } from '../stats/summary.js';
 import { benchVersion } from '../results/environment.js';
 import { classLabel, coresUsed, isDispatch, planCharts, renderCharts, type ChartRow, type RenderedChart } from './charts.js';
 import { canonical, ENVIRONMENT_FIELDS, environmentValue } from './compare.js';
@@ -205,7 +206,10 @@ function dispatchTable(d: DispatchFigures): Table {
   };
 }
 
-const GAIN_NOTE = 'Request latency = completion - arrival (queueing included); queueing = hand-off to the instance - arrival. gain above 1: dispatching is better (latency: homogeneous / dispatched; requests/s: dispatched / homogeneous).';
+/** Why a percentile cell is empty: its samples do not support it (stats/summary.ts). */
+const WITHHELD_NOTE = `An empty percentile: too few samples for its 95% interval (p50 needs ${minSamplesFor('p50')}, p90 ${minSamplesFor('p90')}, p99 ${minSamplesFor('p99')} calls per instance, or requests per class); results.json keeps the figure.`;
+
+const GAIN_NOTE = `Request latency = completion - arrival (queueing included); queueing = hand-off to the instance - arrival. gain above 1: dispatching is better (latency: homogeneous / dispatched; requests/s: dispatched / homogeneous). ${WITHHELD_NOTE}`;
 
 /** The lines above a dispatch run's table: its workload and both setups. */
 function dispatchFacts(d: DispatchFigures): string[] {
@@ -346,6 +350,7 @@ ${model.best.length > 0 ? htmlTable(bestTable(model)) : '<p>No completed runs wi
 <section id="runs">
 <h2>Runs</h2>
 ${htmlTable(runsTable(model))}
+<p class="meta">${e(WITHHELD_NOTE)}</p>
 </section>
 ${
   model.warnings.length > 0
@@ -394,7 +399,7 @@ export function renderMarkdown(model: ReportModel, charts: readonly RenderedChar
     out.push('## Best setup per (batch, sequence)', '');
     out.push(...(model.best.length > 0 ? markdownTable(bestTable(model)) : ['No completed runs with a full result.']), '');
   }
-  out.push('## Runs', '', ...markdownTable(runsTable(model)), '');
+  out.push('## Runs', '', ...markdownTable(runsTable(model)), '', t(WITHHELD_NOTE), '');
   if (model.warnings.length > 0) out.push('## Warnings', '', ...model.warnings.map((w) => `- ${t(w)}`), '');
   return out.join('\n');
 }

@@ -6,12 +6,23 @@ import { join } from 'node:path';
 import { flatten, isTree } from '../config/tree.js';
 import { writeFileAtomic } from './atomic.js';
 import { coresPerInstance, sameForAll, type BestSetup } from './best.js';
-import type { InstanceResult, RunResult } from './types.js';
+import { isSupported, unsupportedAcross, type LatencySummary, type PercentileName } from '../stats/summary.js';
+import type { Aggregate, InstanceResult, RunResult } from './types.js';
 
 export const RESULTS_JSON = 'results.json';
 export const RESULTS_CSV = 'results.csv';
 
 const round = (x: number, digits = 4): number => (Number.isFinite(x) ? Number(x.toFixed(digits)) : x);
+
+/** A percentile's cell: empty when the calls do not support it (results.json keeps the figure). */
+const pct = (l: LatencySummary, name: PercentileName, value = l[`${name}_ms`]): number | '' => (isSupported(l, name) ? round(value) : '');
+
+/** The aggregate's withheld percentiles: recorded, or (older results) from its instances. */
+function aggregateSupports(a: Aggregate, instances: readonly InstanceResult[], name: PercentileName): boolean {
+  return !(a.unsupported_percentiles ?? unsupportedAcross(instances.filter((i) => i.status === 'ok').map((i) => i.latency))).includes(name);
+}
+const aggregatePct = (a: Aggregate, instances: readonly InstanceResult[], name: PercentileName, value: number): number | '' =>
+  aggregateSupports(a, instances, name) ? round(value) : '';
 
 export function writeRunResults(dir: string, result: RunResult): void {
   writeFileAtomic(join(dir, RESULTS_JSON), `${JSON.stringify(result, null, 1)}\n`);
@@ -39,11 +50,11 @@ export function resultsCsv(result: RunResult): string {
     latency_mean_ms: round(i.latency.mean_ms),
     latency_std_ms: round(i.latency.std_ms),
     latency_min_ms: round(i.latency.min_ms),
-    latency_p50_ms: round(i.latency.p50_ms),
-    latency_p90_ms: round(i.latency.p90_ms),
-    latency_p95_ms: round(i.latency.p95_ms),
-    latency_p99_ms: round(i.latency.p99_ms),
-    latency_p999_ms: round(i.latency.p999_ms),
+    latency_p50_ms: pct(i.latency, 'p50'),
+    latency_p90_ms: pct(i.latency, 'p90'),
+    latency_p95_ms: pct(i.latency, 'p95'),
+    latency_p99_ms: pct(i.latency, 'p99'),
+    latency_p999_ms: pct(i.latency, 'p999'),
     latency_max_ms: round(i.latency.max_ms),
     throughput_samples_per_s: round(i.throughput_samples_per_s),
     forwards_per_s: round(i.forwards_per_s),
@@ -59,7 +70,8 @@ export function resultsCsv(result: RunResult): string {
   }
   const a = result.aggregate;
   // Every latency percentile of the aggregate row is the worst instance's (the study's rule); std
-  // and iterations are those of all calls pooled (min and max are the same either way).
+  // and iterations are those of all calls pooled (min and max are the same either way). A
+  // percentile some instance's calls do not support is left empty.
   const worst = (pick: (l: InstanceResult['latency']) => number): number => Math.max(...result.instances.map((i) => pick(i.latency)));
   if (a) {
     rows.push({
@@ -74,11 +86,11 @@ export function resultsCsv(result: RunResult): string {
       latency_mean_ms: round(a.latency_mean_ms),
       latency_std_ms: round(a.pooled.std_ms),
       latency_min_ms: round(a.pooled.min_ms),
-      latency_p50_ms: round(a.latency_p50_ms),
-      latency_p90_ms: round(a.latency_p90_ms),
-      latency_p95_ms: round(worst((l) => l.p95_ms)),
-      latency_p99_ms: round(a.latency_p99_ms),
-      latency_p999_ms: round(worst((l) => l.p999_ms)),
+      latency_p50_ms: aggregatePct(a, result.instances, 'p50', a.latency_p50_ms),
+      latency_p90_ms: aggregatePct(a, result.instances, 'p90', a.latency_p90_ms),
+      latency_p95_ms: aggregatePct(a, result.instances, 'p95', worst((l) => l.p95_ms)),
+      latency_p99_ms: aggregatePct(a, result.instances, 'p99', a.latency_p99_ms),
+      latency_p999_ms: aggregatePct(a, result.instances, 'p999', worst((l) => l.p999_ms)),
       latency_max_ms: round(a.pooled.max_ms),
       throughput_samples_per_s: round(a.throughput_samples_per_s),
       forwards_per_s: round(a.forwards_per_s),
@@ -140,9 +152,10 @@ export function summaryRecord(row: SummaryRow): Record<string, unknown> {
     // Of the pooled calls, so that two summaries can be compared with Welch's test.
     latency_std_ms: a ? round(a.pooled.std_ms) : '',
     latency_count: a ? a.pooled.count : '',
-    latency_p50_ms: a ? round(a.latency_p50_ms) : '',
-    latency_p90_ms: a ? round(a.latency_p90_ms) : '',
-    latency_p99_ms: a ? round(a.latency_p99_ms) : '',
+    // Empty where the worst instance's calls do not support the percentile.
+    latency_p50_ms: a ? aggregatePct(a, instances, 'p50', a.latency_p50_ms) : '',
+    latency_p90_ms: a ? aggregatePct(a, instances, 'p90', a.latency_p90_ms) : '',
+    latency_p99_ms: a ? aggregatePct(a, instances, 'p99', a.latency_p99_ms) : '',
     throughput_samples_per_s: a ? round(a.throughput_samples_per_s) : '',
     dir: row.dir,
     error: row.error ?? '',

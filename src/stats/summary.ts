@@ -155,6 +155,15 @@ export function isSupported(s: Pick<LatencySummary, 'count' | 'unsupported_perce
   return !unsupportedPercentiles(s).includes(name);
 }
 
+/**
+ * Across instances whose figure is the worst instance's (the study's aggregate): a percentile is
+ * supported only when every instance's count supports it.
+ */
+export function unsupportedAcross(summaries: readonly Pick<LatencySummary, 'count' | 'unsupported_percentiles'>[]): PercentileName[] {
+  const out = new Set(summaries.flatMap((s) => unsupportedPercentiles(s)));
+  return PERCENTILES.filter((q) => out.has(q.name)).map((q) => q.name);
+}
+
 /** The samples a percentile needs, by name (`p99` -> 368 at 95%). */
 export function minSamplesFor(name: PercentileName): number {
   return minSamplesForPercentile(PERCENTILES.find((q) => q.name === name)!.p);
