@@ -24,6 +24,7 @@ import { SCHEMA_VERSION } from '../results/types.js';
 import { writeRunResults } from '../results/write.js';
 import { ModelError } from '../models/errors.js';
 import type { ResolvedModel } from '../models/resolve.js';
+import { withheldDispatchWarning } from '../scenarios/dispatch.js';
 import { withheldPercentilesWarning } from '../scenarios/latency.js';
 import { disturbanceWarning, disturbedInstances } from '../stats/interference.js';
 import { TopologyError } from '../topology/errors.js';
@@ -250,8 +251,8 @@ async function runEfficiency(cfg: RunConfig, launched: LaunchOutcome, env: Recor
 
 /** Once per run: the percentiles its samples do not support, and how long to run for them. */
 function withheldWarnings(launched: LaunchOutcome | null): string[] {
-  if (!launched || launched.dispatch) return [];
-  const w = withheldPercentilesWarning(launched.instances);
+  if (!launched) return [];
+  const w = launched.dispatch ? withheldDispatchWarning(launched.dispatch) : withheldPercentilesWarning(launched.instances);
   return w ? [w] : [];
 }
 

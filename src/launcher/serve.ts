@@ -330,7 +330,10 @@ export async function runDispatch(req: DispatchRequest): Promise<DispatchLaunch>
     })),
     dispatched: dispatchedReport,
     baseline: baselineReport,
-    gain: baselineStats ? gain(dispatchedStats, baselineStats) : null,
+    gain:
+      baselineStats && baselineRun
+        ? gain(dispatchedStats, baselineStats, { dispatched: dispatched.run.records, baseline: baselineRun.run.records, router, seed: cfg.seed })
+        : null,
     warnings: [...dispatchedStats.warnings, ...(baselineStats?.warnings ?? [])],
   };
   writeFileAtomic(join(req.outputDir, DISPATCH_CSV), toCsv(dispatchCsvRows(report)));
