@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { gemmPeak } from '../backends/peak.js';
 import type { Composition } from '../config/compose.js';
-import { architectureOf, flopShape, forwardFlops } from '../models/arch.js';
+import { architectureOf, flopShape, forwardFlops, type FlopShape } from '../models/arch.js';
 import { efficiency, estimatedPeak, type Efficiency, type EfficiencyOmitted } from '../stats/efficiency.js';
 import type { Override } from '../config/grammar.js';
 import { taskConfig } from '../config/hydra.js';
@@ -236,7 +236,7 @@ async function runEfficiency(cfg: RunConfig, launched: LaunchOutcome, env: Recor
   }
   const arch = model ? flopShape(model.arch) : architectureOf(cfg.model);
   if (arch === null) return { omitted: `the FLOPs of ${model?.name ?? 'the model'} are unknown: ${model?.arch_note ?? 'its architecture does not show them'}` };
-  const flops = ok.map((i) => forwardFlops(arch, i.batch_size, cfg.sequence_length));
+  const flops = flopsPerForward(arch, cfg, launched, ok);
   // One probe per distinct thread count, one after the other: probes running side by side would
   // disturb each other (and then not be cached).
   const peakByThreads = new Map<number, number>();
@@ -247,6 +247,22 @@ async function runEfficiency(cfg: RunConfig, launched: LaunchOutcome, env: Recor
   const mhz = typeof env.cpu_mhz === 'number' ? env.cpu_mhz : null;
   const threads = ok.reduce((s, i) => s + i.threads, 0);
   return efficiency(flops, ok.map((i) => i.forwards_per_s), peaks, estimatedPeak((env.cpu_flags as string[]) ?? [], threads, mhz));
+}
+
+/**
+ * Each instance's FLOPs per forward: batch x sequence_length in a latency run; in a dispatch run the
+ * mean over the requests it served (one forward each, at the request's own length), so that
+ * FLOPs per forward x forwards/s is the FLOPs it computed per second.
+ */
+function flopsPerForward(arch: FlopShape, cfg: RunConfig, launched: LaunchOutcome, ok: readonly InstanceResult[]): number[] {
+  const served = launched.dispatch?.dispatched.requests;
+  if (!served) return ok.map((i) => forwardFlops(arch, i.batch_size, cfg.sequence_length));
+  // `requests.instance` is the position of the instance in the dispatched setup, as in `instances`.
+  return ok.map((i) => {
+    const position = launched.instances.indexOf(i);
+    const lengths = served.length.filter((_, k) => served.instance[k] === position);
+    return lengths.length > 0 ? lengths.reduce((sum, len) => sum + forwardFlops(arch, 1, len), 0) / lengths.length : 0;
+  });
 }
 
 /** Once per run: the percentiles its samples do not support, and how long to run for them. */

@@ -7,7 +7,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { forwardFlops } from '../../src/models/arch.js';
 import type { DispatchReport } from '../../src/scenarios/dispatch.js';
+import type { Efficiency } from '../../src/stats/efficiency.js';
 import { bench } from '../helpers.js';
 
 const CACHE = mkdtempSync(join(tmpdir(), 'bench-cache-'));
@@ -15,9 +17,11 @@ const ENV = { BENCH_CACHE_DIR: CACHE };
 
 interface Result {
   status: string;
+  config: { model: Parameters<typeof forwardFlops>[0] };
   instances: { index: number; cpus: number[] | null; threads: number; iterations: number }[];
   plan: { instances: { cpus: number[] }[] };
   dispatch: DispatchReport;
+  efficiency: Efficiency;
 }
 
 function runDir(cwd: string): string {
@@ -112,6 +116,13 @@ describe('bench +experiment=smart-dispatch', () => {
     expect(g.per_class.small!.latency_p99).toBeNull();
     expect(g.per_class.large!.latency_p90).not.toBeNull();
     expect(r.stdout).toMatch(/all \(600\)\s+latency p50 ms(\s+[\d.]+){2}\s+[\d.]+x \[[\d.]+, [\d.]+\]/);
+    // Compute: the FLOPs of the lengths actually fed, not of sequence_length (128).
+    const res = result(runDir(r.cwd));
+    const q = d.dispatched.requests;
+    const flops = q.length.reduce((sum, len) => sum + forwardFlops(res.config.model, 1, len), 0);
+    expect(res.efficiency.achieved_gflops / (flops / d.dispatched.window_s / 1e9)).toBeCloseTo(1, 6);
+    expect(res.efficiency.flops_per_forward / (flops / q.length.length)).toBeCloseTo(1, 6);
+    expect(Math.abs(res.efficiency.flops_per_forward / forwardFlops(res.config.model, 1, 128) - 1)).toBeGreaterThan(0.1);
   });
 
   it('sizes an open loop so that every length class has the requests p90 needs (scenario.min_requests_per_class)', () => {
