@@ -6,6 +6,7 @@
 import type { RunConfig } from '../config/schema.js';
 import type { ResolvedModel } from '../models/resolve.js';
 import type { InstanceResult } from '../results/types.js';
+import type { Interference } from '../stats/interference.js';
 
 export interface FaultInjection {
   readonly instance: number;
@@ -54,6 +55,8 @@ export interface ServedReport {
   readonly warmup_calls: number;
   readonly peak_rss_mb: number;
   readonly backend: Record<string, unknown>;
+  /** Other processes' CPU time on its CPUs from its first request to `stop`; null where /proc is not readable. */
+  readonly interference: Interference | null;
 }
 
 export type ChildMessage =

@@ -122,15 +122,13 @@ interface Table {
 
 function runNote(r: ResultRow): string {
   if (r.error) return r.error.split('\n')[0]!;
+  // A measurement other processes disturbed is flagged where its figures are shown.
+  const disturbed = r.result && disturbedInstances(r.result.instances).length > 0 ? ['disturbed: other processes used its CPUs (see its results.json)'] : [];
   if (isDispatch(r)) {
-    if (r.latency_measure === 'request') return 'dispatch run: request latency and requests/s of the dispatched setup (see Dispatch runs)';
-    return 'dispatch run: service times only (session.run; no request latencies in this input)';
+    if (r.latency_measure === 'request') return ['dispatch run: request latency and requests/s of the dispatched setup (see Dispatch runs)', ...disturbed].join('; ');
+    return ['dispatch run: service times only (session.run; no request latencies in this input)', ...disturbed].join('; ');
   }
-  const notes = [
-    ...(r.latencies_ms === null && r.status === 'ok' ? ['summary only'] : []),
-    // A measurement other processes disturbed is flagged where its figures are shown.
-    ...(r.result && disturbedInstances(r.result.instances).length > 0 ? ['disturbed: other processes used its CPUs (see its results.json)'] : []),
-  ];
+  const notes = [...(r.latencies_ms === null && r.status === 'ok' ? ['summary only'] : []), ...disturbed];
   return notes.join('; ');
 }
 

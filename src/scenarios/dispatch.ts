@@ -27,6 +27,7 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import type { DispatchScenarioConfig } from '../config/schema.js';
 import { Rng } from '../models/rng.js';
+import type { Interference } from '../stats/interference.js';
 import { percentileBootstrapInterval, percentilesOfCounts, type Interval } from '../stats/bootstrap.js';
 import { isSupported, minSamplesFor, summarize, type LatencySummary, type PercentileName } from '../stats/summary.js';
 
@@ -832,6 +833,8 @@ export interface ServedInstance {
   readonly first_inference_ms: number;
   readonly warmup_calls: number;
   readonly peak_rss_mb: number;
+  /** Other processes' CPU time on its CPUs while it served (absent in older files; null where unknown). */
+  readonly interference?: Interference | null;
 }
 
 /** Every request, column by column (ms from the start of the setup's run). */

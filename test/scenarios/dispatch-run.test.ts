@@ -6,11 +6,15 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { currentAffinity } from '../../src/launcher/instance.js';
 import { forwardFlops } from '../../src/models/arch.js';
+import { writeReport } from '../../src/report/report.js';
 import type { DispatchReport } from '../../src/scenarios/dispatch.js';
 import type { Efficiency } from '../../src/stats/efficiency.js';
-import { bench } from '../helpers.js';
+import type { Interference } from '../../src/stats/interference.js';
+import { bench, benchStart } from '../helpers.js';
 
 const CACHE = mkdtempSync(join(tmpdir(), 'bench-cache-'));
 const ENV = { BENCH_CACHE_DIR: CACHE };
@@ -18,10 +22,11 @@ const ENV = { BENCH_CACHE_DIR: CACHE };
 interface Result {
   status: string;
   config: { model: Parameters<typeof forwardFlops>[0] };
-  instances: { index: number; cpus: number[] | null; threads: number; iterations: number }[];
+  instances: { index: number; cpus: number[] | null; threads: number; iterations: number; interference?: Interference | null }[];
   plan: { instances: { cpus: number[] }[] };
   dispatch: DispatchReport;
   efficiency: Efficiency;
+  warnings: string[];
 }
 
 function runDir(cwd: string): string {
@@ -141,6 +146,33 @@ describe('bench +experiment=smart-dispatch', () => {
     expect(r.stdout).toMatch(/latency p90 ms(\s+[\d.]+){2}\s+[\d.]+x \[/);
     expect(r.stdout).toMatch(/latency p99 ms\s+n\/a\s+n\/a\n/);
     expect(r.stdout).toMatch(/too few requests for p99 \(all, small, large\).*for them run longer \(p99: benchmark_duration=\d+ or scenario\.requests=\d+\)/);
+  });
+
+  it('flags a dispatch run whose CPUs other processes used, as a latency run is flagged', async () => {
+    // A busy loop pinned to every CPU bench may use, for the length of the run.
+    const cpus = currentAffinity() ?? [0];
+    const loops = cpus.map((cpu) => spawn('taskset', ['-c', String(cpu), process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' }));
+    try {
+      const run = benchStart(
+        ['+experiment=smart-dispatch', 'model=bert-tiny', 'backend=mock', 'backend.latency_ms=2', 'benchmark_duration=1', 'scenario.arrival.rate_per_s=50', 'scenario.min_requests_per_class=0', 'warmup_runs=1'],
+        { env: ENV },
+      );
+      const r = await run.done;
+      expect(r.code, r.stderr).toBe(0);
+      const res = result(runDir(r.cwd));
+      for (const i of [...res.instances, ...res.dispatch.dispatched.instances, ...res.dispatch.baseline!.instances]) {
+        expect(i.interference, `instance ${i.index}`).toBeTruthy();
+        expect(i.interference!.others_share).toBeGreaterThan(0.05);
+      }
+      expect(res.warnings.join('\n')).toMatch(/other processes used \d+% of CPU .* while instance 0 measured: its numbers are disturbed/);
+      expect(res.dispatch.warnings.join('\n')).toMatch(/homogeneous setup: other processes used \d+% of CPU/);
+      expect(r.stdout).toMatch(/warning {3}other processes used/);
+      // And the report flags the run where it shows its figures.
+      const report = await writeReport(runDir(r.cwd), { out: join(mkdtempSync(join(tmpdir(), 'bench-report-')), 'r.html') });
+      expect(readFileSync(report.markdown, 'utf8')).toMatch(/dispatch run: request latency .*; disturbed: other processes used its CPUs/);
+    } finally {
+      for (const l of loops) l.kill('SIGKILL');
+    }
   });
 
   it('runs a closed loop of a fixed number of requests', () => {
