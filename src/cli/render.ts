@@ -8,8 +8,10 @@ import type { BestSetup } from '../results/best.js';
 import { layoutOf, repetitionsOf } from '../results/repetitions.js';
 import type { RepetitionResult, RunResult } from '../results/types.js';
 import type { SpreadInterval } from '../stats/repetitions.js';
-import type { ClassStats, DispatchReport, SetupReport } from '../scenarios/dispatch.js';
+import type { ClassStats, DispatchReport, Gain, SetupReport } from '../scenarios/dispatch.js';
+import type { Interval } from '../stats/bootstrap.js';
 import { disturbedInstances } from '../stats/interference.js';
+import { isSupported, minSamplesFor, type LatencySummary, type PercentileName } from '../stats/summary.js';
 import { formatCpuList } from '../topology/cpulist.js';
 
 export const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
@@ -17,6 +19,17 @@ export const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.to
 export function ms(x: number): string {
   if (!Number.isFinite(x)) return 'n/a';
   return x >= 100 ? x.toFixed(1) : x >= 10 ? x.toFixed(2) : x.toFixed(3);
+}
+
+/** A percentile's figure, or `n/a (10 calls; needs >= 368)` when the calls do not support it. */
+export function pct(l: LatencySummary, name: PercentileName, unit = 'calls'): string {
+  return isSupported(l, name) ? ms(l[`${name}_ms`]) : `n/a (${l.count} ${unit}; needs >= ${minSamplesFor(name)})`;
+}
+
+/** The aggregate's (worst instance's) percentile, or `n/a (needs >= 368 calls per instance)`. */
+function aggregatePct(r: RunResult, name: PercentileName, value: number): string {
+  const withheld = r.aggregate?.unsupported_percentiles ?? r.instances.flatMap((i) => (isSupported(i.latency, name) ? [] : [name]));
+  return withheld.includes(name) ? `n/a (needs >= ${minSamplesFor(name)} calls per instance)` : ms(value);
 }
 
 export function displayPath(p: string): string {
@@ -122,8 +135,8 @@ export function renderRun(outcome: JobOutcome): string {
     );
     const l = i.latency;
     lines.push(
-      `${tag}latency   mean ${ms(l.mean_ms)} ± ${ms(l.std_ms)} ms · p50 ${ms(l.p50_ms)} · p90 ${ms(l.p90_ms)} · ` +
-        `p99 ${ms(l.p99_ms)} · min ${ms(l.min_ms)} · max ${ms(l.max_ms)}`,
+      `${tag}latency   mean ${ms(l.mean_ms)} ± ${ms(l.std_ms)} ms · p50 ${pct(l, 'p50')} · p90 ${pct(l, 'p90')} · ` +
+        `p99 ${pct(l, 'p99')} · min ${ms(l.min_ms)} · max ${ms(l.max_ms)}`,
     );
   }
   const a = r.aggregate;
@@ -131,7 +144,8 @@ export function renderRun(outcome: JobOutcome): string {
     lines.push(`  throughput ${fmt(a.throughput_samples_per_s)} samples/s (geometric mean over the repetitions; ${fmt(a.forwards_per_s)} forwards/s)`);
   } else if (a && r.instances.length > 1) {
     lines.push(
-      `  aggregate  latency (worst instance) mean ${ms(a.latency_mean_ms)} ms · p50 ${ms(a.latency_p50_ms)} · p90 ${ms(a.latency_p90_ms)} · p99 ${ms(a.latency_p99_ms)}`,
+      `  aggregate  latency (worst instance) mean ${ms(a.latency_mean_ms)} ms · p50 ${aggregatePct(r, 'p50', a.latency_p50_ms)} · ` +
+        `p90 ${aggregatePct(r, 'p90', a.latency_p90_ms)} · p99 ${aggregatePct(r, 'p99', a.latency_p99_ms)}`,
     );
     const window = a.common_window_ms !== null ? ` in the ${fmt(a.common_window_ms / 1000)} s all instances measured together` : '';
     lines.push(`  throughput ${fmt(a.throughput_samples_per_s)} samples/s summed over ${a.instances} instances${window} (${fmt(a.forwards_per_s)} forwards/s)`);
@@ -195,10 +209,18 @@ function renderFigures(head: string, o: JobOutcome): string {
   if (d) {
     // Request latency, not the instances' service time, and the gain over the homogeneous pool.
     const l = d.dispatched.overall;
-    const g = d.gain ? ` · gain p50 ${fmt(d.gain.latency_p50)}x, p99 ${fmt(d.gain.latency_p99)}x` : '';
-    return `${head} · dispatched p50 ${ms(l.latency.p50_ms)} ms · p99 ${ms(l.latency.p99_ms)} ms · ${fmt(l.throughput_requests_per_s)} requests/s${g}`;
+    // A percentile the requests do not support is n/a, and its gain is left out.
+    const figure = (name: 'p50' | 'p99'): string => (isSupported(l.latency, name) ? `${ms(l.latency[`${name}_ms`])} ms` : pct(l.latency, name, 'requests'));
+    const gains = d.gain
+      ? (['p50', 'p99'] as const)
+          .filter((name) => isSupported(l.latency, name))
+          .map((name) => `${name} ${gainWithInterval(d.gain![`latency_${name}`], d.gain!.intervals?.[`latency_${name}`])}`)
+      : [];
+    const g = gains.length > 0 ? ` · gain ${gains.join(', ')}` : '';
+    return `${head} · dispatched p50 ${figure('p50')} · p99 ${figure('p99')} · ${fmt(l.throughput_requests_per_s)} requests/s${g}`;
   }
-  return `${head} · mean ${ms(a.latency_mean_ms)} ms · p99 ${ms(a.latency_p99_ms)} ms · ${fmt(a.throughput_samples_per_s)} samples/s`;
+  const p99 = aggregatePct(o.result, 'p99', a.latency_p99_ms);
+  return `${head} · mean ${ms(a.latency_mean_ms)} ms · p99 ${p99.startsWith('n/a') ? p99 : `${p99} ms`} · ${fmt(a.throughput_samples_per_s)} samples/s`;
 }
 
 /** A dispatch plan's instance index -> ` small (<= 32)`, the pool it serves; empty for other plans. */
@@ -310,6 +332,12 @@ export function renderProgress(done: number, total: number, elapsedMs: number, d
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${unit} · ${clock(elapsedMs)} elapsed${eta}`;
 }
 
+/** `2.23x [1.91, 2.60]`: a gain and its bootstrap interval (the interval left out where there is none). */
+function gainWithInterval(x: number, interval: Interval | null | undefined): string {
+  if (!Number.isFinite(x)) return '';
+  return `${x.toFixed(2)}x${interval ? ` [${interval.lo.toFixed(2)}, ${interval.hi.toFixed(2)}]` : ''}`;
+}
+
 /** Lays out rows of cells: the first `left` columns left-aligned, the rest right-aligned. */
 function table(rows: readonly (readonly string[])[], left: number): string[] {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
@@ -346,38 +374,62 @@ export function renderDispatchRun(outcome: JobOutcome, d: DispatchReport): strin
   const setups = [d.dispatched, ...(d.baseline ? [d.baseline] : [])];
   for (const s of setups) lines.push(`  ${s.setup.padEnd(11)}  ${s.description} (CPUs ${describeSetupCpus(s)})`);
 
-  const ratio = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(2)}x` : '');
-  const header = ['class', 'metric', ...setups.map((s) => s.setup), ...(d.baseline ? ['gain'] : [])];
+  const header = ['class', 'metric', ...setups.map((s) => s.setup), ...(d.baseline ? ['gain [95% interval]'] : [])];
   const rows: string[][] = [header];
-  const classes: [string, string, (s: SetupReport) => ClassStats | undefined][] = [
-    [`all (${d.dispatched.overall.requests})`, '', (s) => s.overall],
-    ...Object.entries(w.classes).map(([name, c]): [string, string, (s: SetupReport) => ClassStats | undefined] => [
+  const classes: [string, string, string | null, (s: SetupReport) => ClassStats | undefined][] = [
+    [`all (${d.dispatched.overall.requests})`, '', null, (s) => s.overall],
+    ...Object.entries(w.classes).map(([name, c]): [string, string, string | null, (s: SetupReport) => ClassStats | undefined] => [
       `${name} ${c.range}`,
       `(${d.dispatched.per_class[name]?.requests ?? 0}, ${Math.round(c.share * 100)}%)`,
+      name,
       (s) => s.per_class[name],
     ]),
   ];
-  const metrics: [string, (c: ClassStats) => number, 'lower' | 'higher' | null, (x: number) => string][] = [
-    ['latency p50 ms', (c) => c.latency.p50_ms, 'lower', ms],
-    ['latency p90 ms', (c) => c.latency.p90_ms, 'lower', ms],
-    ['latency p99 ms', (c) => c.latency.p99_ms, 'lower', ms],
-    ['queueing p50 ms', (c) => c.queueing.p50_ms, null, ms],
-    ['queueing p99 ms', (c) => c.queueing.p99_ms, null, ms],
-    ['throughput req/s', (c) => c.throughput_requests_per_s, 'higher', (x) => fmt(x, 1)],
+  // A percentile the class's requests do not support is `n/a`, and so is its gain (stats/summary.ts).
+  type Metric = [string, (c: ClassStats) => string, ((g: Gain, cls: string | null) => string) | null];
+  const latencyGain =
+    (key: 'latency_p50' | 'latency_p90' | 'latency_p99') =>
+    (g: Gain, cls: string | null): string => {
+      const point = cls === null ? g[key] : g.per_class[cls]?.[key];
+      const interval = cls === null ? g.intervals?.[key] : g.intervals?.per_class[cls]?.[key];
+      return point === undefined || interval === null ? '' : gainWithInterval(point, interval);
+    };
+  let withheld = false;
+  const figure = (l: LatencySummary, name: PercentileName): string => {
+    if (isSupported(l, name)) return ms(l[`${name}_ms`]);
+    withheld = true;
+    return 'n/a';
+  };
+  const metrics: Metric[] = [
+    ['latency p50 ms', (c) => figure(c.latency, 'p50'), latencyGain('latency_p50')],
+    ['latency p90 ms', (c) => figure(c.latency, 'p90'), latencyGain('latency_p90')],
+    ['latency p99 ms', (c) => figure(c.latency, 'p99'), latencyGain('latency_p99')],
+    ['queueing p50 ms', (c) => figure(c.queueing, 'p50'), null],
+    ['queueing p99 ms', (c) => figure(c.queueing, 'p99'), null],
+    // A class's throughput gain is the overall one: both setups serve the same requests, each over its own window.
+    ['throughput req/s', (c) => fmt(c.throughput_requests_per_s, 1), (g) => gainWithInterval(g.throughput, g.intervals?.throughput)],
   ];
-  for (const [label, sub, pick] of classes) {
-    metrics.forEach(([metric, value, better, show], m) => {
-      const values = setups.map((s) => {
+  for (const [label, sub, cls, pick] of classes) {
+    metrics.forEach(([metric, show, gainOf], m) => {
+      const cells = setups.map((s) => {
         const c = pick(s);
-        return c && c.requests > 0 ? value(c) : NaN;
+        return c && c.requests > 0 ? show(c) : 'n/a';
       });
-      const [a, b] = values as [number, number | undefined];
-      const g = d.baseline && better !== null && b !== undefined ? (better === 'lower' ? b / a : a / b) : NaN;
-      rows.push([m === 0 ? label : m === 1 ? sub : '', metric, ...values.map(show), ...(d.baseline ? [ratio(g)] : [])]);
+      const served = setups.every((s) => (pick(s)?.requests ?? 0) > 0);
+      const g = d.gain && gainOf && served && !cells.includes('n/a') ? gainOf(d.gain, cls) : '';
+      rows.push([m === 0 ? label : m === 1 ? sub : '', metric, ...cells, ...(d.baseline ? [g] : [])]);
     });
   }
   lines.push(...table(rows, 2));
-  if (d.baseline) lines.push('  gain > 1: dispatching is better (latency: homogeneous / dispatched; throughput: dispatched / homogeneous)');
+  if (d.baseline) {
+    lines.push(
+      '  gain > 1: dispatching is better (latency: homogeneous / dispatched; throughput: dispatched / homogeneous); [lo, hi]: 95% bootstrap interval over requests',
+    );
+  }
+  if (withheld) {
+    const needs = (['p50', 'p90', 'p99'] as const).map((name, k) => `${name}${k === 0 ? ' needs' : ''} ${minSamplesFor(name)}`).join(', ');
+    lines.push(`  n/a: too few requests in the class for a 95% interval of that percentile (${needs}), and so no gain`);
+  }
   const pools = Object.entries(d.dispatched.per_pool)
     .map(([name, p]) => `${name} busy ${Math.round(p.utilization * 100)}%, max queue ${p.max_queue_length}`)
     .join(' · ');

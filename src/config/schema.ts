@@ -183,6 +183,11 @@ const DispatchScenarioSchema = z
     name: z.literal('dispatch'),
     /** Requests per setup; null: `benchmark_duration` seconds of arrivals. */
     requests: nullable(positiveInt),
+    /**
+     * Open loop with requests: null: more arrivals than rate x duration, until every length class
+     * has this many requests (at most 10 x as many arrivals). Optional: absent (older configs) is 0.
+     */
+    min_requests_per_class: nonNegativeInt.optional(),
     arrival: z.strictObject({
       mode: oneOf(['open', 'closed'] as const),
       rate_per_s: positiveNumber,

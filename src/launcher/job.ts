@@ -8,7 +8,7 @@
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import type { Composition } from '../config/compose.js';
-import { architectureOf, flopShape, forwardFlops } from '../models/arch.js';
+import { architectureOf, flopShape, forwardFlops, type FlopShape } from '../models/arch.js';
 import { efficiency, estimatedPeak, type Efficiency, type EfficiencyOmitted } from '../stats/efficiency.js';
 import type { Override } from '../config/grammar.js';
 import { taskConfig } from '../config/hydra.js';
@@ -26,6 +26,8 @@ import { SCHEMA_VERSION } from '../results/types.js';
 import { writeRunResults } from '../results/write.js';
 import { ModelError } from '../models/errors.js';
 import type { ResolvedModel } from '../models/resolve.js';
+import { withheldDispatchWarning, type DispatchReport } from '../scenarios/dispatch.js';
+import { withheldPercentilesWarning } from '../scenarios/latency.js';
 import { disturbanceWarning, disturbedInstances } from '../stats/interference.js';
 import { geometricMean } from '../stats/repetitions.js';
 import { TopologyError } from '../topology/errors.js';
@@ -257,7 +259,8 @@ export class Job {
     const prepared = this.prep?.prepared ?? null;
     if (cfg && prepared && !this.setupError) {
       this.environment ??= this.collectEnvironment();
-      efficiency = await runEfficiency(cfg, this.model, this.usedInstances(), prepared, this.environment);
+      const { instances, dispatch } = this.efficiencyInputs();
+      efficiency = await runEfficiency(cfg, this.model, instances, dispatch, prepared, this.environment);
     }
     const result = this.write(efficiency, true);
     const error = result.error === null ? null : this.errorOf(result);
@@ -275,7 +278,18 @@ export class Job {
     return collectEnvironment(prepared ? { topology: topologyFacts(prepared.topology) } : {});
   }
 
-  /** Each instance index with its throughput across the used repetitions (for the efficiency figure). */
+  /**
+   * What the efficiency figure is computed from: each instance's throughput across the used
+   * repetitions; for a dispatch run, the first used repetition's instances and the lengths it fed.
+   */
+  private efficiencyInputs(): { instances: InstanceResult[]; dispatch: DispatchReport | undefined } {
+    const reps = [...this.repetitions.values()].sort((a, b) => a.repetition - b.repetition);
+    const dispatched = usedRepetitions(reps).used.find((r) => r.dispatch);
+    if (dispatched) return { instances: [...(this.instances.get(dispatched.repetition) ?? [])], dispatch: dispatched.dispatch };
+    return { instances: this.usedInstances(), dispatch: undefined };
+  }
+
+  /** Each instance index with its throughput across the used repetitions. */
   private usedInstances(): InstanceResult[] {
     const reps = [...this.repetitions.values()].sort((a, b) => a.repetition - b.repetition);
     const { used } = usedRepetitions(reps);
@@ -341,6 +355,7 @@ export class Job {
         ...(this.backend?.name === 'mock' ? ['backend: mock — latencies are simulated, not measured inference'] : []),
         ...this.warnings,
         ...modelWarnings(this.model),
+        ...withheldWarnings(reps.find((r) => r.aggregate !== null), instancesOf({ instances }, reps.find((r) => r.aggregate !== null)?.repetition ?? 1)),
         ...reps.flatMap((r) => disturbedInstances(this.instances.get(r.repetition) ?? []).map((i) => `${several ? repWord(r) : ''}${disturbanceWarning(i.index, i.interference)}`)),
         ...repetitionWarnings(summary),
       ],
@@ -402,6 +417,7 @@ async function runEfficiency(
   cfg: RunConfig,
   model: ResolvedModel | null,
   instances: readonly InstanceResult[],
+  dispatch: DispatchReport | undefined,
   prepared: PreparedLaunch,
   env: Record<string, unknown>,
 ): Promise<Efficiency | EfficiencyOmitted | null> {
@@ -412,11 +428,34 @@ async function runEfficiency(
   }
   const arch = model ? flopShape(model.arch) : architectureOf(cfg.model);
   if (arch === null) return { omitted: `the FLOPs of ${model?.name ?? 'the model'} are unknown: ${model?.arch_note ?? 'its architecture does not show them'}` };
-  const flops = ok.map((i) => forwardFlops(arch, i.batch_size, cfg.sequence_length));
+  const flops = flopsPerForward(arch, cfg, dispatch, instances, ok);
   const probes = cfg.backend.name === 'onnxruntime' ? await runPeaks(prepared, ok) : [];
   const peaks = ok.map((i) => probes.find((p) => p.threads === i.threads)?.gflops ?? null);
   const mhz = typeof env.cpu_mhz === 'number' ? env.cpu_mhz : null;
   const threads = ok.reduce((s, i) => s + i.threads, 0);
   const e = efficiency(flops, ok.map((i) => i.forwards_per_s), peaks, estimatedPeak((env.cpu_flags as string[]) ?? [], threads, mhz));
   return probes.length > 0 ? { ...e, peak_probes: probes } : e;
+}
+
+/**
+ * Each instance's FLOPs per forward: batch x sequence_length in a latency run; in a dispatch run the
+ * mean over the requests it served (one forward each, at the request's own length), so that
+ * FLOPs per forward x forwards/s is the FLOPs it computed per second.
+ */
+function flopsPerForward(arch: FlopShape, cfg: RunConfig, dispatch: DispatchReport | undefined, all: readonly InstanceResult[], ok: readonly InstanceResult[]): number[] {
+  const served = dispatch?.dispatched.requests;
+  if (!served) return ok.map((i) => forwardFlops(arch, i.batch_size, cfg.sequence_length));
+  // `requests.instance` is the position of the instance in the dispatched setup, as in `instances`.
+  return ok.map((i) => {
+    const position = all.indexOf(i);
+    const lengths = served.length.filter((_, k) => served.instance[k] === position);
+    return lengths.length > 0 ? lengths.reduce((sum, len) => sum + forwardFlops(arch, 1, len), 0) / lengths.length : 0;
+  });
+}
+
+/** Once per run (from its first repetition that measured): the percentiles its samples do not support, and how long to run for them. */
+function withheldWarnings(rep: RepetitionResult | undefined, instances: readonly InstanceResult[]): string[] {
+  if (!rep) return [];
+  const w = rep.dispatch ? withheldDispatchWarning(rep.dispatch) : withheldPercentilesWarning(instances);
+  return w ? [w] : [];
 }

@@ -7,6 +7,7 @@ import type { GemmProbe } from '../backends/peak.js';
 import type { RunConfig } from '../config/schema.js';
 import type { ResolvedModel } from '../models/resolve.js';
 import type { InstanceResult } from '../results/types.js';
+import type { Interference } from '../stats/interference.js';
 
 export interface FaultInjection {
   readonly instance: number;
@@ -57,6 +58,8 @@ export interface ServedReport {
   readonly warmup_calls: number;
   readonly peak_rss_mb: number;
   readonly backend: Record<string, unknown>;
+  /** Other processes' CPU time on its CPUs from its first request to `stop`; null where /proc is not readable. */
+  readonly interference: Interference | null;
 }
 
 /** What the GEMM probe's child says: the figure, and where and with what it ran. */

@@ -14,6 +14,7 @@ import type { RunConfig } from '../config/schema.js';
 import { ModelError } from '../models/errors.js';
 import { buildFeeds, type InputSpec } from '../models/inputs.js';
 import type { ResolvedModel } from '../models/resolve.js';
+import { interference, sampleCpus, type CpuSample } from '../stats/interference.js';
 import { currentAffinity } from './instance.js';
 import type { ParentMessage, ServedReport } from './protocol.js';
 
@@ -149,15 +150,24 @@ export async function serveRequests(init: ServeInit): Promise<void> {
       for (let i = 0; i < Math.max(1, config.warmup_runs); i++, warmupCalls++) await runner.run(l);
     }
     await sendMessage({ type: 'ready', pid: process.pid });
+    // As a latency instance does over its timed window (stats/interference.ts): the kernel's busy
+    // time on our CPUs against our own CPU time, here from the first request to `stop`.
+    const cpus = currentAffinity();
+    let window: { readonly start: CpuSample; readonly startMs: number } | null = null;
     for await (const raw of getEachMessage()) {
       const msg = raw as ParentMessage;
       if (msg.type === 'request') {
+        if (window === null && cpus && cpus.length > 0) {
+          const start = sampleCpus(cpus);
+          if (start) window = { start, startMs: performance.now() };
+        }
         const serviceMs = await runner.run(msg.length);
         await sendMessage({ type: 'done', id: msg.id, service_ms: serviceMs });
       } else if (msg.type === 'stop') {
+        const end = window && cpus ? sampleCpus(cpus) : null;
         const report: ServedReport = {
           index: instance.index,
-          cpus: currentAffinity(),
+          cpus,
           threads: instance.threads,
           load_prepare_ms: load.prepare_ms,
           load_session_ms: load.session_ms,
@@ -166,6 +176,7 @@ export async function serveRequests(init: ServeInit): Promise<void> {
           // maxRSS is in KiB on Linux.
           peak_rss_mb: process.resourceUsage().maxRSS / 1024,
           backend: runner.describe(),
+          interference: window && end && cpus ? interference(cpus, window.start, end, performance.now() - window.startMs) : null,
         };
         await sendMessage({ type: 'served', report });
         break;

@@ -42,6 +42,7 @@ import {
   type SetupReport,
   type Workload,
 } from '../scenarios/dispatch.js';
+import { disturbanceWarning, disturbedInstances } from '../stats/interference.js';
 import { summarize } from '../stats/summary.js';
 import { formatCpuList } from '../topology/cpulist.js';
 import type { Topology } from '../topology/model.js';
@@ -330,8 +331,16 @@ export async function runDispatch(req: DispatchRequest): Promise<DispatchLaunch>
     })),
     dispatched: dispatchedReport,
     baseline: baselineReport,
-    gain: baselineStats ? gain(dispatchedStats, baselineStats) : null,
-    warnings: [...dispatchedStats.warnings, ...(baselineStats?.warnings ?? [])],
+    gain:
+      baselineStats && baselineRun
+        ? gain(dispatchedStats, baselineStats, { dispatched: dispatched.run.records, baseline: baselineRun.run.records, router, seed: cfg.seed })
+        : null,
+    warnings: [
+      ...dispatchedStats.warnings,
+      ...(baselineStats?.warnings ?? []),
+      // The dispatched setup's instances are the run's: job.ts warns about them as for any run.
+      ...disturbedInstances(baselineReport?.instances ?? []).map((i) => `homogeneous setup: ${disturbanceWarning(i.index, i.interference)}`),
+    ],
   };
   writeFileAtomic(join(req.outputDir, DISPATCH_CSV), toCsv(dispatchCsvRows(report)));
   return {
@@ -463,6 +472,7 @@ function servedInstances(instances: readonly PlanInstance[], setup: SetupRun, po
       first_inference_ms: rep?.first_inference_ms ?? NaN,
       warmup_calls: rep?.warmup_calls ?? 0,
       peak_rss_mb: rep?.peak_rss_mb ?? NaN,
+      interference: rep?.interference ?? null,
     };
   });
 }
@@ -496,6 +506,7 @@ function instanceResults(instances: readonly PlanInstance[], setup: SetupRun, wi
       forwards_per_s: mine.length / windowS,
       peak_rss_mb: rep?.peak_rss_mb ?? 0,
       latencies_ms: service,
+      interference: rep?.interference ?? null,
     };
   });
 }

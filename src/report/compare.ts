@@ -7,8 +7,8 @@
  * - `experiment_name`: a label;
  * - `seed`: it seeds the synthesized weights and the token ids, and the time of dense fp32 inference
  *   does not depend on their values (the claim the README makes for synthesized models);
- * - `benchmark_duration`, `scenario.min_iterations`, `repetitions`: how much is measured, i.e. the
- *   sample size, which the verdict takes into account;
+ * - `benchmark_duration`, `scenario.min_iterations`, `scenario.min_requests_per_class`,
+ *   `repetitions`: how much is measured, i.e. the sample size, which the verdict takes into account;
  * - `topology.file`: which machine description the plan was made for (the machine itself is
  *   compared in the environment block instead);
  * - `launcher.start_timeout_s`, `launcher.run_timeout_s`: watchdogs;
@@ -65,6 +65,7 @@ export const DEFAULT_IGNORED_KEYS: readonly string[] = [
   'seed',
   'benchmark_duration',
   'scenario.min_iterations',
+  'scenario.min_requests_per_class',
   'repetitions',
   'topology.file',
   'launcher.start_timeout_s',

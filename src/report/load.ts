@@ -22,6 +22,9 @@
  * `dispatch.csv` beside a CSV), `latency_measure` says so, and `dispatch` holds the figures per
  * setup and class for the report. A dispatch run read from a CSV with no dispatch.csv beside it
  * keeps the CSV's figures, service times, marked `latency_measure: 'service'`.
+ *
+ * A percentile the run's samples do not support (stats/summary.ts: too few calls per instance, or
+ * requests per class) is null, as the CSVs leave its cell empty; results.json keeps the figure.
  */
 import { parse } from 'csv-parse/sync';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -32,6 +35,7 @@ import { instancesOf, repetitionsOf } from '../results/repetitions.js';
 import type { RepetitionResult, RunResult } from '../results/types.js';
 import { isDisturbanceWarning } from '../stats/interference.js';
 import type { DispatchReport } from '../scenarios/dispatch.js';
+import { isSupported, unsupportedAcross, type LatencySummary, type PercentileName } from '../stats/summary.js';
 
 export class ReportInputError extends Error {
   override readonly name = 'ReportInputError';
@@ -148,6 +152,9 @@ export interface ResultSet {
   readonly warnings: readonly string[];
 }
 
+/** A percentile, or null when its samples do not support it (stats/summary.ts; derived from the count in older files). */
+const pct = (l: LatencySummary, name: PercentileName): number | null => (isSupported(l, name) ? num(l[`${name}_ms`]) : null);
+
 const num = (v: unknown): number | null => {
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
   if (typeof v === 'string' && v.trim() !== '') {
@@ -213,11 +220,11 @@ export function dispatchFromReport(d: DispatchReport): DispatchFigures {
         requests: c.requests,
         latency_mean_ms: num(c.latency.mean_ms),
         latency_std_ms: num(c.latency.std_ms),
-        latency_p50_ms: num(c.latency.p50_ms),
-        latency_p90_ms: num(c.latency.p90_ms),
-        latency_p99_ms: num(c.latency.p99_ms),
-        queueing_p50_ms: num(c.queueing.p50_ms),
-        queueing_p99_ms: num(c.queueing.p99_ms),
+        latency_p50_ms: pct(c.latency, 'p50'),
+        latency_p90_ms: pct(c.latency, 'p90'),
+        latency_p99_ms: pct(c.latency, 'p99'),
+        queueing_p50_ms: pct(c.queueing, 'p50'),
+        queueing_p99_ms: pct(c.queueing, 'p99'),
         throughput_requests_per_s: num(c.throughput_requests_per_s),
       });
     }
@@ -312,6 +319,8 @@ export function rowFromResult(r: RunResult, source: string, job: number | null):
     dispatch || useSmt || planned.length === 0 ? null : sameForAll(planned),
     dispatch ? null : sameForAll(r.instances.map((i) => i.threads)),
   );
+  // The aggregate's percentiles are the worst instance's: withheld unless every instance's calls support them.
+  const withheld = a ? (a.unsupported_percentiles ?? unsupportedAcross(ok.map((i) => i.latency))) : [];
   const row: ResultRow = {
     source,
     job,
@@ -327,8 +336,8 @@ export function rowFromResult(r: RunResult, source: string, job: number | null):
     cores_per_instance: coresPerInstance(r),
     batch_size: scenario === 'dispatch' || r.dispatch ? null : (a?.batch_size ?? null),
     latency_mean_ms: a?.latency_mean_ms ?? null,
-    latency_p50_ms: a?.latency_p50_ms ?? null,
-    latency_p99_ms: a?.latency_p99_ms ?? null,
+    latency_p50_ms: withheld.includes('p50') ? null : (a?.latency_p50_ms ?? null),
+    latency_p99_ms: withheld.includes('p99') ? null : (a?.latency_p99_ms ?? null),
     latency_std_ms: a?.pooled.std_ms ?? null,
     latency_count: a?.pooled.count ?? null,
     throughput_samples_per_s: a?.throughput_samples_per_s ?? null,

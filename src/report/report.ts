@@ -18,6 +18,7 @@ import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { bestSetups, type BestSetup } from '../results/best.js';
 import { writeFileAtomic } from '../results/atomic.js';
 import { isRunDisturbed } from '../results/repetitions.js';
+import { minSamplesFor } from '../stats/summary.js';
 import { benchVersion } from '../results/environment.js';
 import { classLabel, coresUsed, isDispatch, planCharts, renderCharts, type ChartRow, type RenderedChart } from './charts.js';
 import { canonical, ENVIRONMENT_FIELDS, environmentValue } from './compare.js';
@@ -121,14 +122,16 @@ interface Table {
 
 function runNote(r: ResultRow): string {
   if (r.error) return r.error.split('\n')[0]!;
+  // A measurement other processes disturbed is flagged where its figures are shown.
+  // A measurement other processes disturbed is flagged where its figures are shown.
+  const disturbed = r.result && isRunDisturbed(r.result) ? ['disturbed: other processes used its CPUs (see its results.json)'] : [];
   if (isDispatch(r)) {
-    if (r.latency_measure === 'request') return 'dispatch run: request latency and requests/s of the dispatched setup (see Dispatch runs)';
-    return 'dispatch run: service times only (session.run; no request latencies in this input)';
+    if (r.latency_measure === 'request') return ['dispatch run: request latency and requests/s of the dispatched setup (see Dispatch runs)', ...disturbed].join('; ');
+    return ['dispatch run: service times only (session.run; no request latencies in this input)', ...disturbed].join('; ');
   }
   const notes = [
     ...(r.latencies_ms === null && r.status === 'ok' ? ['summary only'] : []),
-    // A measurement other processes disturbed is flagged where its figures are shown.
-    ...(r.result && isRunDisturbed(r.result) ? ['disturbed: other processes used its CPUs (see its results.json)'] : []),
+    ...disturbed,
     ...(r.repetitions.length > 1 ? [`geometric mean of ${r.repetitions.filter((x) => x.status === 'ok').length} repetitions`] : []),
     ...(r.result?.repetition_summary && !r.result.repetition_summary.disturbed_only && r.result.repetition_summary.excluded.some((e) => e.reason.startsWith('disturbed'))
       ? ['disturbed repetitions left out']
@@ -209,7 +212,10 @@ function dispatchTable(d: DispatchFigures): Table {
   };
 }
 
-const GAIN_NOTE = 'Request latency = completion - arrival (queueing included); queueing = hand-off to the instance - arrival. gain above 1: dispatching is better (latency: homogeneous / dispatched; requests/s: dispatched / homogeneous).';
+/** Why a percentile cell is empty: its samples do not support it (stats/summary.ts). */
+const WITHHELD_NOTE = `An empty percentile: too few samples for its 95% interval (p50 needs ${minSamplesFor('p50')}, p90 ${minSamplesFor('p90')}, p99 ${minSamplesFor('p99')} calls per instance, or requests per class); results.json keeps the figure.`;
+
+const GAIN_NOTE = `Request latency = completion - arrival (queueing included); queueing = hand-off to the instance - arrival. gain above 1: dispatching is better (latency: homogeneous / dispatched; requests/s: dispatched / homogeneous). ${WITHHELD_NOTE}`;
 
 /** The lines above a dispatch run's table: its workload and both setups. */
 function dispatchFacts(d: DispatchFigures): string[] {
@@ -350,6 +356,7 @@ ${model.best.length > 0 ? htmlTable(bestTable(model)) : '<p>No completed runs wi
 <section id="runs">
 <h2>Runs</h2>
 ${htmlTable(runsTable(model))}
+<p class="meta">${e(WITHHELD_NOTE)}</p>
 </section>
 ${
   model.warnings.length > 0
@@ -398,7 +405,7 @@ export function renderMarkdown(model: ReportModel, charts: readonly RenderedChar
     out.push('## Best setup per (batch, sequence)', '');
     out.push(...(model.best.length > 0 ? markdownTable(bestTable(model)) : ['No completed runs with a full result.']), '');
   }
-  out.push('## Runs', '', ...markdownTable(runsTable(model)), '');
+  out.push('## Runs', '', ...markdownTable(runsTable(model)), '', t(WITHHELD_NOTE), '');
   if (model.warnings.length > 0) out.push('## Warnings', '', ...model.warnings.map((w) => `- ${t(w)}`), '');
   return out.join('\n');
 }

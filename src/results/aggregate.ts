@@ -1,13 +1,14 @@
 /**
  * Across instances, as the study defines it: the latency of a multi-instance setup is its worst
  * instance's (max over instances of mean, p50, p90, p99), its throughput the sum over instances.
+ * A worst-instance percentile is supported only when every instance's calls support it.
  *
  * The sum is taken over the common window (from the last instance's start to the first one's end),
  * counting the calls each instance completed inside it, so that an instance measuring alone at the
  * edges (faster, with the cores to itself) does not inflate the total. Call end times are rebuilt
  * from the window start and the cumulative latencies (the gaps between calls are microseconds).
  */
-import { summarize } from '../stats/summary.js';
+import { summarize, unsupportedAcross } from '../stats/summary.js';
 import type { Aggregate, InstanceResult } from './types.js';
 
 export interface CommonWindow {
@@ -56,5 +57,6 @@ export function aggregate(instances: readonly InstanceResult[]): Aggregate | nul
     throughput_sum_of_rates_samples_per_s: sumOfRates,
     common_window_ms: window?.duration_ms ?? null,
     pooled: summarize(ok.flatMap((i) => i.latencies_ms)),
+    unsupported_percentiles: unsupportedAcross(ok.map((i) => i.latency)),
   };
 }

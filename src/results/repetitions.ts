@@ -83,6 +83,8 @@ export function aggregateAcross(reps: readonly RepetitionResult[], instances: re
     throughput_sum_of_rates_samples_per_s: g((a) => a.throughput_sum_of_rates_samples_per_s),
     common_window_ms: windows.length > 0 ? geometricMean(windows) : null,
     pooled: summarize(instances.filter((i) => i.status === 'ok' && used.has(repetitionOf(i))).flatMap((i) => i.latencies_ms)),
+    // A percentile is shown across repetitions only where every repetition's calls support it.
+    unsupported_percentiles: [...new Set(withFigures.flatMap((r) => r.aggregate.unsupported_percentiles ?? []))],
   };
 }
 

@@ -6,7 +6,7 @@ import type { DispatchReport } from '../scenarios/dispatch.js';
 import type { Efficiency, EfficiencyOmitted } from '../stats/efficiency.js';
 import type { Interference } from '../stats/interference.js';
 import type { SpreadInterval } from '../stats/repetitions.js';
-import type { LatencySummary } from '../stats/summary.js';
+import type { LatencySummary, PercentileName } from '../stats/summary.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -68,6 +68,11 @@ export interface Aggregate {
   readonly common_window_ms: number | null;
   /** All instances' calls pooled into one distribution. */
   readonly pooled: LatencySummary;
+  /**
+   * The worst-instance percentiles above that some instance's calls do not support (stats/summary.ts);
+   * kept as computed, withheld where people read them. Absent in files written before it existed.
+   */
+  readonly unsupported_percentiles?: readonly PercentileName[];
 }
 
 /**

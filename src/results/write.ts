@@ -19,11 +19,22 @@ import { instancesOf, repetitionOf, repetitionsOf } from './repetitions.js';
 import type { Aggregate, InstanceResult, RepetitionResult, RunResult } from './types.js';
 import type { SpreadInterval } from '../stats/repetitions.js';
 import { isDisturbed } from '../stats/interference.js';
+import { isSupported, unsupportedAcross, type LatencySummary, type PercentileName } from '../stats/summary.js';
 
 export const RESULTS_JSON = 'results.json';
 export const RESULTS_CSV = 'results.csv';
 
 const round = (x: number, digits = 4): number => (Number.isFinite(x) ? Number(x.toFixed(digits)) : x);
+
+/** A percentile's cell: empty when the calls do not support it (results.json keeps the figure). */
+const pct = (l: LatencySummary, name: PercentileName, value = l[`${name}_ms`]): number | '' => (isSupported(l, name) ? round(value) : '');
+
+/** The aggregate's withheld percentiles: recorded, or (older results) from its instances. */
+function aggregateSupports(a: Aggregate, instances: readonly InstanceResult[], name: PercentileName): boolean {
+  return !(a.unsupported_percentiles ?? unsupportedAcross(instances.filter((i) => i.status === 'ok').map((i) => i.latency))).includes(name);
+}
+const aggregatePct = (a: Aggregate, instances: readonly InstanceResult[], name: PercentileName, value: number): number | '' =>
+  aggregateSupports(a, instances, name) ? round(value) : '';
 
 export function writeRunResults(dir: string, result: RunResult): void {
   writeFileAtomic(join(dir, RESULTS_JSON), `${JSON.stringify(result, null, 1)}\n`);
@@ -85,10 +96,13 @@ function intervalCells(s: RunResult['repetition_summary']): Record<string, unkno
   };
 }
 
-/** An across-instances row (a repetition's, or the run's across repetitions). */
+/**
+ * An across-instances row (a repetition's, or the run's across repetitions): every latency
+ * percentile is the worst instance's (the study's rule), left empty where some instance's calls
+ * do not support it; std and iterations are those of all calls pooled (min and max are the same
+ * either way).
+ */
 function aggregateCells(a: Aggregate, instances: readonly InstanceResult[]): Record<string, unknown> {
-  // Every latency percentile is the worst instance's (the study's rule); std and iterations are
-  // those of all calls pooled (min and max are the same either way).
   const ok = instances.filter((i) => i.status === 'ok');
   const worst = (pick: (l: InstanceResult['latency']) => number): number => Math.max(...ok.map((i) => pick(i.latency)));
   return {
@@ -97,11 +111,11 @@ function aggregateCells(a: Aggregate, instances: readonly InstanceResult[]): Rec
     latency_mean_ms: round(a.latency_mean_ms),
     latency_std_ms: round(a.pooled.std_ms),
     latency_min_ms: round(a.pooled.min_ms),
-    latency_p50_ms: round(a.latency_p50_ms),
-    latency_p90_ms: round(a.latency_p90_ms),
-    latency_p95_ms: round(worst((l) => l.p95_ms)),
-    latency_p99_ms: round(a.latency_p99_ms),
-    latency_p999_ms: round(worst((l) => l.p999_ms)),
+    latency_p50_ms: aggregatePct(a, ok, 'p50', a.latency_p50_ms),
+    latency_p90_ms: aggregatePct(a, ok, 'p90', a.latency_p90_ms),
+    latency_p95_ms: aggregatePct(a, ok, 'p95', worst((l) => l.p95_ms)),
+    latency_p99_ms: aggregatePct(a, ok, 'p99', a.latency_p99_ms),
+    latency_p999_ms: aggregatePct(a, ok, 'p999', worst((l) => l.p999_ms)),
     latency_max_ms: round(a.pooled.max_ms),
     throughput_samples_per_s: round(a.throughput_samples_per_s),
     forwards_per_s: round(a.forwards_per_s),
@@ -128,11 +142,11 @@ export function resultsCsv(result: RunResult): string {
         latency_mean_ms: round(i.latency.mean_ms),
         latency_std_ms: round(i.latency.std_ms),
         latency_min_ms: round(i.latency.min_ms),
-        latency_p50_ms: round(i.latency.p50_ms),
-        latency_p90_ms: round(i.latency.p90_ms),
-        latency_p95_ms: round(i.latency.p95_ms),
-        latency_p99_ms: round(i.latency.p99_ms),
-        latency_p999_ms: round(i.latency.p999_ms),
+        latency_p50_ms: pct(i.latency, 'p50'),
+        latency_p90_ms: pct(i.latency, 'p90'),
+        latency_p95_ms: pct(i.latency, 'p95'),
+        latency_p99_ms: pct(i.latency, 'p99'),
+        latency_p999_ms: pct(i.latency, 'p999'),
         latency_max_ms: round(i.latency.max_ms),
         throughput_samples_per_s: round(i.throughput_samples_per_s),
         forwards_per_s: round(i.forwards_per_s),
@@ -255,7 +269,7 @@ export const SUMMARY_CSV_COLUMNS = [
   'throughput_hi_samples_per_s',
 ] as const;
 
-function figureCells(a: Aggregate | null): Record<string, unknown> {
+function figureCells(a: Aggregate | null, instances: readonly InstanceResult[]): Record<string, unknown> {
   return {
     instances: a?.instances ?? '',
     batch_size: a?.batch_size ?? '',
@@ -263,9 +277,10 @@ function figureCells(a: Aggregate | null): Record<string, unknown> {
     // Of the pooled calls, so that two summaries can be compared with Welch's test.
     latency_std_ms: a ? round(a.pooled.std_ms) : '',
     latency_count: a ? a.pooled.count : '',
-    latency_p50_ms: a ? round(a.latency_p50_ms) : '',
-    latency_p90_ms: a ? round(a.latency_p90_ms) : '',
-    latency_p99_ms: a ? round(a.latency_p99_ms) : '',
+    // Empty where the worst instance's calls do not support the percentile.
+    latency_p50_ms: a ? aggregatePct(a, instances, 'p50', a.latency_p50_ms) : '',
+    latency_p90_ms: a ? aggregatePct(a, instances, 'p90', a.latency_p90_ms) : '',
+    latency_p99_ms: a ? aggregatePct(a, instances, 'p99', a.latency_p99_ms) : '',
     throughput_samples_per_s: a ? round(a.throughput_samples_per_s) : '',
   };
 }
@@ -296,7 +311,7 @@ export function summaryRecords(row: SummaryRow): Record<string, unknown>[] {
   const repRows = (planned > 1 ? reps : []).map((rep: RepetitionResult) => ({
     ...common,
     status: rep.status,
-    ...figureCells(rep.aggregate),
+    ...figureCells(rep.aggregate, r ? instancesOf(r, rep.repetition) : []),
     error: rep.error?.split('\n')[0] ?? '',
     warnings: rep.disturbed ? 'disturbed: other processes used its CPUs' : '',
     row: 'repetition',
@@ -309,7 +324,7 @@ export function summaryRecords(row: SummaryRow): Record<string, unknown>[] {
     {
       ...common,
       status: row.status,
-      ...figureCells(r?.aggregate ?? null),
+      ...figureCells(r?.aggregate ?? null, r ? r.instances.filter((i) => (summary?.used ?? [repetitionOf(i)]).includes(repetitionOf(i))) : []),
       error: row.error ?? '',
       // What the run warned about (a disturbed measurement above all), one line each.
       warnings: (r?.warnings ?? []).map((w) => w.split('\n')[0]).join(' | '),

@@ -27,7 +27,9 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import type { DispatchScenarioConfig } from '../config/schema.js';
 import { Rng } from '../models/rng.js';
-import { summarize, type LatencySummary } from '../stats/summary.js';
+import type { Interference } from '../stats/interference.js';
+import { percentileBootstrapInterval, percentilesOfCounts, type Interval } from '../stats/bootstrap.js';
+import { isSupported, minSamplesFor, summarize, type LatencySummary, type PercentileName } from '../stats/summary.js';
 
 const TWO_POW_32 = 4294967296;
 
@@ -48,6 +50,9 @@ export function streamSeed(seed: number, stream: number): number {
 
 const LENGTH_STREAM = 1;
 const ARRIVAL_STREAM = 2;
+/** The gains' bootstrap: one stream per setup. */
+const BOOTSTRAP_STREAM_DISPATCHED = 3;
+const BOOTSTRAP_STREAM_BASELINE = 4;
 
 // ---------------------------------------------------------------------------------------------
 // Lengths
@@ -182,6 +187,28 @@ export type Workload =
       readonly lengths: LengthStream;
     };
 
+/** At most this many times the rate x duration arrivals to fill the classes: a rare class must not turn a 5 s run into an hour. */
+export const MAX_CLASS_SIZING_FACTOR = 10;
+
+/**
+ * The open loop's request count for `requests: null`: rate x duration (`nominal`), or more, the
+ * fewest n whose first n lengths (the seeded stream every setup replays) give every class that
+ * occurs at all at least `minPerClass` requests, at most MAX_CLASS_SIZING_FACTOR x nominal.
+ */
+export function requestsForClasses(lengths: LengthStream, router: Router, nominal: number, minPerClass: number): number {
+  if (minPerClass <= 0) return nominal;
+  const limit = nominal * MAX_CLASS_SIZING_FACTOR;
+  const classes = lengths.take(limit).map((l) => router.classOf(l));
+  const occurring = [...new Set(classes)].filter((c) => c >= 0);
+  const counts = router.classes.map(() => 0);
+  for (let n = 0; n < limit; n++) {
+    const c = classes[n]!;
+    if (c >= 0) counts[c]!++;
+    if (n + 1 >= nominal && occurring.every((k) => counts[k]! >= minPerClass)) return n + 1;
+  }
+  return limit;
+}
+
 /** The same scenario, duration and seed always give the same lengths and arrival times. */
 export function buildWorkload(s: DispatchScenarioConfig, durationS: number, seed: number, fileLengths: readonly number[] | null = null): Workload {
   const lengths = new LengthStream(s.lengths, seed, fileLengths);
@@ -189,7 +216,8 @@ export function buildWorkload(s: DispatchScenarioConfig, durationS: number, seed
     return { mode: 'closed', clients: s.arrival.clients, requests: s.requests, durationMs: durationS * 1000, lengths };
   }
   const rate = s.arrival.rate_per_s;
-  const count = s.requests ?? Math.max(1, Math.round(rate * durationS));
+  const nominal = Math.max(1, Math.round(rate * durationS));
+  const count = s.requests ?? requestsForClasses(lengths, makeRouter(s.pools), nominal, s.min_requests_per_class ?? 0);
   const windowMs = (count / rate) * 1000;
   return { mode: 'open', ratePerS: rate, arrivalsMs: conditionedPoissonArrivalsMs(count, windowMs, seed), windowMs, lengths };
 }
@@ -565,6 +593,15 @@ export function setupStats(run: DispatchRun, workload: Workload, router: Router,
   };
 }
 
+/** A latency gain's percentiles, as Gain and GainIntervals name them. */
+const GAIN_PERCENTILES = [
+  ['latency_p50', 'p50', 0.5],
+  ['latency_p90', 'p90', 0.9],
+  ['latency_p99', 'p99', 0.99],
+] as const satisfies readonly (readonly [string, PercentileName, number])[];
+
+type LatencyGainKey = (typeof GAIN_PERCENTILES)[number][0];
+
 export interface Gain {
   /** Baseline / dispatched: above 1, dispatching is faster. */
   readonly latency_p50: number;
@@ -572,16 +609,55 @@ export interface Gain {
   readonly latency_p99: number;
   /** Dispatched / baseline: above 1, dispatching serves more. */
   readonly throughput: number;
-  readonly per_class: Readonly<Record<string, { readonly latency_p50: number; readonly latency_p99: number }>>;
+  /** latency_p90 is absent in files written before it was added. */
+  readonly per_class: Readonly<Record<string, { readonly latency_p50: number; readonly latency_p90?: number; readonly latency_p99: number }>>;
+  /** Each gain's bootstrap interval; absent in files written before intervals were added. */
+  readonly intervals?: GainIntervals;
 }
 
-export function gain(dispatched: SetupStats, baseline: SetupStats): Gain {
+/**
+ * Percentile-bootstrap intervals of the gains. A latency gain's interval is null where the class's
+ * requests do not support the percentile (stats/summary.ts): that gain is withheld, like the
+ * percentile itself. A class's throughput gain equals the overall one (both setups serve the same
+ * requests, each over its own window), so only the overall one has an interval.
+ */
+export interface GainIntervals {
+  readonly confidence: number;
+  readonly resamples: number;
+  readonly seed: number;
+  readonly method: string;
+  readonly latency_p50: Interval | null;
+  readonly latency_p90: Interval | null;
+  readonly latency_p99: Interval | null;
+  readonly throughput: Interval | null;
+  readonly per_class: Readonly<Record<string, Readonly<Record<LatencyGainKey, Interval | null>>>>;
+}
+
+export const GAIN_RESAMPLES = 2000;
+export const GAIN_CONFIDENCE = 0.95;
+
+/** Each setup's requests, for the gains' intervals. */
+export interface GainRequests {
+  readonly dispatched: readonly RequestRecord[];
+  readonly baseline: readonly RequestRecord[];
+  readonly router: Router;
+  /** The run's seed; each setup resamples from its own stream of it. */
+  readonly seed: number;
+  readonly resamples?: number;
+}
+
+/** Point gains, and with `requests` their intervals (see gainIntervals). */
+export function gain(dispatched: SetupStats, baseline: SetupStats, requests?: GainRequests): Gain {
   const ratio = (a: number, b: number): number => (b > 0 ? a / b : NaN);
-  const perClass: Record<string, { latency_p50: number; latency_p99: number }> = {};
+  const perClass: Record<string, { latency_p50: number; latency_p90: number; latency_p99: number }> = {};
   for (const [name, d] of Object.entries(dispatched.per_class)) {
     const b = baseline.per_class[name];
     if (!b || d.requests === 0 || b.requests === 0) continue;
-    perClass[name] = { latency_p50: ratio(b.latency.p50_ms, d.latency.p50_ms), latency_p99: ratio(b.latency.p99_ms, d.latency.p99_ms) };
+    perClass[name] = {
+      latency_p50: ratio(b.latency.p50_ms, d.latency.p50_ms),
+      latency_p90: ratio(b.latency.p90_ms, d.latency.p90_ms),
+      latency_p99: ratio(b.latency.p99_ms, d.latency.p99_ms),
+    };
   }
   const d = dispatched.overall;
   const b = baseline.overall;
@@ -591,7 +667,143 @@ export function gain(dispatched: SetupStats, baseline: SetupStats): Gain {
     latency_p99: ratio(b.latency.p99_ms, d.latency.p99_ms),
     throughput: ratio(d.throughput_requests_per_s, b.throughput_requests_per_s),
     per_class: perClass,
+    ...(requests ? { intervals: gainIntervals(dispatched, baseline, requests) } : {}),
   };
+}
+
+/** One setup's requests laid out for resampling. */
+interface Resamplable {
+  /** Request latencies (end - arrival), ascending. */
+  readonly sorted: Float64Array;
+  /** Per class: the positions of its requests in `sorted`, ascending. */
+  readonly classes: readonly Int32Array[];
+  /** Inter-completion times: completions in order, the first from the window's start; they sum to the window. */
+  readonly gaps: Float64Array;
+}
+
+function resamplable(recs: readonly RequestRecord[], router: Router, windowMs: number): Resamplable {
+  const byLatency = recs.map((r) => ({ latency: r.end_ms - r.arrival_ms, cls: router.classOf(r.length) })).sort((x, y) => x.latency - y.latency);
+  const classes = router.classes.map((_, c) => Int32Array.from(byLatency.flatMap((r, k) => (r.cls === c ? [k] : []))));
+  const ends = recs.map((r) => r.end_ms).sort((x, y) => x - y);
+  const first = (ends.at(-1) ?? 0) - windowMs;
+  return { sorted: Float64Array.from(byLatency.map((r) => r.latency)), classes, gaps: Float64Array.from(ends, (e, k) => e - (k === 0 ? first : ends[k - 1]!)) };
+}
+
+/**
+ * Seeded percentile bootstrap over requests (Efron & Tibshirani 1993, ch. 13), each setup's
+ * requests resampled independently of the other's, `resamples` times:
+ * - latency: within each length class, as many requests as the class had, drawn with replacement
+ *   (stratified by class: both setups serve the same lengths, so the class mix is not a difference
+ *   between them and is held fixed); the overall resample is the classes' together. The gain of a
+ *   percentile is its baseline / dispatched ratio in each pair of resamples.
+ * - throughput: a setup's window is the sum of its inter-completion times (completions in order,
+ *   the first counted from the window's start), resampled with replacement (a renewal
+ *   approximation); throughput = requests / resampled window, the gain dispatched / baseline.
+ * The interval is the 2.5th and 97.5th type-7 percentile of the resampled gains. Resampling each
+ * setup on its own ignores that request k has the same length and arrival time in both, so the
+ * intervals are, if anything, too wide. Requests of one setup are not independent either (a long
+ * request delays those queued behind it), which the bootstrap does not see: read the interval as
+ * the spread of sampling alone.
+ */
+export function gainIntervals(dispatched: SetupStats, baseline: SetupStats, req: GainRequests): GainIntervals {
+  const resamples = req.resamples ?? GAIN_RESAMPLES;
+  const ps = GAIN_PERCENTILES.map(([, , p]) => p);
+  const names = req.router.classes.map((c) => c.name);
+  const setups = [
+    { stats: dispatched, data: resamplable(req.dispatched, req.router, dispatched.window_s * 1000), rng: new Rng(streamSeed(req.seed, BOOTSTRAP_STREAM_DISPATCHED)) },
+    { stats: baseline, data: resamplable(req.baseline, req.router, baseline.window_s * 1000), rng: new Rng(streamSeed(req.seed, BOOTSTRAP_STREAM_BASELINE)) },
+  ];
+  // Which gains are backed by the samples: the percentile supported in both setups (scope -1: all requests).
+  const supported = (scope: number, name: PercentileName): boolean =>
+    setups.every(({ stats }) => {
+      const c = scope < 0 ? stats.overall : stats.per_class[names[scope]!];
+      return c !== undefined && c.requests > 0 && isSupported(c.latency, name);
+    });
+  // gains[scope + 1][percentile][resample]; throughput[resample].
+  const gains = [-1, ...names.map((_, c) => c)].map(() => GAIN_PERCENTILES.map(() => new Array<number>(resamples)));
+  const throughput = new Array<number>(resamples);
+  const counts = setups.map(({ data }) => ({ overall: new Uint32Array(data.sorted.length), classes: data.classes.map((c) => new Uint32Array(c.length)) }));
+  const figures = setups.map(() => ({ overall: [] as number[], classes: names.map(() => [] as number[]), requestsPerMs: NaN }));
+  for (let r = 0; r < resamples; r++) {
+    setups.forEach(({ data, rng }, s) => {
+      const n = data.sorted.length;
+      const cnt = counts[s]!;
+      cnt.overall.fill(0);
+      data.classes.forEach((members, c) => {
+        const own = cnt.classes[c]!;
+        own.fill(0);
+        for (let k = 0; k < members.length; k++) {
+          const j = rng.int(members.length);
+          own[j]!++;
+          cnt.overall[members[j]!]!++;
+        }
+        figures[s]!.classes[c] = members.length > 0 ? percentilesOfCounts(data.sorted, own, members, members.length, ps) : [];
+      });
+      figures[s]!.overall = n > 0 ? percentilesOfCounts(data.sorted, cnt.overall, null, n, ps) : [];
+      let windowMs = 0;
+      for (let k = 0; k < n; k++) windowMs += data.gaps[rng.int(n)]!;
+      figures[s]!.requestsPerMs = windowMs > 0 ? n / windowMs : NaN;
+    });
+    const [d, b] = figures as [(typeof figures)[number], (typeof figures)[number]];
+    GAIN_PERCENTILES.forEach((_, q) => {
+      gains[0]![q]![r] = (b.overall[q] ?? NaN) / (d.overall[q] ?? NaN);
+      names.forEach((_name, c) => (gains[c + 1]![q]![r] = (b.classes[c]![q] ?? NaN) / (d.classes[c]![q] ?? NaN)));
+    });
+    throughput[r] = d.requestsPerMs / b.requestsPerMs;
+  }
+  const interval = (scope: number): Record<LatencyGainKey, Interval | null> => {
+    const out = {} as Record<LatencyGainKey, Interval | null>;
+    GAIN_PERCENTILES.forEach(([key, name], q) => (out[key] = supported(scope, name) ? percentileBootstrapInterval(gains[scope + 1]![q]!, GAIN_CONFIDENCE) : null));
+    return out;
+  };
+  const perClass: Record<string, Record<LatencyGainKey, Interval | null>> = {};
+  names.forEach((name, c) => {
+    if ((dispatched.per_class[name]?.requests ?? 0) > 0 && (baseline.per_class[name]?.requests ?? 0) > 0) perClass[name] = interval(c);
+  });
+  return {
+    confidence: GAIN_CONFIDENCE,
+    resamples,
+    seed: req.seed,
+    method: `percentile bootstrap over requests, each setup resampled on its own, latency stratified by length class (${resamples} resamples, seeded)`,
+    ...interval(-1),
+    throughput: percentileBootstrapInterval(throughput, GAIN_CONFIDENCE),
+    per_class: perClass,
+  };
+}
+
+/**
+ * The run's warning when some request-latency percentiles (and so their gains) are withheld for
+ * too few requests in a class (both setups serve the same requests, so the dispatched setup's
+ * counts decide): which, what a 95% interval needs, and how many requests per setup would give
+ * them, from the classes' shares of the lengths. Null when every printed percentile is supported.
+ */
+export function withheldDispatchWarning(report: DispatchReport): string | null {
+  const d = report.dispatched;
+  const scopes: [string, ClassStats, number][] = [
+    ['all', d.overall, 1],
+    ...Object.entries(d.per_class).flatMap(([name, c]): [string, ClassStats, number][] => (c.requests > 0 ? [[name, c, report.workload.classes[name]?.share ?? 0]] : [])),
+  ];
+  const parts: string[] = [];
+  const advice: string[] = [];
+  for (const [, name] of GAIN_PERCENTILES) {
+    const short = scopes.filter(([, c]) => !isSupported(c.latency, name));
+    if (short.length === 0) continue;
+    const k = minSamplesFor(name);
+    parts.push(`${name} (${short.map(([scope]) => scope).join(', ')})`);
+    // The requests per setup for k in every short class: k over the smallest share among them.
+    const share = Math.min(...short.map(([, , x]) => x));
+    if (!(share > 0)) continue;
+    const n = Math.ceil(k / share);
+    const rate = report.workload.offered_rate_per_s;
+    advice.push(`${name}: ${rate ? `benchmark_duration=${Math.ceil(n / rate)} or ` : ''}scenario.requests=${n}`);
+  }
+  if (parts.length === 0) return null;
+  const needs = GAIN_PERCENTILES.filter(([, name]) => parts.some((p) => p.startsWith(`${name} `))).map(([, name]) => `${minSamplesFor(name)} for ${name}`);
+  return (
+    `too few requests for ${parts.join(', ')}: a 95% interval needs ${needs.join(', ')} per class; withheld with their gains ` +
+    `from the terminal and dispatch.csv, kept in results.json` +
+    (advice.length > 0 ? `; for them run longer (${advice.join('; ')})` : '')
+  );
 }
 
 /** Up to `count` distinct lengths spread over the sorted distinct values (the smallest and largest included). */
@@ -621,6 +833,8 @@ export interface ServedInstance {
   readonly first_inference_ms: number;
   readonly warmup_calls: number;
   readonly peak_rss_mb: number;
+  /** Other processes' CPU time on its CPUs while it served (absent in older files; null where unknown). */
+  readonly interference?: Interference | null;
 }
 
 /** Every request, column by column (ms from the start of the setup's run). */
@@ -688,13 +902,34 @@ export function requestColumns(records: readonly RequestRecord[]): RequestColumn
   };
 }
 
-/** dispatch.csv: one row per (setup, class), the class `all` first. */
+/**
+ * dispatch.csv: one row per (setup, class), the class `all` first. A percentile the class's
+ * requests do not support is an empty cell (results.json keeps it). The gains and their intervals
+ * are the last columns of the dispatched setup's rows (empty where withheld, and on the baseline's).
+ */
 export function dispatchCsvRows(report: DispatchReport): Record<string, unknown>[] {
   const rows: Record<string, unknown>[] = [];
+  const g = report.gain;
+  const cell = (l: LatencySummary, name: PercentileName, x: number): number | '' => (isSupported(l, name) ? round4(x) : '');
   for (const s of [report.dispatched, report.baseline]) {
     if (!s) continue;
     const entries: [string, string, ClassStats][] = [['all', 'any', s.overall], ...Object.entries(s.per_class).map(([n, c]): [string, string, ClassStats] => [n, report.workload.classes[n]?.range ?? '', c])];
     for (const [name, range, c] of entries) {
+      const gains: Record<string, number | ''> = {};
+      if (g) {
+        const point = name === 'all' ? g : g.per_class[name];
+        const iv = name === 'all' ? g.intervals : g.intervals?.per_class[name];
+        for (const [key, pname] of GAIN_PERCENTILES) {
+          const shown = s.setup === 'dispatched' && point !== undefined && isSupported(c.latency, pname) && (!g.intervals || iv?.[key] !== null);
+          gains[`gain_${key}`] = shown ? round4(point[key] ?? NaN) : '';
+          gains[`gain_${key}_lo`] = shown && iv?.[key] ? round4(iv[key].lo) : '';
+          gains[`gain_${key}_hi`] = shown && iv?.[key] ? round4(iv[key].hi) : '';
+        }
+        const t = s.setup === 'dispatched' && c.requests > 0 ? g.intervals?.throughput : undefined;
+        gains.gain_throughput = s.setup === 'dispatched' && c.requests > 0 ? round4(g.throughput) : '';
+        gains.gain_throughput_lo = t ? round4(t.lo) : '';
+        gains.gain_throughput_hi = t ? round4(t.hi) : '';
+      }
       rows.push({
         setup: s.setup,
         class: name,
@@ -702,18 +937,19 @@ export function dispatchCsvRows(report: DispatchReport): Record<string, unknown>
         requests: c.requests,
         tokens: c.tokens,
         latency_mean_ms: round4(c.latency.mean_ms),
-        latency_p50_ms: round4(c.latency.p50_ms),
-        latency_p90_ms: round4(c.latency.p90_ms),
-        latency_p99_ms: round4(c.latency.p99_ms),
+        latency_p50_ms: cell(c.latency, 'p50', c.latency.p50_ms),
+        latency_p90_ms: cell(c.latency, 'p90', c.latency.p90_ms),
+        latency_p99_ms: cell(c.latency, 'p99', c.latency.p99_ms),
         latency_max_ms: round4(c.latency.max_ms),
         latency_std_ms: round4(c.latency.std_ms),
-        queueing_p50_ms: round4(c.queueing.p50_ms),
-        queueing_p99_ms: round4(c.queueing.p99_ms),
+        queueing_p50_ms: cell(c.queueing, 'p50', c.queueing.p50_ms),
+        queueing_p99_ms: cell(c.queueing, 'p99', c.queueing.p99_ms),
         service_mean_ms: round4(c.service.mean_ms),
-        service_p50_ms: round4(c.service.p50_ms),
+        service_p50_ms: cell(c.service, 'p50', c.service.p50_ms),
         throughput_requests_per_s: round4(c.throughput_requests_per_s),
         throughput_tokens_per_s: round4(c.throughput_tokens_per_s),
         window_s: round4(s.window_s),
+        ...gains,
       });
     }
   }

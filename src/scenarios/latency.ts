@@ -8,7 +8,9 @@
  * start to last call's end), never by the configured duration.
  */
 import type { Backend, LoadTimings } from '../backends/types.js';
+import type { InstanceResult } from '../results/types.js';
 import { interference, sampleCpus, type Interference } from '../stats/interference.js';
+import { minSamplesFor, percentileLabel, unsupportedAcross } from '../stats/summary.js';
 
 export interface LatencyOptions {
   readonly warmupRuns: number;
@@ -95,4 +97,26 @@ export async function measureLatency(backend: Backend, opts: LatencyOptions): Pr
     latencies_ms: latencies,
     interference: cpuStart && cpuEnd ? interference(cpus, cpuStart, cpuEnd, windowMs) : null,
   };
+}
+
+/**
+ * The run's warning when its instances' calls do not support some percentiles (stats/summary.ts):
+ * which, how many calls per instance a 95% interval needs, and how to get them: that many
+ * scenario.min_iterations, which the loop honours exactly, or a benchmark_duration estimated from
+ * the slowest instance's measured rate (10% over). Null when all are supported.
+ */
+export function withheldPercentilesWarning(instances: readonly InstanceResult[]): string | null {
+  const ok = instances.filter((i) => i.status === 'ok');
+  const withheld = unsupportedAcross(ok.map((i) => i.latency));
+  if (ok.length === 0 || withheld.length === 0) return null;
+  const counts = ok.map((i) => i.latency.count);
+  const made = Math.min(...counts) === Math.max(...counts) ? `${counts[0]}` : `${Math.min(...counts)}-${Math.max(...counts)}`;
+  const rate = Math.min(...ok.map((i) => i.forwards_per_s));
+  const needs = withheld.map(minSamplesFor);
+  const seconds = needs.map((n) => Math.ceil((n / rate) * 1.1));
+  return (
+    `too few timed calls for ${withheld.map(percentileLabel).join(', ')} (${made} per instance; a 95% interval needs ${needs.join(', ')}): ` +
+    'withheld from the terminal and the CSVs, kept in results.json (unsupported_percentiles); for them set scenario.min_iterations to that count' +
+    (rate > 0 ? `, or benchmark_duration to about ${seconds.join(', ')} s at the measured ${rate.toFixed(1)} calls/s` : '')
+  );
 }

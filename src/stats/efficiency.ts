@@ -9,6 +9,7 @@
 import type { PeakMeasurement } from '../backends/peak.js';
 
 export interface Efficiency {
+  /** Over all instances' forwards (they differ in a dispatch run, whose requests have their own lengths). */
   readonly flops_per_forward: number;
   readonly achieved_gflops: number;
   /** Sum over instances of the measured GEMM ceiling for their thread counts. */
@@ -37,8 +38,10 @@ export function efficiency(
 ): Efficiency {
   const achieved = flopsPerForwardByInstance.reduce((s, f, k) => s + (f * (forwardsPerSecondByInstance[k] ?? 0)) / 1e9, 0);
   const peaks = measuredPeakByInstance.every((p): p is number => p !== null) ? measuredPeakByInstance.reduce((s, p) => s + p, 0) : null;
+  const forwards = forwardsPerSecondByInstance.reduce((s, r) => s + r, 0);
   return {
-    flops_per_forward: flopsPerForwardByInstance[0] ?? 0,
+    // The forwards-weighted mean: achieved FLOP/s over forwards/s.
+    flops_per_forward: forwards > 0 ? (achieved * 1e9) / forwards : (flopsPerForwardByInstance[0] ?? 0),
     achieved_gflops: achieved,
     measured_peak_gflops: peaks,
     fraction_of_measured_peak: peaks ? achieved / peaks : null,

@@ -161,8 +161,13 @@ describe('bench report', () => {
     const all = d.dispatched.overall;
     expect(num(cells[0]![2]!)).toBe(all.requests);
     expect(num(cells[0]![3]!)).toBeCloseTo(all.latency.p50_ms, 2 - Math.ceil(Math.log10(all.latency.p50_ms)));
-    expect(num(cells[0]![5]!)).toBeCloseTo(all.latency.p99_ms, 2 - Math.ceil(Math.log10(all.latency.p99_ms)));
-    expect(num(cells[2]![5]!)).toBeCloseTo(d.gain!.latency_p99, 2);
+    expect(num(cells[0]![4]!)).toBeCloseTo(all.latency.p90_ms, 2 - Math.ceil(Math.log10(all.latency.p90_ms)));
+    expect(num(cells[2]![4]!)).toBeCloseTo(d.gain!.latency_p90, 2);
+    // 200 requests (117 and 83 per class) support p90 (36 needed) but not p99 (368): the fixture
+    // predates the field, so the count decides; the cell and its gain are empty, and a note says why.
+    expect(all.requests).toBeLessThan(368);
+    expect([cells[0]![5], cells[1]![5], cells[2]![5], cells[5]![5]]).toEqual(['', '', '', '']);
+    expect(md).toContain('An empty percentile: too few samples for its 95% interval (p50 needs 6, p90 36, p99 368');
     expect(num(cells[2]![8]!)).toBeCloseTo(d.gain!.throughput, 2);
     expect(num(cells[5]![3]!)).toBeCloseTo(d.gain!.per_class['small']!.latency_p50, 2);
     // The runs table: no batch or sequence for a dispatch run; its latency is the request latency.

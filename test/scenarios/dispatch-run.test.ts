@@ -6,18 +6,27 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { currentAffinity } from '../../src/launcher/instance.js';
+import { forwardFlops } from '../../src/models/arch.js';
+import { writeReport } from '../../src/report/report.js';
 import type { DispatchReport } from '../../src/scenarios/dispatch.js';
-import { bench } from '../helpers.js';
+import type { Efficiency } from '../../src/stats/efficiency.js';
+import type { Interference } from '../../src/stats/interference.js';
+import { bench, benchStart } from '../helpers.js';
 
 const CACHE = mkdtempSync(join(tmpdir(), 'bench-cache-'));
 const ENV = { BENCH_CACHE_DIR: CACHE };
 
 interface Result {
   status: string;
-  instances: { index: number; cpus: number[] | null; threads: number; iterations: number }[];
+  config: { model: Parameters<typeof forwardFlops>[0] };
+  instances: { index: number; cpus: number[] | null; threads: number; iterations: number; interference?: Interference | null }[];
   plan: { instances: { cpus: number[] }[] };
   dispatch: DispatchReport;
+  efficiency: Efficiency;
+  warnings: string[];
 }
 
 function runDir(cwd: string): string {
@@ -30,7 +39,8 @@ const result = (dir: string): Result => JSON.parse(readFileSync(join(dir, 'resul
 describe('bench +experiment=smart-dispatch', () => {
   it('runs with bert-tiny on ONNX Runtime and shows dispatched vs homogeneous side by side', () => {
     const started = Date.now();
-    const r = bench(['+experiment=smart-dispatch', 'model=bert-tiny', 'benchmark_duration=1'], { env: ENV });
+    // Four requests (no sizing for the classes, to keep it short): too few for any percentile.
+    const r = bench(['+experiment=smart-dispatch', 'model=bert-tiny', 'benchmark_duration=1', 'scenario.min_requests_per_class=0'], { env: ENV });
     expect(r.code, r.stderr).toBe(0);
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(r.stdout).toMatch(/dispatch: \d+ requests, open loop, Poisson 4\.0\/s/);
@@ -38,6 +48,11 @@ describe('bench +experiment=smart-dispatch', () => {
     expect(r.stdout).toMatch(/dispatched\s+small <=32: 1 x 1 core; large >32: 1 x 1 core/);
     expect(r.stdout).toMatch(/homogeneous\s+2 x 1 core, length-blind/);
     for (const row of ['latency p50 ms', 'latency p99 ms', 'queueing p99 ms', 'throughput req/s']) expect(r.stdout).toContain(row);
+    // 4 requests support no percentile (p50 needs 6): every latency figure and its gain is n/a, and the run says why.
+    expect(r.stdout).toMatch(/latency p50 ms\s+n\/a\s+n\/a\n/);
+    expect(r.stdout).toMatch(/throughput req\/s\s+[\d.]+\s+[\d.]+\s+[\d.]+x \[[\d.]+, [\d.]+\]/);
+    expect(r.stdout).toContain('n/a: too few requests in the class for a 95% interval of that percentile (p50 needs 6, p90 36, p99 368)');
+    expect(r.stdout).toMatch(/warning {3}too few requests for p50 \(all, .*\), p90 \(all, .*\), p99 \(all, .*\): a 95% interval needs 6 for p50, 36 for p90, 368 for p99 per class/);
     const dir = runDir(r.cwd);
     const res = result(dir);
     expect(res.status).toBe('ok');
@@ -53,11 +68,19 @@ describe('bench +experiment=smart-dispatch', () => {
     // The same workload in both setups: same lengths, same arrival times.
     expect(d.baseline!.requests.length).toEqual(d.dispatched.requests.length);
     expect(d.baseline!.requests.arrival_ms).toEqual(d.dispatched.requests.arrival_ms);
-    expect(Object.keys(d.gain!)).toEqual(['latency_p50', 'latency_p90', 'latency_p99', 'throughput', 'per_class']);
+    expect(Object.keys(d.gain!)).toEqual(['latency_p50', 'latency_p90', 'latency_p99', 'throughput', 'per_class', 'intervals']);
+    // The figures stay in results.json, marked; their gains' intervals are null (withheld).
+    expect(d.dispatched.overall.latency.unsupported_percentiles).toEqual(['p50', 'p90', 'p95', 'p99', 'p999']);
+    expect(Number.isFinite(d.dispatched.overall.latency.p50_ms)).toBe(true);
+    expect(d.gain!.intervals).toMatchObject({ latency_p50: null, latency_p90: null, latency_p99: null });
+    expect(d.gain!.intervals!.throughput!.lo).toBeLessThanOrEqual(d.gain!.throughput);
     // The instance rows are the dispatched setup's, pinned where the plan said.
     expect(res.instances.map((i) => [i.cpus, i.threads])).toEqual(d.pools.map((p) => [p.cpus[0], 1]));
     const csv = readFileSync(join(dir, 'dispatch.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toMatch(/^setup,class,length_range,requests,tokens,latency_mean_ms,latency_p50_ms/);
+    expect(csv[0]).toMatch(/,gain_latency_p50,gain_latency_p50_lo,gain_latency_p50_hi,.*,gain_throughput,gain_throughput_lo,gain_throughput_hi$/);
+    // Withheld percentiles are empty cells.
+    expect(csv[1]!.split(',').slice(6, 9)).toEqual(['', '', '']);
     expect(csv.slice(1).map((line) => line.split(',').slice(0, 2).join(','))).toEqual([
       'dispatched,all',
       'dispatched,small',
@@ -92,6 +115,64 @@ describe('bench +experiment=smart-dispatch', () => {
       expect(s.overall.throughput_requests_per_s / rate).toBeGreaterThan(0.95);
     }
     expect(r.stdout).toContain('backend mock');
+    // 600 requests support p99 over all of them (368 needed) but not in either class (about 360 and 240).
+    const g = d.gain!.intervals!;
+    expect(g.latency_p99).not.toBeNull();
+    expect(g.per_class.small!.latency_p99).toBeNull();
+    expect(g.per_class.large!.latency_p90).not.toBeNull();
+    expect(r.stdout).toMatch(/all \(600\)\s+latency p50 ms(\s+[\d.]+){2}\s+[\d.]+x \[[\d.]+, [\d.]+\]/);
+    // Compute: the FLOPs of the lengths actually fed, not of sequence_length (128).
+    const res = result(runDir(r.cwd));
+    const q = d.dispatched.requests;
+    const flops = q.length.reduce((sum, len) => sum + forwardFlops(res.config.model, 1, len), 0);
+    expect(res.efficiency.achieved_gflops / (flops / d.dispatched.window_s / 1e9)).toBeCloseTo(1, 6);
+    expect(res.efficiency.flops_per_forward / (flops / q.length.length)).toBeCloseTo(1, 6);
+    expect(Math.abs(res.efficiency.flops_per_forward / forwardFlops(res.config.model, 1, 128) - 1)).toBeGreaterThan(0.1);
+  });
+
+  it('sizes an open loop so that every length class has the requests p90 needs (scenario.min_requests_per_class)', () => {
+    // 100/s for 0.2 s would be 20 requests; the default asks for 36 in each class.
+    const r = bench(
+      ['+experiment=smart-dispatch', 'model=bert-tiny', 'backend=mock', 'backend.latency_ms=1', 'benchmark_duration=0.2', 'scenario.arrival.rate_per_s=100', 'warmup_runs=1'],
+      { env: ENV },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const d = result(runDir(r.cwd)).dispatch;
+    expect(d.workload.requests).toBeGreaterThan(20);
+    expect(Math.min(...Object.values(d.dispatched.per_class).map((c) => c.requests))).toBe(36);
+    expect(d.workload.arrival_window_s).toBeCloseTo(d.workload.requests / 100, 6);
+    // p90 is backed in every class and printed with its gain; p99 is not, and the warning says what it would take.
+    for (const c of Object.values(d.gain!.intervals!.per_class)) expect(c.latency_p90).not.toBeNull();
+    expect(r.stdout).toMatch(/latency p90 ms(\s+[\d.]+){2}\s+[\d.]+x \[/);
+    expect(r.stdout).toMatch(/latency p99 ms\s+n\/a\s+n\/a\n/);
+    expect(r.stdout).toMatch(/too few requests for p99 \(all, small, large\).*for them run longer \(p99: benchmark_duration=\d+ or scenario\.requests=\d+\)/);
+  });
+
+  it('flags a dispatch run whose CPUs other processes used, as a latency run is flagged', async () => {
+    // A busy loop pinned to every CPU bench may use, for the length of the run.
+    const cpus = currentAffinity() ?? [0];
+    const loops = cpus.map((cpu) => spawn('taskset', ['-c', String(cpu), process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' }));
+    try {
+      const run = benchStart(
+        ['+experiment=smart-dispatch', 'model=bert-tiny', 'backend=mock', 'backend.latency_ms=2', 'benchmark_duration=1', 'scenario.arrival.rate_per_s=50', 'scenario.min_requests_per_class=0', 'warmup_runs=1'],
+        { env: ENV },
+      );
+      const r = await run.done;
+      expect(r.code, r.stderr).toBe(0);
+      const res = result(runDir(r.cwd));
+      for (const i of [...res.instances, ...res.dispatch.dispatched.instances, ...res.dispatch.baseline!.instances]) {
+        expect(i.interference, `instance ${i.index}`).toBeTruthy();
+        expect(i.interference!.others_share).toBeGreaterThan(0.05);
+      }
+      expect(res.warnings.join('\n')).toMatch(/other processes used \d+% of CPU .* while instance 0 measured: its numbers are disturbed/);
+      expect(res.dispatch.warnings.join('\n')).toMatch(/homogeneous setup: other processes used \d+% of CPU/);
+      expect(r.stdout).toMatch(/warning {3}other processes used/);
+      // And the report flags the run where it shows its figures.
+      const report = await writeReport(runDir(r.cwd), { out: join(mkdtempSync(join(tmpdir(), 'bench-report-')), 'r.html') });
+      expect(readFileSync(report.markdown, 'utf8')).toMatch(/dispatch run: request latency .*; disturbed: other processes used its CPUs/);
+    } finally {
+      for (const l of loops) l.kill('SIGKILL');
+    }
   });
 
   it('runs a closed loop of a fixed number of requests', () => {

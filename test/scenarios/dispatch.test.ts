@@ -14,16 +14,24 @@ import {
   describeClass,
   Dispatcher,
   DispatchTimeout,
+  dispatchCsvRows,
   gain,
   LengthStream,
   makeRouter,
   poissonArrivalsMs,
   readLengthFile,
+  requestColumns,
+  requestsForClasses,
   setupStats,
   spreadLengths,
+  withheldDispatchWarning,
+  type DispatchReport,
+  type RequestRecord,
+  type SetupStats,
   type Transport,
   type Workload,
 } from '../../src/scenarios/dispatch.js';
+import { Rng } from '../../src/models/rng.js';
 import { mean, sampleStd } from '../../src/stats/summary.js';
 
 const LENGTHS: DispatchScenarioConfig['lengths'] = {
@@ -350,5 +358,145 @@ describe('statistics', () => {
     expect(g.latency_p50).toBeCloseTo(30 / 15);
     expect(g.per_class.small!.latency_p50).toBeCloseTo(2);
     expect(g.throughput).toBeCloseTo(140 / 120);
+  });
+});
+
+describe('sample sizes: enough requests per length class', () => {
+  const router = makeRouter(SCENARIO.pools);
+  const perClass = (lengths: readonly number[]): number[] => router.classes.map((_, c) => lengths.filter((l) => router.classOf(l) === c).length);
+
+  it('arrives for longer than rate x duration until every class has its requests, and no longer', () => {
+    const lengths = new LengthStream(LENGTHS, 42);
+    const n = requestsForClasses(lengths, router, 20, 36);
+    expect(n).toBeGreaterThan(20);
+    expect(Math.min(...perClass(lengths.take(n)))).toBe(36);
+    expect(Math.min(...perClass(lengths.take(n - 1)))).toBe(35);
+    // Enough already, or no minimum: rate x duration.
+    expect(requestsForClasses(lengths, router, 500, 36)).toBe(500);
+    expect(requestsForClasses(lengths, router, 20, 0)).toBe(20);
+    // At most 10 x rate x duration, however rare a class.
+    expect(requestsForClasses(lengths, router, 20, 10_000)).toBe(200);
+    // A class no length falls in is not waited for.
+    const three = makeRouter([...SCENARIO.pools.slice(0, 1), { name: 'mid', max_length: 384 }, { name: 'huge', max_length: null }]);
+    expect(requestsForClasses(lengths, three, 20, 36)).toBe(n);
+  });
+
+  it('the open loop\'s workload takes that count, over a window at the configured rate; requests: N is taken as given', () => {
+    const sized = buildWorkload({ ...SCENARIO, min_requests_per_class: 36 }, 0.4, 42);
+    if (sized.mode !== 'open') throw new Error('open loop expected');
+    const n = requestsForClasses(new LengthStream(LENGTHS, 42), router, 20, 36);
+    expect(sized.arrivalsMs).toHaveLength(n);
+    expect(sized.windowMs).toBeCloseTo((n / 50) * 1000, 6);
+    const plain = buildWorkload(SCENARIO, 0.4, 42);
+    expect(plain.mode === 'open' && plain.arrivalsMs.length).toBe(20);
+    const fixed = buildWorkload({ ...SCENARIO, requests: 7, min_requests_per_class: 36 }, 0.4, 42);
+    expect(fixed.mode === 'open' && fixed.arrivalsMs.length).toBe(7);
+  });
+});
+
+describe('gains with bootstrap intervals, withheld where a class is too small', () => {
+  const router = makeRouter(SCENARIO.pools);
+  const w: Workload = { mode: 'open', ratePerS: 100, arrivalsMs: [], windowMs: 0, lengths: new LengthStream(LENGTHS, 1) };
+
+  /** n requests 10 ms apart, lengths from the seeded mix, lognormal latencies x `scale`, served as they come. */
+  function records(n: number, scale: number, seed: number): RequestRecord[] {
+    const lengths = new LengthStream(LENGTHS, 3).take(n);
+    const rng = new Rng(seed);
+    return lengths.map((length, id) => {
+      const arrival = id * 10;
+      const latency = scale * Math.exp(0.5 * rng.normal());
+      return { id, length, pool: length <= 32 ? 0 : 1, instance: 0, arrival_ms: arrival, released_ms: arrival, start_ms: arrival, end_ms: arrival + latency, service_ms: latency };
+    });
+  }
+  const stats = (recs: RequestRecord[]): SetupStats =>
+    setupStats({ records: recs, max_queue_per_pool: [0, 0], max_queue: 0, backlog_at_last_arrival: 0 }, w, router, ['small', 'large'], [1, 1], 'x');
+  const gainOf = (d: RequestRecord[], b: RequestRecord[], seed = 1, resamples?: number) =>
+    gain(stats(d), stats(b), { dispatched: d, baseline: b, router, seed, ...(resamples ? { resamples } : {}) });
+
+  it('a baseline twice as slow: every gain near 2, its interval around it and clear of 1; seeded, so it repeats', () => {
+    const d = records(1000, 5, 11);
+    const b = records(1000, 10, 12);
+    const g = gainOf(d, b);
+    const iv = g.intervals!;
+    expect(iv).toMatchObject({ confidence: 0.95, resamples: 2000, seed: 1 });
+    for (const [point, x] of [
+      [g.latency_p50, iv.latency_p50],
+      [g.latency_p90, iv.latency_p90],
+      [g.latency_p99, iv.latency_p99],
+      [g.per_class.small!.latency_p50, iv.per_class.small!.latency_p50],
+      [g.per_class.large!.latency_p90!, iv.per_class.large!.latency_p90],
+    ] as const) {
+      expect(x).not.toBeNull();
+      expect(x!.lo).toBeLessThanOrEqual(point);
+      expect(x!.hi).toBeGreaterThanOrEqual(point);
+      expect(x!.lo).toBeGreaterThan(1.2);
+      expect(point).toBeGreaterThan(1.5);
+      expect(point).toBeLessThan(2.6);
+    }
+    // The same arrival times, the windows differ by the last requests only: throughput about equal.
+    expect(iv.throughput!.lo).toBeLessThanOrEqual(g.throughput);
+    expect(iv.throughput!.hi).toBeGreaterThanOrEqual(g.throughput);
+    expect(gainOf(d, b).intervals).toEqual(iv);
+    expect(gainOf(d, b, 2).intervals!.latency_p50).not.toEqual(iv.latency_p50);
+  });
+
+  it('covers the true gain about 95% of the time (seeded simulation)', () => {
+    // Both setups lognormal, the baseline's scale twice the dispatched: the true p50 gain is 2.
+    let covered = 0;
+    const trials = 100;
+    for (let t = 0; t < trials; t++) {
+      const g = gainOf(records(200, 5, 1000 + t), records(200, 10, 5000 + t), t, 500);
+      const x = g.intervals!.latency_p50!;
+      if (x.lo <= 2 && 2 <= x.hi) covered++;
+    }
+    expect(covered / trials).toBeGreaterThan(0.88);
+    expect(covered / trials).toBeLessThan(1);
+  });
+
+  it('withholds the gains of percentiles a class\'s requests do not support, in the intervals, dispatch.csv and the warning', () => {
+    // 100 requests: 60 small and 40 large support p50 and p90 (36 needed), no class p99 (368).
+    const d = records(100, 5, 21);
+    const b = records(100, 10, 22);
+    const sd = stats(d);
+    expect([sd.per_class.small!.requests, sd.per_class.large!.requests].every((n) => n >= 36 && n < 368)).toBe(true);
+    const g = gainOf(d, b);
+    expect(g.intervals!.latency_p99).toBeNull();
+    expect(g.intervals!.per_class.small!.latency_p99).toBeNull();
+    expect(g.intervals!.per_class.large!.latency_p90).not.toBeNull();
+    expect(g.intervals!.latency_p50).not.toBeNull();
+
+    const setup = (s: SetupStats, setupName: 'dispatched' | 'homogeneous', recs: RequestRecord[]) => ({ ...s, setup: setupName, description: '', instances: [], requests: requestColumns(recs) });
+    const report = {
+      workload: { mode: 'open', requests: 100, offered_rate_per_s: 100, clients: null, arrival_window_s: 1, seed: 1, lengths: {}, classes: { small: { range: '<=32', share: 0.6 }, large: { range: '>32', share: 0.4 } } },
+      pools: [],
+      dispatched: setup(sd, 'dispatched', d),
+      baseline: setup(stats(b), 'homogeneous', b),
+      gain: g,
+      warnings: [],
+    } as unknown as DispatchReport;
+    const rows = dispatchCsvRows(report);
+    const [all, small] = rows as [Record<string, unknown>, Record<string, unknown>];
+    expect(all.latency_p99_ms).toBe('');
+    expect(all.queueing_p99_ms).toBe('');
+    expect(typeof all.latency_p90_ms).toBe('number');
+    expect(all.gain_latency_p99).toBe('');
+    expect(all.gain_latency_p50).toBeCloseTo(g.latency_p50, 3);
+    expect(all.gain_latency_p50_lo).toBeCloseTo(g.intervals!.latency_p50!.lo, 3);
+    expect(small.gain_latency_p90_hi).toBeCloseTo(g.intervals!.per_class.small!.latency_p90!.hi, 3);
+    expect(all.gain_throughput_lo).toBeCloseTo(g.intervals!.throughput!.lo, 3);
+    // The gains are the last columns, on the dispatched rows only.
+    expect(Object.keys(all).slice(-12)).toEqual([
+      'gain_latency_p50', 'gain_latency_p50_lo', 'gain_latency_p50_hi',
+      'gain_latency_p90', 'gain_latency_p90_lo', 'gain_latency_p90_hi',
+      'gain_latency_p99', 'gain_latency_p99_lo', 'gain_latency_p99_hi',
+      'gain_throughput', 'gain_throughput_lo', 'gain_throughput_hi',
+    ]);
+    expect(rows.filter((r) => r.setup === 'homogeneous').every((r) => r.gain_latency_p50 === '' && r.gain_throughput === '')).toBe(true);
+
+    const warning = withheldDispatchWarning(report)!;
+    expect(warning).toMatch(/^too few requests for p99 \(all, small, large\): a 95% interval needs 368 for p99 per class/);
+    // 368 for the smallest class, 40% of the lengths: 920 requests, 10 s at 100/s.
+    expect(warning).toContain('p99: benchmark_duration=10 or scenario.requests=920');
+    expect(withheldDispatchWarning({ ...report, dispatched: setup(stats(records(1000, 5, 1)), 'dispatched', []) })).toBeNull();
   });
 });
