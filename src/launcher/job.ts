@@ -87,10 +87,8 @@ export interface JobOutcome {
 /** One job, all its repetitions one after the other (a sweep interleaves them with `openJob`). */
 export async function runJob(req: JobRequest): Promise<JobOutcome> {
   const job = await openJob(req);
-  for (const k of job.pending()) {
-    if (req.signal?.aborted) break;
-    await job.runRepetition(k);
-  }
+  // What is pending changes as repetitions end (a failed one stops the rest): asked afresh each time.
+  for (let k = job.pending()[0]; k !== undefined && !req.signal?.aborted; k = job.pending()[0]) await job.runRepetition(k);
   return job.finish();
 }
 

@@ -36,10 +36,10 @@ function predicted(): { label: string; latencyMs: number; throughput: number }[]
 interface TuneJson {
   status: string;
   rungs: { candidates: number[]; survivors: number[]; final: boolean; eliminated: { reason: string }[] }[];
-  trials: { job: number; status: string; dir: string }[];
+  trials: { job: number; status: string; dir: string; rung: number; repetitions?: number }[];
   ranking: { label: string; latency_mean_ms: number; throughput_samples_per_s: number }[];
   winner: { label: string };
-  confidence: { significant: boolean; runner_up_behind: number; duration_s: number; runner_up: string };
+  confidence: { significant: boolean; runner_up_behind: number; duration_s: number; runner_up: string; basis: string; repetitions: number[] };
   trials_wall_s: number;
 }
 
@@ -68,9 +68,20 @@ describe('bench tune on the mock backend finds the known optimum', () => {
     const winner = t.json.ranking[0]!;
     expect(winner.latency_mean_ms / expected[0]!.latencyMs).toBeGreaterThan(0.9);
     expect(winner.latency_mean_ms / expected[0]!.latencyMs).toBeLessThan(1.15);
-    // Its confidence comes from the longest rung where it and the runner-up ran equally long.
+    // Its confidence comes from the longest rung where it and the runner-up ran equally long: the
+    // final one, whose finalists ran 3 interleaved repetitions each (a test over them), or, when
+    // the runner-up was pruned, the screening rung (one run each, against the noise floor).
+    const finalists = t.json.rungs[1]!.candidates.length;
     expect(t.json.confidence).toMatchObject({ significant: true, runner_up: expected[1]!.label });
-    expect(t.json.confidence.duration_s).toBe(t.json.rungs[1]!.candidates.length === 1 ? 0.3 : 1);
+    expect(t.json.confidence.duration_s).toBe(finalists === 1 ? 0.3 : 1);
+    expect(t.json.confidence).toMatchObject(finalists === 1 ? { basis: 'noise-floor', repetitions: [1, 1] } : { basis: 'repetitions', repetitions: [3, 3] });
+    expect(t.json.trials.filter((x) => x.rung === 1).every((x) => x.repetitions === 3)).toBe(true);
+    expect(t.json.trials.filter((x) => x.rung === 0).every((x) => x.repetitions === 1)).toBe(true);
+    // The ranking never puts screening figures beside final ones: a block per rung, each labelled.
+    expect(t.stdout).toContain('rung 2 (final): ');
+    expect(t.stdout).toContain(' x 1 s x 3 repetitions each, interleaved');
+    expect(t.stdout).toMatch(/-- final rung: 1 s runs x 3 repetitions \(geometric mean\) --\n {2}1 +2 x 1 core, batch 4 each, gflops_per_thread=8/);
+    expect(t.stdout).toContain('-- rung 1, screening: 0.3 s runs, fewer warm-up calls --');
     expect(t.stdout).toContain(`winner: ${expected[0]!.label}`);
     expect(t.stdout).toMatch(/deploy: bench backend=mock .* launcher.num_instances=2 launcher.cores_per_instance=1 launcher.split_batch=true backend.gflops_per_thread=8/);
     // The winner's config runs as a primary config of its own.
