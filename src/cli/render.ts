@@ -110,7 +110,12 @@ export function renderRun(outcome: JobOutcome): string {
     lines.push(`  what finished is in ${displayPath(outcome.dir)}/results.json`);
     return lines.join('\n');
   }
-  if (r.dispatch) return renderDispatchRun(outcome, r.dispatch);
+  if (r.dispatch) {
+    const several = repetitionLines(r);
+    if (several.length === 0) return renderDispatchRun(outcome, r.dispatch);
+    const first = repetitionsOf(r).find((x) => x.dispatch === r.dispatch)?.repetition ?? 1;
+    return [renderDispatchRun(outcome, r.dispatch), `  the table above is repetition ${first}'s; each repetition's, and across them:`, ...several].join('\n');
+  }
   lines.push(`bench: ${describeRun(r)}`);
   for (const w of r.warnings) lines.push(`  warning   ${w}`);
   const plan = r.plan as { binding?: string } | null;
