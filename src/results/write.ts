@@ -47,6 +47,23 @@ function configColumns(result: RunResult): Record<string, unknown> {
   return Object.fromEntries(Object.entries(flatten(cfg)).map(([k, v]) => [`config.${k}`, v]));
 }
 
+/**
+ * Columns both CSVs end their fixed part with (after those of versions before repetitions): which
+ * repetition a row is, how many the figures rest on, whether they were disturbed, and the 95%
+ * intervals across repetitions.
+ */
+const REPETITION_COLUMNS = [
+  'repetition',
+  'repetitions',
+  'disturbed',
+  'latency_mean_lo_ms',
+  'latency_mean_hi_ms',
+  'latency_p50_lo_ms',
+  'latency_p50_hi_ms',
+  'throughput_lo_samples_per_s',
+  'throughput_hi_samples_per_s',
+] as const;
+
 /** The columns every results.csv has, in this order (then `config.*`). */
 export const RESULTS_CSV_COLUMNS = [
   'row',
@@ -72,15 +89,7 @@ export const RESULTS_CSV_COLUMNS = [
   'load_session_ms',
   'peak_rss_mb',
   'error',
-  'repetition',
-  'repetitions',
-  'disturbed',
-  'latency_mean_lo_ms',
-  'latency_mean_hi_ms',
-  'latency_p50_lo_ms',
-  'latency_p50_hi_ms',
-  'throughput_lo_samples_per_s',
-  'throughput_hi_samples_per_s',
+  ...REPETITION_COLUMNS,
 ] as const;
 
 /** The interval columns of a row across repetitions (empty with fewer than two). */
@@ -258,15 +267,7 @@ export const SUMMARY_CSV_COLUMNS = [
   'error',
   'warnings',
   'row',
-  'repetition',
-  'repetitions',
-  'disturbed',
-  'latency_mean_lo_ms',
-  'latency_mean_hi_ms',
-  'latency_p50_lo_ms',
-  'latency_p50_hi_ms',
-  'throughput_lo_samples_per_s',
-  'throughput_hi_samples_per_s',
+  ...REPETITION_COLUMNS,
 ] as const;
 
 function figureCells(a: Aggregate | null, instances: readonly InstanceResult[]): Record<string, unknown> {
