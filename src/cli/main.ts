@@ -141,6 +141,7 @@ function printHelp(flags: Flags, repo: ConfigRepository | null, overrides: Overr
     '',
     'Usage: bench [flags] [overrides...]          one run, e.g. bench model=bert-base-cased sequence_length=128',
     '       bench -m [flags] [overrides...]       a sweep, e.g. bench -m batch_size=1,8 sequence_length=32,128',
+    '       bench repetitions=5 [overrides...]    5 fresh measurements (interleaved in a sweep): what compare and tune reason over',
     '       bench topology [--format json] [topology.file=PATH]     this machine (or a recorded one)',
     '       bench plan [overrides] [--format json]                  the instance plan, without running it',
     ...Object.keys(SUBCOMMANDS).map((name) => `       bench ${name} ...`.padEnd(63) + `see bench ${name} --help`),
