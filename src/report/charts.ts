@@ -245,12 +245,14 @@ export function latencyDistribution(rows: readonly ChartRow[]): ChartPlan {
   for (const c of rows) {
     const r = c.row.result;
     if (c.row.status !== 'ok' || !r) continue;
+    // Several repetitions: a box per instance of each (each a fresh measurement).
+    const several = new Set(r.instances.map((i) => i.repetition ?? 1)).size > 1;
     for (const inst of r.instances) {
       if (inst.status !== 'ok' || inst.latencies_ms.length === 0) continue;
       const sorted = [...inst.latencies_ms].sort((x, y) => x - y);
       values.push({
         run: c.label,
-        instance: `instance ${inst.index}`,
+        instance: `instance ${inst.index}${several ? `, repetition ${inst.repetition ?? 1}` : ''}`,
         p1: percentile(sorted, 0.01),
         q1: percentile(sorted, 0.25),
         median: percentile(sorted, 0.5),

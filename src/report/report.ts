@@ -17,7 +17,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { bestSetups, type BestSetup } from '../results/best.js';
 import { writeFileAtomic } from '../results/atomic.js';
-import { isRunDisturbed } from '../results/repetitions.js';
+import { isRunDisturbed, layoutOf } from '../results/repetitions.js';
 import { minSamplesFor } from '../stats/summary.js';
 import { benchVersion } from '../results/environment.js';
 import { classLabel, coresUsed, isDispatch, planCharts, renderCharts, type ChartRow, type RenderedChart } from './charts.js';
@@ -227,7 +227,7 @@ function dispatchFacts(d: DispatchFigures): string[] {
 }
 
 function describeCores(r: ResultRow): string {
-  const all = r.result!.instances.map((i) => (i.cpus && i.cpus.length > 0 ? Math.min(i.threads, i.cpus.length) : i.threads));
+  const all = layoutOf(r.result!).map((i) => (i.cpus && i.cpus.length > 0 ? Math.min(i.threads, i.cpus.length) : i.threads));
   return all.every((x) => x === all[0]) ? fmt(coresUsed(r)) : all.join('+');
 }
 
