@@ -39,7 +39,7 @@
  * - With fewer: no p-value. The ratio is shown with the within-run spread (a seeded percentile
  *   bootstrap over each repetition's calls, when the input has them), and B is called faster or
  *   slower only when the ratio is beyond the noise floor (`noiseFloor`, 10% by default: the
- *   run-to-run drift measured on the machines bench was built on, docs/measurements.md) and the
+ *   run-to-run drift measured on the machines bench was built on, docs/performance.md) and the
  *   within-run interval excludes 1; otherwise `within noise`.
  * A regression past a threshold T is a `slower` row whose ratio exceeds 1 + T, or, without
  * repetitions, 1 + T + the noise floor. Throughput (summed over instances; the geometric mean over

@@ -42,7 +42,7 @@ export const MIN_REPETITIONS = 3;
 
 /**
  * The change that run-to-run drift alone can produce between two single runs on the machines bench
- * was measured on (docs/measurements.md, `npm run bench:calibrate`): without repetitions, a
+ * was measured on (docs/performance.md, `npm run bench:calibrate`): without repetitions, a
  * difference is called only beyond it.
  */
 export const DEFAULT_NOISE_FLOOR = 0.1;
