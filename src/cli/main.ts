@@ -288,6 +288,7 @@ async function runMultirun(
   // Progress counts repetitions (runs) when jobs have several, jobs otherwise.
   let units = 0;
   let unitsDone = 0;
+  let measuredOk = 0;
   let repetitions = 1;
   const jobNumbers = new Map<number, number>();
   let varying = new Set<string>();
@@ -316,11 +317,14 @@ async function runMultirun(
         e.jobs.forEach((j, k) => jobNumbers.set(j.num, k));
         varying = varyingKeys(e.jobs);
         const reps = repetitions > 1 ? ` x ${repetitions} repetitions (interleaved: every job's 1st, then every job's 2nd, ...)` : '';
-        process.stdout.write(`bench: launching ${total} jobs${reps} into ${displayPath(e.dir)}\n`);
+        const verb = flags.resume !== null ? 'resuming' : 'launching';
+        const only = flags.resume !== null ? '; only what is not ok runs' : '';
+        process.stdout.write(`bench: ${verb} ${total} jobs${reps} into ${displayPath(e.dir)}${only}\n`);
         if (tty) ticker = setInterval(redraw, 1000);
         redraw();
       } else if (e.type === 'repetition-end') {
         unitsDone++;
+        if (e.repetition.status === 'ok') measuredOk++;
         lastDoneAt = Date.now();
         if (e.planned > 1) {
           if (tty) process.stdout.write('\r\x1b[2K');
@@ -347,8 +351,10 @@ async function runMultirun(
   const failed = sweep.outcomes.filter((o) => o.status !== 'ok');
   const interruptedCode = interrupt.exitCode();
   if (interruptedCode !== null) {
+    const complete = sweep.outcomes.filter((o) => o.status === 'ok').length;
+    const measured = repetitions > 1 ? ` (${measuredOk} of ${units} repetitions measured)` : '';
     process.stderr.write(
-      `bench: interrupted after ${sweep.outcomes.length} of ${total} jobs; summary in ${displayPath(sweep.dir)}/summary.csv; ` +
+      `bench: interrupted with ${complete} of ${total} jobs complete${measured}; summary in ${displayPath(sweep.dir)}/summary.csv; ` +
         `finish it with: bench --resume ${displayPath(sweep.dir)}\n`,
     );
     return interruptedCode;

@@ -6,7 +6,7 @@ import type { JobEvent, JobOutcome } from '../launcher/job.js';
 import type { PlanJson } from '../launcher/launch.js';
 import type { BestSetup } from '../results/best.js';
 import { layoutOf, repetitionsOf } from '../results/repetitions.js';
-import type { RepetitionResult, RunResult } from '../results/types.js';
+import type { Aggregate, RepetitionResult, RunResult } from '../results/types.js';
 import type { SpreadInterval } from '../stats/repetitions.js';
 import type { ClassStats, DispatchReport, Gain, SetupReport } from '../scenarios/dispatch.js';
 import type { Interval } from '../stats/bootstrap.js';
@@ -44,14 +44,25 @@ export function intervalText(x: SpreadInterval | undefined, show: (v: number) =>
   return x.lo !== null && x.hi !== null ? `${show(x.centre)} [${show(x.lo)}, ${show(x.hi)}]` : show(x.centre);
 }
 
+/** `errored: instance 0: ...`, or the bare status when the error only repeats it. */
+function statusText(rep: RepetitionResult): string {
+  const first = (rep.error ?? '').split('\n')[0]!;
+  return first === '' || first === rep.status ? rep.status : `${rep.status}: ${first}`;
+}
+
+/** A repetition's (worst instance's) percentile, or `n/a` when its calls do not support it. */
+function repetitionPct(a: Aggregate, name: PercentileName): string {
+  return (a.unsupported_percentiles ?? []).includes(name) ? 'n/a' : ms(a[`latency_${name}_ms` as 'latency_p50_ms' | 'latency_p99_ms']);
+}
+
 /** One repetition's headline figures, e.g. for a line printed as it ends. */
 export function repetitionFigures(rep: RepetitionResult): string {
   const a = rep.aggregate;
-  if (rep.status !== 'ok' || !a) return `${rep.status}: ${(rep.error ?? '').split('\n')[0]}`;
+  if (rep.status !== 'ok' || !a) return statusText(rep);
   const o = rep.dispatch?.dispatched.overall;
   const figures = o
-    ? `dispatched p50 ${ms(o.latency.p50_ms)} ms · p99 ${ms(o.latency.p99_ms)} ms · ${fmt(o.throughput_requests_per_s)} requests/s`
-    : `p50 ${ms(a.latency_p50_ms)} ms · mean ${ms(a.latency_mean_ms)} ms · ${fmt(a.throughput_samples_per_s)} samples/s`;
+    ? `dispatched p50 ${pct(o.latency, 'p50', 'requests')} ms · p99 ${pct(o.latency, 'p99', 'requests')} ms · ${fmt(o.throughput_requests_per_s)} requests/s`
+    : `p50 ${repetitionPct(a, 'p50')} ms · mean ${ms(a.latency_mean_ms)} ms · ${fmt(a.throughput_samples_per_s)} samples/s`;
   return `${figures}${rep.disturbed ? ' · DISTURBED' : ''}`;
 }
 
@@ -67,17 +78,20 @@ function repetitionLines(r: RunResult): string[] {
   if (!s || s.planned <= 1) return [];
   const used = new Set(s.used);
   const dispatch = r.dispatch !== undefined;
+  const lines: string[] = [];
   const rows: string[][] = [
     dispatch ? ['repetition', 'request p50 ms', 'request p99 ms', 'requests/s', 'note'] : ['repetition', 'p50 ms', 'mean ms', 'p99 ms', 'samples/s', 'note'],
   ];
   for (const rep of reps) {
     const a = rep.aggregate;
     const o = rep.dispatch?.dispatched.overall;
-    const note = rep.status !== 'ok' ? `${rep.status}: ${(rep.error ?? '').split('\n')[0]}` : rep.disturbed ? `DISTURBED${used.has(rep.repetition) ? '' : ', left out'}` : '';
-    if (dispatch) rows.push([`${rep.repetition}`, o ? ms(o.latency.p50_ms) : 'n/a', o ? ms(o.latency.p99_ms) : 'n/a', o ? fmt(o.throughput_requests_per_s) : 'n/a', note]);
-    else rows.push([`${rep.repetition}`, a ? ms(a.latency_p50_ms) : 'n/a', a ? ms(a.latency_mean_ms) : 'n/a', a ? ms(a.latency_p99_ms) : 'n/a', a ? fmt(a.throughput_samples_per_s) : 'n/a', note]);
+    const note = rep.status !== 'ok' ? statusText(rep) : rep.disturbed ? `DISTURBED${used.has(rep.repetition) ? '' : ', left out'}` : '';
+    const shown = (l: LatencySummary, name: PercentileName): string => (isSupported(l, name) ? ms(l[`${name}_ms`]) : 'n/a');
+    if (dispatch) rows.push([`${rep.repetition}`, o ? shown(o.latency, 'p50') : 'n/a', o ? shown(o.latency, 'p99') : 'n/a', o ? fmt(o.throughput_requests_per_s) : 'n/a', note]);
+    else rows.push([`${rep.repetition}`, a ? repetitionPct(a, 'p50') : 'n/a', a ? ms(a.latency_mean_ms) : 'n/a', a ? repetitionPct(a, 'p99') : 'n/a', a ? fmt(a.throughput_samples_per_s) : 'n/a', note]);
   }
-  const lines = table(rows, 1).map((l) => l.replace(/\s+$/, ''));
+  if (rows.slice(1).some((r) => r.includes('n/a'))) lines.push('  (n/a: too few calls in that repetition for a 95% interval of the percentile)');
+  lines.unshift(...table(rows, 1).map((l) => l.replace(/\s+$/, '')));
   const over = `${s.used.length} repetition${s.used.length === 1 ? '' : 's'}${s.disturbed_only ? ', all DISTURBED' : ''}`;
   const figures =
     dispatch && s.request_latency_p50_ms && s.requests_per_s
@@ -119,14 +133,42 @@ export function renderRun(outcome: JobOutcome): string {
   lines.push(`bench: ${describeRun(r)}`);
   for (const w of r.warnings) lines.push(`  warning   ${w}`);
   const plan = r.plan as { binding?: string } | null;
-  const several = (r.repetition_summary?.planned ?? 1) > 1;
-  // Several repetitions: their table, then the first one's instances as an example of the layout.
-  if (several) lines.push(...repetitionLines(r));
-  const shown = several ? layoutOf(r) : r.instances;
-  for (const i of shown) {
-    const tag = shown.length > 1 ? `  [${i.index}] ` : '  ';
-    if (several && i === shown[0]) lines.push(`  repetition ${i.repetition ?? 1}, in detail:`);
-    if (shown.length > 1) {
+  const a = r.aggregate;
+  if ((r.repetition_summary?.planned ?? 1) > 1) {
+    // The repetitions and the figures across them first; then one repetition in detail, with its own figures.
+    lines.push(...repetitionLines(r));
+    if (a) lines.push(`  throughput ${fmt(a.throughput_samples_per_s)} samples/s (geometric mean over the repetitions; ${fmt(a.forwards_per_s)} forwards/s)`);
+    lines.push(...computeLines(r, ' (across the repetitions)'));
+    const first = layoutOf(r);
+    const rep = repetitionsOf(r).find((x) => x.repetition === (first[0]?.repetition ?? 1));
+    if (first.length > 0) lines.push(`  repetition ${first[0]!.repetition ?? 1}, in detail:`);
+    lines.push(...instanceLines(first, plan, '    '));
+    const ra = rep?.aggregate;
+    if (ra && first.length > 1) lines.push(`    throughput ${fmt(ra.throughput_samples_per_s)} samples/s summed over ${ra.instances} instances`);
+  } else {
+    lines.push(...instanceLines(r.instances, plan, '  '));
+    if (a && r.instances.length > 1) {
+      lines.push(
+        `  aggregate  latency (worst instance) mean ${ms(a.latency_mean_ms)} ms · p50 ${aggregatePct(r, 'p50', a.latency_p50_ms)} · ` +
+          `p90 ${aggregatePct(r, 'p90', a.latency_p90_ms)} · p99 ${aggregatePct(r, 'p99', a.latency_p99_ms)}`,
+      );
+      const window = a.common_window_ms !== null ? ` in the ${fmt(a.common_window_ms / 1000)} s all instances measured together` : '';
+      lines.push(`  throughput ${fmt(a.throughput_samples_per_s)} samples/s summed over ${a.instances} instances${window} (${fmt(a.forwards_per_s)} forwards/s)`);
+    } else if (a) {
+      lines.push(`  throughput ${fmt(a.throughput_samples_per_s)} samples/s (${fmt(a.forwards_per_s)} forwards/s)`);
+    }
+    lines.push(...computeLines(r, ''));
+  }
+  lines.push(`  results   ${displayPath(outcome.dir)}/results.json (and results.csv)`);
+  return lines.join('\n');
+}
+
+/** Each instance's placement, start-up and latency lines (`indent` before each). */
+function instanceLines(instances: RunResult['instances'], plan: { binding?: string } | null, indent: string): string[] {
+  const lines: string[] = [];
+  for (const i of instances) {
+    const tag = instances.length > 1 ? `${indent}[${i.index}] ` : indent;
+    if (instances.length > 1) {
       // Where each instance ran, as the kernel reported its affinity, and what it delivered alone.
       lines.push(
         `${tag}ran on CPUs ${i.cpus ? formatCpuList(i.cpus) : 'unknown'} (${plan?.binding ?? 'unknown'}) · ${i.threads} thread${i.threads === 1 ? '' : 's'} · ` +
@@ -144,31 +186,20 @@ export function renderRun(outcome: JobOutcome): string {
         `p99 ${pct(l, 'p99')} · min ${ms(l.min_ms)} · max ${ms(l.max_ms)}`,
     );
   }
-  const a = r.aggregate;
-  if (several && a) {
-    lines.push(`  throughput ${fmt(a.throughput_samples_per_s)} samples/s (geometric mean over the repetitions; ${fmt(a.forwards_per_s)} forwards/s)`);
-  } else if (a && r.instances.length > 1) {
-    lines.push(
-      `  aggregate  latency (worst instance) mean ${ms(a.latency_mean_ms)} ms · p50 ${aggregatePct(r, 'p50', a.latency_p50_ms)} · ` +
-        `p90 ${aggregatePct(r, 'p90', a.latency_p90_ms)} · p99 ${aggregatePct(r, 'p99', a.latency_p99_ms)}`,
-    );
-    const window = a.common_window_ms !== null ? ` in the ${fmt(a.common_window_ms / 1000)} s all instances measured together` : '';
-    lines.push(`  throughput ${fmt(a.throughput_samples_per_s)} samples/s summed over ${a.instances} instances${window} (${fmt(a.forwards_per_s)} forwards/s)`);
-  } else if (a) {
-    lines.push(`  throughput ${fmt(a.throughput_samples_per_s)} samples/s (${fmt(a.forwards_per_s)} forwards/s)`);
-  }
+  return lines;
+}
+
+/** The compute line: achieved GFLOP/s against the measured peak, or why there is none. */
+function computeLines(r: RunResult, where: string): string[] {
   const e = r.efficiency;
-  if (e && 'omitted' in e) lines.push(`  compute    not given: ${e.omitted}`);
-  else if (e && e.measured_peak_gflops !== null && e.fraction_of_measured_peak !== null) {
-    lines.push(
-      `  compute    ${fmt(e.achieved_gflops, 1)} GFLOP/s = ${(e.fraction_of_measured_peak * 100).toFixed(0)}% of the measured fp32 GEMM peak (${fmt(e.measured_peak_gflops, 1)} GFLOP/s)`,
-    );
-  } else if (e) {
-    const failed = e.peak_probes?.find((p) => p.error !== null && p.gflops === null);
-    if (failed) lines.push(`  compute    ${fmt(e.achieved_gflops, 1)} GFLOP/s; no measured peak: ${failed.error}`);
+  if (e && 'omitted' in e) return [`  compute    not given: ${e.omitted}`];
+  if (e && e.measured_peak_gflops !== null && e.fraction_of_measured_peak !== null) {
+    return [
+      `  compute    ${fmt(e.achieved_gflops, 1)} GFLOP/s${where} = ${(e.fraction_of_measured_peak * 100).toFixed(0)}% of the measured fp32 GEMM peak (${fmt(e.measured_peak_gflops, 1)} GFLOP/s)`,
+    ];
   }
-  lines.push(`  results   ${displayPath(outcome.dir)}/results.json (and results.csv)`);
-  return lines.join('\n');
+  const failed = e?.peak_probes?.find((p) => p.error !== null && p.gflops === null);
+  return e && failed ? [`  compute    ${fmt(e.achieved_gflops, 1)} GFLOP/s${where}; no measured peak: ${failed.error}`] : [];
 }
 
 /** The override keys whose values differ between jobs: the only ones worth repeating per job. */

@@ -356,6 +356,9 @@ export class Job {
         ...withheldWarnings(reps.find((r) => r.aggregate !== null), instancesOf({ instances }, reps.find((r) => r.aggregate !== null)?.repetition ?? 1)),
         ...reps.flatMap((r) => disturbedInstances(this.instances.get(r.repetition) ?? []).map((i) => `${several ? repWord(r) : ''}${disturbanceWarning(i.index, i.interference)}`)),
         ...repetitionWarnings(summary),
+        ...(several && this.prep?.runConfig?.launcher.name === 'inline'
+          ? ['launcher=inline: the repetitions ran in the bench process, one after the other, not in fresh processes: process-level effects (memory layout, page placement) do not vary between them; use launcher=process']
+          : []),
       ],
       error,
     };

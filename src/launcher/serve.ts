@@ -19,14 +19,11 @@
 import { join } from 'node:path';
 import type { DispatchScenarioConfig, RunConfig } from '../config/schema.js';
 import type { ResolvedModel } from '../models/resolve.js';
-import { writeFileAtomic } from '../results/atomic.js';
 import type { InstanceResult } from '../results/types.js';
-import { toCsv } from '../results/write.js';
 import {
   buildWorkload,
   checkLengths,
   describeClass,
-  dispatchCsvRows,
   Dispatcher,
   DispatchTimeout,
   gain,
@@ -51,7 +48,6 @@ import { planInstances, PlanError, type Plan, type PlanInstance, type PlanOption
 import { spawnChild, type Child } from './process.js';
 import { asChildMessage, type ServedReport } from './protocol.js';
 
-export const DISPATCH_CSV = 'dispatch.csv';
 
 export interface PoolPlacement {
   readonly name: string;
@@ -342,7 +338,6 @@ export async function runDispatch(req: DispatchRequest): Promise<DispatchLaunch>
       ...disturbedInstances(baselineReport?.instances ?? []).map((i) => `homogeneous setup: ${disturbanceWarning(i.index, i.interference)}`),
     ],
   };
-  writeFileAtomic(join(req.outputDir, DISPATCH_CSV), toCsv(dispatchCsvRows(report)));
   return {
     instances: instanceResults(dispatchedInstances, dispatched, dispatchedStats.window_s),
     backend: dispatched.reports[0]?.backend ?? null,

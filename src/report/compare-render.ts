@@ -69,12 +69,15 @@ function repetitionsText(f: SideFigures): string {
   return f.used === f.repetitions ? `${f.used}d` : `${f.used}+${f.disturbed}d`;
 }
 
-/** The verdict in a table cell: the speed when there is one, else the verdict's word. */
-export function verdictCell(m: MatchedRow): string {
-  if ((m.verdict === 'faster' || m.verdict === 'slower') && m.basis === 'noise-floor') {
-    return m.verdict === 'faster' ? `${(1 / m.ratio).toFixed(2)}× faster (noise floor)` : `${m.ratio.toFixed(2)}× slower (noise floor)`;
+/** The verdict in a table cell: the speed when there is one, else the verdict's word; `regression` when it fails the gate. */
+export function verdictCell(m: MatchedRow, regression = false): string {
+  const marks = [...(m.basis === 'noise-floor' && (m.verdict === 'faster' || m.verdict === 'slower') ? ['noise floor'] : []), ...(regression ? ['regression'] : [])];
+  const suffix = marks.length > 0 ? ` (${marks.join(', ')})` : '';
+  if (m.verdict === 'faster' || m.verdict === 'slower') {
+    if (m.basis === 'noise-floor') return `${m.verdict === 'faster' ? (1 / m.ratio).toFixed(2) : m.ratio.toFixed(2)}× ${m.verdict}${suffix}`;
+    return `${speedText(m)}${suffix}`;
   }
-  return m.verdict === 'faster' || m.verdict === 'slower' ? speedText(m) : m.verdict;
+  return `${m.verdict}${suffix}`;
 }
 
 /** How the verdicts were reached: one line per way that occurs, naming the method and its parameters. */
@@ -166,7 +169,7 @@ function sections(cmp: Comparison, opts: RenderOptions): Section[] {
     `${repetitionsText(m.a)}/${repetitionsText(m.b)}`,
     ratioText(m),
     pValue(cmp.adjustment === 'none' ? m.p_value : m.p_adjusted),
-    `${verdictCell(m)}${failsThreshold(m, opts.threshold, cmp.noise_floor) ? ' (regression)' : ''}`,
+    verdictCell(m, failsThreshold(m, opts.threshold, cmp.noise_floor)),
     sig(m.a.throughput_samples_per_s, 4),
     sig(m.b.throughput_samples_per_s, 4),
     m.throughput_ratio === null ? 'n/a' : m.throughput_ratio.toFixed(3),
@@ -182,7 +185,7 @@ function sections(cmp: Comparison, opts: RenderOptions): Section[] {
         `A ${unit}`,
         `B ${unit}`,
         'reps A/B',
-        `B/A [${Math.round(cmp.confidence * 100)}% CI]`,
+        `B/A [${Math.round(cmp.confidence * 100)}% CI${cmp.tested_rows > 1 && cmp.adjustment !== 'none' ? ', per row' : ''}]`,
         cmp.adjustment === 'none' ? 'p' : `p (${cmp.adjustment === 'holm' ? 'Holm' : 'BH'})`,
         'verdict (B vs A)',
         `A ${rate}`,
@@ -246,7 +249,8 @@ function markdownTable(t: NonNullable<Section['table']>): string[] {
 export function renderComparison(cmp: Comparison, format: CompareFormat, opts: RenderOptions = {}): string {
   if (format === 'json') {
     const regressions = opts.threshold === null || opts.threshold === undefined ? undefined : cmp.matched.filter((m) => failsThreshold(m, opts.threshold, cmp.noise_floor));
-    return `${JSON.stringify({ ...cmp, statistic: statisticLines(cmp), ...(regressions ? { threshold: opts.threshold, regressions: regressions.map((r) => r.setup) } : {}) }, null, 1)}\n`;
+    const matched = opts.threshold === null || opts.threshold === undefined ? cmp.matched : cmp.matched.map((m) => ({ ...m, regression: failsThreshold(m, opts.threshold, cmp.noise_floor) }));
+    return `${JSON.stringify({ ...cmp, matched, statistic: statisticLines(cmp), ...(regressions ? { threshold: opts.threshold, regressions: regressions.map((r) => r.setup) } : {}) }, null, 1)}\n`;
   }
   if (format === 'csv') return comparisonCsv(cmp, opts);
   const out: string[] = [];

@@ -57,7 +57,7 @@
  */
 import { getPath } from '../config/tree.js';
 import { bootstrapRepetitionRatio, DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES } from '../stats/compare.js';
-import { adjustPValues, DEFAULT_NOISE_FLOOR, geometricMean, MIN_REPETITIONS, welchLogRatio, type Adjustment } from '../stats/repetitions.js';
+import { ADJUSTMENT_NAMES, adjustPValues, DEFAULT_NOISE_FLOOR, geometricMean, MIN_REPETITIONS, welchLogRatio, type Adjustment } from '../stats/repetitions.js';
 import type { LatencyMeasure, RepetitionFigures, ResultRow, ResultSet } from './load.js';
 
 export const DEFAULT_IGNORED_KEYS: readonly string[] = [
@@ -147,6 +147,8 @@ export interface SideFigures {
   readonly disturbed: number;
   /** Standard deviation of the log figures of the used repetitions (about their CV); null below 2. */
   readonly repetition_log_std: number | null;
+  /** Each ok repetition's figure (ms), in order, and whether the verdict used it. */
+  readonly figures: readonly { readonly repetition: number; readonly latency_ms: number; readonly disturbed: boolean; readonly used: boolean }[];
   /** Calls (or requests) behind the used repetitions' figures; null when unknown. */
   readonly calls: number | null;
   readonly instances: number | null;
@@ -303,6 +305,7 @@ function side(r: ResultRow, u: ReturnType<typeof usedOf>): SideFigures {
     used: u.used.length,
     disturbed: u.ok.filter((x) => x.disturbed).length,
     repetition_log_std: logs.length >= 2 ? Math.sqrt(logs.reduce((s, x) => s + (x - m) ** 2, 0) / (logs.length - 1)) : null,
+    figures: u.ok.map((x) => ({ repetition: x.repetition, latency_ms: figureOf(x)!, disturbed: x.disturbed, used: u.used.includes(x) })),
     calls,
     instances: r.instances,
     throughput_samples_per_s: throughputs.length === u.used.length && throughputs.length > 0 ? geometricMean(throughputs) : r.throughput_samples_per_s,
@@ -384,7 +387,12 @@ function settleTests(rows: readonly MatchedRow[], adjust: Adjustment, alpha: num
   tested.forEach(({ m, k }, t) => {
     const p = adjusted[t]!;
     const verdict: Verdict = p < alpha && m.ratio_hi !== null && m.ratio_hi < 1 ? 'faster' : p < alpha && m.ratio_lo !== null && m.ratio_lo > 1 ? 'slower' : 'no significant difference';
-    out[k] = { ...m, p_adjusted: p, verdict };
+    // The interval is the row's own; a row significant alone but not among all those tested says so.
+    const alone = verdict === 'no significant difference' && m.p_value! < alpha;
+    const reason = alone
+      ? `p = ${m.p_value!.toPrecision(2)} for this row alone, ${p.toPrecision(2)} after ${ADJUSTMENT_NAMES[adjust]} over the ${tested.length} rows tested; its interval is the row's own, not adjusted`
+      : m.reason;
+    out[k] = { ...m, p_adjusted: p, verdict, reason };
   });
   return { rows: out, tested: tested.length };
 }
@@ -562,10 +570,15 @@ export function compareSets(setA: ResultSet, setB: ResultSet, options: CompareOp
   };
 }
 
-/** Parses `5%`, `5` (percent) or `0.05%`: the fraction by which a row may be slower. */
+/**
+ * Parses `5%`, `5` (percent) or `0.05%`: the fraction by which a row may be slower. A bare number
+ * below 1 (`0.05`) could mean 5% or 0.05%: refused (null), so that a fraction typed by habit is
+ * never read as a hundredth of what was meant.
+ */
 export function parseThreshold(text: string): number | null {
-  const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*%?\s*$/.exec(text);
-  return m ? Number(m[1]) / 100 : null;
+  const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(%?)\s*$/.exec(text);
+  if (!m || (m[2] === '' && Number(m[1]) < 1 && Number(m[1]) !== 0)) return null;
+  return Number(m[1]) / 100;
 }
 
 /**
@@ -581,6 +594,20 @@ export function isRegression(m: MatchedRow, threshold: number, noiseFloor: numbe
 /** Matched rows that fail the threshold (see isRegression). */
 export function regressions(cmp: Comparison, threshold: number): MatchedRow[] {
   return cmp.matched.filter((m) => isRegression(m, threshold, cmp.noise_floor));
+}
+
+/**
+ * Rows that pass a threshold without clearing it: tested rows whose interval still reaches past
+ * 1 + threshold, and rows without repetitions slower by more than the threshold but within the
+ * noise floor. Not regressions, but not shown to be free of one either.
+ */
+export function unresolvedRows(cmp: Comparison, threshold: number): MatchedRow[] {
+  return cmp.matched.filter(
+    (m) =>
+      !isRegression(m, threshold, cmp.noise_floor) &&
+      m.verdict !== 'inconclusive' &&
+      (m.basis === 'repetitions' ? m.ratio_hi !== null && m.ratio_hi > 1 + threshold : m.ratio > 1 + threshold),
+  );
 }
 
 /** Matched rows that rest only on disturbed repetitions on a side. */

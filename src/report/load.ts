@@ -79,6 +79,8 @@ export interface DispatchFigures {
   /** Every request's latency (end - arrival) in the dispatched setup; null from dispatch.csv. */
   readonly request_latencies_ms: readonly number[] | null;
   readonly warnings: readonly string[];
+  /** From dispatch.csv: each repetition's dispatched figures over all classes (the classes above are the first's). */
+  readonly per_repetition?: readonly { readonly repetition: number; readonly all: DispatchClassFigures }[];
 }
 
 /** One repetition of a row: the figures a comparison across runs is made of. */
@@ -244,8 +246,29 @@ export function dispatchFromReport(d: DispatchReport): DispatchFigures {
 /** dispatch.csv read back (null when the file is not there or holds no dispatched `all` row). */
 export function readDispatchCsv(path: string): DispatchFigures | null {
   if (!existsSync(path)) return null;
-  const classes = parseCsv(path)
-    .filter((rec) => rec.setup === 'dispatched' || rec.setup === 'homogeneous')
+  const records = parseCsv(path).filter((rec) => rec.setup === 'dispatched' || rec.setup === 'homogeneous');
+  // Rows of several repetitions carry their number (files from before repetitions do not: one).
+  const repetitionOfRow = (rec: Record<string, string>): number => num(rec.repetition) ?? 1;
+  const first = Math.min(...records.map(repetitionOfRow));
+  const toFigures = (rec: Record<string, string>): DispatchClassFigures => ({
+    setup: rec.setup as 'dispatched' | 'homogeneous',
+    class: rec.class ?? '',
+    length_range: rec.length_range ?? '',
+    requests: num(rec.requests),
+    latency_mean_ms: num(rec.latency_mean_ms),
+    latency_std_ms: num(rec.latency_std_ms),
+    latency_p50_ms: num(rec.latency_p50_ms),
+    latency_p90_ms: num(rec.latency_p90_ms),
+    latency_p99_ms: num(rec.latency_p99_ms),
+    queueing_p50_ms: num(rec.queueing_p50_ms),
+    queueing_p99_ms: num(rec.queueing_p99_ms),
+    throughput_requests_per_s: num(rec.throughput_requests_per_s),
+  });
+  const perRepetition = records
+    .filter((rec) => rec.setup === 'dispatched' && rec.class === 'all')
+    .map((rec) => ({ repetition: repetitionOfRow(rec), all: toFigures(rec) }));
+  const classes = records
+    .filter((rec) => repetitionOfRow(rec) === first)
     .map(
       (rec): DispatchClassFigures => ({
         setup: rec.setup as 'dispatched' | 'homogeneous',
@@ -263,7 +286,7 @@ export function readDispatchCsv(path: string): DispatchFigures | null {
       }),
     );
   if (!classes.some((c) => c.setup === 'dispatched' && c.class === 'all')) return null;
-  return { workload: null, dispatched_setup: null, homogeneous_setup: null, classes, request_latencies_ms: null, warnings: [] };
+  return { workload: null, dispatched_setup: null, homogeneous_setup: null, classes, request_latencies_ms: null, warnings: [], per_repetition: perRepetition };
 }
 
 /** The dispatched setup's figures over all requests, as a row's latency and throughput figures. */
@@ -375,6 +398,12 @@ function repetitionFigures(r: RunResult, rep: RepetitionResult): RepetitionFigur
   };
 }
 
+/** A dispatch repetition's request figures from dispatch.csv; status and disturbance from its summary row. */
+function dispatchRepetitionFigures(repetition: number, all: DispatchClassFigures, rec: Record<string, unknown>): RepetitionFigures {
+  const base = recordFigures(rec, repetition);
+  return { ...base, latency_p50_ms: all.latency_p50_ms, latency_mean_ms: all.latency_mean_ms, throughput_samples_per_s: all.throughput_requests_per_s };
+}
+
 /** A repetition's (or a whole run's) figures from a CSV record. */
 function recordFigures(rec: Record<string, unknown>, repetition: number, dispatch: DispatchFigures | null = null): RepetitionFigures {
   const warnings = typeof rec.warnings === 'string' ? rec.warnings.split(' | ') : [];
@@ -433,9 +462,10 @@ function rowFromRecord(
     latency_count: count,
     throughput_samples_per_s: num(rec.throughput_samples_per_s),
     latencies_ms: null,
-    // A dispatch run's request figures come from dispatch.csv, which holds one repetition's (the first ok one's).
-    repetitions:
-      repetitionRecords.length > 0 && !dispatch
+    // A dispatch run's request figures come from dispatch.csv, a row per repetition.
+    repetitions: dispatch?.per_repetition?.length
+      ? dispatch.per_repetition.map((x) => dispatchRepetitionFigures(x.repetition, x.all, repetitionRecords.find((r) => num(r.repetition) === x.repetition) ?? rec))
+      : repetitionRecords.length > 0 && !dispatch
         ? repetitionRecords.map((r, k) => recordFigures(r, num(r.repetition) ?? k + 1))
         : [recordFigures(rec, 1, dispatch)],
     error: typeof rec.error === 'string' && rec.error !== '' ? rec.error : null,

@@ -132,7 +132,7 @@ function runNote(r: ResultRow): string {
   const notes = [
     ...(r.latencies_ms === null && r.status === 'ok' ? ['summary only'] : []),
     ...disturbed,
-    ...(r.repetitions.length > 1 ? [`geometric mean of ${r.repetitions.filter((x) => x.status === 'ok').length} repetitions`] : []),
+    ...(r.repetitions.length > 1 ? [`geometric mean of ${r.result?.repetition_summary?.used.length ?? r.repetitions.filter((x) => x.status === 'ok').length} repetitions`] : []),
     ...(r.result?.repetition_summary && !r.result.repetition_summary.disturbed_only && r.result.repetition_summary.excluded.some((e) => e.reason.startsWith('disturbed'))
       ? ['disturbed repetitions left out']
       : []),

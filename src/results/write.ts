@@ -17,12 +17,14 @@ import { writeFileAtomic } from './atomic.js';
 import { coresPerInstance, sameForAll, type BestSetup } from './best.js';
 import { instancesOf, repetitionOf, repetitionsOf } from './repetitions.js';
 import type { Aggregate, InstanceResult, RepetitionResult, RunResult } from './types.js';
-import type { SpreadInterval } from '../stats/repetitions.js';
+import { geometricMean, type SpreadInterval } from '../stats/repetitions.js';
 import { isDisturbed } from '../stats/interference.js';
+import { dispatchCsvRows } from '../scenarios/dispatch.js';
 import { isSupported, unsupportedAcross, type LatencySummary, type PercentileName } from '../stats/summary.js';
 
 export const RESULTS_JSON = 'results.json';
 export const RESULTS_CSV = 'results.csv';
+export const DISPATCH_CSV = 'dispatch.csv';
 
 const round = (x: number, digits = 4): number => (Number.isFinite(x) ? Number(x.toFixed(digits)) : x);
 
@@ -39,6 +41,18 @@ const aggregatePct = (a: Aggregate, instances: readonly InstanceResult[], name: 
 export function writeRunResults(dir: string, result: RunResult): void {
   writeFileAtomic(join(dir, RESULTS_JSON), `${JSON.stringify(result, null, 1)}\n`);
   writeFileAtomic(join(dir, RESULTS_CSV), resultsCsv(result));
+  const dispatch = dispatchCsv(result);
+  if (dispatch !== null) writeFileAtomic(join(dir, DISPATCH_CSV), dispatch);
+}
+
+/**
+ * dispatch.csv of a dispatch run: one row per (setup, class) of every repetition, its number in the
+ * last column (null for other runs).
+ */
+export function dispatchCsv(result: RunResult): string | null {
+  const reps = repetitionsOf(result).filter((r) => r.dispatch);
+  if (reps.length === 0) return null;
+  return toCsv(reps.flatMap((r) => dispatchCsvRows(r.dispatch!).map((row) => ({ ...row, repetition: r.repetition }))));
 }
 
 function configColumns(result: RunResult): Record<string, unknown> {
@@ -111,9 +125,12 @@ function intervalCells(s: RunResult['repetition_summary']): Record<string, unkno
  * do not support it; std and iterations are those of all calls pooled (min and max are the same
  * either way).
  */
-function aggregateCells(a: Aggregate, instances: readonly InstanceResult[]): Record<string, unknown> {
+function aggregateCells(
+  a: Aggregate,
+  instances: readonly InstanceResult[],
+  worst = (pick: (l: InstanceResult['latency']) => number): number => Math.max(...instances.filter((i) => i.status === 'ok').map((i) => pick(i.latency))),
+): Record<string, unknown> {
   const ok = instances.filter((i) => i.status === 'ok');
-  const worst = (pick: (l: InstanceResult['latency']) => number): number => Math.max(...ok.map((i) => pick(i.latency)));
   return {
     batch_size: a.batch_size,
     iterations: a.pooled.count,
@@ -195,6 +212,9 @@ export function resultsCsv(result: RunResult): string {
   if (a && reps.length > 1) {
     const used = new Set(s?.used ?? reps.map((r) => r.repetition));
     const first = reps[0]?.repetition ?? 1;
+    // Across repetitions every figure is the geometric mean of the repetitions' own (worst-instance) ones.
+    const acrossWorst = (pick: (l: InstanceResult['latency']) => number): number =>
+      geometricMean([...used].map((k) => Math.max(...instancesOf(result, k).filter((i) => i.status === 'ok').map((i) => pick(i.latency)))));
     rows.push({
       row: 'summary',
       instance: 'all',
@@ -202,7 +222,7 @@ export function resultsCsv(result: RunResult): string {
       backend,
       threads: instancesOf(result, first).reduce((sum, i) => sum + i.threads, 0),
       cpus: instancesOf(result, first).flatMap((i) => i.cpus ?? []).join(' '),
-      ...aggregateCells(a, result.instances.filter((i) => used.has(repetitionOf(i)))),
+      ...aggregateCells(a, result.instances.filter((i) => used.has(repetitionOf(i))), acrossWorst),
       repetition: 'all',
       repetitions: used.size,
       disturbed: s?.disturbed_only ?? reps.some((r) => r.disturbed),

@@ -86,12 +86,22 @@ export function selectSurvivors(entries: readonly RungEntry[], tune: TuneConfig,
   return { survivors, eliminated };
 }
 
-/** Why a result breaks `tune.max_latency_ms`, or null when it keeps it (or there is none). */
+/** Whether the run's calls support the budget's percentile (the mean always is). */
+export function budgetSupported(result: RunResult, stat: TuneConfig['latency_stat']): boolean {
+  return stat === 'mean' || !(result.aggregate?.unsupported_percentiles ?? []).includes(stat);
+}
+
+/**
+ * Why a result breaks `tune.max_latency_ms`, or null when it keeps it (or there is none). A
+ * percentile its calls do not support is still the best estimate there is: it decides, and the
+ * reason says on how few calls.
+ */
 export function overBudget(result: RunResult, tune: TuneConfig): string | null {
   if (tune.max_latency_ms === null) return null;
   const latency = budgetLatencyMs(result, tune.latency_stat);
   if (latency === null || latency <= tune.max_latency_ms) return null;
-  return `${tune.latency_stat} latency ${msText(latency)} ms is over tune.max_latency_ms=${tune.max_latency_ms}`;
+  const few = budgetSupported(result, tune.latency_stat) ? '' : ` (from ${result.aggregate?.pooled.count ?? '?'} calls, too few for a 95% interval of it)`;
+  return `${tune.latency_stat} latency ${msText(latency)} ms is over tune.max_latency_ms=${tune.max_latency_ms}${few}`;
 }
 
 /** Three significant digits at least, so a figure just over a budget never prints as equal to it. */

@@ -28,7 +28,7 @@ import { benchVersion } from '../results/environment.js';
 import { claimSweepDir } from '../results/rundir.js';
 import type { RunResult } from '../results/types.js';
 import { RESULTS_JSON, toCsv, writeSweepSummary, type SummaryRow } from '../results/write.js';
-import { behind, budgetLatencyMs, nextDuration, objectiveScore, selectSurvivors, winnerConfidence, type Elimination, type WinnerConfidence } from './halving.js';
+import { behind, budgetLatencyMs, budgetSupported, nextDuration, objectiveScore, selectSurvivors, winnerConfidence, type Elimination, type WinnerConfidence } from './halving.js';
 import { keyOfSomeOption, tuneSpace, type Candidate, type TuneSpace } from './space.js';
 
 export const TUNE_JSON = 'tune.json';
@@ -40,6 +40,10 @@ export interface Trial {
   readonly duration_s: number;
   /** Repetitions it ran (its figures are across them); absent in tune.json from before repetitions. */
   readonly repetitions?: number;
+  /** Whether it ran in the final rung (full length and warm-up, repeated). */
+  readonly final?: boolean;
+  /** Whether its calls support the budget's percentile (tune.latency_stat); false: figure withheld. */
+  readonly budget_supported?: boolean;
   readonly status: string;
   readonly dir: string;
   readonly overrides: readonly string[];
@@ -70,6 +74,10 @@ export interface RankRow {
   readonly duration_s: number;
   /** Repetitions behind its figures (the final rung's tune.final_repetitions; 1 in screening rungs). */
   readonly repetitions: number;
+  /** Whether its figures are from the final rung. */
+  readonly final: boolean;
+  /** Whether its calls support tune.latency_stat (budget_latency_ms is withheld in tables when not). */
+  readonly budget_supported: boolean;
   readonly score: number | null;
   readonly latency_mean_ms: number | null;
   readonly budget_latency_ms: number | null;
@@ -131,7 +139,17 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
   const { resolved, runConfig } = resolveTask(master.config);
   const tune = checkTunable(runConfig);
   const topology = await topologyFor(runConfig);
-  const space = tuneSpace(tune, runConfig, topology, resolved, (key) => keyOfSomeOption(req.repo, key));
+  const found = tuneSpace(tune, runConfig, topology, resolved, (key) => keyOfSomeOption(req.repo, key));
+  const space: TuneSpace =
+    (runConfig.repetitions ?? 1) !== 1
+      ? {
+          ...found,
+          notes: [
+            ...found.notes,
+            `repetitions=${runConfig.repetitions} is not used: screening runs have 1, the final rung ${finalRepetitions(tune)}; set tune.final_repetitions=${runConfig.repetitions} for ${runConfig.repetitions} in the final rung`,
+          ],
+        }
+      : found;
   const taskLines = req.overrides.filter((o) => !isHydraOverride(o)).map((o) => o.inputLine);
   for (const c of space.candidates) {
     // A bad value in tune.space.params fails here, naming it, rather than as every run failing.
@@ -164,7 +182,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
   };
 
   const finishTrial = async (
-    slot: { id: number; overrides: string[]; job: number; handle: Job | null; wallMs: number },
+    slot: { id: number; overrides: string[]; job: number; handle: Job | null; wallMs: number; final: boolean },
     rung: number,
     duration: number,
   ): Promise<{ trial: Trial; result: RunResult }> => {
@@ -172,7 +190,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
     const outcome: JobOutcome = await slot.handle!.finish();
     const wallS = (slot.wallMs + Date.now() - t0) / 1000;
     const trial = makeTrial(slot.job, rung, slot.id, duration, outcome.status, outcome.dir, slot.overrides, outcome.result, tune, wallS, outcome.error?.message ?? outcome.result.error);
-    return { trial, result: outcome.result };
+    return { trial: { ...trial, final: slot.final }, result: outcome.result };
   };
 
   let alive = space.candidates.map((c) => c.id);
@@ -184,7 +202,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
     const entries: { candidate: number; result: RunResult | null; error: string | null }[] = [];
     // Every candidate of the rung is opened, then their repetitions run in rounds (the final rung
     // repeats each finalist tune.final_repetitions times, interleaved, so drift hits them alike).
-    const slots: { id: number; overrides: string[]; job: number; handle: Job | null; wallMs: number; done: boolean }[] = [];
+    const slots: { id: number; overrides: string[]; job: number; handle: Job | null; wallMs: number; done: boolean; final: boolean }[] = [];
     const record = (id: number, trial: Trial, result: RunResult | null, kept: boolean): void => {
       trials.push(trial);
       rows.push({ job: trial.job, status: trial.status, dir: relative(dir, trial.dir), overrides: trial.overrides, result, error: trial.error });
@@ -202,7 +220,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
       const before = earlier.get(trialKey(overrides));
       if (before?.status === 'ok' && existsSync(join(before.dir, RESULTS_JSON))) {
         const result = JSON.parse(readFileSync(join(before.dir, RESULTS_JSON), 'utf8')) as RunResult;
-        record(id, { ...before, rung, candidate: id }, result, true);
+        record(id, { ...before, rung, candidate: id, final }, result, true);
         continue;
       }
       const job = before?.job ?? nextJob++;
@@ -216,7 +234,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
         ...(req.signal ? { signal: req.signal } : {}),
         ...(before ? { reuseDir: before.dir, earlier: readResult(before.dir) } : {}),
       });
-      slots.push({ id, overrides, job, handle, wallMs: Date.now() - t0, done: false });
+      slots.push({ id, overrides, job, handle, wallMs: Date.now() - t0, done: false, final });
     }
     while (slots.some((x) => !x.done) && !req.signal?.aborted) {
       for (const slot of slots) {
@@ -383,6 +401,7 @@ function makeTrial(
     score: objectiveScore(result, tune.objective),
     latency_mean_ms: a?.latency_mean_ms ?? null,
     budget_latency_ms: budgetLatencyMs(result, tune.latency_stat),
+    budget_supported: budgetSupported(result, tune.latency_stat),
     throughput_samples_per_s: a?.throughput_samples_per_s ?? null,
     wall_s: wallS,
     error,
@@ -428,6 +447,8 @@ function rank(space: TuneSpace, best: Map<number, Trial>, dropped: Map<number, s
     rung: t.rung,
     duration_s: t.duration_s,
     repetitions: t.repetitions ?? 1,
+    final: t.final ?? rungs.some((r) => r.rung === t.rung && r.final),
+    budget_supported: t.budget_supported ?? true,
     score: t.score,
     latency_mean_ms: t.latency_mean_ms,
     budget_latency_ms: t.budget_latency_ms,
@@ -448,7 +469,8 @@ function rankRecord(r: RankRow, stat: TuneConfig['latency_stat']): Record<string
     duration_s: r.duration_s,
     repetitions: r.repetitions,
     latency_mean_ms: round(r.latency_mean_ms),
-    [`latency_${stat}_ms`]: round(r.budget_latency_ms),
+    // A percentile the calls do not support is left empty, as in the runs' own CSVs.
+    [`latency_${stat}_ms`]: r.budget_supported ? round(r.budget_latency_ms) : '',
     throughput_samples_per_s: round(r.throughput_samples_per_s),
     vs_winner: round(r.vs_winner),
     dropped: r.dropped ?? '',

@@ -20,7 +20,7 @@ const header = (file: string): string[] => readFileSync(file, 'utf8').split('\n'
 
 describe('a run of several repetitions', () => {
   it('measures each in new processes, keeps every one, and gives the figures across them with intervals', () => {
-    const r = bench([...FAST, 'repetitions=3']);
+    const r = bench([...FAST, 'repetitions=3', 'benchmark_duration=0.3']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/bench: repetition 1\/3 · p50 2\.\d+ ms/);
     expect(r.stdout).toMatch(/bench: repetition 3\/3 · /);
@@ -49,8 +49,19 @@ describe('a run of several repetitions', () => {
     expect(rows.map((x) => `${x.row}:${x.repetition}`)).toEqual(['instance:1', 'aggregate:1', 'instance:2', 'aggregate:2', 'instance:3', 'aggregate:3', 'summary:all']);
     const summary = rows.at(-1)!;
     expect(Number(summary.repetitions)).toBe(3);
+    // Every figure of the summary row is across the repetitions alike: p95 too (not the max of them).
+    const p95s = rows.filter((x) => x.row === 'aggregate').map((x) => Number(x.latency_p95_ms));
+    expect(Number(summary.latency_p95_ms)).toBeCloseTo(geometricMean(p95s), 3);
     expect(Number(summary.latency_p50_lo_ms)).toBeLessThan(Number(summary.latency_p50_ms));
     expect(Number(summary.latency_p50_ms)).toBeCloseTo(res.aggregate!.latency_p50_ms, 3);
+  });
+
+  it('launcher=inline runs them in the bench process, and says that they are not fresh processes', () => {
+    const r = bench([...FAST, 'repetitions=2', 'launcher=inline']);
+    expect(r.code, r.stderr).toBe(0);
+    const res = read(onlyEntry(onlyEntry(join(r.cwd, 'outputs'))));
+    expect(new Set(res.repetitions!.flatMap((x) => x.process_ids)).size).toBe(1);
+    expect(res.warnings.join('\n')).toContain('launcher=inline: the repetitions ran in the bench process, one after the other, not in fresh processes');
   });
 
   it('keeps the columns of a run of one, which keeps its rows as before repetitions', () => {

@@ -196,6 +196,7 @@ describe('verdicts over repetitions', () => {
     expect(first.p_value).toBeCloseTo(alone.matched[0]!.p_value!, 12);
     expect(first.p_adjusted!).toBeCloseTo(4 * first.p_value!, 12);
     expect(first.verdict).toBe('no significant difference');
+    expect(first.reason).toMatch(/^p = 0\.0\d\d for this row alone, 0\.1\d after Holm \(family-wise error\) over the 4 rows tested; its interval is the row's own, not adjusted$/);
     expect(holm.tested_rows).toBe(4);
     const none = compareSets(one(rowsA), one(rowsB), { adjust: 'none' });
     expect(none.matched.find((m) => m.setup['sequence_length'] === String(row.config['sequence_length']))!.verdict).toBe('slower');
@@ -482,15 +483,17 @@ describe('bench compare (the command)', () => {
   it('an A/A pair passes the gate; one run each fails it only past the threshold plus the noise floor', () => {
     const same = bench(['compare', fx('reps-base'), fx('reps-same'), '--fail-on-regression', '5%']);
     expect(same.code).toBe(0);
-    expect(same.stderr).toMatch(/no matched row is slower by more than 5%/);
+    expect(same.stderr).toMatch(/no regression past 5%: no row is significantly slower by more than 5% \(with repetitions\), nor slower by more than 5% \+ the 10% noise floor \(without\)/);
     // C vs E: about 3% slower, one repetition each: within noise, so no regression even at 1%.
     const under = bench(['compare', fx('C'), fx('E'), '--ignore', 'backend.gflops_per_thread', '--fail-on-regression', '1%']);
     expect(under.code).toBe(0);
     expect(under.stdout).toContain('within noise');
+    // Passing is not clearing: a row slower than the threshold within the noise floor is noted.
+    expect(under.stderr).toMatch(/note: \(all\): 1\.0\d× slower, within the noise floor: measure with repetitions for a verdict/);
     // B vs A: about 1.2x slower, beyond 5% + the 10% floor.
     const over = bench(['compare', fx('B'), fx('A'), '--ignore', 'backend.gflops_per_thread', '--fail-on-regression', '5%']);
     expect(over.code).toBe(1);
-    expect(over.stdout).toContain('slower (noise floor) (regression)');
+    expect(over.stdout).toContain('slower (noise floor, regression)');
     const floor = bench(['compare', fx('B'), fx('A'), '--ignore', 'backend.gflops_per_thread', '--fail-on-regression', '5%', '--noise-floor', '20%']);
     expect(floor.code).toBe(0);
   });
@@ -506,6 +509,24 @@ describe('bench compare (the command)', () => {
     const r = bench(['compare', join(fx('reps-base'), 'summary.csv'), join(fx('reps-slower'), 'summary.csv'), '--ignore', 'backend.gflops_per_thread', '--fail-on-regression', '5%']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/2 regressions past 5%/);
+  });
+
+  it('thresholds are percentages: a bare number below 1 is refused as ambiguous, a noise floor above 100% too', () => {
+    expect(parseThreshold('0.05')).toBeNull();
+    expect(parseThreshold('0.05%')).toBeCloseTo(0.0005, 12);
+    expect(parseThreshold('0')).toBe(0);
+    const r = bench(['compare', fx('A'), fx('B'), '--fail-on-regression', '0.05']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('a bare number below 1 is ambiguous: write 5% or 0.05%');
+    expect(bench(['compare', fx('A'), fx('B'), '--noise-floor', '150%']).stderr).toMatch(/--noise-floor: expected a percentage from 0% to 100%/);
+  });
+
+  it('json: every row with the repetition figures behind it and, with a threshold, whether it fails it', () => {
+    const r = bench(['compare', fx('reps-base'), fx('reps-slower'), '--ignore', 'backend.gflops_per_thread', '--fail-on-regression', '5%', '--format', 'json']);
+    const json = JSON.parse(r.stdout) as { matched: { regression: boolean; a: { figures: { repetition: number; used: boolean }[] } }[] };
+    expect(json.matched.every((m) => m.regression)).toBe(true);
+    expect(json.matched[0]!.a.figures.map((f) => f.repetition)).toEqual([1, 2, 3, 4, 5]);
+    expect(json.matched[0]!.a.figures.every((f) => f.used)).toBe(true);
   });
 
   it('--help describes the flags and the statistic; bad values of the new flags are refused', () => {

@@ -78,7 +78,7 @@ describe('bench +experiment=smart-dispatch', () => {
     expect(res.instances.map((i) => [i.cpus, i.threads])).toEqual(d.pools.map((p) => [p.cpus[0], 1]));
     const csv = readFileSync(join(dir, 'dispatch.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toMatch(/^setup,class,length_range,requests,tokens,latency_mean_ms,latency_p50_ms/);
-    expect(csv[0]).toMatch(/,gain_latency_p50,gain_latency_p50_lo,gain_latency_p50_hi,.*,gain_throughput,gain_throughput_lo,gain_throughput_hi$/);
+    expect(csv[0]).toMatch(/,gain_latency_p50,gain_latency_p50_lo,gain_latency_p50_hi,.*,gain_throughput,gain_throughput_lo,gain_throughput_hi,repetition$/);
     // Withheld percentiles are empty cells.
     expect(csv[1]!.split(',').slice(6, 9)).toEqual(['', '', '']);
     expect(csv.slice(1).map((line) => line.split(',').slice(0, 2).join(','))).toEqual([

@@ -5,7 +5,7 @@
  * rests only on disturbed measurements (inconclusive).
  */
 import { argParser, UsageError } from '../args.js';
-import { compareSets, DEFAULT_NOISE_FLOOR, inconclusiveRows, MIN_REPETITIONS, parseThreshold, pct, regressions } from '../../report/compare.js';
+import { compareSets, DEFAULT_NOISE_FLOOR, inconclusiveRows, MIN_REPETITIONS, parseThreshold, pct, regressions, unresolvedRows, type MatchedRow } from '../../report/compare.js';
 import { COMPARE_FORMATS, renderComparison, speedText, type CompareFormat } from '../../report/compare-render.js';
 import { loadResultSet, ReportInputError } from '../../report/load.js';
 import type { Adjustment } from '../../stats/repetitions.js';
@@ -93,12 +93,14 @@ async function parseFlags(argv: readonly string[]): Promise<Flags | 'help'> {
   let threshold: number | null = null;
   if (parsed['fail-on-regression'] !== undefined) {
     threshold = parseThreshold(parsed['fail-on-regression']);
-    if (threshold === null) throw new UsageError(`--fail-on-regression: expected a percentage such as 5% or 2.5, got '${parsed['fail-on-regression']}'`);
+    if (threshold === null) throw new UsageError(`--fail-on-regression: expected a percentage such as 5% or 2.5 (a bare number below 1 is ambiguous: write 5% or 0.05%), got '${parsed['fail-on-regression']}'`);
   }
   let noiseFloor = DEFAULT_NOISE_FLOOR;
   if (parsed['noise-floor'] !== undefined) {
     const x = parseThreshold(parsed['noise-floor']);
-    if (x === null) throw new UsageError(`--noise-floor: expected a percentage such as 10% or 5, got '${parsed['noise-floor']}'`);
+    if (x === null || x > 1) {
+      throw new UsageError(`--noise-floor: expected a percentage from 0% to 100% such as 10% or 5 (a bare number below 1 is ambiguous: write 10% or 0.1%), got '${parsed['noise-floor']}'`);
+    }
     noiseFloor = x;
   }
   const adjust = parsed.adjust ?? 'holm';
@@ -121,6 +123,11 @@ async function parseFlags(argv: readonly string[]): Promise<Flags | 'help'> {
     noiseFloor,
     adjust,
   };
+}
+
+/** A matched row's setup as `key=value ...`; `(all)` when nothing varies (as the table says). */
+function setupText(m: MatchedRow): string {
+  return Object.entries(m.setup).map(([k, v]) => `${k}=${v}`).join(' ') || '(all)';
 }
 
 export async function run(argv: readonly string[]): Promise<number> {
@@ -164,8 +171,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       if (bad.length > 0) {
         process.stderr.write(`bench compare: ${bad.length} regression${bad.length === 1 ? '' : 's'} past ${pctText}:\n`);
         for (const m of bad) {
-          const setup = Object.entries(m.setup).map(([k, v]) => `${k}=${v}`).join(' ') || m.b.source;
-          process.stderr.write(`  ${setup}: ${speedText(m)}\n`);
+          process.stderr.write(`  ${setupText(m)}: ${speedText(m)}\n`);
         }
         return 1;
       }
@@ -176,7 +182,19 @@ export async function run(argv: readonly string[]): Promise<number> {
         );
         return 3;
       }
-      process.stderr.write(`bench compare: no matched row is slower by more than ${pctText}\n`);
+      const floor = pct(cmp.noise_floor);
+      process.stderr.write(
+        `bench compare: no regression past ${pctText}: no row is significantly slower by more than ${pctText} (with repetitions), ` +
+          `nor slower by more than ${pctText} + the ${floor} noise floor (without)\n`,
+      );
+      // Passing is not the same as clearing the threshold: say which rows could still hide a regression.
+      for (const m of unresolvedRows(cmp, flags.threshold)) {
+        const why =
+          m.basis === 'repetitions'
+            ? `not significant, but its interval reaches ${m.ratio_hi!.toFixed(3)}: more repetitions would tell`
+            : `${m.ratio.toFixed(2)}× slower, within the noise floor: measure with repetitions for a verdict`;
+        process.stderr.write(`  note: ${setupText(m)}: ${why}\n`);
+      }
     }
     return 0;
   } catch (err) {

@@ -33,6 +33,11 @@ run tune.eta times longer, up to tune.max_duration_s (default: benchmark_duratio
 more than tune.prune_margin behind, over the latency budget, or failing are dropped.
 tune.strategy=grid runs every candidate at tune.max_duration_s (the brute force).
 
+The last rung measures each finalist tune.final_repetitions (3) times, interleaved, and the
+winner's confidence is a test over those repetitions (Welch on their logs); the ranking is printed
+per rung, so short screening runs are never ranked against full ones. A repetitions=N of the base
+config is not used: screening runs have 1, the final rung tune.final_repetitions.
+
 Every measurement is a bench run in a job folder of the tune directory (like a sweep);
 tune.csv ranks them, winner.yaml is the winner's config, winner-plan.json its plan.
 
@@ -143,7 +148,7 @@ function report(o: TuneOutcome, interruptedCode: number | null): number {
   if (c && c.basis === 'repetitions') {
     conf =
       `the runner-up ${worse} ${pct(c.runner_up_behind, false)} ${more} (${interval}${c.repetitions[0]} and ${c.repetitions[1]} repetitions of ${c.duration_s} s, interleaved: ` +
-      `${c.significant ? 'significant' : 'not significant, the two are as good as tied'})`;
+      `${c.significant ? 'significant' : 'not significant: at this precision the two cannot be told apart'})`;
   } else if (c) {
     conf =
       `the runner-up ${worse} ${pct(c.runner_up_behind, false)} ${more} in single ${c.duration_s} s runs (no repetitions of it: ` +
@@ -167,13 +172,15 @@ function report(o: TuneOutcome, interruptedCode: number | null): number {
 function renderRanking(o: TuneOutcome): string {
   const objective = o.tune.objective === 'latency' ? 'latency: worst instance mean per batch' : 'throughput: sequences/s summed over instances';
   const header = ['rank', 'setup', 'mean ms', `${o.tune.latency_stat} ms`, 'seq/s', 'vs winner', 'dropped'];
+  const worse = o.tune.objective === 'latency' ? 'longer' : 'less';
   const cells = (r: RankRow): string[] => [
     String(r.rank),
     r.label,
     r.latency_mean_ms === null ? '-' : ms(r.latency_mean_ms),
-    r.budget_latency_ms === null ? '-' : ms(r.budget_latency_ms),
+    r.budget_latency_ms === null ? '-' : r.budget_supported ? ms(r.budget_latency_ms) : 'n/a',
     r.throughput_samples_per_s === null ? '-' : fmt(r.throughput_samples_per_s),
-    r.vs_winner === null ? '-' : r.vs_winner === 0 && r.rank === 1 ? 'winner' : pct(r.vs_winner),
+    // -vs_winner is how far behind: "1.5% longer" (latency) or "1.5% less" (throughput).
+    r.vs_winner === null ? '-' : r.vs_winner === 0 && r.rank === 1 ? 'winner' : r.vs_winner <= 0 ? `${pct(-r.vs_winner, false)} ${worse}` : `${pct(r.vs_winner, false)} better`,
     r.dropped ?? '',
   ];
   const all = o.ranking.map(cells);
@@ -183,11 +190,15 @@ function renderRanking(o: TuneOutcome): string {
   const rungs = [...new Set(o.ranking.map((r) => r.rung))];
   for (const rung of rungs) {
     const rows = o.ranking.filter((r) => r.rung === rung);
-    const info = o.rungs.find((x) => x.rung === rung);
-    const reps = rows[0]?.repetitions ?? 1;
-    const what = info?.final ? 'final rung' : `rung ${rung + 1}, screening`;
-    lines.push(`  -- ${what}: ${rows[0]?.duration_s ?? '?'} s runs${reps > 1 ? ` x ${reps} repetitions (geometric mean)` : ''}${info?.final ? '' : ', fewer warm-up calls'} --`);
+    const final = rows.some((r) => r.final);
+    const reps = Math.max(...rows.map((r) => r.repetitions));
+    const what = final ? 'final rung' : `rung ${rung + 1}, screening`;
+    const repText = reps > 1 ? ` x ${rows.every((r) => r.repetitions === reps) ? reps : `up to ${reps}`} repetitions (geometric mean)` : '';
+    lines.push(`  -- ${what}: ${rows[0]?.duration_s ?? '?'} s runs${repText}${final ? '' : ', fewer warm-up calls'} --`);
     lines.push(...rows.map((r) => line(cells(r))));
+  }
+  if (o.ranking.some((r) => r.budget_latency_ms !== null && !r.budget_supported)) {
+    lines.push(`  (n/a: too few calls for a 95% interval of the ${o.tune.latency_stat}; tune.csv leaves it empty, tune.json keeps it)`);
   }
   return lines.join('\n');
 }
