@@ -39,7 +39,7 @@ import {
   type SetupReport,
   type Workload,
 } from '../scenarios/dispatch.js';
-import { disturbanceWarning, disturbedInstances } from '../stats/interference.js';
+import { disturbanceWarning, disturbedInstances, withoutHarness } from '../stats/interference.js';
 import { summarize } from '../stats/summary.js';
 import { formatCpuList } from '../topology/cpulist.js';
 import type { Topology } from '../topology/model.js';
@@ -413,6 +413,7 @@ async function runSetup(req: DispatchRequest, instances: readonly PlanInstance[]
     });
     const runTimeoutS = cfg.launcher.run_timeout_s ?? defaultRunTimeoutS(spec.workload, cfg.benchmark_duration);
     const startEpochMs = performance.timeOrigin + performance.now();
+    const parentBefore = process.cpuUsage();
     let run: DispatchRun;
     try {
       run = await dispatcher.run(runTimeoutS * 1000);
@@ -425,12 +426,19 @@ async function runSetup(req: DispatchRequest, instances: readonly PlanInstance[]
       }
       throw err;
     }
+    const parentUsage = process.cpuUsage(parentBefore);
     for (const c of children) c.send({ type: 'stop' });
     const stopBy = Date.now() + 30_000;
     const served = await Promise.all(children.map((c) => c.next('served', stopBy)));
+    // The parent dispatched meanwhile, on the instances' CPUs (it is unpinned): its CPU time is
+    // bench's own, shared out over the instances by their CPU counts, not another process's.
+    const parentMs = (parentUsage.user + parentUsage.system) / 1000;
+    const cpusOf = (i: number): number => instances[i]!.cpus.length;
+    const totalCpus = instances.reduce((sum, _, i) => sum + cpusOf(i), 0);
     const reports = served.map((m, i) => {
       if (m?.type !== 'served') throw failure(children[i]!, 'while reporting');
-      return m.report;
+      const x = m.report.interference;
+      return x ? { ...m.report, interference: withoutHarness(x, (parentMs * cpusOf(i)) / Math.max(totalCpus, 1)) } : m.report;
     });
     return { run, reports, startEpochMs };
   } finally {

@@ -20,6 +20,8 @@ export interface Interference {
   readonly own_cpu_ms: number;
   /** Busy time on our CPUs that was not ours, as a share of their capacity over the window. */
   readonly others_share: number;
+  /** CPU time of bench's own parent counted as ours (a dispatch run's parent routes requests meanwhile). */
+  readonly harness_cpu_ms?: number;
 }
 
 /** Busy milliseconds per CPU id from the text of /proc/stat. */
@@ -59,6 +61,18 @@ export function interference(cpus: readonly number[], start: CpuSample, end: Cpu
     // Tick granularity makes small differences meaningless; clamp at 0.
     others_share: capacity > 0 ? Math.max(0, busy - own) / capacity : 0,
   };
+}
+
+/**
+ * The same measurement with bench's own parent's CPU time taken out: a dispatch run's parent routes
+ * requests while the instances serve (on whichever CPU the kernel gives it), and that work is the
+ * harness's, not another process's. `harnessMs` is the parent's CPU time over the window, or the
+ * share of it that falls on these CPUs.
+ */
+export function withoutHarness(x: Interference, harnessMs: number): Interference {
+  const capacity = x.window_ms * x.cpus.length;
+  const others = Math.max(0, x.cpus_busy_ms - x.own_cpu_ms - harnessMs);
+  return { ...x, harness_cpu_ms: harnessMs, others_share: capacity > 0 ? others / capacity : 0 };
 }
 
 /** Above this share of our CPUs' time used by other processes, a measurement is called disturbed. */
