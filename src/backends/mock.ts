@@ -6,7 +6,7 @@
  * sub-millisecond latencies are honoured.
  */
 import { forwardFlops, type FlopShape } from '../models/arch.js';
-import { Rng } from '../models/rng.js';
+import { Rng } from '../util/rng.js';
 import type { Backend, BackendRequest, LoadTimings } from './types.js';
 
 export interface MockOptions {

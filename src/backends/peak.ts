@@ -12,9 +12,10 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { cacheRoot } from '../models/cache.js';
-import { Rng } from '../models/rng.js';
-import { writeFileAtomic } from '../results/atomic.js';
+import { Rng } from '../util/rng.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { interference, isDisturbed, sampleCpus, type Interference } from '../stats/interference.js';
+import type { PeakMeasurement } from '../stats/efficiency.js';
 
 const N = 1024;
 
@@ -43,30 +44,6 @@ export interface PeakKey {
   /** The variables the probe's child gets that move the figure: GLIBC_TUNABLES (launcher.thp), OMP_NUM_THREADS. */
   readonly env: Readonly<Record<string, string | null>>;
   readonly probe_ms: number;
-}
-
-/** How a run's ceiling was measured, recorded in results.json (`efficiency.peak_probes`). */
-export interface PeakMeasurement {
-  readonly threads: number;
-  /** null when the probe failed (then `error` says why). */
-  readonly gflops: number | null;
-  readonly measured_at: string;
-  readonly cached: boolean;
-  readonly disturbed: boolean;
-  /** The instance whose placement and environment the probe's child was started with. */
-  readonly like_instance: number;
-  readonly binding: string;
-  /** The CPUs the probe ran on, as the kernel reported the child's affinity; null when unknown. */
-  readonly cpus: readonly number[] | null;
-  readonly memory_nodes: readonly number[];
-  /** GLIBC_TUNABLES and OMP_NUM_THREADS as the probe's child saw them. */
-  readonly env: Readonly<Record<string, string | null>>;
-  readonly onnxruntime_version: string | null;
-  readonly probe_ms: number;
-  /** The cache file it was read from or written to; null when it was not cached (disturbed, failed). */
-  readonly cache_file: string | null;
-  readonly interference: Interference | null;
-  readonly error: string | null;
 }
 
 /** Built only when the probe runs (a cache miss): most runs never load the ONNX encoder. */

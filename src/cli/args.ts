@@ -2,12 +2,13 @@
  * Flag parsing shared by every command: yargs with numbers, dots and camel-case left alone (bench
  * parses values itself), no built-in help or version, unknown flags refused as usage errors.
  */
+import { UserError } from '../util/errors.js';
 import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { PACKAGE_CONFIG_DIR, type ConfigSource } from '../config/load.js';
 
 /** A command line that cannot be understood; the commands print it with a pointer to --help. */
-export class UsageError extends Error {
+export class UsageError extends UserError {
   override readonly name = 'UsageError';
 }
 

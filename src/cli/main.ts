@@ -9,16 +9,16 @@ import { taskConfig } from '../config/hydra.js';
 import { resolveAll, resolveKey } from '../config/interpolate.js';
 import { composeJob, openRepository, resolveContext, type ConfigSource } from '../config/load.js';
 import type { ConfigRepository } from '../config/repository.js';
-import { getPath, isTree, type Tree } from '../config/tree.js';
+import { getPath, isTree, type Tree } from '../util/tree.js';
 import { toYaml } from '../config/yaml.js';
-import { isUserError, runJob } from '../launcher/job.js';
+import { runJob } from '../launcher/job.js';
+import { isUserError } from '../util/errors.js';
 import { planJson, prepareLaunch, topologyFor } from '../launcher/launch.js';
 import { resolveTask } from '../config/load.js';
 import { renderTopologyText, topologyToJson } from '../topology/render.js';
 import { expandSweepJobs, readSweepOrigin, runSweep } from '../launcher/multirun.js';
-import { benchVersion } from '../results/environment.js';
-import { ResultsError } from '../results/rundir.js';
-import { SUBCOMMANDS } from './commands/index.js';
+import { benchVersion } from '../util/versions.js';
+import { SUBCOMMANDS, type Subcommand } from './commands/index.js';
 import { interruptHandling, type InterruptHandling } from './interrupt.js';
 import { displayPath, renderBestSetups, renderJobLine, renderPlan, renderProgress, renderRepetitionLine, renderRun, renderSweepPlan, varyingKeys } from './render.js';
 
@@ -380,21 +380,36 @@ function configMode(repo: ConfigRepository, flags: Flags, overrides: Override[])
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  const name = argv[0] !== undefined && argv[0] in SUBCOMMANDS ? argv[0] : null;
+  let sub: Subcommand | null = null;
   try {
-    const sub = argv[0] === undefined ? undefined : SUBCOMMANDS[argv[0]];
-    if (sub) return await (await sub()).run(argv.slice(1));
+    if (name !== null) {
+      sub = await SUBCOMMANDS[name]!();
+      return await sub.run(argv.slice(1));
+    }
     return await run(argv);
   } catch (err) {
-    if (isUserError(err) || err instanceof UsageError || err instanceof ResultsError) {
-      process.stderr.write(`${err.message}\n`);
-      if (err instanceof UsageError) process.stderr.write("Run 'bench --help' for the flags and the config groups.\n");
-      if (process.env.BENCH_FULL_ERROR === '1') process.stderr.write(`${err.stack ?? ''}\n`);
-      else if (err instanceof ConfigError) process.stderr.write('\nSet the environment variable BENCH_FULL_ERROR=1 for a complete stack trace.\n');
-      return 1;
-    }
+    return exitFor(err, name, sub);
+  }
+}
+
+/**
+ * The one place errors become exit codes: a UserError (a key, flag, file or plan of the user's) is
+ * its message, with the hint that fits, and the command's trouble code (1; `bench compare` 2, as
+ * diff(1)); anything else is a bug of bench's, printed with its stack.
+ */
+function exitFor(err: unknown, name: string | null, sub: Subcommand | null): number {
+  if (!isUserError(err)) {
     process.stderr.write(`bench: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return 1;
   }
+  process.stderr.write(`${name !== null ? `bench ${name}: ` : ''}${err.message}\n`);
+  if (err instanceof UsageError) {
+    process.stderr.write(name !== null ? `Run 'bench ${name} --help' for the flags.\n` : "Run 'bench --help' for the flags and the config groups.\n");
+  }
+  if (process.env.BENCH_FULL_ERROR === '1') process.stderr.write(`${err.stack ?? ''}\n`);
+  else if (err instanceof ConfigError) process.stderr.write('\nSet the environment variable BENCH_FULL_ERROR=1 for a complete stack trace.\n');
+  return sub?.troubleExitCode ?? 1;
 }
 
 process.exitCode = await main(process.argv.slice(2));

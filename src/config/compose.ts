@@ -7,7 +7,7 @@ import { resolveDefaults, type DefaultsRequest, type GroupOverride, type Resolve
 import { ConfigError } from './errors.js';
 import { type Override } from './grammar.js';
 import type { ConfigRepository } from './repository.js';
-import { atPackage, deepClone, deletePath, getPath, isTree, merge, setPath, splitPath, type Tree } from './tree.js';
+import { atPackage, deepClone, deletePath, getPath, isTree, merge, setPath, splitPath, type Tree } from '../util/tree.js';
 import { didYouMean, optionsWithKey } from './suggest.js';
 
 export interface Composition {

@@ -8,7 +8,7 @@
  */
 import { ConfigError } from './errors.js';
 import type { ConfigRepository, LoadedConfig } from './repository.js';
-import { MISSING } from './tree.js';
+import { MISSING } from '../util/tree.js';
 
 type Option = string | string[] | null;
 

@@ -2,7 +2,8 @@
  * The one error type of the config layer. Messages follow Hydra's wording where Hydra has one
  * (../shared/design/research/hydra.md), name the key or flag, and say what would work.
  */
-export class ConfigError extends Error {
+import { UserError } from '../util/errors.js';
+export class ConfigError extends UserError {
   override readonly name = 'ConfigError';
 }
 

@@ -3,7 +3,7 @@
  * runtime facts filled in before a job runs (`runtime`, `overrides`, `job`). The node is kept in
  * `.hydra/hydra.yaml`; the task config saved beside it has no `hydra` key.
  */
-import { isTree, type Tree } from './tree.js';
+import { isTree, type Tree } from '../util/tree.js';
 import type { Composition } from './compose.js';
 import { overrideDirname } from './sweep.js';
 import { escapeInterpolations } from './interpolate.js';

@@ -10,7 +10,7 @@
  */
 import { ConfigError } from './errors.js';
 import { parseOverride } from './grammar.js';
-import { getPath, isTree, MISSING, type Tree } from './tree.js';
+import { getPath, isTree, MISSING, type Tree } from '../util/tree.js';
 
 export interface ResolveContext {
   readonly env: Readonly<Record<string, string | undefined>>;

@@ -10,8 +10,8 @@ import { escapeInterpolations, resolveAll, type ResolveContext } from './interpo
 import type { Override } from './grammar.js';
 import { ConfigRepository } from './repository.js';
 import { validateRunConfig, type RunConfig } from './schema.js';
-import { isTree, MISSING, type Tree } from './tree.js';
-import { onnxruntimeVersion } from '../results/environment.js';
+import { isTree, MISSING, type Tree } from '../util/tree.js';
+import { onnxruntimeVersion } from '../util/versions.js';
 
 /** The `configs/` folder shipped with bench. */
 export const PACKAGE_CONFIG_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'configs');

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { leaves } from './tree.js';
+import { leaves } from '../util/tree.js';
 
 const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v));
 

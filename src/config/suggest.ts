@@ -3,7 +3,7 @@
  * level, by edit distance, so a typo gets its fix named.
  */
 import type { ConfigRepository } from './repository.js';
-import { getPath, isTree, splitPath, type Tree } from './tree.js';
+import { getPath, isTree, splitPath, type Tree } from '../util/tree.js';
 
 /** Levenshtein distance (insertions, deletions, substitutions; a transposition counts two). */
 export function editDistance(a: string, b: string): number {

@@ -7,7 +7,7 @@ import { isHydraOverride } from './compose.js';
 import { ConfigError } from './errors.js';
 import { expandValues, keyElement, parseOverride, type MachineContext, type Override } from './grammar.js';
 import type { ConfigRepository } from './repository.js';
-import { isTree } from './tree.js';
+import { isTree } from '../util/tree.js';
 
 export interface SweepJob {
   readonly num: number;

@@ -4,6 +4,7 @@
  * excludes them); where numactl is missing or refused it falls back to taskset (CPUs only) with a
  * warning that memory binding is lost; with neither, instances run unpinned, also with a warning.
  */
+import { UserError } from '../util/errors.js';
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -11,7 +12,7 @@ import { promisify } from 'node:util';
 import { formatCpuList } from '../topology/cpulist.js';
 import type { Binding, PlanInstance } from './plan.js';
 
-export class LaunchError extends Error {
+export class LaunchError extends UserError {
   override readonly name = 'LaunchError';
 }
 

@@ -7,6 +7,7 @@
  */
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
+import { isUserError } from '../util/errors.js';
 import type { Composition } from '../config/compose.js';
 import { architectureOf, flopShape, forwardFlops, type FlopShape } from '../models/arch.js';
 import { efficiency, estimatedPeak, type Efficiency, type EfficiencyOmitted } from '../stats/efficiency.js';
@@ -16,25 +17,22 @@ import { resolveKey } from '../config/interpolate.js';
 import { composeJob, resolveContext, resolveTask, type ConfigSource, type JobIdentity } from '../config/load.js';
 import type { ConfigRepository } from '../config/repository.js';
 import type { RunConfig } from '../config/schema.js';
-import { isTree, type Tree } from '../config/tree.js';
+import { isTree, type Tree } from '../util/tree.js';
 import { aggregate } from '../results/aggregate.js';
-import { benchVersion, collectEnvironment } from '../results/environment.js';
+import { collectEnvironment } from '../results/environment.js';
+import { benchVersion } from '../util/versions.js';
 import { claimRunDir, writeHydraFiles } from '../results/rundir.js';
 import { aggregateAcross, firstDispatch, instancesOf, repetitionsOf, summarizeRepetitions, usedRepetitions } from '../results/repetitions.js';
 import type { InstanceResult, RepetitionResult, RepetitionSummary, RunResult, RunStatus } from '../results/types.js';
 import { SCHEMA_VERSION } from '../results/types.js';
 import { writeRunResults } from '../results/write.js';
-import { ModelError } from '../models/errors.js';
 import type { ResolvedModel } from '../models/resolve.js';
 import { withheldDispatchWarning, type DispatchReport } from '../scenarios/dispatch.js';
 import { withheldPercentilesWarning } from '../scenarios/latency.js';
 import { disturbanceWarning, disturbedInstances } from '../stats/interference.js';
 import { geometricMean } from '../stats/repetitions.js';
-import { TopologyError } from '../topology/errors.js';
-import { LaunchError } from './binding.js';
 import { executeLaunch, planJson, prepareLaunch, topologyFacts, type LaunchOutcome, type PreparedLaunch } from './launch.js';
 import { runPeaks } from './peak.js';
-import { PlanError } from './plan.js';
 
 export type JobEvent =
   | {
@@ -400,11 +398,6 @@ function modelWarnings(model: ResolvedModel | null): string[] {
     `model.dtype=int8: nothing in ${q.source_file} was quantized (no MatMul/Gemm with a constant fp32 weight among model.quantization.op_types); ` +
       'the run measured the model as it is. Is it int8 already?',
   ];
-}
-
-/** Errors that come from what the user asked for, as opposed to bugs. */
-export function isUserError(err: unknown): err is Error {
-  return err instanceof ConfigError || err instanceof PlanError || err instanceof LaunchError || err instanceof TopologyError || err instanceof ModelError;
 }
 
 /**

@@ -21,12 +21,12 @@ import { composeJob, resolveContext, type ConfigSource } from '../config/load.js
 import type { ConfigRepository } from '../config/repository.js';
 import type { MachineContext } from '../config/grammar.js';
 import { expandSweep, needsMachine, sweeperParams, type SweepJob } from '../config/sweep.js';
-import type { Tree } from '../config/tree.js';
+import type { Tree } from '../util/tree.js';
 import { bestSetups, type BestSetup } from '../results/best.js';
 import { planInstances } from './plan.js';
 import { topologyFor } from './launch.js';
 import { toYaml } from '../config/yaml.js';
-import { benchVersion } from '../results/environment.js';
+import { benchVersion } from '../util/versions.js';
 import { claimSweepDir } from '../results/rundir.js';
 import { RESULTS_JSON, writeBestSetups, writeSweepSummary, type SummaryRow } from '../results/write.js';
 import { openJob, type Job, type JobEvent, type JobOutcome } from './job.js';

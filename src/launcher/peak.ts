@@ -14,9 +14,10 @@ import {
   readCachedPeak,
   writeCachedPeak,
   type PeakKey,
-  type PeakMeasurement,
+  
 } from '../backends/peak.js';
-import { onnxruntimeVersion } from '../results/environment.js';
+import type { PeakMeasurement } from '../stats/efficiency.js';
+import { onnxruntimeVersion } from '../util/versions.js';
 import type { InstanceResult } from '../results/types.js';
 import type { BindingKind } from './binding.js';
 import type { PlanInstance } from './plan.js';

@@ -1,3 +1,4 @@
+import { UserError } from '../util/errors.js';
 import { TopologyError } from '../topology/errors.js';
 import { formatCpuList, parseCpuList } from '../topology/cpulist.js';
 import { firstCpu, numaNodes, onlineCpuIds, physicalCores, socketIds, uniqueSorted } from '../topology/model.js';
@@ -55,7 +56,7 @@ export interface Plan {
 }
 
 /** A plan that cannot be made; the message names the config key and what would work. */
-export class PlanError extends Error {
+export class PlanError extends UserError {
   override readonly name = 'PlanError';
 }
 

@@ -6,7 +6,7 @@
  * for a padded tail (scenario.padding); token types are zeros; positions count up from 0.
  */
 import { ModelError } from './errors.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 
 export interface InputSpec {
   readonly name: string;

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { writeFileAtomic } from '../results/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { ModelError } from './errors.js';
 import { quantizeModel, type QuantizationSettings, type QuantizeReport } from './quantize.js';
 import type { ResolvedModel } from './resolve.js';

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ModelConfig } from '../config/schema.js';
-import { writeFileAtomicWith } from '../results/atomic.js';
+import { writeFileAtomicWith } from '../util/atomic.js';
 import { architectureOf, FLOP_FIELDS, type KnownArchitecture, type ModelArchitecture } from './arch.js';
 import { cacheRoot } from './cache.js';
 import { ModelError } from './errors.js';

@@ -14,7 +14,7 @@ import type { ModelArchitecture } from './arch.js';
 import { hasTokenTypes, headSize, validateArchitecture } from './arch.js';
 import type { Attribute } from './onnx-builder.js';
 import { attr, GraphBuilder } from './onnx-builder.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 
 export const MIN_OPSET = 11;
 export const MAX_OPSET = 18;

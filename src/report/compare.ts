@@ -55,7 +55,7 @@
  *
  * Pure: reads nothing, prints nothing.
  */
-import { getPath } from '../config/tree.js';
+import { getPath } from '../util/tree.js';
 import { bootstrapRepetitionRatio, DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES } from '../stats/compare.js';
 import { ADJUSTMENT_NAMES, adjustPValues, DEFAULT_NOISE_FLOOR, geometricMean, MIN_REPETITIONS, welchLogRatio, type Adjustment } from '../stats/repetitions.js';
 import type { LatencyMeasure, RepetitionFigures, ResultRow, ResultSet } from './load.js';

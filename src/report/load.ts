@@ -26,10 +26,11 @@
  * A percentile the run's samples do not support (stats/summary.ts: too few calls per instance, or
  * requests per class) is null, as the CSVs leave its cell empty; results.json keeps the figure.
  */
+import { UserError } from '../util/errors.js';
 import { parse } from 'csv-parse/sync';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { flatten, isTree } from '../config/tree.js';
+import { flatten, isTree } from '../util/tree.js';
 import { coresPerInstance, sameForAll } from '../results/best.js';
 import { instancesOf, repetitionsOf } from '../results/repetitions.js';
 import type { RepetitionResult, RunResult } from '../results/types.js';
@@ -37,7 +38,7 @@ import { isDisturbanceWarning } from '../stats/interference.js';
 import type { DispatchReport } from '../scenarios/dispatch.js';
 import { isSupported, unsupportedAcross, type LatencySummary, type PercentileName } from '../stats/summary.js';
 
-export class ReportInputError extends Error {
+export class ReportInputError extends UserError {
   override readonly name = 'ReportInputError';
 }
 

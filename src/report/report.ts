@@ -16,10 +16,10 @@
 import { mkdirSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { bestSetups, type BestSetup } from '../results/best.js';
-import { writeFileAtomic } from '../results/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { isRunDisturbed, layoutOf } from '../results/repetitions.js';
 import { minSamplesFor } from '../stats/summary.js';
-import { benchVersion } from '../results/environment.js';
+import { benchVersion } from '../util/versions.js';
 import { classLabel, coresUsed, isDispatch, planCharts, renderCharts, type ChartRow, type RenderedChart } from './charts.js';
 import { canonical, ENVIRONMENT_FIELDS, environmentValue } from './compare.js';
 import { escapeHtml, escapeMarkdownCell, escapeMarkdownText } from './escape.js';

@@ -3,15 +3,16 @@
  * millisecond, no child processes), so that two result sets can be told apart and explained.
  */
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchVersion, onnxruntimeVersion } from '../util/versions.js';
 
 const FLAGS_OF_NOTE = ['avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'avx_vnni', 'amx_tile', 'amx_int8', 'amx_bf16', 'asimd', 'sve'];
 
 const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
 
 function readText(path: string): string | null {
   try {
@@ -24,11 +25,6 @@ function readText(path: string): string | null {
 /** The bracketed choice of a sysfs switch, e.g. `always [madvise] never` -> `madvise`. */
 export function bracketed(text: string | null): string | null {
   return text === null ? null : (/\[([^\]]+)\]/.exec(text)?.[1] ?? text.trim());
-}
-
-export function benchVersion(): string {
-  const pkg = readText(join(PACKAGE_ROOT, 'package.json'));
-  return pkg ? String((JSON.parse(pkg) as { version?: string }).version ?? 'unknown') : 'unknown';
 }
 
 let gitCommitCache: string | null | undefined;
@@ -47,15 +43,6 @@ export function gitCommit(): string | null {
     gitCommitCache = null;
   }
   return gitCommitCache;
-}
-
-/** The installed onnxruntime-node version, read from its package.json (importing ORT costs start-up time). */
-export function onnxruntimeVersion(): string | null {
-  try {
-    return (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
-  } catch {
-    return null;
-  }
 }
 
 export function cpuFlags(cpuinfo: string | null): string[] {

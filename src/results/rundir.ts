@@ -3,12 +3,13 @@
  * an exclusive create of `multirun.yaml`), so two runs started in the same second, even by two bench
  * processes, never share one: the second gets `<dir>_1`, `<dir>_2`, ...
  */
+import { UserError } from '../util/errors.js';
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { toYaml } from '../config/yaml.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
-export class ResultsError extends Error {
+export class ResultsError extends UserError {
   override readonly name = 'ResultsError';
 }
 

@@ -12,8 +12,8 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import { join } from 'node:path';
-import { flatten, isTree } from '../config/tree.js';
-import { writeFileAtomic } from './atomic.js';
+import { flatten, isTree } from '../util/tree.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { coresPerInstance, sameForAll, type BestSetup } from './best.js';
 import { instancesOf, repetitionOf, repetitionsOf } from './repetitions.js';
 import type { Aggregate, InstanceResult, RepetitionResult, RunResult } from './types.js';

@@ -26,7 +26,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import type { DispatchScenarioConfig } from '../config/schema.js';
-import { Rng } from '../models/rng.js';
+import { Rng } from '../util/rng.js';
 import type { Interference } from '../stats/interference.js';
 import { percentileBootstrapInterval, percentilesOfCounts, type Interval } from '../stats/bootstrap.js';
 import { isSupported, minSamplesFor, summarize, type LatencySummary, type PercentileName } from '../stats/summary.js';

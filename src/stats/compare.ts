@@ -13,7 +13,7 @@
  *
  * Pure functions: no I/O, nothing printed.
  */
-import { Rng } from '../models/rng.js';
+import { Rng } from '../util/rng.js';
 import { percentile } from './summary.js';
 
 /** Complementary error function, Numerical Recipes' erfcc (Chebyshev fit; fractional error < 1.2e-7). */

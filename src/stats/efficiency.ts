@@ -6,7 +6,31 @@
  * vector width x FMA units x clock x cores is given beside it, since clocks under load are not the
  * ones /proc/cpuinfo shows.
  */
-import type { PeakMeasurement } from '../backends/peak.js';
+import type { Interference } from './interference.js';
+
+/** How a run's ceiling was measured, recorded in results.json (`efficiency.peak_probes`). */
+export interface PeakMeasurement {
+  readonly threads: number;
+  /** null when the probe failed (then `error` says why). */
+  readonly gflops: number | null;
+  readonly measured_at: string;
+  readonly cached: boolean;
+  readonly disturbed: boolean;
+  /** The instance whose placement and environment the probe's child was started with. */
+  readonly like_instance: number;
+  readonly binding: string;
+  /** The CPUs the probe ran on, as the kernel reported the child's affinity; null when unknown. */
+  readonly cpus: readonly number[] | null;
+  readonly memory_nodes: readonly number[];
+  /** GLIBC_TUNABLES and OMP_NUM_THREADS as the probe's child saw them. */
+  readonly env: Readonly<Record<string, string | null>>;
+  readonly onnxruntime_version: string | null;
+  readonly probe_ms: number;
+  /** The cache file it was read from or written to; null when it was not cached (disturbed, failed). */
+  readonly cache_file: string | null;
+  readonly interference: Interference | null;
+  readonly error: string | null;
+}
 
 export interface Efficiency {
   /** Over all instances' forwards (they differ in a dispatch run, whose requests have their own lengths). */
@@ -40,8 +64,11 @@ export function efficiency(
   const peaks = measuredPeakByInstance.every((p): p is number => p !== null) ? measuredPeakByInstance.reduce((s, p) => s + p, 0) : null;
   const forwards = forwardsPerSecondByInstance.reduce((s, r) => s + r, 0);
   return {
-    // The forwards-weighted mean: achieved FLOP/s over forwards/s.
-    flops_per_forward: forwards > 0 ? (achieved * 1e9) / forwards : (flopsPerForwardByInstance[0] ?? 0),
+    // The forwards-weighted mean: achieved FLOP/s over forwards/s (exactly the common figure when every instance has it).
+    flops_per_forward:
+      flopsPerForwardByInstance.every((f) => f === flopsPerForwardByInstance[0]) || forwards === 0
+        ? (flopsPerForwardByInstance[0] ?? 0)
+        : (achieved * 1e9) / forwards,
     achieved_gflops: achieved,
     measured_peak_gflops: peaks,
     fraction_of_measured_peak: peaks ? achieved / peaks : null,

@@ -3,6 +3,7 @@
  * CPU list, a cpuset that leaves no CPU. Messages name the file, key or text at fault and say what
  * would work; the CLI catches and prints them.
  */
-export class TopologyError extends Error {
+import { UserError } from '../util/errors.js';
+export class TopologyError extends UserError {
   override readonly name = 'TopologyError';
 }

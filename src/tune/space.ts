@@ -8,7 +8,7 @@ import { ConfigError } from '../config/errors.js';
 import { elementText } from '../config/grammar.js';
 import type { RunConfig, TuneConfig } from '../config/schema.js';
 import type { ConfigRepository } from '../config/repository.js';
-import { getPath, leaves } from '../config/tree.js';
+import { getPath, leaves } from '../util/tree.js';
 import { makePlan } from '../launcher/launch.js';
 import { PlanError } from '../launcher/plan.js';
 import type { Topology } from '../topology/model.js';

@@ -5,7 +5,7 @@ import { parseOverride } from '../../src/config/grammar.js';
 import { HYDRA_DEFAULTS, taskConfig } from '../../src/config/hydra.js';
 import { resolveAll } from '../../src/config/interpolate.js';
 import { ConfigRepository } from '../../src/config/repository.js';
-import type { Tree } from '../../src/config/tree.js';
+import type { Tree } from '../../src/util/tree.js';
 
 const APP = join(import.meta.dirname, '..', 'fixtures', 'configs', 'app');
 const EXTRA = join(import.meta.dirname, '..', 'fixtures', 'configs', 'extra');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveAll, strftime } from '../../src/config/interpolate.js';
-import type { Tree } from '../../src/config/tree.js';
+import type { Tree } from '../../src/util/tree.js';
 
 const resolve = (tree: Tree, env: Record<string, string> = {}): Tree => resolveAll(tree, { env }) as Tree;
 const error = (tree: Tree, env: Record<string, string> = {}): string => {

@@ -8,11 +8,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { PeakMeasurement } from '../../src/backends/peak.js';
+import type { PeakMeasurement } from '../../src/stats/efficiency.js';
 import { findExecutable } from '../../src/launcher/binding.js';
 import { peakKey, type PeakPlacement } from '../../src/launcher/peak.js';
 import { peakCacheFile } from '../../src/backends/peak.js';
-import { onnxruntimeVersion } from '../../src/results/environment.js';
+import { onnxruntimeVersion } from '../../src/util/versions.js';
 import { BIN, LIVE_CORES, onlyEntry } from '../helpers.js';
 
 const placement = (over: Partial<PeakPlacement> = {}): PeakPlacement => ({

@@ -24,7 +24,7 @@ describe('a run of several repetitions', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/bench: repetition 1\/3 · p50 2\.\d+ ms/);
     expect(r.stdout).toMatch(/bench: repetition 3\/3 · /);
-    expect(r.stdout).toMatch(/across {4}p50 2\.\d+ \[2\.\d+, 2\.\d+\] ms/);
+    expect(r.stdout).toMatch(/across {4}p50 2\.\d+ (\[2\.\d+, 2\.\d+\] )?ms/);
     const dir = onlyEntry(onlyEntry(join(r.cwd, 'outputs')));
     const res = read(dir);
     expect(res.status).toBe('ok');
@@ -36,23 +36,28 @@ describe('a run of several repetitions', () => {
     // Fresh processes: every repetition's child is another process.
     expect(new Set(res.repetitions!.flatMap((x) => x.process_ids)).size).toBe(3);
     expect(res.instances.map((i) => i.repetition)).toEqual([1, 2, 3]);
-    // The run's figures are the geometric means of the repetitions', with a t-interval.
+    // The run's figures are the geometric means of the repetitions' (those not disturbed: a busy
+    // test machine may disturb one), with a t-interval.
     const p50s = res.repetitions!.map((x) => x.aggregate!.latency_p50_ms);
     expect(new Set(p50s).size).toBe(3);
-    expect(res.aggregate!.latency_p50_ms).toBeCloseTo(geometricMean(p50s), 9);
+    const clean = res.repetitions!.filter((x) => !x.disturbed).map((x) => x.repetition);
+    const used = clean.length > 0 ? clean : [1, 2, 3];
+    expect(res.aggregate!.latency_p50_ms).toBeCloseTo(geometricMean(used.map((k) => p50s[k - 1]!)), 9);
     const s = res.repetition_summary!;
-    expect(s).toMatchObject({ planned: 3, completed: 3, used: [1, 2, 3], disturbed_only: false });
-    expect(s.latency_p50_ms.lo!).toBeLessThan(s.latency_p50_ms.centre);
-    expect(s.latency_p50_ms.hi!).toBeGreaterThan(s.latency_p50_ms.centre);
+    expect(s).toMatchObject({ planned: 3, completed: 3, used, disturbed_only: clean.length === 0 });
+    if (used.length > 1) {
+      expect(s.latency_p50_ms.lo!).toBeLessThan(s.latency_p50_ms.centre);
+      expect(s.latency_p50_ms.hi!).toBeGreaterThan(s.latency_p50_ms.centre);
+    }
     // results.csv: instance and aggregate rows of each repetition, then the summary row.
     const rows = csv(join(dir, 'results.csv'));
     expect(rows.map((x) => `${x.row}:${x.repetition}`)).toEqual(['instance:1', 'aggregate:1', 'instance:2', 'aggregate:2', 'instance:3', 'aggregate:3', 'summary:all']);
     const summary = rows.at(-1)!;
-    expect(Number(summary.repetitions)).toBe(3);
+    expect(Number(summary.repetitions)).toBe(used.length);
     // Every figure of the summary row is across the repetitions alike: p95 too (not the max of them).
-    const p95s = rows.filter((x) => x.row === 'aggregate').map((x) => Number(x.latency_p95_ms));
+    const p95s = rows.filter((x) => x.row === 'aggregate' && used.includes(Number(x.repetition))).map((x) => Number(x.latency_p95_ms));
     expect(Number(summary.latency_p95_ms)).toBeCloseTo(geometricMean(p95s), 3);
-    expect(Number(summary.latency_p50_lo_ms)).toBeLessThan(Number(summary.latency_p50_ms));
+    if (used.length > 1) expect(Number(summary.latency_p50_lo_ms)).toBeLessThan(Number(summary.latency_p50_ms));
     expect(Number(summary.latency_p50_ms)).toBeCloseTo(res.aggregate!.latency_p50_ms, 3);
   });
 

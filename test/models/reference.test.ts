@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 
 import type { ModelArchitecture } from '../../src/models/arch.js';
 import { hasTokenTypes } from '../../src/models/arch.js';
-import type { ModelInputs } from '../../src/models/reference.js';
-import { erf, referenceForward } from '../../src/models/reference.js';
-import { Rng } from '../../src/models/rng.js';
+import type { ModelInputs } from '../support/reference.js';
+import { erf, referenceForward } from '../support/reference.js';
+import { Rng } from '../../src/util/rng.js';
 import { synthesizeModel } from '../../src/models/synthesize.js';
 import { BERT_TINY } from '../fixtures/models.js';
 

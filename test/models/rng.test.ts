@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { Rng } from '../../src/models/rng.js';
+import { Rng } from '../../src/util/rng.js';
 
 describe('Rng', () => {
   it('repeats its stream for a seed and differs between seeds', () => {

@@ -31,7 +31,7 @@ import {
   type Transport,
   type Workload,
 } from '../../src/scenarios/dispatch.js';
-import { Rng } from '../../src/models/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { mean, sampleStd } from '../../src/stats/summary.js';
 
 const LENGTHS: DispatchScenarioConfig['lengths'] = {

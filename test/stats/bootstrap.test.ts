@@ -3,7 +3,7 @@
  * itself, sorted; the interval is the statistic's 2.5th and 97.5th percentile.
  */
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/models/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { percentileBootstrapInterval, percentilesOfCounts } from '../../src/stats/bootstrap.js';
 import { percentile } from '../../src/stats/summary.js';
 

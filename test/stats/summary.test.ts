@@ -3,7 +3,7 @@
  * order-statistic interval that decides whether a run's samples support a percentile.
  */
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/models/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import {
   mean,
   minSamplesFor,

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TuneConfig } from '../../src/config/schema.js';
 import type { RunResult } from '../../src/results/types.js';
-import { Rng } from '../../src/models/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { nextDuration, selectSurvivors, winnerConfidence } from '../../src/tune/halving.js';
 
 const TUNE: TuneConfig = {

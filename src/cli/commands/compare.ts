@@ -7,7 +7,7 @@
 import { argParser, UsageError } from '../args.js';
 import { compareSets, DEFAULT_NOISE_FLOOR, inconclusiveRows, MIN_REPETITIONS, parseThreshold, pct, regressions, unresolvedRows, type MatchedRow } from '../../report/compare.js';
 import { COMPARE_FORMATS, renderComparison, speedText, type CompareFormat } from '../../report/compare-render.js';
-import { loadResultSet, ReportInputError } from '../../report/load.js';
+import { loadResultSet } from '../../report/load.js';
 import type { Adjustment } from '../../stats/repetitions.js';
 import { displayPath } from '../render.js';
 
@@ -130,20 +130,16 @@ function setupText(m: MatchedRow): string {
   return Object.entries(m.setup).map(([k, v]) => `${k}=${v}`).join(' ') || '(all)';
 }
 
+/** Like diff(1): 2 is trouble (bad flags, unreadable input), 1 a regression. */
+export const troubleExitCode = 2;
+
 export async function run(argv: readonly string[]): Promise<number> {
-  let flags: Flags | 'help';
-  try {
-    flags = await parseFlags(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`bench compare: ${err.message}\nRun 'bench compare --help' for the flags.\n`);
-    return 2;
-  }
+  const flags = await parseFlags(argv);
   if (flags === 'help') {
     process.stdout.write(HELP);
     return 0;
   }
-  try {
+  {
     const a = loadResultSet(flags.a);
     const b = loadResultSet(flags.b);
     const cmp = compareSets(a, b, {
@@ -197,9 +193,5 @@ export async function run(argv: readonly string[]): Promise<number> {
       }
     }
     return 0;
-  } catch (err) {
-    if (!(err instanceof ReportInputError)) throw err;
-    process.stderr.write(`bench compare: ${err.message}\n`);
-    return 2;
   }
 }

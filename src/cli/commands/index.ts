@@ -5,7 +5,9 @@
  */
 export interface Subcommand {
   readonly summary: string;
+  /** Returns the exit code; a UserError it throws is printed by src/cli/main.ts with troubleExitCode (default 1). */
   run(argv: readonly string[]): Promise<number>;
+  readonly troubleExitCode?: number;
 }
 
 export const SUBCOMMANDS: Readonly<Record<string, () => Promise<Subcommand>>> = {

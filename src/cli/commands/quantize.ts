@@ -15,7 +15,6 @@ import {
   type QuantizationSettings,
 } from '../../models/quantize.js';
 import { QuantizeFileError, quantizeFile } from '../../models/quantize-file.js';
-import { ModelError } from '../../models/errors.js';
 import { displayPath } from '../render.js';
 
 export const summary = 'int8 dynamic quantization of an fp32 ONNX model';
@@ -96,14 +95,7 @@ function checkPaths(input: string, output: string): void {
 const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 
 export async function run(argv: readonly string[]): Promise<number> {
-  let args: Awaited<ReturnType<typeof parse>>;
-  try {
-    args = await parse(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`bench quantize: ${err.message}\nRun 'bench quantize --help' for the flags.\n`);
-    return 1;
-  }
+  const args = await parse(argv);
   if (args === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -126,14 +118,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
-    if (err instanceof QuantizeFileError) {
-      process.stderr.write(`bench quantize: ${err.which === 'input' ? 'INPUT' : 'OUTPUT'}: ${err.message}\n`);
-      return 1;
-    }
-    if (err instanceof ModelError) {
-      process.stderr.write(`bench quantize: ${err.message}\n`);
-      return 1;
-    }
+    // Which of the two files is at fault leads the message.
+    if (err instanceof QuantizeFileError) throw new QuantizeFileError(err.which, `${err.which === 'input' ? 'INPUT' : 'OUTPUT'}: ${err.message}`);
     throw err;
   }
 }

@@ -3,7 +3,7 @@
  * as SVG files and a Markdown summary. Exit status: 0 written, 1 trouble.
  */
 import { argParser, UsageError } from '../args.js';
-import { ReportInputError } from '../../report/load.js';
+import { UserError } from '../../util/errors.js';
 import { writeReport } from '../../report/report.js';
 import { displayPath } from '../render.js';
 
@@ -29,27 +29,19 @@ Flags:
 `;
 
 export async function run(argv: readonly string[]): Promise<number> {
-  let dir: string;
-  let out: string | undefined;
-  try {
-    const parsed = await argParser(argv)
-      .option('out', { alias: 'o', type: 'string' })
-      .option('help', { alias: 'h', type: 'boolean', default: false })
-      .parseAsync();
-    if (parsed.help) {
-      process.stdout.write(HELP);
-      return 0;
-    }
-    const positional = parsed._.map(String);
-    if (positional.length !== 1) throw new UsageError(`expected one directory, got ${positional.length}`);
-    if (parsed.out !== undefined && parsed.out.trim() === '') throw new UsageError('--out: expected a file name');
-    dir = positional[0]!;
-    out = parsed.out;
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`bench report: ${err.message}\nRun 'bench report --help' for the flags.\n`);
-    return 1;
+  const parsed = await argParser(argv)
+    .option('out', { alias: 'o', type: 'string' })
+    .option('help', { alias: 'h', type: 'boolean', default: false })
+    .parseAsync();
+  if (parsed.help) {
+    process.stdout.write(HELP);
+    return 0;
   }
+  const positional = parsed._.map(String);
+  if (positional.length !== 1) throw new UsageError(`expected one directory, got ${positional.length}`);
+  if (parsed.out !== undefined && parsed.out.trim() === '') throw new UsageError('--out: expected a file name');
+  const dir = positional[0]!;
+  const out = parsed.out;
   try {
     const r = await writeReport(dir, out === undefined ? {} : { out });
     process.stdout.write(`bench report: ${displayPath(r.html)} (${r.model.rows.length} run${r.model.rows.length === 1 ? '' : 's'})\n`);
@@ -60,14 +52,9 @@ export async function run(argv: readonly string[]): Promise<number> {
     for (const w of r.model.set.warnings) process.stderr.write(`  warning ${w}\n`);
     return 0;
   } catch (err) {
-    if (err instanceof ReportInputError) {
-      process.stderr.write(`bench report: ${err.message}\n`);
-      return 1;
-    }
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EROFS' || code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
-      process.stderr.write(`bench report: cannot write the report: ${(err as Error).message}\n`);
-      return 1;
+      throw new UserError(`cannot write the report: ${(err as Error).message}`);
     }
     throw err;
   }

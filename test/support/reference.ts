@@ -2,11 +2,11 @@
 // the ONNX bytes. It follows the Hugging Face modules, not the graph, so a test that compares it with
 // ONNX Runtime checks the graph. Written for clarity; only tiny models are fast enough.
 
-import type { ModelArchitecture } from './arch.js';
-import { hasTokenTypes, headSize } from './arch.js';
-import { decodeModel, floatInitializers } from './onnx-builder.js';
-import type { ModuleNames } from './synthesize.js';
-import { FLOAT32_LOWEST, parameterNames } from './synthesize.js';
+import type { ModelArchitecture } from '../../src/models/arch.js';
+import { hasTokenTypes, headSize } from '../../src/models/arch.js';
+import { decodeModel, floatInitializers } from '../../src/models/onnx-builder.js';
+import type { ModuleNames } from '../../src/models/synthesize.js';
+import { FLOAT32_LOWEST, parameterNames } from '../../src/models/synthesize.js';
 
 export interface ModelInputs {
   batch: number;
