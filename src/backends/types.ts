@@ -1,6 +1,9 @@
 /**
- * What a runtime must offer the scenarios: load once (inputs included), run one forward, say what
- * it is. Everything a scenario times goes through `run()`.
+ * What a runtime must offer the scenarios, as optimum-benchmark's backends do (`load`,
+ * `prepare_inputs`, `forward`): load once, build the inputs of a shape once (untimed), run one
+ * forward over given inputs (what a scenario times), say what it is. A scenario that feeds many
+ * shapes (dispatch: one request length after another) prepares each once and keeps it; one session
+ * serves them all. A new backend is a folder and a line in registry.ts.
  */
 export interface LoadTimings {
   /** Model file resolution or synthesis, in ms (0 when cached or not applicable). */
@@ -9,28 +12,45 @@ export interface LoadTimings {
   readonly session_ms: number;
 }
 
+/** The shape of one forward's inputs. */
+export interface InputShape {
+  readonly batchSize: number;
+  /** Tokens per sequence, special tokens included. */
+  readonly sequenceLength: number;
+  /** Tokens at the end of every sequence fed as padding (scenario.padding); 0 or absent: none. */
+  readonly paddedTokens?: number;
+  /** Seeds the token ids. */
+  readonly seed: number;
+}
+
+/** Inputs a backend prepared for one shape; only that backend reads what else they hold. */
+export interface PreparedInputs {
+  readonly shape: InputShape;
+}
+
 export interface Backend {
   readonly name: string;
   load(): Promise<LoadTimings>;
-  /** One forward over the prepared inputs. */
-  run(): Promise<void>;
-  /** Facts for results.json: versions, thread counts, model provenance. */
+  /** The inputs of one forward of `shape`, built once; after load(). */
+  prepare(shape: InputShape): Promise<PreparedInputs>;
+  /** One forward over inputs this backend prepared. */
+  run(inputs: PreparedInputs): Promise<void>;
+  /** Facts for results.json: versions, thread counts, model provenance, the inputs prepared. */
   describe(): Record<string, unknown>;
   dispose(): Promise<void>;
 }
 
-/** What a backend gets to build itself: the run's settings plus the instance's share of the machine. */
+/** What a backend gets to build itself: the instance's share of the machine and where it runs. */
 export interface BackendRequest {
-  readonly batchSize: number;
-  readonly sequenceLength: number;
   /** Intra-op threads: `backend.num_threads`, else the cores given to the instance. */
   readonly threads: number;
-  readonly seed: number;
   readonly instanceIndex: number;
+  /** Instances running side by side (a simulated backend slows down with them). */
+  readonly instances: number;
   /** Which repetition of the run (1-based; absent: 1). Only a simulated backend uses it. */
   readonly repetition?: number;
-  /** Tokens at the end of every sequence fed as padding (scenario.padding); 0 or absent: none. */
-  readonly paddedTokens?: number;
+  /** The run's seed (a simulated backend draws its latencies from it). */
+  readonly seed: number;
   /** The run directory, for files a backend may save (e.g. the optimized graph). */
   readonly outputDir?: string;
 }

@@ -11,12 +11,12 @@ import { composeJob, openRepository, resolveContext, type ConfigSource } from '.
 import type { ConfigRepository } from '../config/repository.js';
 import { getPath, isTree, type Tree } from '../util/tree.js';
 import { toYaml } from '../config/yaml.js';
-import { runJob } from '../launcher/job.js';
+import { runJob } from '../run/job.js';
 import { isUserError } from '../util/errors.js';
-import { planJson, prepareLaunch, topologyFor } from '../launcher/launch.js';
+import { planJson, prepareLaunch, topologyFor } from '../run/launch.js';
 import { resolveTask } from '../config/load.js';
 import { renderTopologyText, topologyToJson } from '../topology/render.js';
-import { expandSweepJobs, readSweepOrigin, runSweep } from '../launcher/multirun.js';
+import { expandSweepJobs, readSweepOrigin, runSweep } from '../run/sweep.js';
 import { benchVersion } from '../util/versions.js';
 import { SUBCOMMANDS, type Subcommand } from './commands/index.js';
 import { interruptHandling, type InterruptHandling } from './interrupt.js';

@@ -2,13 +2,13 @@
  * Terminal text for runs and sweeps. Pure: takes results, returns strings; main.ts prints them.
  */
 import { relative } from 'node:path';
-import type { JobEvent, JobOutcome } from '../launcher/job.js';
-import type { PlanJson } from '../launcher/launch.js';
+import type { JobEvent, JobOutcome } from '../run/job.js';
+import type { PlanJson } from '../run/launch.js';
 import type { BestSetup } from '../results/best.js';
 import { layoutOf, repetitionsOf } from '../results/repetitions.js';
 import type { Aggregate, RepetitionResult, RunResult } from '../results/types.js';
 import type { SpreadInterval } from '../stats/repetitions.js';
-import type { ClassStats, DispatchReport, Gain, SetupReport } from '../scenarios/dispatch.js';
+import type { ClassStats, DispatchReport, Gain, SetupReport } from '../scenarios/dispatch/index.js';
 import type { Interval } from '../stats/bootstrap.js';
 import { disturbedInstances } from '../stats/interference.js';
 import { isSupported, minSamplesFor, type LatencySummary, type PercentileName } from '../stats/summary.js';

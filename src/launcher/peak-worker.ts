@@ -5,11 +5,11 @@
  */
 import { sendMessage } from 'execa';
 import os from 'node:os';
-import { measureGemmPeak } from '../backends/peak.js';
-import { currentAffinity } from './instance.js';
-import type { ParentMessage, PeakReport } from './protocol.js';
+import { measureGemmPeak } from '../backends/onnxruntime/peak.js';
+import { currentAffinity } from '../topology/detect.js';
+import type { PeakReport, PeakRequest } from './protocol.js';
 
-type PeakRequest = Extract<ParentMessage, { type: 'peak' }>;
+
 
 export async function reportPeak(req: PeakRequest): Promise<void> {
   const cpus = currentAffinity();

@@ -15,13 +15,14 @@ import {
   writeCachedPeak,
   type PeakKey,
   
-} from '../backends/peak.js';
+} from '../backends/onnxruntime/peak.js';
 import type { PeakMeasurement } from '../stats/efficiency.js';
 import { onnxruntimeVersion } from '../util/versions.js';
 import type { InstanceResult } from '../results/types.js';
 import type { BindingKind } from './binding.js';
 import type { PlanInstance } from './plan.js';
 import { spawnChild } from './process.js';
+import type { PeakReport } from './protocol.js';
 
 /** Where and how the probe's child starts: as `instance` did, with the children's extra environment. */
 export interface PeakPlacement {
@@ -82,7 +83,7 @@ export async function gemmPeak(p: PeakPlacement, opts: PeakOptions = {}): Promis
       const error = `the GEMM peak probe failed: ${f.message}${f.stderr_tail ? ` (stderr: ${f.stderr_tail.split('\n').slice(-3).join(' | ')})` : ''}`;
       return { ...base, gflops: null, measured_at: measuredAt, cached: false, disturbed: false, cpus: null, env: key.env, cache_file: null, interference: null, error };
     }
-    const r = m.report;
+    const r = m.report as PeakReport;
     const measurement: PeakMeasurement = {
       ...base,
       gflops: r.gflops,

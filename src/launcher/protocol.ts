@@ -1,13 +1,16 @@
 /**
  * The parent <-> child messages, over Node's IPC channel (execa's `ipc`), which survives the exec
- * of numactl/taskset into node. Every message from a child is checked before use: a child that
- * prints garbage on the channel is reported, never trusted.
+ * of numactl/taskset into node; the same messages pass in memory to a worker run in the bench
+ * process (launcher=inline). The launcher knows the envelope: the `init` that starts a worker (the
+ * scenario, the planned instance itself, the model), `ready` and `error` from any worker, and the
+ * GEMM probe's `peak`. Everything else is a scenario's own (latency: go / result; dispatch:
+ * request / done / stop / served), and the scenario checks it (Scenario.accepts). Every message
+ * from a child is checked before use: a child that sends garbage is reported, never trusted.
  */
-import type { GemmProbe } from '../backends/peak.js';
+import type { GemmProbe } from '../backends/onnxruntime/peak.js';
 import type { RunConfig } from '../config/schema.js';
 import type { ResolvedModel } from '../models/resolve.js';
-import type { InstanceResult } from '../results/types.js';
-import type { Interference } from '../stats/interference.js';
+import type { PlanInstance } from './plan.js';
 
 export interface FaultInjection {
   readonly instance: number;
@@ -17,50 +20,40 @@ export interface FaultInjection {
    * message at all to stdout and to the IPC channel's file descriptor, then carry on.
    */
   readonly kind: 'crash' | 'exit' | 'hang' | 'garbage' | 'corrupt';
-  /** load: before the model loads; measure: during the timed window; report: after measuring. */
+  /** load: before the model loads; measure: as the timed window starts; report: after measuring. */
   readonly phase: 'load' | 'measure' | 'report';
 }
 
-export type ParentMessage =
-  | {
-      readonly type: 'init';
-      readonly config: RunConfig;
-      readonly instance: { readonly index: number; readonly threads: number; readonly batchSize: number; readonly repetition?: number };
-      readonly model: ResolvedModel | null;
-      readonly outputDir: string;
-      readonly fault: FaultInjection | null;
-    }
-  | { readonly type: 'go' }
-  // Serve mode (the dispatch scenario): load, warm up on `warmup_lengths`, say ready, then answer
-  // each `request` with a `done` until `stop`, and report with `served`.
-  | {
-      readonly type: 'serve';
-      readonly config: RunConfig;
-      readonly instance: { readonly index: number; readonly threads: number };
-      readonly model: ResolvedModel | null;
-      readonly outputDir: string;
-      readonly warmup_lengths: readonly number[];
-    }
-  | { readonly type: 'request'; readonly id: number; readonly length: number }
-  | { readonly type: 'stop' }
-  // The GEMM peak probe (launcher/peak.ts), in a child started like an instance: measure, answer with `peak`.
-  | { readonly type: 'peak'; readonly threads: number; readonly probe_ms: number };
-
-/** What a serving child says about itself when it stops. */
-export interface ServedReport {
-  readonly index: number;
-  /** The CPUs it ran on, as the kernel reported its affinity; null when unknown. */
-  readonly cpus: readonly number[] | null;
-  readonly threads: number;
-  readonly load_prepare_ms: number;
-  readonly load_session_ms: number;
-  readonly first_inference_ms: number;
-  readonly warmup_calls: number;
-  readonly peak_rss_mb: number;
-  readonly backend: Record<string, unknown>;
-  /** Other processes' CPU time on its CPUs from its first request to `stop`; null where /proc is not readable. */
-  readonly interference: Interference | null;
+/** The first message of every worker: which scenario's worker, for which planned instance. */
+export interface InitMessage {
+  readonly type: 'init';
+  readonly scenario: string;
+  readonly config: RunConfig;
+  /** The instance as the planner made it: CPUs, memory nodes, threads, batch size. */
+  readonly instance: PlanInstance;
+  /** Which repetition of the run (1-based). */
+  readonly repetition: number;
+  readonly model: ResolvedModel | null;
+  readonly outputDir: string;
+  readonly fault: FaultInjection | null;
+  /** What the scenario's worker needs on top (e.g. the lengths a dispatch instance warms up on). */
+  readonly options: Readonly<Record<string, unknown>>;
 }
+
+/** The GEMM probe (launcher/peak.ts), in a child started like an instance: measure, answer with `peak`. */
+export interface PeakRequest {
+  readonly type: 'peak';
+  readonly threads: number;
+  readonly probe_ms: number;
+}
+
+/** A scenario's own message, either way. */
+export interface Message {
+  readonly type: string;
+  readonly [field: string]: unknown;
+}
+
+export type ParentMessage = InitMessage | PeakRequest | Message;
 
 /** What the GEMM probe's child says: the figure, and where and with what it ran. */
 export interface PeakReport extends GemmProbe {
@@ -72,35 +65,28 @@ export interface PeakReport extends GemmProbe {
 
 export type ChildMessage =
   | { readonly type: 'ready'; readonly pid: number }
-  | { readonly type: 'result'; readonly instance: InstanceResult; readonly backend: Record<string, unknown> }
   | { readonly type: 'error'; readonly message: string }
-  | { readonly type: 'done'; readonly id: number; readonly service_ms: number }
-  | { readonly type: 'served'; readonly report: ServedReport }
-  | { readonly type: 'peak'; readonly report: PeakReport };
+  | { readonly type: 'peak'; readonly report: PeakReport }
+  | Message;
 
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+/** Whether a message of a scenario's own is well formed (the scenario says). */
+export type MessageCheck = (x: Readonly<Record<string, unknown>>) => boolean;
 
-/** Narrows an IPC message from a child; null when it is not one of ours. */
-export function asChildMessage(x: unknown): ChildMessage | null {
-  if (!isRecord(x)) return null;
+export const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** Narrows a message from a child; null when it is neither the envelope's nor one `accepts` admits. */
+export function asChildMessage(x: unknown, accepts: MessageCheck): ChildMessage | null {
+  if (!isRecord(x) || typeof x.type !== 'string') return null;
   switch (x.type) {
     case 'ready':
       return typeof x.pid === 'number' ? (x as ChildMessage) : null;
-    case 'result':
-      return isRecord(x.instance) && typeof x.instance.index === 'number' && Array.isArray(x.instance.latencies_ms) && isRecord(x.backend)
-        ? (x as ChildMessage)
-        : null;
     case 'error':
       return typeof x.message === 'string' ? (x as ChildMessage) : null;
-    case 'done':
-      return typeof x.id === 'number' && typeof x.service_ms === 'number' ? (x as ChildMessage) : null;
-    case 'served':
-      return isRecord(x.report) && typeof x.report.index === 'number' && isRecord(x.report.backend) ? (x as ChildMessage) : null;
     case 'peak':
       return isRecord(x.report) && typeof x.report.gflops === 'number' && typeof x.report.disturbed === 'boolean' && isRecord(x.report.env)
         ? (x as ChildMessage)
         : null;
     default:
-      return null;
+      return accepts(x) ? (x as ChildMessage) : null;
   }
 }

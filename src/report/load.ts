@@ -35,7 +35,7 @@ import { coresPerInstance, sameForAll } from '../results/best.js';
 import { instancesOf, repetitionsOf } from '../results/repetitions.js';
 import type { RepetitionResult, RunResult } from '../results/types.js';
 import { isDisturbanceWarning } from '../stats/interference.js';
-import type { DispatchReport } from '../scenarios/dispatch.js';
+import type { DispatchReport } from '../scenarios/dispatch/index.js';
 import { isSupported, unsupportedAcross, type LatencySummary, type PercentileName } from '../stats/summary.js';
 
 export class ReportInputError extends UserError {

@@ -2,9 +2,8 @@
  * The result files' contract (versioned): results.json holds everything, raw latencies included;
  * results.csv one row per instance plus an aggregate row. `compare` and `report` read only these.
  */
-import type { DispatchReport } from '../scenarios/dispatch.js';
+import type { DispatchReport } from '../scenarios/dispatch/report.js';
 import type { Efficiency, EfficiencyOmitted } from '../stats/efficiency.js';
-import type { Interference } from '../stats/interference.js';
 import type { SpreadInterval } from '../stats/repetitions.js';
 import type { LatencySummary, PercentileName } from '../stats/summary.js';
 
@@ -17,40 +16,10 @@ export const SCHEMA_VERSION = 1;
  */
 export type RunStatus = 'ok' | 'errored' | 'interrupted' | 'incomplete';
 
-export interface InstanceResult {
-  readonly index: number;
-  /** The repetition (1-based) it belongs to; absent in files from before repetitions (then 1). */
-  readonly repetition?: number;
-  readonly status: 'ok' | 'errored';
-  /** The CPUs the instance ran on, as the kernel reported its affinity; null when unknown. */
-  readonly cpus: readonly number[] | null;
-  readonly threads: number;
-  readonly batch_size: number;
-  readonly load_prepare_ms: number;
-  readonly load_session_ms: number;
-  readonly first_inference_ms: number;
-  readonly warmup_runs: number;
-  readonly iterations: number;
-  readonly window_start_epoch_ms: number;
-  readonly window_ms: number;
-  readonly latency: LatencySummary;
-  readonly throughput_samples_per_s: number;
-  readonly forwards_per_s: number;
-  readonly peak_rss_mb: number;
-  readonly latencies_ms: readonly number[];
-  /** Other processes' CPU time on this instance's CPUs while it measured. */
-  readonly interference?: Interference | null;
-}
-
-/** An instance that did not finish: what is known about it. */
-export interface InstanceFailure {
-  readonly index: number;
-  readonly repetition?: number;
-  readonly message: string;
-  readonly exit_code: number | null;
-  readonly signal: string | null;
-  readonly stderr_tail: string;
-}
+export type { InstanceFailure } from '../launcher/endpoint.js';
+export type { InstanceResult } from '../scenarios/types.js';
+import type { InstanceFailure } from '../launcher/endpoint.js';
+import type { InstanceResult } from '../scenarios/types.js';
 
 /** Across instances, as the study defines it: latency is the worst instance's, throughput the sum. */
 export interface Aggregate {

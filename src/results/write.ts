@@ -19,7 +19,7 @@ import { instancesOf, repetitionOf, repetitionsOf } from './repetitions.js';
 import type { Aggregate, InstanceResult, RepetitionResult, RunResult } from './types.js';
 import { geometricMean, type SpreadInterval } from '../stats/repetitions.js';
 import { isDisturbed } from '../stats/interference.js';
-import { dispatchCsvRows } from '../scenarios/dispatch.js';
+import { dispatchCsvRows } from '../scenarios/dispatch/index.js';
 import { isSupported, unsupportedAcross, type LatencySummary, type PercentileName } from '../stats/summary.js';
 
 export const RESULTS_JSON = 'results.json';

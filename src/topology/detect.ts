@@ -120,3 +120,12 @@ export async function loadTopologyFile(path: string): Promise<Topology> {
   }
   return parseLscpu(text, path);
 }
+
+/** The CPUs this process may run on, as the kernel reports them (null off Linux). */
+export function currentAffinity(): number[] | null {
+  try {
+    return parseCpusAllowedList(readFileSync('/proc/self/status', 'utf8'));
+  } catch {
+    return null;
+  }
+}

@@ -9,7 +9,7 @@ import { elementText } from '../config/grammar.js';
 import type { RunConfig, TuneConfig } from '../config/schema.js';
 import type { ConfigRepository } from '../config/repository.js';
 import { getPath, leaves } from '../util/tree.js';
-import { makePlan } from '../launcher/launch.js';
+import { makePlan } from '../run/launch.js';
 import { PlanError } from '../launcher/plan.js';
 import type { Topology } from '../topology/model.js';
 import { optionsWithKey } from '../config/suggest.js';

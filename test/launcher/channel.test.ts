@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Child, CHILD_PROCESS_OPTIONS, MAX_IPC_MESSAGE_BYTES } from '../../src/launcher/process.js';
+import { CHILD_PROCESS_OPTIONS, MAX_IPC_MESSAGE_BYTES, ProcessEndpoint as Child } from '../../src/launcher/process.js';
 import { BIN, isAlive } from '../helpers.js';
 
 const started: Child[] = [];
@@ -22,7 +22,7 @@ afterEach(async () => {
 function child(body: string): Child {
   const script = `import { writeSync } from 'node:fs'; const fd = process.channel.fd; ${body}`;
   const proc = execa(process.execPath, ['--input-type=module', '-e', script], CHILD_PROCESS_OPTIONS);
-  const c = new Child(0, proc as unknown as ConstructorParameters<typeof Child>[1]);
+  const c = new Child(0, proc as unknown as ConstructorParameters<typeof Child>[1], () => false);
   started.push(c);
   return c;
 }

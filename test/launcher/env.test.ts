@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { childEnv } from '../../src/launcher/launch.js';
+import { childEnv } from '../../src/run/launch.js';
 
 const thp = (on: boolean) => ({ launcher: { thp: on } }) as Parameters<typeof childEnv>[0];
 

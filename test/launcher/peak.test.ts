@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { PeakMeasurement } from '../../src/stats/efficiency.js';
 import { findExecutable } from '../../src/launcher/binding.js';
 import { peakKey, type PeakPlacement } from '../../src/launcher/peak.js';
-import { peakCacheFile } from '../../src/backends/peak.js';
+import { peakCacheFile } from '../../src/backends/onnxruntime/peak.js';
 import { onnxruntimeVersion } from '../../src/util/versions.js';
 import { BIN, LIVE_CORES, onlyEntry } from '../helpers.js';
 

@@ -6,7 +6,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { runFactor } from '../../src/backends/mock.js';
+import { runFactor } from '../../src/backends/mock/index.js';
 import type { RunResult } from '../../src/results/types.js';
 import { RESULTS_CSV_COLUMNS, SUMMARY_CSV_COLUMNS } from '../../src/results/write.js';
 import { geometricMean } from '../../src/stats/repetitions.js';

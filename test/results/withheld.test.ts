@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { renderJobLine, renderRun } from '../../src/cli/render.js';
-import type { JobOutcome } from '../../src/launcher/job.js';
+import type { JobOutcome } from '../../src/run/job.js';
 import { rowFromResult } from '../../src/report/load.js';
 import { aggregate } from '../../src/results/aggregate.js';
 import type { InstanceResult, RunResult } from '../../src/results/types.js';
 import { resultsCsv, summaryRecords } from '../../src/results/write.js';
-import { withheldPercentilesWarning } from '../../src/scenarios/latency.js';
+import { withheldPercentilesWarning } from '../../src/scenarios/latency/index.js';
 import { summarize } from '../../src/stats/summary.js';
 import { bench, onlyEntry } from '../helpers.js';
 

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { currentAffinity } from '../../src/launcher/instance.js';
+import { currentAffinity } from '../../src/topology/detect.js';
 import { forwardFlops } from '../../src/models/arch.js';
 import { writeReport } from '../../src/report/report.js';
-import type { DispatchReport } from '../../src/scenarios/dispatch.js';
+import type { DispatchReport } from '../../src/scenarios/dispatch/index.js';
 import type { Efficiency } from '../../src/stats/efficiency.js';
 import type { Interference } from '../../src/stats/interference.js';
 import { bench, benchStart } from '../helpers.js';
@@ -37,6 +37,22 @@ function runDir(cwd: string): string {
 const result = (dir: string): Result => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Result;
 
 describe('bench +experiment=smart-dispatch', () => {
+  it('runs with launcher=inline: the workers of the pools in the bench process, the same report, and the run says so', () => {
+    const r = bench(
+      ['+experiment=smart-dispatch', 'model=bert-tiny', 'backend=mock', 'launcher=inline', 'benchmark_duration=1', 'scenario.arrival.rate_per_s=50', 'scenario.min_requests_per_class=0'],
+      { env: ENV },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const res = result(runDir(r.cwd));
+    expect(res.status).toBe('ok');
+    expect(res.dispatch.dispatched.overall.requests).toBe(50);
+    expect(res.dispatch.baseline!.overall.requests).toBe(50);
+    // Every worker ran in the bench process: one pid for all.
+    expect(new Set((res as unknown as { process_ids: number[] }).process_ids).size).toBe(1);
+    expect(res.warnings.join('\n')).toContain('launcher=inline: the instances run in the bench process, unpinned');
+    expect(r.stdout).toContain('dispatched');
+  });
+
   it('runs with bert-tiny on ONNX Runtime and shows dispatched vs homogeneous side by side', () => {
     const started = Date.now();
     // Four requests (no sizing for the classes, to keep it short): too few for any percentile.

@@ -30,7 +30,7 @@ import {
   type SetupStats,
   type Transport,
   type Workload,
-} from '../../src/scenarios/dispatch.js';
+} from '../../src/scenarios/dispatch/index.js';
 import { Rng } from '../../src/util/rng.js';
 import { mean, sampleStd } from '../../src/stats/summary.js';
 

@@ -9,7 +9,7 @@ import { parseOverride } from '../../src/config/grammar.js';
 import { composeJob, openRepository, PACKAGE_CONFIG_DIR, resolveTask } from '../../src/config/load.js';
 import type { RunConfig } from '../../src/config/schema.js';
 import { PlanError } from '../../src/launcher/plan.js';
-import { planDispatch, type DispatchPlan } from '../../src/launcher/serve.js';
+import { planDispatch, type DispatchPlan } from '../../src/scenarios/dispatch/index.js';
 import { loadTopologyFile } from '../../src/topology/detect.js';
 import { formatCpuList } from '../../src/topology/cpulist.js';
 
@@ -124,8 +124,10 @@ describe('pool placement on the study machine', () => {
     await expect(plan([STUDY_POOLS, 'scenario.baseline.instances=49'])).rejects.toBeInstanceOf(PlanError);
   });
 
-  it('refuses launcher=inline: pools are pinned children', async () => {
-    await expect(plan(['launcher=inline'])).rejects.toThrow('scenario=dispatch runs its pools as pinned child processes: use launcher=process');
+  it('plans launcher=inline too: the pools are the same, their workers run in the bench process', async () => {
+    const inline = await plan(['launcher=inline']);
+    const pinned = await plan([]);
+    expect(inline.pools.map((p) => p.instances.map((i) => i.cpus))).toEqual(pinned.pools.map((p) => p.instances.map((i) => i.cpus)));
   });
 
   it('keeps any layout disjoint', async () => {

@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mockMeanLatencyMs } from '../../src/backends/mock.js';
+import { mockMeanLatencyMs } from '../../src/backends/mock/index.js';
 import { forwardFlops } from '../../src/models/arch.js';
 import { BERT_TINY } from '../fixtures/models.js';
 import { bench, benchStart, onlyEntry, waitFor } from '../helpers.js';

@@ -10,8 +10,8 @@ import { argParser, configSourceOf, UsageError, withConfigSource } from '../args
 import { parseOverride } from '../../config/grammar.js';
 import { openRepository, type ConfigSource } from '../../config/load.js';
 import { ConfigError } from '../../config/errors.js';
-import { readSweepOrigin } from '../../launcher/multirun.js';
-import type { PlanJson } from '../../launcher/launch.js';
+import { readSweepOrigin } from '../../run/sweep.js';
+import type { PlanJson } from '../../run/launch.js';
 import { runTune, TUNE_JSON, type RankRow, type TuneOutcome } from '../../tune/tune.js';
 import { interruptHandling } from '../interrupt.js';
 import { isDisturbanceWarning } from '../../stats/interference.js';

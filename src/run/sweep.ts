@@ -23,7 +23,7 @@ import type { MachineContext } from '../config/grammar.js';
 import { expandSweep, needsMachine, sweeperParams, type SweepJob } from '../config/sweep.js';
 import type { Tree } from '../util/tree.js';
 import { bestSetups, type BestSetup } from '../results/best.js';
-import { planInstances } from './plan.js';
+import { planInstances } from '../launcher/plan.js';
 import { topologyFor } from './launch.js';
 import { toYaml } from '../config/yaml.js';
 import { benchVersion } from '../util/versions.js';

@@ -27,12 +27,12 @@ import type { InstanceResult, RepetitionResult, RepetitionSummary, RunResult, Ru
 import { SCHEMA_VERSION } from '../results/types.js';
 import { writeRunResults } from '../results/write.js';
 import type { ResolvedModel } from '../models/resolve.js';
-import { withheldDispatchWarning, type DispatchReport } from '../scenarios/dispatch.js';
-import { withheldPercentilesWarning } from '../scenarios/latency.js';
+import { withheldDispatchWarning, type DispatchReport } from '../scenarios/dispatch/index.js';
+import { withheldPercentilesWarning } from '../scenarios/latency/index.js';
 import { disturbanceWarning, disturbedInstances } from '../stats/interference.js';
 import { geometricMean } from '../stats/repetitions.js';
 import { executeLaunch, planJson, prepareLaunch, topologyFacts, type LaunchOutcome, type PreparedLaunch } from './launch.js';
-import { runPeaks } from './peak.js';
+import { runPeaks } from '../launcher/peak.js';
 
 export type JobEvent =
   | {

@@ -1,17 +1,27 @@
 /**
- * ONNX Runtime through onnxruntime-node. Intra-op threads are always set explicitly (to the cores
- * given to the instance unless `backend.num_threads` says otherwise): left at 0, ORT sizes its pool
- * to every physical core of the host and pins it there, ignoring OMP_NUM_THREADS and the cpuset.
+ * ONNX Runtime through onnxruntime-node: the one place bench runs ORT inference (the GEMM probe,
+ * peak.ts, and the int8 rewrite's pre-optimization, models/quantize-file.ts, create sessions of
+ * their own for what they measure or rewrite). Intra-op threads are always set explicitly (to the
+ * cores given to the instance unless `backend.num_threads` says otherwise): left at 0, ORT sizes its
+ * pool to every physical core of the host and pins it there, ignoring OMP_NUM_THREADS and the
+ * cpuset. The model's inputs are dynamic in batch and sequence, so one session serves every shape;
+ * the feeds of each are built once, on prepare().
  */
 import * as ort from 'onnxruntime-node';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { cacheRoot } from '../models/cache.js';
-import { buildFeeds, type Feed, type InputSpec } from '../models/inputs.js';
-import { ModelError } from '../models/errors.js';
-import type { ResolvedModel } from '../models/resolve.js';
-import type { Backend, BackendRequest, LoadTimings } from './types.js';
+import { cacheRoot } from '../../models/cache.js';
+import { buildFeeds, type Feed, type InputSpec } from '../../models/inputs.js';
+import { ModelError } from '../../models/errors.js';
+import type { ResolvedModel } from '../../models/resolve.js';
+import type { Backend, BackendRequest, InputShape, LoadTimings, PreparedInputs } from '../types.js';
+
+/** Feeds of one shape, as ORT tensors, and what they hold (for describe()). */
+interface OrtInputs extends PreparedInputs {
+  readonly feeds: Record<string, ort.Tensor>;
+  readonly inputs: readonly Feed[];
+}
 
 export interface OnnxRuntimeOptions {
   readonly num_interop_threads: number;
@@ -32,8 +42,8 @@ export const ORT_VERSION = ort.env.versions.node ?? ort.env.versions.common;
 export class OnnxRuntimeBackend implements Backend {
   readonly name = 'onnxruntime';
   private session: ort.InferenceSession | null = null;
-  private feeds: Record<string, ort.Tensor> = {};
-  private inputs: Feed[] = [];
+  private specs: InputSpec[] = [];
+  private readonly prepared: OrtInputs[] = [];
   private optimizedModelPath: string | null = null;
   private graphCache: GraphCache = { status: 'off' };
 
@@ -71,19 +81,25 @@ export class OnnxRuntimeBackend implements Backend {
       throw new ModelError(`ONNX Runtime cannot load ${model.file}: ${(err as Error).message.split('\n')[0]}`);
     }
     const sessionMs = performance.now() - t1;
-    const specs: InputSpec[] = this.session.inputMetadata.map((m) =>
+    this.specs = this.session.inputMetadata.map((m) =>
       m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name, type: 'non-tensor', shape: [] },
     );
-    this.inputs = buildFeeds(specs, {
-      batchSize: this.req.batchSize,
-      sequenceLength: this.req.sequenceLength,
-      vocabSize: model.arch.vocab_size,
-      seed: this.req.seed,
-      paddedTokens: this.req.paddedTokens ?? 0,
-      padTokenId: model.arch.pad_token_id,
-    });
-    this.feeds = Object.fromEntries(this.inputs.map((f) => [f.name, new ort.Tensor(f.type, f.data, [...f.dims])]));
     return { prepare_ms: model.prepare_ms, session_ms: sessionMs };
+  }
+
+  async prepare(shape: InputShape): Promise<PreparedInputs> {
+    if (!this.session) throw new Error('prepare() before load()');
+    const inputs = buildFeeds(this.specs, {
+      batchSize: shape.batchSize,
+      sequenceLength: shape.sequenceLength,
+      vocabSize: this.model.arch.vocab_size,
+      seed: shape.seed,
+      paddedTokens: shape.paddedTokens ?? 0,
+      padTokenId: this.model.arch.pad_token_id,
+    });
+    const prepared: OrtInputs = { shape, inputs, feeds: Object.fromEntries(inputs.map((f) => [f.name, new ort.Tensor(f.type, f.data, [...f.dims])])) };
+    this.prepared.push(prepared);
+    return prepared;
   }
 
   /**
@@ -131,8 +147,8 @@ export class OnnxRuntimeBackend implements Backend {
     }
   }
 
-  async run(): Promise<void> {
-    await this.session!.run(this.feeds);
+  async run(inputs: PreparedInputs): Promise<void> {
+    await this.session!.run((inputs as OrtInputs).feeds);
   }
 
   describe(): Record<string, unknown> {
@@ -147,9 +163,7 @@ export class OnnxRuntimeBackend implements Backend {
       session_config: this.opts.session_config,
       optimized_model: this.optimizedModelPath,
       optimized_graph_cache: this.graphCache,
-      inputs: this.inputs.map((f) => ({ name: f.name, role: f.role, type: f.type, dims: f.dims })),
-      // Tokens of every sequence fed as padding (scenario.padding), counted in the mask fed.
-      padded_tokens: paddedInFeeds(this.inputs),
+      ...describeInputs(this.prepared),
       model: {
         name: m.name,
         file: m.file,
@@ -171,6 +185,23 @@ export class OnnxRuntimeBackend implements Backend {
     await this.session?.release();
     this.session = null;
   }
+}
+
+/**
+ * The inputs fed: of one shape, each input with its dims and the padded tokens; of several (a
+ * dispatch run's request lengths), the inputs with symbolic dims and every shape prepared.
+ */
+function describeInputs(prepared: readonly OrtInputs[]): Record<string, unknown> {
+  const first = prepared[0];
+  if (!first) return { inputs: [] };
+  if (prepared.length === 1) {
+    // Tokens of every sequence fed as padding (scenario.padding), counted in the mask fed.
+    return { inputs: first.inputs.map((f) => ({ name: f.name, role: f.role, type: f.type, dims: f.dims })), padded_tokens: paddedInFeeds(first.inputs) };
+  }
+  return {
+    inputs: first.inputs.map((f) => ({ name: f.name, role: f.role, type: f.type, dims: ['batch', 'request length'] })),
+    shapes: prepared.map((p) => [p.shape.batchSize, p.shape.sequenceLength]),
+  };
 }
 
 /** Masked tokens in the first sequence of the attention mask fed (0 when there is no mask). */

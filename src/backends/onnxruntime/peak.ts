@@ -11,11 +11,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
-import { cacheRoot } from '../models/cache.js';
-import { Rng } from '../util/rng.js';
-import { writeFileAtomic } from '../util/atomic.js';
-import { interference, isDisturbed, sampleCpus, type Interference } from '../stats/interference.js';
-import type { PeakMeasurement } from '../stats/efficiency.js';
+import { cacheRoot } from '../../models/cache.js';
+import { Rng } from '../../util/rng.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { interference, isDisturbed, sampleCpus, type Interference } from '../../stats/interference.js';
+import type { PeakMeasurement } from '../../stats/efficiency.js';
 
 const N = 1024;
 
@@ -48,7 +48,7 @@ export interface PeakKey {
 
 /** Built only when the probe runs (a cache miss): most runs never load the ONNX encoder. */
 async function matmulModel(): Promise<Uint8Array> {
-  const { attr, GraphBuilder } = await import('../models/onnx-builder.js');
+  const { attr, GraphBuilder } = await import('../../models/onnx-builder.js');
   const g = new GraphBuilder('gemm_peak');
   g.addInput('a', 'float32', [N, N]);
   g.addInitializer('b', new Rng(1).fillNormal(new Float32Array(N * N), 0, 0.02), [N, N]);

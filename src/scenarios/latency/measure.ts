@@ -3,20 +3,22 @@
  * calls, then — once the start signal comes, so that instances started together measure together —
  * timed calls until both `benchmark_duration` seconds and `min_iterations` calls are reached.
  *
- * Each call is timed with the monotonic high-resolution clock around `backend.run()` alone.
+ * Each call is timed with the monotonic high-resolution clock around `backend.run(inputs)` alone;
+ * the inputs are prepared once, before the cold call, and are the same for every call.
  * Throughput divides the calls made by the wall time of the timed window as measured (first call's
  * start to last call's end), never by the configured duration.
  */
-import type { Backend, LoadTimings } from '../backends/types.js';
-import type { InstanceResult } from '../results/types.js';
-import { interference, sampleCpus, type Interference } from '../stats/interference.js';
-import { minSamplesFor, percentileLabel, unsupportedAcross } from '../stats/summary.js';
+import type { Backend, InputShape, LoadTimings } from '../../backends/types.js';
+import { interference, sampleCpus, type Interference } from '../../stats/interference.js';
+import { minSamplesFor, percentileLabel, unsupportedAcross } from '../../stats/summary.js';
+import type { InstanceResult } from '../types.js';
 
 export interface LatencyOptions {
+  /** The inputs every call feeds. */
+  readonly shape: InputShape;
   readonly warmupRuns: number;
   readonly durationS: number;
   readonly minIterations: number;
-  readonly batchSize: number;
   /** Resolves when the timed window may begin (the launcher's start barrier). */
   readonly startSignal?: () => Promise<void>;
   /** Stops the loop early (Ctrl-C in an in-process run); the loop then yields to the event loop
@@ -50,14 +52,15 @@ const msBetween = (a: bigint, b: bigint): number => Number(b - a) / 1e6;
 
 export async function measureLatency(backend: Backend, opts: LatencyOptions): Promise<LatencyMeasurement> {
   const load = await backend.load();
+  const inputs = await backend.prepare(opts.shape);
 
   const coldStart = nowNs();
-  await backend.run();
+  await backend.run(inputs);
   const firstInferenceMs = msBetween(coldStart, nowNs());
 
   for (let i = 0; i < opts.warmupRuns; i++) {
     if (opts.abort?.aborted) throw new Interrupted('interrupted during warmup');
-    await backend.run();
+    await backend.run(inputs);
   }
 
   if (opts.startSignal) await opts.startSignal();
@@ -73,7 +76,7 @@ export async function measureLatency(backend: Backend, opts: LatencyOptions): Pr
   let lastYield = windowStart;
   while (end - windowStart < durationNs || latencies.length < opts.minIterations) {
     const t0 = nowNs();
-    await backend.run();
+    await backend.run(inputs);
     end = nowNs();
     latencies.push(msBetween(t0, end));
     if (opts.abort && end - lastYield > 100_000_000n) {
@@ -92,7 +95,7 @@ export async function measureLatency(backend: Backend, opts: LatencyOptions): Pr
     iterations: latencies.length,
     window_start_epoch_ms: windowEpochMs,
     window_ms: windowMs,
-    throughput_samples_per_s: forwardsPerS * opts.batchSize,
+    throughput_samples_per_s: forwardsPerS * opts.shape.batchSize,
     forwards_per_s: forwardsPerS,
     latencies_ms: latencies,
     interference: cpuStart && cpuEnd ? interference(cpus, cpuStart, cpuEnd, windowMs) : null,

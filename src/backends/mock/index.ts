@@ -5,9 +5,9 @@
  * of a real sweep. It blocks the thread (as a real forward does) rather than yielding to timers, so
  * sub-millisecond latencies are honoured.
  */
-import { forwardFlops, type FlopShape } from '../models/arch.js';
-import { Rng } from '../util/rng.js';
-import type { Backend, BackendRequest, LoadTimings } from './types.js';
+import { forwardFlops, type FlopShape } from '../../models/arch.js';
+import { Rng } from '../../util/rng.js';
+import type { Backend, BackendRequest, InputShape, LoadTimings, PreparedInputs } from '../types.js';
 
 export interface MockOptions {
   readonly latency_ms: number | null;
@@ -48,37 +48,49 @@ export function runFactor(runCv: number, runSeed: number, repetition: number): n
   return Math.exp(sigma * new Rng(streamSeed(runSeed, RUN_FACTOR_STREAM + repetition)).normal() - sigma ** 2 / 2);
 }
 
+/** One shape's mean latency and its lognormal's location. */
+interface MockInputs extends PreparedInputs {
+  readonly meanMs: number;
+  readonly mu: number;
+}
+
 export class MockBackend implements Backend {
   readonly name = 'mock';
   private readonly rng: Rng;
-  private readonly meanMs: number;
+  /** This repetition's run-to-run factor (1 without backend.run_cv). */
+  private readonly factor: number;
   private readonly sigma: number;
-  private readonly mu: number;
+  private readonly prepared: MockInputs[] = [];
   private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(
     private readonly opts: MockOptions,
-    arch: FlopShape,
+    private readonly arch: FlopShape,
     private readonly req: BackendRequest,
-    instances = 1,
   ) {
     const repetition = req.repetition ?? 1;
+    const seed = req.seed + req.instanceIndex;
     // Repetition 1 draws what a run drew before repetitions existed; each later one its own stream.
-    this.rng = new Rng(repetition === 1 ? req.seed : streamSeed(req.seed, REPETITION_STREAM + repetition));
-    // req.seed is the run's seed plus the instance index: the factor is the run's, shared by its instances.
-    const factor = runFactor(opts.run_cv ?? 0, req.seed - req.instanceIndex, repetition);
-    this.meanMs = mockMeanLatencyMs(opts, forwardFlops(arch, req.batchSize, req.sequenceLength), req.threads, instances) * factor;
+    this.rng = new Rng(repetition === 1 ? seed : streamSeed(seed, REPETITION_STREAM + repetition));
+    // The factor is the run's (its seed, not the instance's): shared by the instances of a repetition.
+    this.factor = runFactor(opts.run_cv ?? 0, req.seed, repetition);
     // Lognormal with mean m and coefficient of variation cv: sigma^2 = ln(1 + cv^2), mu = ln m - sigma^2 / 2.
     this.sigma = Math.sqrt(Math.log(1 + opts.cv ** 2));
-    this.mu = Math.log(this.meanMs) - this.sigma ** 2 / 2;
   }
 
   async load(): Promise<LoadTimings> {
     return { prepare_ms: 0, session_ms: 0 };
   }
 
-  async run(): Promise<void> {
-    const latencyMs = Math.exp(this.mu + this.sigma * this.rng.normal());
+  async prepare(shape: InputShape): Promise<PreparedInputs> {
+    const meanMs = mockMeanLatencyMs(this.opts, forwardFlops(this.arch, shape.batchSize, shape.sequenceLength), this.req.threads, this.req.instances) * this.factor;
+    const prepared: MockInputs = { shape, meanMs, mu: Math.log(meanMs) - this.sigma ** 2 / 2 };
+    this.prepared.push(prepared);
+    return prepared;
+  }
+
+  async run(inputs: PreparedInputs): Promise<void> {
+    const latencyMs = Math.exp((inputs as MockInputs).mu + this.sigma * this.rng.normal());
     const until = performance.now() + latencyMs;
     // Sleep for all but the last millisecond, then spin: Atomics.wait is only millisecond-accurate.
     const coarseMs = latencyMs - 1;
@@ -89,11 +101,15 @@ export class MockBackend implements Backend {
   }
 
   describe(): Record<string, unknown> {
+    const means = this.prepared.map((p) => p.meanMs);
     return {
       name: this.name,
       note: 'mock backend: latencies are simulated, not measured inference',
       threads: this.req.threads,
-      mean_latency_ms: this.meanMs,
+      // One shape (a latency run): its mean; several (a dispatch run): the mean of each request length.
+      ...(this.prepared.length <= 1
+        ? { mean_latency_ms: means[0] ?? null }
+        : { mean_latency_ms_by_length: Object.fromEntries(this.prepared.map((p) => [p.shape.sequenceLength, p.meanMs])) }),
       cv: this.opts.cv,
       ...(this.opts.run_cv ? { run_cv: this.opts.run_cv, repetition: this.req.repetition ?? 1 } : {}),
     };

@@ -1,21 +1,22 @@
 /**
- * From a validated run config to measured instances: read the topology, plan the instances, pick
- * the binding (all before any directory exists, so an impossible plan costs nothing), then resolve
- * the model once in the parent and run the instances, in pinned children or in-process.
+ * From a validated run config to measured instances: read the topology, let the scenario plan its
+ * instances, pick the binding (all before any directory exists, so an impossible plan costs
+ * nothing), then resolve the model once in the parent and hand the scenario its context: where its
+ * instances go and how to start them, in pinned children or (launcher=inline) in the bench process.
  */
+import { needsModelFile } from '../backends/registry.js';
 import { sequenceLengths, type RunConfig } from '../config/schema.js';
-import { needsModelFile } from '../backends/index.js';
+import { LaunchError, resolveBinding, type BindingKind } from '../launcher/binding.js';
+import { InlineEndpoint } from '../launcher/inline.js';
+import { PlanError, type Plan, type PlanInstance } from '../launcher/plan.js';
+import { childCommand, spawnChild } from '../launcher/process.js';
+import type { InitMessage } from '../launcher/protocol.js';
 import { ModelError } from '../models/errors.js';
 import { locateLocalModel, resolveModel, type ResolvedModel } from '../models/resolve.js';
-import type { InstanceFailure, InstanceResult } from '../results/types.js';
+import { scenarioOf } from '../scenarios/registry.js';
+import type { ScenarioOutcome } from '../scenarios/types.js';
 import { detectTopology, loadTopologyFile } from '../topology/detect.js';
 import { summarize, type Topology } from '../topology/model.js';
-import { LaunchError, resolveBinding, type BindingKind } from './binding.js';
-import { runInstance } from './instance.js';
-import { planInstances, PlanError, type Plan } from './plan.js';
-import { childCommand, runProcessInstances } from './process.js';
-import { checkDispatchWorkload, planDispatch, runDispatch } from './serve.js';
-import type { DispatchReport } from '../scenarios/dispatch.js';
 
 export interface PreparedLaunch {
   readonly topology: Topology;
@@ -43,15 +44,7 @@ export interface PlanJson {
   readonly dispatch?: Plan['dispatch'];
 }
 
-export interface LaunchOutcome {
-  readonly instances: readonly InstanceResult[];
-  readonly failures: readonly InstanceFailure[];
-  readonly backend: Record<string, unknown> | null;
-  readonly pids: readonly number[];
-  /** The parent's resident memory while the children measured (null when it ran the instance itself). */
-  readonly parentRssDuringRunMb?: number | null;
-  /** The dispatch scenario's report (dispatched vs homogeneous); absent for latency runs. */
-  readonly dispatch?: DispatchReport;
+export interface LaunchOutcome extends ScenarioOutcome {
   /** The model the instances ran (null for the mock backend, which needs no file). */
   readonly model: ResolvedModel | null;
 }
@@ -82,25 +75,7 @@ export function topologyFacts(t: Topology): Record<string, unknown> {
 }
 
 export function makePlan(cfg: RunConfig, topology: Topology): Plan {
-  if (cfg.scenario.name === 'dispatch') {
-    // The pools are the instances; their lengths are checked here too, before any directory exists.
-    checkDispatchWorkload(cfg);
-    return planDispatch(topology, cfg).plan;
-  }
-  const l = cfg.launcher;
-  return planInstances(topology, {
-    num_instances: l.num_instances,
-    cores_per_instance: l.cores_per_instance,
-    use_smt: l.use_smt,
-    nodes: l.nodes,
-    sockets: l.sockets,
-    cpu_list: l.cpu_list,
-    binding: l.binding,
-    split_batch: l.split_batch,
-    allow_uneven_split: l.allow_uneven_split,
-    batch_size: cfg.batch_size,
-    num_threads: cfg.backend.num_threads,
-  });
+  return scenarioOf(cfg).plan(topology, cfg);
 }
 
 /**
@@ -127,10 +102,11 @@ export async function prepareLaunch(cfg: RunConfig, opts: { forRun: boolean } = 
     }
   }
   if (cfg.launcher.name === 'inline') {
-    if (plan.instances.length > 1) {
-      throw new PlanError(`launcher=inline runs one instance in the bench process: use launcher=process for launcher.num_instances=${plan.instances.length}`);
-    }
-    return { topology, plan, binding: 'none', warnings: plan.warnings, env: {} };
+    const refused = scenarioOf(cfg).inlineRefusal(plan);
+    if (refused !== null) throw new PlanError(refused);
+    if (cfg.launcher.fault !== null) throw new PlanError('launcher.fault needs launcher=process: an inline worker shares the bench process');
+    const shared = plan.instances.length > 1 ? ['launcher=inline: the instances run in the bench process, unpinned, and share its event loop'] : [];
+    return { topology, plan, binding: 'none', warnings: [...plan.warnings, ...shared], env: {} };
   }
   const binding = await resolveBinding(cfg.launcher.binding, plan.instances[0]!, plan.instances.length);
   return { topology, plan, binding: binding.kind, warnings: [...plan.warnings, ...binding.warnings], env: childEnv(cfg) };
@@ -192,42 +168,44 @@ export async function executeLaunch(
   cfg: RunConfig,
   prepared: PreparedLaunch,
   outputDir: string,
-  opts: { readonly signal?: AbortSignal; readonly onSpawn?: (pids: readonly number[]) => void; readonly repetition?: number } = {},
+  opts: { readonly signal?: AbortSignal; readonly repetition?: number } = {},
 ): Promise<LaunchOutcome> {
   // The mock backend needs no file, but a file the user names must exist and is described by itself.
   const model = needsModelFile(cfg) || cfg.model.path !== null ? await prepareModel(cfg) : null;
-  if (cfg.launcher.name === 'inline') {
-    const inst = prepared.plan.instances[0]!;
-    const run = await runInstance(cfg, { index: 0, threads: inst.threads, batchSize: inst.batch_size, repetition: opts.repetition ?? 1, model, outputDir }, undefined, opts.signal);
-    return { instances: [run.instance], failures: [], backend: run.backend, pids: [process.pid], model };
-  }
-  if (cfg.scenario.name === 'dispatch') {
-    const d = await runDispatch({ config: cfg, topology: prepared.topology, binding: prepared.binding, env: prepared.env, model, outputDir, ...opts });
-    return { instances: d.instances, failures: [], backend: d.backend, pids: d.pids, dispatch: d.report, model };
-  }
-  const runTimeoutS = cfg.launcher.run_timeout_s ?? cfg.benchmark_duration * 3 + 120;
-  const run = await runProcessInstances({
+  const scenario = scenarioOf(cfg);
+  const inline = cfg.launcher.name === 'inline';
+  const repetition = opts.repetition ?? 1;
+  const initFor = (instance: PlanInstance, options: Readonly<Record<string, unknown>>): InitMessage => ({
+    type: 'init',
+    scenario: scenario.name,
     config: cfg,
-    instances: prepared.plan.instances,
+    instance,
+    repetition,
+    model,
+    outputDir,
+    fault: cfg.launcher.fault,
+    options,
+  });
+  const outcome = await scenario.run({
+    config: cfg,
+    topology: prepared.topology,
+    plan: prepared.plan,
     binding: prepared.binding,
     env: prepared.env,
     model,
     outputDir,
-    startTimeoutMs: cfg.launcher.start_timeout_s * 1000,
-    runTimeoutMs: runTimeoutS * 1000,
-    fault: cfg.launcher.fault,
-    repetition: opts.repetition ?? 1,
-    ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
+    repetition,
+    inline,
     ...(opts.signal ? { signal: opts.signal } : {}),
+    start: (instance, options = {}) => {
+      const init = initFor(instance, options);
+      if (inline) return new InlineEndpoint(instance.index, (port) => scenario.worker(init, port), scenario.accepts);
+      const child = spawnChild(prepared.binding, instance, prepared.env, scenario.accepts);
+      child.send(init);
+      return child;
+    },
   });
-  return {
-    instances: run.results.map((r) => r.instance),
-    failures: run.failures,
-    backend: run.results[0]?.backend ?? null,
-    pids: run.pids,
-    parentRssDuringRunMb: run.parentRssDuringRunMb,
-    model,
-  };
+  return { ...outcome, model };
 }
 
 export { LaunchError, PlanError };
