@@ -29,7 +29,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'bench.js');
-const CHILD_ENTRY = join(ROOT, 'dist', 'launcher', 'child.js');
+const CHILD_ENTRY = join(ROOT, 'dist', 'run', 'child.js');
 const JOBS = Number(process.argv[2] ?? 30);
 const SEED = Number(process.argv[3] ?? 7);
 const LIMIT_S = Number(process.env.SOAK_TIMEOUT_S ?? 20 * JOBS);
@@ -102,7 +102,7 @@ function soakProcesses() {
       continue; // gone already
     }
     if (argv.length === 0) continue; // a zombie or a kernel thread: not running anything
-    const kind = argv.includes(CHILD_ENTRY) || argv.some((a) => a.endsWith('/launcher/child.js'))
+    const kind = argv.includes(CHILD_ENTRY) || argv.some((a) => a.endsWith('/run/child.js'))
       ? 'child'
       : ['numactl', 'taskset'].includes(basename(argv[0]))
         ? 'wrapper'
