@@ -18,7 +18,6 @@ import {
 } from '../backends/onnxruntime/peak.js';
 import type { PeakMeasurement } from '../stats/efficiency.js';
 import { onnxruntimeVersion } from '../util/versions.js';
-import type { InstanceResult } from '../results/types.js';
 import type { BindingKind } from './binding.js';
 import type { PlanInstance } from './plan.js';
 import { spawnChild } from './process.js';
@@ -116,7 +115,7 @@ export async function gemmPeak(p: PeakPlacement, opts: PeakOptions = {}): Promis
  */
 export async function runPeaks(
   launch: { readonly binding: BindingKind; readonly env: Readonly<Record<string, string>>; readonly plan: { readonly instances: readonly PlanInstance[] } },
-  instances: readonly InstanceResult[],
+  instances: readonly { readonly index: number; readonly threads: number; readonly cpus: readonly number[] | null; readonly batch_size: number }[],
   opts: PeakOptions = {},
 ): Promise<PeakMeasurement[]> {
   const probes: PeakMeasurement[] = [];
