@@ -18,7 +18,11 @@ const fill = (f) => BigInt64Array.from({ length: b * s }, (_, i) => BigInt(f(i))
 const feeds = {};
 for (const name of session.inputNames) {
   const data =
-    name === 'input_ids' ? fill(() => 1000 + Math.floor(Math.random() * (Number(vocab) - 1000))) : name === 'attention_mask' ? fill(() => 1) : fill(() => 0);
+    name === 'input_ids'
+      ? fill(() => 1000 + Math.floor(Math.random() * (Number(vocab) - 1000)))
+      : name === 'attention_mask'
+        ? fill(() => 1)
+        : fill(() => 0);
   feeds[name] = new ort.Tensor('int64', data, [b, s]);
 }
 for (let i = 0; i < Number(warmup); i++) await session.run(feeds);

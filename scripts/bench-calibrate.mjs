@@ -15,7 +15,7 @@
 // Targets (issue 14): false-positive rate <= 5% over >= 20 A/A pairs, detection >= 80% over >= 10
 // A/B pairs, at the default CI repetitions. Prints both rates; writes outputs/bench-calibrate.json.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +41,14 @@ function run(sequenceLength) {
   const dir = join(work, `run-${++runs}`);
   execFileSync(
     process.execPath,
-    [BIN, `model=${MODEL}`, `sequence_length=${sequenceLength}`, `benchmark_duration=${SECONDS}`, `repetitions=${REPS}`, `hydra.run.dir=${dir}`],
+    [
+      BIN,
+      `model=${MODEL}`,
+      `sequence_length=${sequenceLength}`,
+      `benchmark_duration=${SECONDS}`,
+      `repetitions=${REPS}`,
+      `hydra.run.dir=${dir}`,
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   return dir;
@@ -49,15 +56,30 @@ function run(sequenceLength) {
 
 /** `bench compare A B --fail-on-regression`: the gate's exit code and the row's verdict. */
 function gate(a, b) {
-  const r = spawnSync(process.execPath, [BIN, 'compare', a, b, '--ignore', 'sequence_length', '--fail-on-regression', THRESHOLD, '--format', 'json'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [BIN, 'compare', a, b, '--ignore', 'sequence_length', '--fail-on-regression', THRESHOLD, '--format', 'json'],
+    { encoding: 'utf8' },
+  );
   if (r.status === 2) throw new Error(`bench compare failed: ${r.stderr}`);
   const m = JSON.parse(r.stdout).matched[0];
-  return { exit: r.status, verdict: m.verdict, basis: m.basis, ratio: m.ratio, lo: m.ratio_lo, hi: m.ratio_hi, p_value: m.p_value };
+  return {
+    exit: r.status,
+    verdict: m.verdict,
+    basis: m.basis,
+    ratio: m.ratio,
+    lo: m.ratio_lo,
+    hi: m.ratio_hi,
+    p_value: m.p_value,
+  };
 }
 
 /** The same pair judged on each side's first repetition only (a run of repetitions=1). */
 function firstRepetitions(a, b) {
-  const only = (set) => ({ ...set, rows: set.rows.map((row) => ({ ...row, repetitions: row.repetitions.slice(0, 1) })) });
+  const only = (set) => ({
+    ...set,
+    rows: set.rows.map((row) => ({ ...row, repetitions: row.repetitions.slice(0, 1) })),
+  });
   const cmp = compareSets(only(loadResultSet(a)), only(loadResultSet(b)), { ignore: ['sequence_length'] });
   const m = cmp.matched[0];
   const threshold = Number.parseFloat(THRESHOLD) / 100;
@@ -68,14 +90,18 @@ function firstRepetitions(a, b) {
 const started = Date.now();
 const load = [loadavg()[0]];
 const pairs = [];
-const kinds = [...Array.from({ length: Math.max(AA, AB) }, (_, k) => [...(k < AA ? ['A/A'] : []), ...(k < AB ? ['A/B'] : [])])].flat();
+const kinds = [
+  ...Array.from({ length: Math.max(AA, AB) }, (_, k) => [...(k < AA ? ['A/A'] : []), ...(k < AB ? ['A/B'] : [])]),
+].flat();
 for (const [k, kind] of kinds.entries()) {
   const a = run(SEQ_A);
   const b = run(kind === 'A/A' ? SEQ_A : SEQ_B);
   const g = gate(a, b);
   const single = firstRepetitions(a, b);
   pairs.push({ kind, gate: g, single, a, b });
-  log(`[${k + 1}/${kinds.length}] ${kind}: ${g.verdict} (${g.basis}) ratio ${g.ratio.toFixed(4)} [${g.lo?.toFixed(4)}, ${g.hi?.toFixed(4)}] exit ${g.exit}; first repetitions alone: ${single.verdict} ${single.ratio.toFixed(4)}`);
+  log(
+    `[${k + 1}/${kinds.length}] ${kind}: ${g.verdict} (${g.basis}) ratio ${g.ratio.toFixed(4)} [${g.lo?.toFixed(4)}, ${g.hi?.toFixed(4)}] exit ${g.exit}; first repetitions alone: ${single.verdict} ${single.ratio.toFixed(4)}`,
+  );
 }
 load.push(loadavg()[0]);
 
@@ -107,7 +133,13 @@ const result = {
     ab_pairs: ab.length,
     detection_rate: rate(ab, (p) => p.gate.verdict === 'slower'),
     ab_gate_failed: rate(ab, (p) => p.gate.exit === 1),
-    ab_ratio_median: ab.length > 0 ? quantile(ab.map((p) => p.gate.ratio), 0.5) : null,
+    ab_ratio_median:
+      ab.length > 0
+        ? quantile(
+            ab.map((p) => p.gate.ratio),
+            0.5,
+          )
+        : null,
   },
   first_repetition_only: {
     noise_floor: DEFAULT_NOISE_FLOOR,

@@ -38,7 +38,13 @@ function runBench(args) {
   return JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
 }
 
-const common = ['model=bert-base-cased', 'batch_size=1', 'sequence_length=128', `backend.num_threads=${THREADS}`, `warmup_runs=${WARMUP}`];
+const common = [
+  'model=bert-base-cased',
+  'batch_size=1',
+  'sequence_length=128',
+  `backend.num_threads=${THREADS}`,
+  `warmup_runs=${WARMUP}`,
+];
 const variants = { fp32: ['model.dtype=fp32'], int8: ['model.dtype=int8'] };
 for (const [name, overrides] of Object.entries(JSON.parse(process.env.BENCH_INT8_VARIANTS ?? '{}'))) {
   variants[name] = ['model.dtype=int8', ...overrides];
@@ -50,13 +56,23 @@ const loadBefore = loadavg();
 const prepared = {};
 for (const name of names) {
   const r = runBench([...common, ...variants[name], 'benchmark_duration=1']);
-  prepared[name] = { file: r.backend.model.file, size_mb: r.backend.model.size_mb, quantization: r.backend.model.quantization, environment: r.environment };
+  prepared[name] = {
+    file: r.backend.model.file,
+    size_mb: r.backend.model.size_mb,
+    quantization: r.backend.model.quantization,
+    environment: r.environment,
+  };
   process.stderr.write(`prepared ${name}: ${r.backend.model.file} (${r.backend.model.size_mb} MB)\n`);
 }
 
 // Accuracy on the benchmark's own kind of input: seeded token ids, full mask.
 async function lastHidden(model, feeds) {
-  const s = await ort.InferenceSession.create(model, { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  const s = await ort.InferenceSession.create(model, {
+    intraOpNumThreads: THREADS,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  });
   const out = (await s.run(feeds(s)))[s.outputNames[0]];
   await s.release();
   return out;
@@ -82,7 +98,14 @@ let seed = 42;
 const ids = Array.from({ length: 128 }, () => 1000 + ((seed = (seed * 48271) % 2147483647) % 27996));
 const feeds = (s) =>
   Object.fromEntries(
-    s.inputNames.map((n) => [n, new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(n === 'input_ids' ? v : n === 'attention_mask' ? 1 : 0)), [1, 128])]),
+    s.inputNames.map((n) => [
+      n,
+      new ort.Tensor(
+        'int64',
+        BigInt64Array.from(ids, (v) => BigInt(n === 'input_ids' ? v : n === 'attention_mask' ? 1 : 0)),
+        [1, 128],
+      ),
+    ]),
   );
 /**
  * The output of an int8 file with every int8 weight of a matrix product set to 0 (biases, norms,
@@ -117,7 +140,9 @@ for (const name of names.filter((n) => n !== 'fp32')) {
   const own = name === 'int8' ? baseline : await zeroWeightOutput(prepared[name].file, feeds);
   cosine[name] = minTokenCosine(out.data, reference.data, hidden);
   contribution[name] = minTokenCosine(minus(out.data, own.data), minus(reference.data, baseline.data), hidden);
-  process.stderr.write(`accuracy ${name}: min per-token cosine vs fp32 ${cosine[name].toFixed(6)}, of the encoder's contribution ${contribution[name].toFixed(6)}\n`);
+  process.stderr.write(
+    `accuracy ${name}: min per-token cosine vs fp32 ${cosine[name].toFixed(6)}, of the encoder's contribution ${contribution[name].toFixed(6)}\n`,
+  );
 }
 process.stderr.write(`control (quantized weights set to zero) vs fp32: min per-token cosine ${control.toFixed(6)}\n`);
 
@@ -125,9 +150,13 @@ const means = Object.fromEntries(names.map((n) => [n, []]));
 for (let round = 0; round < ROUNDS; round++) {
   const order = round % 2 === 0 ? names : [...names].reverse();
   for (const name of order) {
-    means[name].push(runBench([...common, ...variants[name], `benchmark_duration=${SECONDS}`]).instances[0].latency.mean_ms);
+    means[name].push(
+      runBench([...common, ...variants[name], `benchmark_duration=${SECONDS}`]).instances[0].latency.mean_ms,
+    );
   }
-  process.stderr.write(`round ${round + 1}/${ROUNDS}: ${names.map((n) => `${n} ${means[n].at(-1).toFixed(2)} ms`).join(', ')}\n`);
+  process.stderr.write(
+    `round ${round + 1}/${ROUNDS}: ${names.map((n) => `${n} ${means[n].at(-1).toFixed(2)} ms`).join(', ')}\n`,
+  );
 }
 const loadAfter = loadavg();
 
@@ -162,7 +191,9 @@ const lines = [
       `| ${f.variant} | ${f.fp32_ms.toFixed(2)} ms | ${f.int8_ms.toFixed(2)} ms | ${f.ratio.toFixed(3)} | ${f.speedup.toFixed(2)}x | >= ${TARGET_SPEEDUP}x | ${f.pass ? 'yes' : 'NO'} | ${f.min_token_cosine_encoder_contribution.toFixed(5)} | ${f.min_token_cosine.toFixed(5)} | ${f.size_mb.fp32} -> ${f.size_mb.int8} |`,
   ),
 ];
-process.stdout.write(`${lines.join('\n')}\nzero-weight control (the int8 graph with its quantized weights set to 0) vs fp32: min output cosine ${control.toFixed(5)}\nload average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')}\n`);
+process.stdout.write(
+  `${lines.join('\n')}\nzero-weight control (the int8 graph with its quantized weights set to 0) vs fp32: min output cosine ${control.toFixed(5)}\nload average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')}\n`,
+);
 const outDir = join(process.cwd(), 'outputs');
 mkdirSync(outDir, { recursive: true });
 const report = {

@@ -18,7 +18,11 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(root, 'bin', 'bench.js');
 const ROUNDS = Number(process.env.BENCH_TUNE_ROUNDS ?? 1);
-const PROBLEM = (process.env.BENCH_TUNE_ARGS ?? 'model=bert-base-cased batch_size=8 sequence_length=128 tune.objective=latency').split(/\s+/).filter(Boolean);
+const PROBLEM = (
+  process.env.BENCH_TUNE_ARGS ?? 'model=bert-base-cased batch_size=8 sequence_length=128 tune.objective=latency'
+)
+  .split(/\s+/)
+  .filter(Boolean);
 const DURATION = Number(process.env.BENCH_TUNE_SECONDS ?? 10);
 const VERIFY_ROUNDS = Number(process.env.BENCH_TUNE_VERIFY_ROUNDS ?? 2);
 const log = (msg) => process.stderr.write(`${msg}\n`);
@@ -32,7 +36,11 @@ const median = (xs) => {
 function measure(overrides, objective) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-tune-verify-'));
   const args = PROBLEM.filter((a) => !a.startsWith('tune.'));
-  execFileSync(process.execPath, [BIN, ...args, ...overrides, `benchmark_duration=${DURATION}`, `hydra.run.dir=${dir}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(
+    process.execPath,
+    [BIN, ...args, ...overrides, `benchmark_duration=${DURATION}`, `hydra.run.dir=${dir}`],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const a = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')).aggregate;
   return objective === 'latency' ? a.latency_mean_ms : a.throughput_samples_per_s;
 }
@@ -40,7 +48,11 @@ function measure(overrides, objective) {
 function tune(strategy) {
   const cwd = mkdtempSync(join(tmpdir(), `bench-tune-${strategy}-`));
   const started = Date.now();
-  execFileSync(process.execPath, [BIN, 'tune', ...PROBLEM, `benchmark_duration=${DURATION}`, `tune.strategy=${strategy}`], { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(
+    process.execPath,
+    [BIN, 'tune', ...PROBLEM, `benchmark_duration=${DURATION}`, `tune.strategy=${strategy}`],
+    { cwd, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   const wallS = (Date.now() - started) / 1000;
   const day = join(cwd, 'multirun', readdirSync(join(cwd, 'multirun'))[0]);
   const dir = join(day, readdirSync(day)[0]);
@@ -76,7 +88,13 @@ for (let round = 0; round < ROUNDS; round++) {
     round: round + 1,
     objective,
     candidates: grid.json.space.candidates.length,
-    brute_force: { winner: best.label, score: best.score, wall_s: grid.wallS, runs: grid.json.trials.length, dir: grid.dir },
+    brute_force: {
+      winner: best.label,
+      score: best.score,
+      wall_s: grid.wallS,
+      runs: grid.json.trials.length,
+      dir: grid.dir,
+    },
     tune: {
       winner: halving.json.winner.label,
       score_own: halving.json.ranking[0].score,
@@ -107,4 +125,7 @@ const lines = [
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 mkdirSync(join(root, 'outputs'), { recursive: true });
-writeFileSync(join(root, 'outputs', 'bench-tune.json'), `${JSON.stringify({ problem: PROBLEM, duration_s: DURATION, rounds }, null, 1)}\n`);
+writeFileSync(
+  join(root, 'outputs', 'bench-tune.json'),
+  `${JSON.stringify({ problem: PROBLEM, duration_s: DURATION, rounds }, null, 1)}\n`,
+);

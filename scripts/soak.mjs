@@ -45,7 +45,9 @@ const EXPECTED_MESSAGE = {
 };
 
 if (!Number.isInteger(JOBS) || JOBS < 1 || !Number.isFinite(SEED) || !(LIMIT_S > 0)) {
-  process.stderr.write('usage: node scripts/soak.mjs [JOBS >= 1] [SEED]   (env SOAK_TIMEOUT_S: seconds each bench run may take)\n');
+  process.stderr.write(
+    'usage: node scripts/soak.mjs [JOBS >= 1] [SEED]   (env SOAK_TIMEOUT_S: seconds each bench run may take)\n',
+  );
   process.exit(2);
 }
 if (!existsSync(CHILD_ENTRY)) {
@@ -75,7 +77,10 @@ const shuffle = (xs) => {
 const faultCount = JOBS - Math.round(JOBS * 0.4);
 const combos = shuffle(KINDS.flatMap((kind) => PHASES.map((phase) => ({ kind, phase }))));
 const faults = shuffle([
-  ...Array.from({ length: faultCount }, (_, i) => ({ instance: pick([0, 1]), ...(i < combos.length ? combos[i] : { kind: pick(KINDS), phase: pick(PHASES) }) })),
+  ...Array.from({ length: faultCount }, (_, i) => ({
+    instance: pick([0, 1]),
+    ...(i < combos.length ? combos[i] : { kind: pick(KINDS), phase: pick(PHASES) }),
+  })),
   ...Array.from({ length: JOBS - faultCount }, () => null),
 ]);
 const text = (f) => (f === null ? 'null' : `{instance:${f.instance},kind:${f.kind},phase:${f.phase}}`);
@@ -84,7 +89,15 @@ const label = (f) => (f === null ? 'none' : `${f.kind}@${f.phase}`);
 const cwd = mkdtempSync(join(tmpdir(), 'bench-soak-'));
 const MARKER = `BENCH_SOAK_ID=${randomBytes(6).toString('hex')}`;
 const env = { ...process.env, [MARKER.split('=')[0]]: MARKER.split('=')[1] };
-const common = ['backend=mock', 'model=bert-tiny', 'benchmark_duration=0.3', 'warmup_runs=1', 'launcher.num_instances=2', 'launcher.start_timeout_s=5', 'launcher.run_timeout_s=3'];
+const common = [
+  'backend=mock',
+  'model=bert-tiny',
+  'benchmark_duration=0.3',
+  'warmup_runs=1',
+  'launcher.num_instances=2',
+  'launcher.start_timeout_s=5',
+  'launcher.run_timeout_s=3',
+];
 const problems = [];
 const fail = (msg) => problems.push(msg);
 /** The last lines bench wrote to stderr, on one line. */
@@ -102,13 +115,14 @@ function soakProcesses() {
       continue; // gone already
     }
     if (argv.length === 0) continue; // a zombie or a kernel thread: not running anything
-    const kind = argv.includes(CHILD_ENTRY) || argv.some((a) => a.endsWith('/run/child.js'))
-      ? 'child'
-      : ['numactl', 'taskset'].includes(basename(argv[0]))
-        ? 'wrapper'
-        : argv.includes(BIN)
-          ? 'bench'
-          : null;
+    const kind =
+      argv.includes(CHILD_ENTRY) || argv.some((a) => a.endsWith('/run/child.js'))
+        ? 'child'
+        : ['numactl', 'taskset'].includes(basename(argv[0]))
+          ? 'wrapper'
+          : argv.includes(BIN)
+            ? 'bench'
+            : null;
     if (kind === null) continue;
     let dir = '';
     let environ = [];
@@ -118,7 +132,8 @@ function soakProcesses() {
     } catch {
       // another user's process, or gone: not ours to judge.
     }
-    if (dir === cwd || dir.startsWith(`${cwd}/`) || environ.includes(MARKER)) found.push({ pid: Number(name), kind, argv: argv.join(' ') });
+    if (dir === cwd || dir.startsWith(`${cwd}/`) || environ.includes(MARKER))
+      found.push({ pid: Number(name), kind, argv: argv.join(' ') });
   }
   return found;
 }
@@ -127,7 +142,11 @@ function soakProcesses() {
 function runBench(args, extraEnv, onTick) {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: { ...env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -154,7 +173,9 @@ async function reportLeftovers(left, when) {
   if (left.length === 0) return 0;
   await new Promise((r) => setTimeout(r, 1000));
   const still = soakProcesses();
-  fail(`${left.length} process(es) left running ${when} (${still.length} still 1 s later): ${left.map((p) => `${p.pid} [${p.kind}] ${p.argv.slice(0, 160)}`).join('; ')}`);
+  fail(
+    `${left.length} process(es) left running ${when} (${still.length} still 1 s later): ${left.map((p) => `${p.pid} [${p.kind}] ${p.argv.slice(0, 160)}`).join('; ')}`,
+  );
   for (const p of still) {
     try {
       process.kill(p.pid, 'SIGKILL');
@@ -195,7 +216,10 @@ function readSummaries(dir, when) {
   const problemsBefore = problems.length;
   const rows = readSummaryFiles(dir, when);
   const csv = rows === null ? '-' : `${rows.csv.length} rows`;
-  return { json: rows?.json ?? null, text: `summary.json ${rows?.json.length ?? '-'} rows, summary.csv ${csv}${problems.length === problemsBefore ? ', all in agreement' : ' (see the problems)'}` };
+  return {
+    json: rows?.json ?? null,
+    text: `summary.json ${rows?.json.length ?? '-'} rows, summary.csv ${csv}${problems.length === problemsBefore ? ', all in agreement' : ' (see the problems)'}`,
+  };
 }
 
 function readSummaryFiles(dir, when) {
@@ -210,12 +234,16 @@ function readSummaryFiles(dir, when) {
   if (json.length !== JOBS) fail(`summary.json ${when} has ${json.length} rows, expected ${JOBS}`);
   if (csv.length !== JOBS) fail(`summary.csv ${when} has ${csv.length} rows, expected ${JOBS}`);
   const jobs = json.map((r) => r.job).sort((a, b) => a - b);
-  if (jobs.join() !== Array.from({ length: JOBS }, (_, k) => k).join()) fail(`summary.json ${when} lists jobs ${jobs.join(',')}, expected 0..${JOBS - 1} once each`);
+  if (jobs.join() !== Array.from({ length: JOBS }, (_, k) => k).join())
+    fail(`summary.json ${when} lists jobs ${jobs.join(',')}, expected 0..${JOBS - 1} once each`);
   json.forEach((row, i) => {
     const c = csv[i];
     if (!c) return;
     for (const key of ['job', 'status', 'dir', 'error']) {
-      if (String(c[key] ?? '') !== String(row[key] ?? '')) fail(`${when}: summary.csv row ${i} has ${key}=${JSON.stringify(c[key])}, summary.json ${JSON.stringify(row[key])}`);
+      if (String(c[key] ?? '') !== String(row[key] ?? ''))
+        fail(
+          `${when}: summary.csv row ${i} has ${key}=${JSON.stringify(c[key])}, summary.json ${JSON.stringify(row[key])}`,
+        );
     }
   });
   return { json, csv };
@@ -228,12 +256,17 @@ const seen = new Map();
 const sweep = await runBench(['-m', `launcher.fault=${faults.map(text).join(',')}`, ...common], {}, () => {
   for (const p of soakProcesses()) if (p.kind !== 'bench') seen.set(p.pid, p.kind);
 });
-if (sweep.timedOut) fail(`the sweep did not finish within SOAK_TIMEOUT_S=${LIMIT_S} s: bench hung; it got SIGTERM${sweep.signal === 'SIGKILL' ? ' and then SIGKILL' : ''}`);
+if (sweep.timedOut)
+  fail(
+    `the sweep did not finish within SOAK_TIMEOUT_S=${LIMIT_S} s: bench hung; it got SIGTERM${sweep.signal === 'SIGKILL' ? ' and then SIGKILL' : ''}`,
+  );
 const leftoversAfterSweep = soakProcesses();
 const seenChildren = [...seen.values()].filter((k) => k === 'child').length;
-if (seenChildren === 0) fail('the process scan never saw a child while the sweep ran: it cannot vouch that none is left');
+if (seenChildren === 0)
+  fail('the process scan never saw a child while the sweep ran: it cannot vouch that none is left');
 const expectedExit = faults.some((f) => f !== null) ? 1 : 0;
-if (sweep.code !== expectedExit) fail(`the sweep exited ${sweep.code ?? sweep.signal}, expected ${expectedExit}: ${tail(sweep.stderr)}`);
+if (sweep.code !== expectedExit)
+  fail(`the sweep exited ${sweep.code ?? sweep.signal}, expected ${expectedExit}: ${tail(sweep.stderr)}`);
 
 let dir = null;
 try {
@@ -258,13 +291,20 @@ for (const row of summary ?? []) {
   before.set(row.job, { status: row.status, dir: row.dir, file, print: fingerprint(file) });
   if (row.status === 'ok') okBefore++;
   if (result === null) continue;
-  if (result.status !== row.status) fail(`job ${row.job}: results.json says ${result.status}, the summary ${row.status}`);
+  if (result.status !== row.status)
+    fail(`job ${row.job}: results.json says ${result.status}, the summary ${row.status}`);
   recordedAlive += (result.process_ids ?? []).filter(isAlive).length;
   if (f !== null) {
     const first = result.failures?.[0];
-    const good = first?.index === f.instance && EXPECTED_MESSAGE[f.kind].test(first.message) && String(row.error ?? '').startsWith(`instance ${f.instance}: `);
+    const good =
+      first?.index === f.instance &&
+      EXPECTED_MESSAGE[f.kind].test(first.message) &&
+      String(row.error ?? '').startsWith(`instance ${f.instance}: `);
     if (good) faultedAsExpected[label(f)] = (faultedAsExpected[label(f)] ?? 0) + 1;
-    else fail(`job ${row.job} (${text(f)}): expected instance ${f.instance} to fail with ${EXPECTED_MESSAGE[f.kind]}, got ${JSON.stringify(first ?? null)}`);
+    else
+      fail(
+        `job ${row.job} (${text(f)}): expected instance ${f.instance} to fail with ${EXPECTED_MESSAGE[f.kind]}, got ${JSON.stringify(first ?? null)}`,
+      );
   }
 }
 if (recordedAlive > 0) fail(`${recordedAlive} pid(s) recorded in results.json still alive after the sweep`);
@@ -297,16 +337,22 @@ if (dir) {
     } else if (same) fail(`job ${row.job} was ${was.status} but the resume did not re-run it`);
     else {
       rerun++;
-      if (readJson(was.file, `job ${row.job} after the resume`)?.status !== 'ok') fail(`job ${row.job}: its re-run results.json is not ok`);
+      if (readJson(was.file, `job ${row.job} after the resume`)?.status !== 'ok')
+        fail(`job ${row.job}: its re-run results.json is not ok`);
     }
   }
   const keptLines = (resume.stdout.match(/\(kept from the earlier run\)/g) ?? []).length;
   if (keptLines !== okBefore) fail(`the resume said ${keptLines} jobs were kept, ${okBefore} were ok before`);
-  if (rerun !== JOBS - okBefore) fail(`the resume re-ran ${rerun} jobs, expected the ${JOBS - okBefore} that were not ok`);
+  if (rerun !== JOBS - okBefore)
+    fail(`the resume re-ran ${rerun} jobs, expected the ${JOBS - okBefore} that were not ok`);
 }
 
 const okAfter = (after ?? []).filter((r) => r.status === 'ok').length;
-const list = (counts) => Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${n}`).join(', ');
+const list = (counts) =>
+  Object.entries(counts)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
 const tally = (key) => {
   const out = {};
   for (const f of faults) if (f) out[f[key]] = (out[f[key]] ?? 0) + 1;
@@ -323,7 +369,9 @@ process.stdout.write(
       ? `resume: ${resume.seconds.toFixed(1)} s, exit ${resume.code ?? resume.signal}; re-ran ${rerun} (the ${JOBS - okBefore} not ok), kept ${kept} untouched (results.json bytes and mtime); final ${okAfter}/${JOBS} ok; ${resumeSummaries.text}`
       : 'resume: not run',
     `sweep directory: ${dir ?? cwd}`,
-    problems.length === 0 ? `soak: PASS in ${((Date.now() - t0) / 1000).toFixed(0)} s` : `soak: FAIL (${problems.length} problem(s))\n  ${problems.join('\n  ')}`,
+    problems.length === 0
+      ? `soak: PASS in ${((Date.now() - t0) / 1000).toFixed(0)} s`
+      : `soak: FAIL (${problems.length} problem(s))\n  ${problems.join('\n  ')}`,
   ].join('\n') + '\n',
 );
 process.exitCode = problems.length === 0 ? 0 : 1;

@@ -25,7 +25,11 @@ export const freshDir = (prefix = 'bench-test-'): string => mkdtempSync(join(tmp
 
 export function bench(args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): BenchRun {
   const cwd = opts.cwd ?? freshDir();
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...opts.env } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, ...opts.env },
+  });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, cwd };
 }
 
@@ -37,7 +41,9 @@ export function benchStart(args: readonly string[], opts: { cwd?: string; env?: 
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<BenchRun>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, cwd })));
+  const done = new Promise<BenchRun>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, cwd })),
+  );
   return { child, cwd, done, output: () => stdout };
 }
 

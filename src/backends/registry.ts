@@ -25,10 +25,12 @@ const BACKENDS: Registry = {
       return new OnnxRuntimeBackend(options, model, req);
     },
   },
-  // The mock needs no file; it reads the architecture from the config (or from a resolved model that shows its FLOP count's fields).
+  // The mock needs no file; it reads the architecture from the config (or from a resolved model that shows its FLOP
+  // count's fields).
   mock: {
     needsModelFile: false,
-    create: (options, cfg, req, model) => new MockBackend(options, (model ? flopShape(model.arch) : null) ?? architectureOf(cfg.model), req),
+    create: (options, cfg, req, model) =>
+      new MockBackend(options, (model ? flopShape(model.arch) : null) ?? architectureOf(cfg.model), req),
   },
 };
 

@@ -25,7 +25,9 @@ export function interruptHandling(): InterruptHandling {
     }
     received = sig;
     receivedAt = Date.now();
-    process.stderr.write(`\nbench: ${sig}: stopping the instances and writing what finished (${sig === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to quit at once)\n`);
+    process.stderr.write(
+      `\nbench: ${sig}: stopping the instances and writing what finished (${sig === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to quit at once)\n`,
+    );
     controller.abort(sig);
   };
   process.on('SIGINT', onSignal);

@@ -20,7 +20,17 @@ import { expandSweepJobs, readSweepOrigin, runSweep } from '../run/sweep.js';
 import { benchVersion } from '../util/versions.js';
 import { SUBCOMMANDS, type Subcommand } from './commands/index.js';
 import { interruptHandling, type InterruptHandling } from './interrupt.js';
-import { displayPath, renderBestSetups, renderJobLine, renderPlan, renderProgress, renderRepetitionLine, renderRun, renderSweepPlan, varyingKeys } from './render.js';
+import {
+  displayPath,
+  renderBestSetups,
+  renderJobLine,
+  renderPlan,
+  renderProgress,
+  renderRepetitionLine,
+  renderRun,
+  renderSweepPlan,
+  varyingKeys,
+} from './render.js';
 
 const INFO_CHOICES = ['all', 'config', 'defaults', 'defaults-tree', 'searchpath'] as const;
 
@@ -53,10 +63,13 @@ async function parseFlags(argv: readonly string[]): Promise<Flags> {
     .option('resume', { type: 'string' })
     .parseAsync();
   const overrides = parsed._.map(String);
-  const command = overrides[0] === 'topology' || overrides[0] === 'plan' ? (overrides.shift() as 'topology' | 'plan') : 'run';
+  const command =
+    overrides[0] === 'topology' || overrides[0] === 'plan' ? (overrides.shift() as 'topology' | 'plan') : 'run';
   const format = parsed.format ?? 'text';
-  if (format !== 'text' && format !== 'json') throw new UsageError(`--format: invalid choice '${format}' (choose from text, json)`);
-  if (command === 'run' && parsed.format !== undefined) throw new UsageError('--format applies to `bench topology` and `bench plan`');
+  if (format !== 'text' && format !== 'json')
+    throw new UsageError(`--format: invalid choice '${format}' (choose from text, json)`);
+  if (command === 'run' && parsed.format !== undefined)
+    throw new UsageError('--format applies to `bench topology` and `bench plan`');
   let info: Flags['info'] = null;
   if (parsed.info !== undefined) {
     const value = parsed.info === '' ? 'all' : parsed.info;
@@ -107,7 +120,12 @@ function printInfo(flags: Flags, repo: ConfigRepository, overrides: Override[]):
   const out: string[] = [];
   const comp = composeJob(repo, flags.source, overrides, { master: flags.multirun, version: benchVersion() });
   if (what === 'all' || what === 'searchpath' || what === 'config') {
-    out.push('Config search path', '******************', ...repo.searchPath.map((e) => `| ${e.provider.padEnd(12)} | file://${e.path}`), '');
+    out.push(
+      'Config search path',
+      '******************',
+      ...repo.searchPath.map((e) => `| ${e.provider.padEnd(12)} | file://${e.path}`),
+      '',
+    );
   }
   if (what === 'all' || what === 'defaults' || what === 'config') {
     const rows = comp.defaults.map((d) => [d.configPath, d.package, d.isSelf ? 'True' : 'False', d.parent ?? 'None']);
@@ -119,7 +137,9 @@ function printInfo(flags: Flags, repo: ConfigRepository, overrides: Override[]):
     for (const d of comp.defaults) {
       const level = (depth.get(d.parent) ?? 0) + 1;
       depth.set(d.configPath, level);
-      out.push(`${'  '.repeat(level)}${d.isSelf ? '_self_ of ' : ''}${d.configPath}${d.package ? ` (@${d.package})` : ''}`);
+      out.push(
+        `${'  '.repeat(level)}${d.isSelf ? '_self_ of ' : ''}${d.configPath}${d.package ? ` (@${d.package})` : ''}`,
+      );
     }
     out.push('');
   }
@@ -153,7 +173,7 @@ function printHelp(flags: Flags, repo: ConfigRepository | null, overrides: Overr
     '  -p, --package KEY          with --cfg: print only that node',
     '  -i, --info [all|config|defaults|defaults-tree|searchpath]   how the config was composed',
     '  -cn, --config-name NAME    primary config (default: config)',
-    '  -cp, --config-path DIR     primary config folder (default: bench\'s own configs/)',
+    "  -cp, --config-path DIR     primary config folder (default: bench's own configs/)",
     '  -cd, --config-dir DIR      add a folder of configs to the search path (options join the groups)',
     '  -h, --help                 this text; --version: the version',
     '',
@@ -162,7 +182,7 @@ function printHelp(flags: Flags, repo: ConfigRepository | null, overrides: Overr
     '  +key=value  ++key=value    add a key / add or replace',
     '  ~key  ~key=value           delete a key (only if it has that value)',
     '  group=option  +group=option  ~group   choose, add or remove a config group option',
-    '  values: 8, 1e-3, true, null, text, \'quoted text\', [1,2] (a list), {a:1} (merged into a dict)',
+    "  values: 8, 1e-3, true, null, text, 'quoted text', [1,2] (a list), {a:1} (merged into a dict)",
     '  sweeps (with -m): a=1,2  a=range(1,9,2)  a=choice(x,y)  group=glob(*)  group=glob(*,exclude=x)',
     '    and from the machine: core_counts()  divisors()  split_counts()',
     '  experiments: +experiment=core-count-scaling | multi-instance | batch-size-scaling | out-of-the-box | smart-dispatch',
@@ -172,7 +192,13 @@ function printHelp(flags: Flags, repo: ConfigRepository | null, overrides: Overr
     for (const g of repo.listGroups()) lines.push(`${g}: ${repo.listOptions(g).join(', ')}`);
     try {
       const comp = composeJob(repo, flags.source, overrides, { master: true, version: benchVersion() });
-      lines.push('', '== Config ==', 'Override anything in the config (foo.bar=value)', '', toYaml(taskConfig(comp.config)).trimEnd());
+      lines.push(
+        '',
+        '== Config ==',
+        'Override anything in the config (foo.bar=value)',
+        '',
+        toYaml(taskConfig(comp.config)).trimEnd(),
+      );
     } catch (err) {
       lines.push('', `(the config could not be composed: ${(err as Error).message.split('\n')[0]})`);
     }
@@ -184,7 +210,8 @@ async function run(argv: readonly string[]): Promise<number> {
   let flags = await parseFlags(argv);
   let resumeOverrides: string[] | null = null;
   if (flags.resume !== null) {
-    if (flags.overrides.length > 0) throw new UsageError(`--resume re-runs the sweep as it was: drop the overrides (${flags.overrides.join(' ')})`);
+    if (flags.overrides.length > 0)
+      throw new UsageError(`--resume re-runs the sweep as it was: drop the overrides (${flags.overrides.join(' ')})`);
     const origin = readSweepOrigin(resolve(flags.resume));
     flags = { ...flags, source: origin.source, multirun: true };
     resumeOverrides = origin.overrides;
@@ -196,7 +223,9 @@ async function run(argv: readonly string[]): Promise<number> {
   const words = resumeOverrides ?? flags.overrides;
   const misplaced = words.find((w) => w === 'plan' || w === 'topology' || w in SUBCOMMANDS);
   if (misplaced !== undefined) {
-    throw new UsageError(`'${misplaced}' is a command and comes first: bench ${misplaced} ${words.filter((w) => w !== misplaced).join(' ')}`.trimEnd());
+    throw new UsageError(
+      `'${misplaced}' is a command and comes first: bench ${misplaced} ${words.filter((w) => w !== misplaced).join(' ')}`.trimEnd(),
+    );
   }
   const overrides = words.map(parseOverride);
   const repo = openRepository(flags.source);
@@ -220,12 +249,17 @@ async function run(argv: readonly string[]): Promise<number> {
     const { runConfig } = resolveTask(comp.config);
     if (flags.command === 'topology') {
       const topology = await topologyFor(runConfig);
-      process.stdout.write(flags.format === 'json' ? `${JSON.stringify(topologyToJson(topology), null, 2)}\n` : renderTopologyText(topology));
+      process.stdout.write(
+        flags.format === 'json'
+          ? `${JSON.stringify(topologyToJson(topology), null, 2)}\n`
+          : renderTopologyText(topology),
+      );
       return 0;
     }
     const prepared = await prepareLaunch(runConfig, { forRun: false });
     const plan = planJson(prepared);
-    const where = runConfig.topology.file === null ? `this machine (${prepared.topology.source})` : prepared.topology.source;
+    const where =
+      runConfig.topology.file === null ? `this machine (${prepared.topology.source})` : prepared.topology.source;
     process.stdout.write(flags.format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan, where));
     return 0;
   }
@@ -240,7 +274,8 @@ async function run(argv: readonly string[]): Promise<number> {
         overrides,
         signal: interrupt.signal,
         onEvent: (e) => {
-          if (e.type === 'repetition-end' && e.planned > 1) process.stdout.write(`${renderRepetitionLine(e, 'bench: ')}\n`);
+          if (e.type === 'repetition-end' && e.planned > 1)
+            process.stdout.write(`${renderRepetitionLine(e, 'bench: ')}\n`);
         },
       });
       (outcome.status === 'ok' ? process.stdout : process.stderr).write(`${renderRun(outcome)}\n`);
@@ -255,10 +290,17 @@ async function run(argv: readonly string[]): Promise<number> {
 /** `bench plan` of a sweep (`-m`, or an experiment): every job's plan, without running anything. */
 async function planSweep(flags: Flags, repo: ConfigRepository, overrides: Override[]): Promise<number> {
   const sweep = await expandSweepJobs(repo, flags.source, overrides);
-  const plans: { job: number; overrides: readonly string[]; plan: ReturnType<typeof planJson> | null; error: string | null }[] = [];
+  const plans: {
+    job: number;
+    overrides: readonly string[];
+    plan: ReturnType<typeof planJson> | null;
+    error: string | null;
+  }[] = [];
   for (const job of sweep.jobs) {
     try {
-      const comp = composeJob(repo, flags.source, [...sweep.hydraOverrides, ...job.overrides.map(parseOverride)], { version: benchVersion() });
+      const comp = composeJob(repo, flags.source, [...sweep.hydraOverrides, ...job.overrides.map(parseOverride)], {
+        version: benchVersion(),
+      });
       const prepared = await prepareLaunch(resolveTask(comp.config).runConfig, { forRun: false });
       plans.push({ job: job.num, overrides: job.overrides, plan: planJson(prepared), error: null });
     } catch (err) {
@@ -269,10 +311,15 @@ async function planSweep(flags: Flags, repo: ConfigRepository, overrides: Overri
   const failed = plans.filter((p) => p.error !== null);
   if (flags.format === 'json') {
     process.stdout.write(`${JSON.stringify({ jobs: plans }, null, 2)}\n`);
-    if (failed.length > 0) process.stderr.write(`bench plan: ${failed.length} of ${plans.length} jobs cannot run there: ${failed.map((p) => `job ${p.job}`).join(', ')}\n`);
+    if (failed.length > 0)
+      process.stderr.write(
+        `bench plan: ${failed.length} of ${plans.length} jobs cannot run there: ${failed.map((p) => `job ${p.job}`).join(', ')}\n`,
+      );
   } else {
     const file = resolveKey(sweep.master, 'topology.file', resolveContext());
-    process.stdout.write(renderSweepPlan(plans, varyingKeys(sweep.jobs), typeof file === 'string' ? file : 'this machine'));
+    process.stdout.write(
+      renderSweepPlan(plans, varyingKeys(sweep.jobs), typeof file === 'string' ? file : 'this machine'),
+    );
   }
   return failed.length > 0 ? 1 : 0;
 }
@@ -299,7 +346,10 @@ async function runMultirun(
   let ticker: NodeJS.Timeout | undefined;
   const redraw = (): void => {
     if (tty) {
-      const line = repetitions > 1 ? renderProgress(unitsDone, units, Date.now() - started, lastDoneAt - started, 'runs') : renderProgress(index, total, Date.now() - started, lastDoneAt - started);
+      const line =
+        repetitions > 1
+          ? renderProgress(unitsDone, units, Date.now() - started, lastDoneAt - started, 'runs')
+          : renderProgress(index, total, Date.now() - started, lastDoneAt - started);
       process.stdout.write(`\r\x1b[2K${line}`);
     }
   };
@@ -316,7 +366,10 @@ async function runMultirun(
         units = total * repetitions;
         e.jobs.forEach((j, k) => jobNumbers.set(j.num, k));
         varying = varyingKeys(e.jobs);
-        const reps = repetitions > 1 ? ` x ${repetitions} repetitions (interleaved: every job's 1st, then every job's 2nd, ...)` : '';
+        const reps =
+          repetitions > 1
+            ? ` x ${repetitions} repetitions (interleaved: every job's 1st, then every job's 2nd, ...)`
+            : '';
         const verb = flags.resume !== null ? 'resuming' : 'launching';
         const only = flags.resume !== null ? '; only what is not ok runs' : '';
         process.stdout.write(`bench: ${verb} ${total} jobs${reps} into ${displayPath(e.dir)}${only}\n`);
@@ -336,7 +389,9 @@ async function runMultirun(
       } else if (e.type === 'job-end') {
         if (e.kept) unitsDone += repetitions;
         if (tty) process.stdout.write('\r\x1b[2K');
-        process.stdout.write(`${renderJobLine(e.outcome, index++, total, varying)}${e.kept ? ' (kept from the earlier run)' : ''}\n`);
+        process.stdout.write(
+          `${renderJobLine(e.outcome, index++, total, varying)}${e.kept ? ' (kept from the earlier run)' : ''}\n`,
+        );
         lastDoneAt = Date.now();
         redraw();
       } else if (e.type === 'sweep-end') {
@@ -359,11 +414,16 @@ async function runMultirun(
     );
     return interruptedCode;
   }
-  process.stdout.write(`bench: ${sweep.outcomes.length - failed.length} of ${sweep.outcomes.length} jobs ok; summary in ${displayPath(sweep.dir)}/summary.csv\n`);
-  if (failed.length > 0) process.stderr.write(`bench: re-run the failed jobs with: bench --resume ${displayPath(sweep.dir)}\n`);
+  process.stdout.write(
+    `bench: ${sweep.outcomes.length - failed.length} of ${sweep.outcomes.length} jobs ok; summary in ${displayPath(sweep.dir)}/summary.csv\n`,
+  );
+  if (failed.length > 0)
+    process.stderr.write(`bench: re-run the failed jobs with: bench --resume ${displayPath(sweep.dir)}\n`);
   if (failed.length > 0) {
     const first = failed[0]!;
-    process.stderr.write(`Error executing job with overrides: [${first.overrides.map((o) => `'${o}'`).join(', ')}]\n${first.result.error ?? ''}\n`);
+    process.stderr.write(
+      `Error executing job with overrides: [${first.overrides.map((o) => `'${o}'`).join(', ')}]\n${first.result.error ?? ''}\n`,
+    );
     return 1;
   }
   return 0;
@@ -400,15 +460,22 @@ export async function main(argv: readonly string[]): Promise<number> {
  */
 function exitFor(err: unknown, name: string | null, sub: Subcommand | null): number {
   if (!isUserError(err)) {
-    process.stderr.write(`bench: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `bench: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     return 1;
   }
   process.stderr.write(`${name !== null ? `bench ${name}: ` : ''}${err.message}\n`);
   if (err instanceof UsageError) {
-    process.stderr.write(name !== null ? `Run 'bench ${name} --help' for the flags.\n` : "Run 'bench --help' for the flags and the config groups.\n");
+    process.stderr.write(
+      name !== null
+        ? `Run 'bench ${name} --help' for the flags.\n`
+        : "Run 'bench --help' for the flags and the config groups.\n",
+    );
   }
   if (process.env.BENCH_FULL_ERROR === '1') process.stderr.write(`${err.stack ?? ''}\n`);
-  else if (err instanceof ConfigError) process.stderr.write('\nSet the environment variable BENCH_FULL_ERROR=1 for a complete stack trace.\n');
+  else if (err instanceof ConfigError)
+    process.stderr.write('\nSet the environment variable BENCH_FULL_ERROR=1 for a complete stack trace.\n');
   return sub?.troubleExitCode ?? 1;
 }
 

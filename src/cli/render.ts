@@ -28,7 +28,8 @@ export function pct(l: LatencySummary, name: PercentileName, unit = 'calls'): st
 
 /** The aggregate's (worst instance's) percentile, or `n/a (needs >= 368 calls per instance)`. */
 function aggregatePct(r: RunResult, name: PercentileName, value: number): string {
-  const withheld = r.aggregate?.unsupported_percentiles ?? r.instances.flatMap((i) => (isSupported(i.latency, name) ? [] : [name]));
+  const withheld =
+    r.aggregate?.unsupported_percentiles ?? r.instances.flatMap((i) => (isSupported(i.latency, name) ? [] : [name]));
   return withheld.includes(name) ? `n/a (needs >= ${minSamplesFor(name)} calls per instance)` : ms(value);
 }
 
@@ -36,7 +37,6 @@ export function displayPath(p: string): string {
   const rel = relative(process.cwd(), p);
   return rel === '' ? '.' : rel.startsWith('..') ? p : rel;
 }
-
 
 /** `0.377 [0.371, 0.383]` — a centre across repetitions with its interval, when there is one. */
 export function intervalText(x: SpreadInterval | undefined, show: (v: number) => string = ms): string {
@@ -52,7 +52,9 @@ function statusText(rep: RepetitionResult): string {
 
 /** A repetition's (worst instance's) percentile, or `n/a` when its calls do not support it. */
 function repetitionPct(a: Aggregate, name: PercentileName): string {
-  return (a.unsupported_percentiles ?? []).includes(name) ? 'n/a' : ms(a[`latency_${name}_ms` as 'latency_p50_ms' | 'latency_p99_ms']);
+  return (a.unsupported_percentiles ?? []).includes(name)
+    ? 'n/a'
+    : ms(a[`latency_${name}_ms` as 'latency_p50_ms' | 'latency_p99_ms']);
 }
 
 /** One repetition's headline figures, e.g. for a line printed as it ends. */
@@ -67,7 +69,11 @@ export function repetitionFigures(rep: RepetitionResult): string {
 }
 
 /** A repetition's line while a run or sweep goes on: `[2/4] repetition 1/3 sequence_length=128 · p50 ...`. */
-export function renderRepetitionLine(e: Extract<JobEvent, { type: 'repetition-end' }>, prefix = '', setup = ''): string {
+export function renderRepetitionLine(
+  e: Extract<JobEvent, { type: 'repetition-end' }>,
+  prefix = '',
+  setup = '',
+): string {
   return `${prefix}repetition ${e.repetition.repetition}/${e.planned}${setup ? ` ${setup}` : ''} · ${repetitionFigures(e.repetition)}`;
 }
 
@@ -80,17 +86,41 @@ function repetitionLines(r: RunResult): string[] {
   const dispatch = r.dispatch !== undefined;
   const lines: string[] = [];
   const rows: string[][] = [
-    dispatch ? ['repetition', 'request p50 ms', 'request p99 ms', 'requests/s', 'note'] : ['repetition', 'p50 ms', 'mean ms', 'p99 ms', 'samples/s', 'note'],
+    dispatch
+      ? ['repetition', 'request p50 ms', 'request p99 ms', 'requests/s', 'note']
+      : ['repetition', 'p50 ms', 'mean ms', 'p99 ms', 'samples/s', 'note'],
   ];
   for (const rep of reps) {
     const a = rep.aggregate;
     const o = rep.dispatch?.dispatched.overall;
-    const note = rep.status !== 'ok' ? statusText(rep) : rep.disturbed ? `DISTURBED${used.has(rep.repetition) ? '' : ', left out'}` : '';
-    const shown = (l: LatencySummary, name: PercentileName): string => (isSupported(l, name) ? ms(l[`${name}_ms`]) : 'n/a');
-    if (dispatch) rows.push([`${rep.repetition}`, o ? shown(o.latency, 'p50') : 'n/a', o ? shown(o.latency, 'p99') : 'n/a', o ? fmt(o.throughput_requests_per_s) : 'n/a', note]);
-    else rows.push([`${rep.repetition}`, a ? repetitionPct(a, 'p50') : 'n/a', a ? ms(a.latency_mean_ms) : 'n/a', a ? repetitionPct(a, 'p99') : 'n/a', a ? fmt(a.throughput_samples_per_s) : 'n/a', note]);
+    const note =
+      rep.status !== 'ok'
+        ? statusText(rep)
+        : rep.disturbed
+          ? `DISTURBED${used.has(rep.repetition) ? '' : ', left out'}`
+          : '';
+    const shown = (l: LatencySummary, name: PercentileName): string =>
+      isSupported(l, name) ? ms(l[`${name}_ms`]) : 'n/a';
+    if (dispatch)
+      rows.push([
+        `${rep.repetition}`,
+        o ? shown(o.latency, 'p50') : 'n/a',
+        o ? shown(o.latency, 'p99') : 'n/a',
+        o ? fmt(o.throughput_requests_per_s) : 'n/a',
+        note,
+      ]);
+    else
+      rows.push([
+        `${rep.repetition}`,
+        a ? repetitionPct(a, 'p50') : 'n/a',
+        a ? ms(a.latency_mean_ms) : 'n/a',
+        a ? repetitionPct(a, 'p99') : 'n/a',
+        a ? fmt(a.throughput_samples_per_s) : 'n/a',
+        note,
+      ]);
   }
-  if (rows.slice(1).some((r) => r.includes('n/a'))) lines.push('  (n/a: too few calls in that repetition for a 95% interval of the percentile)');
+  if (rows.slice(1).some((r) => r.includes('n/a')))
+    lines.push('  (n/a: too few calls in that repetition for a 95% interval of the percentile)');
   lines.unshift(...table(rows, 1).map((l) => l.replace(/\s+$/, '')));
   const over = `${s.used.length} repetition${s.used.length === 1 ? '' : 's'}${s.disturbed_only ? ', all DISTURBED' : ''}`;
   const figures =
@@ -102,8 +132,16 @@ function repetitionLines(r: RunResult): string[] {
 }
 
 function describeRun(r: RunResult): string {
-  const cfg = r.config as { model?: { name?: string; opset?: number }; batch_size?: number; sequence_length?: number } | null;
-  const backend = r.backend as { name?: string; version?: string; model?: { weights?: string; source?: string } } | null;
+  const cfg = r.config as {
+    model?: { name?: string; opset?: number };
+    batch_size?: number;
+    sequence_length?: number;
+  } | null;
+  const backend = r.backend as {
+    name?: string;
+    version?: string;
+    model?: { weights?: string; source?: string };
+  } | null;
   const weights = backend?.model?.weights ? ` · weights ${backend.model.weights}` : '';
   const runtime = `backend ${backend?.name ?? 'unknown'}${backend?.version ? ` ${backend.version}` : ''}`;
   const instances = layoutOf(r);
@@ -120,7 +158,9 @@ export function renderRun(outcome: JobOutcome): string {
   const r = outcome.result;
   const lines: string[] = [];
   if (outcome.status !== 'ok') {
-    lines.push(`bench: the run ${outcome.status === 'interrupted' ? 'was interrupted' : outcome.status}: ${r.error ?? 'unknown error'}`);
+    lines.push(
+      `bench: the run ${outcome.status === 'interrupted' ? 'was interrupted' : outcome.status}: ${r.error ?? 'unknown error'}`,
+    );
     lines.push(`  what finished is in ${displayPath(outcome.dir)}/results.json`);
     return lines.join('\n');
   }
@@ -128,7 +168,11 @@ export function renderRun(outcome: JobOutcome): string {
     const several = repetitionLines(r);
     if (several.length === 0) return renderDispatchRun(outcome, r.dispatch);
     const first = repetitionsOf(r).find((x) => x.dispatch === r.dispatch)?.repetition ?? 1;
-    return [renderDispatchRun(outcome, r.dispatch), `  the table above is repetition ${first}'s; each repetition's, and across them:`, ...several].join('\n');
+    return [
+      renderDispatchRun(outcome, r.dispatch),
+      `  the table above is repetition ${first}'s; each repetition's, and across them:`,
+      ...several,
+    ].join('\n');
   }
   lines.push(`bench: ${describeRun(r)}`);
   for (const w of r.warnings) lines.push(`  warning   ${w}`);
@@ -137,14 +181,18 @@ export function renderRun(outcome: JobOutcome): string {
   if ((r.repetition_summary?.planned ?? 1) > 1) {
     // The repetitions and the figures across them first; then one repetition in detail, with its own figures.
     lines.push(...repetitionLines(r));
-    if (a) lines.push(`  throughput ${fmt(a.throughput_samples_per_s)} samples/s (geometric mean over the repetitions; ${fmt(a.forwards_per_s)} forwards/s)`);
+    if (a)
+      lines.push(
+        `  throughput ${fmt(a.throughput_samples_per_s)} samples/s (geometric mean over the repetitions; ${fmt(a.forwards_per_s)} forwards/s)`,
+      );
     lines.push(...computeLines(r, ' (across the repetitions)'));
     const first = layoutOf(r);
     const rep = repetitionsOf(r).find((x) => x.repetition === (first[0]?.repetition ?? 1));
     if (first.length > 0) lines.push(`  repetition ${first[0]!.repetition ?? 1}, in detail:`);
     lines.push(...instanceLines(first, plan, '    '));
     const ra = rep?.aggregate;
-    if (ra && first.length > 1) lines.push(`    throughput ${fmt(ra.throughput_samples_per_s)} samples/s summed over ${ra.instances} instances`);
+    if (ra && first.length > 1)
+      lines.push(`    throughput ${fmt(ra.throughput_samples_per_s)} samples/s summed over ${ra.instances} instances`);
   } else {
     lines.push(...instanceLines(r.instances, plan, '  '));
     if (a && r.instances.length > 1) {
@@ -152,8 +200,13 @@ export function renderRun(outcome: JobOutcome): string {
         `  aggregate  latency (worst instance) mean ${ms(a.latency_mean_ms)} ms · p50 ${aggregatePct(r, 'p50', a.latency_p50_ms)} · ` +
           `p90 ${aggregatePct(r, 'p90', a.latency_p90_ms)} · p99 ${aggregatePct(r, 'p99', a.latency_p99_ms)}`,
       );
-      const window = a.common_window_ms !== null ? ` in the ${fmt(a.common_window_ms / 1000)} s all instances measured together` : '';
-      lines.push(`  throughput ${fmt(a.throughput_samples_per_s)} samples/s summed over ${a.instances} instances${window} (${fmt(a.forwards_per_s)} forwards/s)`);
+      const window =
+        a.common_window_ms !== null
+          ? ` in the ${fmt(a.common_window_ms / 1000)} s all instances measured together`
+          : '';
+      lines.push(
+        `  throughput ${fmt(a.throughput_samples_per_s)} samples/s summed over ${a.instances} instances${window} (${fmt(a.forwards_per_s)} forwards/s)`,
+      );
     } else if (a) {
       lines.push(`  throughput ${fmt(a.throughput_samples_per_s)} samples/s (${fmt(a.forwards_per_s)} forwards/s)`);
     }
@@ -199,7 +252,9 @@ function computeLines(r: RunResult, where: string): string[] {
     ];
   }
   const failed = e?.peak_probes?.find((p) => p.error !== null && p.gflops === null);
-  return e && failed ? [`  compute    ${fmt(e.achieved_gflops, 1)} GFLOP/s${where}; no measured peak: ${failed.error}`] : [];
+  return e && failed
+    ? [`  compute    ${fmt(e.achieved_gflops, 1)} GFLOP/s${where}; no measured peak: ${failed.error}`]
+    : [];
 }
 
 /** The override keys whose values differ between jobs: the only ones worth repeating per job. */
@@ -225,7 +280,11 @@ export function renderJobLine(o: JobOutcome, index: number, total: number, varyi
   const s = o.result.repetition_summary;
   if (s && s.planned > 1) {
     const out = s.excluded.filter((e) => e.reason.startsWith('disturbed')).length;
-    const mark = s.disturbed_only ? ' · DISTURBED (every repetition; see results.json)' : out > 0 ? ` · ${out} disturbed repetition${out === 1 ? '' : 's'} left out` : '';
+    const mark = s.disturbed_only
+      ? ' · DISTURBED (every repetition; see results.json)'
+      : out > 0
+        ? ` · ${out} disturbed repetition${out === 1 ? '' : 's'} left out`
+        : '';
     const d = o.result.dispatch;
     const figures =
       d && s.request_latency_p50_ms && s.requests_per_s
@@ -235,7 +294,8 @@ export function renderJobLine(o: JobOutcome, index: number, total: number, varyi
   }
   // Other processes took CPU time from the instances: a sweep must say so per job, as a run does.
   const disturbed = disturbedInstances(o.result.instances).map((i) => (i.interference.others_share * 100).toFixed(0));
-  if (disturbed.length > 0) return `${renderFigures(head, o)} · DISTURBED (other processes used ${disturbed.join('/')}% of the CPUs; see results.json)`;
+  if (disturbed.length > 0)
+    return `${renderFigures(head, o)} · DISTURBED (other processes used ${disturbed.join('/')}% of the CPUs; see results.json)`;
   return renderFigures(head, o);
 }
 
@@ -246,11 +306,14 @@ function renderFigures(head: string, o: JobOutcome): string {
     // Request latency, not the instances' service time, and the gain over the homogeneous pool.
     const l = d.dispatched.overall;
     // A percentile the requests do not support is n/a, and its gain is left out.
-    const figure = (name: 'p50' | 'p99'): string => (isSupported(l.latency, name) ? `${ms(l.latency[`${name}_ms`])} ms` : pct(l.latency, name, 'requests'));
+    const figure = (name: 'p50' | 'p99'): string =>
+      isSupported(l.latency, name) ? `${ms(l.latency[`${name}_ms`])} ms` : pct(l.latency, name, 'requests');
     const gains = d.gain
       ? (['p50', 'p99'] as const)
           .filter((name) => isSupported(l.latency, name))
-          .map((name) => `${name} ${gainWithInterval(d.gain![`latency_${name}`], d.gain!.intervals?.[`latency_${name}`])}`)
+          .map(
+            (name) => `${name} ${gainWithInterval(d.gain![`latency_${name}`], d.gain!.intervals?.[`latency_${name}`])}`,
+          )
       : [];
     const g = gains.length > 0 ? ` · gain ${gains.join(', ')}` : '';
     return `${head} · dispatched p50 ${figure('p50')} · p99 ${figure('p99')} · ${fmt(l.throughput_requests_per_s)} requests/s${g}`;
@@ -262,7 +325,11 @@ function renderFigures(head: string, o: JobOutcome): string {
 /** A dispatch plan's instance index -> ` small (<= 32)`, the pool it serves; empty for other plans. */
 function poolLabels(plan: PlanJson): Map<number, string> {
   const pools = plan.dispatch?.pools ?? [];
-  return new Map(pools.flatMap((p) => p.instances.map((i) => [i, ` ${p.name} (${p.max_length === null ? 'longer' : `<= ${p.max_length}`})`] as const)));
+  return new Map(
+    pools.flatMap((p) =>
+      p.instances.map((i) => [i, ` ${p.name} (${p.max_length === null ? 'longer' : `<= ${p.max_length}`})`] as const),
+    ),
+  );
 }
 
 export function renderPlan(plan: PlanJson, source: string): string {
@@ -278,17 +345,24 @@ export function renderPlan(plan: PlanJson, source: string): string {
     i.command,
   ]);
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => r[c]!.length))) ?? [];
-  for (const r of rows) lines.push(`  ${r.map((cell, c) => (c < r.length - 1 ? cell.padEnd(widths[c]!) : cell)).join('  ')}`);
+  for (const r of rows)
+    lines.push(`  ${r.map((cell, c) => (c < r.length - 1 ? cell.padEnd(widths[c]!) : cell)).join('  ')}`);
   lines.push(`  leftover cpus: ${plan.leftover_cpus.length > 0 ? formatCpuList(plan.leftover_cpus) : 'none'}`);
   if (plan.dispatch?.baseline) {
     const b = plan.dispatch.baseline;
     lines.push(
       `  baseline (length-blind, run after the pools on the same cores): ${b.length} instance${b.length === 1 ? '' : 's'}: ` +
-        b.map((i) => `cpus ${formatCpuList(i.cpus)} (node ${i.memory_nodes.join(',') || '?'}, ${i.threads} thread${i.threads === 1 ? '' : 's'})`).join(' | '),
+        b
+          .map(
+            (i) =>
+              `cpus ${formatCpuList(i.cpus)} (node ${i.memory_nodes.join(',') || '?'}, ${i.threads} thread${i.threads === 1 ? '' : 's'})`,
+          )
+          .join(' | '),
     );
   }
   const env = Object.entries(plan.env ?? {});
-  if (env.length > 0) lines.push(`  environment: ${env.map(([k, v]) => `${k}=${v}`).join(' ')} (and OMP_NUM_THREADS=<threads> each)`);
+  if (env.length > 0)
+    lines.push(`  environment: ${env.map(([k, v]) => `${k}=${v}`).join(' ')} (and OMP_NUM_THREADS=<threads> each)`);
   for (const w of plan.warnings) lines.push(`  warning: ${w}`);
   return `${lines.join('\n')}\n`;
 }
@@ -299,7 +373,9 @@ export function renderSweepPlan(
   varying: ReadonlySet<string>,
   source: string,
 ): string {
-  const lines = [`bench plan: a sweep of ${plans.length} job${plans.length === 1 ? '' : 's'} on ${source}; nothing runs (--format json for every detail)`];
+  const lines = [
+    `bench plan: a sweep of ${plans.length} job${plans.length === 1 ? '' : 's'} on ${source}; nothing runs (--format json for every detail)`,
+  ];
   const warnings = new Map<string, number[]>();
   for (const p of plans) {
     lines.push('', `[job ${p.job}] ${p.overrides.filter((line) => varying.has(line.split('=')[0]!)).join(' ')}`);
@@ -322,10 +398,17 @@ export function renderSweepPlan(
     for (const w of p.plan.warnings) warnings.set(w, [...(warnings.get(w) ?? []), p.job]);
   }
   const failed = plans.filter((p) => !p.plan).map((p) => p.job);
-  if (failed.length > 0) lines.push('', `${failed.length} of ${plans.length} jobs cannot run there: job${failed.length === 1 ? '' : 's'} ${failed.join(', ')}`);
+  if (failed.length > 0)
+    lines.push(
+      '',
+      `${failed.length} of ${plans.length} jobs cannot run there: job${failed.length === 1 ? '' : 's'} ${failed.join(', ')}`,
+    );
   if (warnings.size > 0) {
     lines.push('', 'warnings:');
-    for (const [w, jobs] of warnings) lines.push(`  ${jobs.length === plans.length ? 'every job' : `job${jobs.length === 1 ? '' : 's'} ${jobs.join(', ')}`}: ${w}`);
+    for (const [w, jobs] of warnings)
+      lines.push(
+        `  ${jobs.length === plans.length ? 'every job' : `job${jobs.length === 1 ? '' : 's'} ${jobs.join(', ')}`}: ${w}`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -334,7 +417,8 @@ export function renderBestSetups(best: readonly BestSetup[]): string {
   if (best.length === 0) return '';
   // The model column only when the sweep had more than one (model, backend).
   const problems = new Set(best.map((b) => `${b.model} ${b.backend}`));
-  const modelOf = (b: BestSetup): string[] => (problems.size > 1 ? [`${b.model}${b.backend === 'mock' ? ' (mock)' : ''}`] : []);
+  const modelOf = (b: BestSetup): string[] =>
+    problems.size > 1 ? [`${b.model}${b.backend === 'mock' ? ' (mock)' : ''}`] : [];
   const rows = best.map((b) => [
     ...modelOf(b),
     `${b.batch_size} x ${b.sequence_length}`,
@@ -342,7 +426,13 @@ export function renderBestSetups(best: readonly BestSetup[]): string {
     `${b.highest_throughput.setup} (${fmt(b.highest_throughput.throughput_samples_per_s)}/s)${b.highest_throughput.disturbed ? ' DISTURBED' : ''}`,
     `${b.candidates}`,
   ]);
-  const header = [...(problems.size > 1 ? ['model'] : []), 'batch x seq', 'lowest latency', 'highest throughput', 'setups'];
+  const header = [
+    ...(problems.size > 1 ? ['model'] : []),
+    'batch x seq',
+    'lowest latency',
+    'highest throughput',
+    'setups',
+  ];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (r: string[]): string => `  ${r.map((cell, c) => cell.padEnd(widths[c]!)).join('   ')}`.trimEnd();
   const mock = best.every((b) => b.backend === 'mock') ? ' [backend mock: simulated latencies, not measurements]' : '';
@@ -359,10 +449,17 @@ export function renderBestSetups(best: readonly BestSetup[]): string {
  * times the units left, less the time the running one has had, so the estimate counts down while a
  * job runs instead of growing. A unit is a job, or a job's repetition (`unit: 'runs'`).
  */
-export function renderProgress(done: number, total: number, elapsedMs: number, doneAtMs = elapsedMs, unit = 'jobs'): string {
+export function renderProgress(
+  done: number,
+  total: number,
+  elapsedMs: number,
+  doneAtMs = elapsedMs,
+  unit = 'jobs',
+): string {
   const width = 20;
   const filled = total === 0 ? width : Math.round((done / total) * width);
-  const clock = (t: number): string => `${Math.floor(t / 60_000)}:${String(Math.floor((t % 60_000) / 1000)).padStart(2, '0')}`;
+  const clock = (t: number): string =>
+    `${Math.floor(t / 60_000)}:${String(Math.floor((t % 60_000) / 1000)).padStart(2, '0')}`;
   const left = Math.max(0, (doneAtMs / Math.max(done, 1)) * (total - done) - (elapsedMs - doneAtMs));
   const eta = done > 0 && done < total ? ` · about ${clock(left)} left` : '';
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${unit} · ${clock(elapsedMs)} elapsed${eta}`;
@@ -377,7 +474,9 @@ function gainWithInterval(x: number, interval: Interval | null | undefined): str
 /** Lays out rows of cells: the first `left` columns left-aligned, the rest right-aligned. */
 function table(rows: readonly (readonly string[])[], left: number): string[] {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-  return rows.map((r) => `  ${r.map((cell, c) => (c < left ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   ')}`.trimEnd());
+  return rows.map((r) =>
+    `  ${r.map((cell, c) => (c < left ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   ')}`.trimEnd(),
+  );
 }
 
 function describeSetupCpus(s: SetupReport): string {
@@ -390,7 +489,13 @@ export function renderDispatchRun(outcome: JobOutcome, d: DispatchReport): strin
   const cfg = r.config as { model?: { name?: string } } | null;
   const backend = r.backend as { name?: string; version?: string } | null;
   const w = d.workload;
-  const lengths = w.lengths as { distribution?: string; mix?: [number, number][]; lognormal?: Record<string, number>; file?: string; mean_tokens?: number };
+  const lengths = w.lengths as {
+    distribution?: string;
+    mix?: [number, number][];
+    lognormal?: Record<string, number>;
+    file?: string;
+    mean_tokens?: number;
+  };
   let shape = lengths.distribution ?? '';
   if (lengths.mix) {
     const total = lengths.mix.reduce((sum, [, x]) => sum + x, 0);
@@ -414,12 +519,14 @@ export function renderDispatchRun(outcome: JobOutcome, d: DispatchReport): strin
   const rows: string[][] = [header];
   const classes: [string, string, string | null, (s: SetupReport) => ClassStats | undefined][] = [
     [`all (${d.dispatched.overall.requests})`, '', null, (s) => s.overall],
-    ...Object.entries(w.classes).map(([name, c]): [string, string, string | null, (s: SetupReport) => ClassStats | undefined] => [
-      `${name} ${c.range}`,
-      `(${d.dispatched.per_class[name]?.requests ?? 0}, ${Math.round(c.share * 100)}%)`,
-      name,
-      (s) => s.per_class[name],
-    ]),
+    ...Object.entries(w.classes).map(
+      ([name, c]): [string, string, string | null, (s: SetupReport) => ClassStats | undefined] => [
+        `${name} ${c.range}`,
+        `(${d.dispatched.per_class[name]?.requests ?? 0}, ${Math.round(c.share * 100)}%)`,
+        name,
+        (s) => s.per_class[name],
+      ],
+    ),
   ];
   // A percentile the class's requests do not support is `n/a`, and so is its gain (stats/summary.ts).
   type Metric = [string, (c: ClassStats) => string, ((g: Gain, cls: string | null) => string) | null];
@@ -443,7 +550,11 @@ export function renderDispatchRun(outcome: JobOutcome, d: DispatchReport): strin
     ['queueing p50 ms', (c) => figure(c.queueing, 'p50'), null],
     ['queueing p99 ms', (c) => figure(c.queueing, 'p99'), null],
     // A class's throughput gain is the overall one: both setups serve the same requests, each over its own window.
-    ['throughput req/s', (c) => fmt(c.throughput_requests_per_s, 1), (g) => gainWithInterval(g.throughput, g.intervals?.throughput)],
+    [
+      'throughput req/s',
+      (c) => fmt(c.throughput_requests_per_s, 1),
+      (g) => gainWithInterval(g.throughput, g.intervals?.throughput),
+    ],
   ];
   for (const [label, sub, cls, pick] of classes) {
     metrics.forEach(([metric, show, gainOf], m) => {
@@ -463,13 +574,17 @@ export function renderDispatchRun(outcome: JobOutcome, d: DispatchReport): strin
     );
   }
   if (withheld) {
-    const needs = (['p50', 'p90', 'p99'] as const).map((name, k) => `${name}${k === 0 ? ' needs' : ''} ${minSamplesFor(name)}`).join(', ');
+    const needs = (['p50', 'p90', 'p99'] as const)
+      .map((name, k) => `${name}${k === 0 ? ' needs' : ''} ${minSamplesFor(name)}`)
+      .join(', ');
     lines.push(`  n/a: too few requests in the class for a 95% interval of that percentile (${needs}), and so no gain`);
   }
   const pools = Object.entries(d.dispatched.per_pool)
     .map(([name, p]) => `${name} busy ${Math.round(p.utilization * 100)}%, max queue ${p.max_queue_length}`)
     .join(' · ');
-  const base = d.baseline ? ` · homogeneous busy ${Math.round((d.baseline.per_pool.homogeneous?.utilization ?? NaN) * 100)}%, max queue ${d.baseline.max_queue_length}` : '';
+  const base = d.baseline
+    ? ` · homogeneous busy ${Math.round((d.baseline.per_pool.homogeneous?.utilization ?? NaN) * 100)}%, max queue ${d.baseline.max_queue_length}`
+    : '';
   lines.push(`  pools     ${pools}${base}`);
   lines.push(`  results   ${displayPath(outcome.dir)}/results.json (and results.csv, dispatch.csv)`);
   return lines.join('\n');

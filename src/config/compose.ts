@@ -7,7 +7,17 @@ import { resolveDefaults, type DefaultsRequest, type GroupOverride, type Resolve
 import { ConfigError } from './errors.js';
 import { type Override } from './grammar.js';
 import type { ConfigRepository } from './repository.js';
-import { atPackage, deepClone, deletePath, getPath, isTree, merge, setPath, splitPath, type Tree } from '../util/tree.js';
+import {
+  atPackage,
+  deepClone,
+  deletePath,
+  getPath,
+  isTree,
+  merge,
+  setPath,
+  splitPath,
+  type Tree,
+} from '../util/tree.js';
 import { didYouMean, optionsWithKey } from './suggest.js';
 
 export interface Composition {
@@ -67,7 +77,8 @@ export function compose(repo: ConfigRepository, opts: ComposeOptions): Compositi
     const option = o.value === null ? undefined : groupOption(o);
     const entry = { key, group: o.keyOrGroup, pkg: o.pkg, option: option ?? null, inputLine: o.inputLine };
     if (o.type === 'delete') deletions.push({ ...entry, option });
-    else if (o.type === 'forceAdd') throw new ConfigError(`force-add of config groups is not supported: '${o.inputLine}'`);
+    else if (o.type === 'forceAdd')
+      throw new ConfigError(`force-add of config groups is not supported: '${o.inputLine}'`);
     else if (o.type === 'add') appends.push(entry);
     else choices.push(entry);
   }
@@ -186,7 +197,9 @@ function otherOptionHint(repo: ConfigRepository, root: Tree, key: string): strin
   const group = splitPath(key)[0]!;
   const chosen = isTree(root[group]) ? (root[group] as Tree).name : undefined;
   const having = optionsWithKey(repo, key).filter((opt) => opt !== chosen);
-  return having.length === 0 ? '' : `\n'${key}' is a key of ${having.map((o) => `${group}=${o}`).join(' or ')}: choose that option first (${group}=${having[0]} ${key}=...)`;
+  return having.length === 0
+    ? ''
+    : `\n'${key}' is a key of ${having.map((o) => `${group}=${o}`).join(' or ')}: choose that option first (${group}=${having[0]} ${key}=...)`;
 }
 
 /** A `Did you mean ...?` line for a key that does not exist, or nothing. */

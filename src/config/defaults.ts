@@ -91,7 +91,15 @@ export function resolveDefaults(repo: ConfigRepository, req: DefaultsRequest): D
     const entries = (cfg.defaults ?? []).map((raw) => parseEntry(raw, groupDir, cfg.file));
     if (isPrimary) {
       for (const a of req.appends) {
-        entries.push({ kind: 'group', group: a.group, pkg: a.pkg, option: a.option, optional: false, override: false, text: a.inputLine });
+        entries.push({
+          kind: 'group',
+          group: a.group,
+          pkg: a.pkg,
+          option: a.option,
+          optional: false,
+          override: false,
+          text: a.inputLine,
+        });
       }
     }
     validateSelf(entries, cfg);
@@ -114,7 +122,9 @@ export function resolveDefaults(repo: ConfigRepository, req: DefaultsRequest): D
         const child = repo.load(e.path);
         if (!child) {
           if (e.optional) continue;
-          throw new ConfigError(`In '${cfg.configPath}': Could not load '${e.path}'.\n\nConfig search path:\n${repo.describe()}`);
+          throw new ConfigError(
+            `In '${cfg.configPath}': Could not load '${e.path}'.\n\nConfig search path:\n${repo.describe()}`,
+          );
         }
         const defaultPkg = e.path.split('/').slice(0, -1).join('.');
         children.push(expand(child, childPackage(pkg, e.pkg, child.packageHeader, defaultPkg), cfg.configPath, false));
@@ -126,12 +136,17 @@ export function resolveDefaults(repo: ConfigRepository, req: DefaultsRequest): D
       // alt.quantization when the model was added as +model@alt=...). The override key names that
       // package when it is not the group's own path, so the two never collide.
       const ownPkg = e.group.replaceAll('/', '.');
-      const relative = !isPrimary && groupDir !== '' && e.group.startsWith(`${groupDir}/`) ? e.group.slice(groupDir.length + 1).replaceAll('/', '.') : null;
+      const relative =
+        !isPrimary && groupDir !== '' && e.group.startsWith(`${groupDir}/`)
+          ? e.group.slice(groupDir.length + 1).replaceAll('/', '.')
+          : null;
       const defaultPkg = relative !== null && pkg !== '' ? `${pkg}.${relative}` : ownPkg;
       const finalPkg = e.pkg !== null ? childPackage(pkg, e.pkg, null, defaultPkg) : defaultPkg;
       const key = e.pkg === null && finalPkg !== ownPkg ? overrideKey(e.group, finalPkg) : overrideKey(e.group, e.pkg);
       if (seen.has(key)) {
-        throw new ConfigError(`Multiple values for ${key}. To override a value use 'override ${key}: ${String(e.option)}'`);
+        throw new ConfigError(
+          `Multiple values for ${key}. To override a value use 'override ${key}: ${String(e.option)}'`,
+        );
       }
       let option: Option = e.option;
       const fromFile = fileOverrides.get(key);
@@ -151,7 +166,10 @@ export function resolveDefaults(repo: ConfigRepository, req: DefaultsRequest): D
       if (option === null) continue;
       if (option === MISSING) {
         if (req.skipMissing) continue;
-        const available = repo.listOptions(e.group).map((o) => `\t${o}`).join('\n');
+        const available = repo
+          .listOptions(e.group)
+          .map((o) => `\t${o}`)
+          .join('\n');
         throw new ConfigError(`You must specify '${key}', e.g, ${key}=<OPTION>\nAvailable options:\n${available}`);
       }
       const group: ResolvedDefault[] = [];
@@ -168,7 +186,12 @@ export function resolveDefaults(repo: ConfigRepository, req: DefaultsRequest): D
     return children.reverse().flat();
   };
 
-  const defaults = expand(primary, primary.packageHeader === null ? '' : absolutePackage(primary.packageHeader, '', ''), null, true);
+  const defaults = expand(
+    primary,
+    primary.packageHeader === null ? '' : absolutePackage(primary.packageHeader, '', ''),
+    null,
+    true,
+  );
 
   for (const c of req.choices) {
     if (!used.has(c.key)) {
@@ -216,11 +239,18 @@ function parseEntry(raw: unknown, groupDir: string, file: string): Entry {
     const name = words.pop()!;
     const flags = new Set(words);
     for (const f of flags) {
-      if (f !== 'optional' && f !== 'override') throw new ConfigError(`In ${file}: invalid defaults list entry '${rawKey}': unknown keyword '${f}'`);
+      if (f !== 'optional' && f !== 'override')
+        throw new ConfigError(`In ${file}: invalid defaults list entry '${rawKey}': unknown keyword '${f}'`);
     }
     const [group, pkg] = splitAt(name);
-    if (rawOption !== null && typeof rawOption !== 'string' && !(Array.isArray(rawOption) && rawOption.every((o) => typeof o === 'string'))) {
-      throw new ConfigError(`In ${file}: the option of '${rawKey}' must be a config name, a list of names, null or ???`);
+    if (
+      rawOption !== null &&
+      typeof rawOption !== 'string' &&
+      !(Array.isArray(rawOption) && rawOption.every((o) => typeof o === 'string'))
+    ) {
+      throw new ConfigError(
+        `In ${file}: the option of '${rawKey}' must be a config name, a list of names, null or ???`,
+      );
     }
     return {
       kind: 'group',
@@ -232,7 +262,9 @@ function parseEntry(raw: unknown, groupDir: string, file: string): Entry {
       text: `${rawKey}: ${String(rawOption)}`,
     };
   }
-  throw new ConfigError(`In ${file}: invalid defaults list entry ${JSON.stringify(raw)}: use '- group: option', '- path/to/config' or '- _self_'`);
+  throw new ConfigError(
+    `In ${file}: invalid defaults list entry ${JSON.stringify(raw)}: use '- group: option', '- path/to/config' or '- _self_'`,
+  );
 }
 
 function splitAt(s: string): [string, string | null] {

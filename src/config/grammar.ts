@@ -40,8 +40,7 @@ export interface Element {
 }
 
 export type OverrideValue =
-  | ({ readonly kind: 'element' } & Element)
-  | { readonly kind: 'sweep'; readonly sweep: Sweep; readonly text: string };
+  ({ readonly kind: 'element' } & Element) | { readonly kind: 'sweep'; readonly sweep: Sweep; readonly text: string };
 
 export interface Override {
   readonly type: OverrideType;
@@ -67,9 +66,25 @@ export function isSweep(o: Override): boolean {
 // Lexer (value mode)
 
 type TokenType =
-  | 'POPEN' | 'COMMA' | 'PCLOSE' | 'BRACKET_OPEN' | 'BRACKET_CLOSE' | 'BRACE_OPEN' | 'BRACE_CLOSE'
-  | 'COLON' | 'EQUAL' | 'FLOAT' | 'INT' | 'BOOL' | 'NULL' | 'UNQUOTED_CHAR' | 'ID' | 'ESC' | 'WS'
-  | 'QUOTED' | 'INTERPOLATION';
+  | 'POPEN'
+  | 'COMMA'
+  | 'PCLOSE'
+  | 'BRACKET_OPEN'
+  | 'BRACKET_CLOSE'
+  | 'BRACE_OPEN'
+  | 'BRACE_CLOSE'
+  | 'COLON'
+  | 'EQUAL'
+  | 'FLOAT'
+  | 'INT'
+  | 'BOOL'
+  | 'NULL'
+  | 'UNQUOTED_CHAR'
+  | 'ID'
+  | 'ESC'
+  | 'WS'
+  | 'QUOTED'
+  | 'INTERPOLATION';
 
 interface Token {
   readonly type: TokenType;
@@ -191,7 +206,11 @@ class ValueParser {
       items.push(asElement(this.parseElement(), this.line));
     }
     this.expectEnd();
-    return { kind: 'sweep', sweep: { type: 'choice', items, simple: true }, text: this.sourceText(0, this.tokens.length) };
+    return {
+      kind: 'sweep',
+      sweep: { type: 'choice', items, simple: true },
+      text: this.sourceText(0, this.tokens.length),
+    };
   }
 
   private peek(k = 0): Token | undefined {
@@ -260,7 +279,16 @@ class ValueParser {
   }
 
   private parseDictKey(): string {
-    const allowed: ReadonlySet<TokenType> = new Set(['ID', 'NULL', 'INT', 'FLOAT', 'BOOL', 'UNQUOTED_CHAR', 'ESC', 'WS']);
+    const allowed: ReadonlySet<TokenType> = new Set([
+      'ID',
+      'NULL',
+      'INT',
+      'FLOAT',
+      'BOOL',
+      'UNQUOTED_CHAR',
+      'ESC',
+      'WS',
+    ]);
     let text = '';
     while (this.peek() && allowed.has(this.peek()!.type)) {
       const t = this.tokens[this.i++]!;
@@ -277,7 +305,16 @@ class ValueParser {
       return { kind: 'element', value: unquote(first.text), text: first.text, quoted: true };
     }
     const allowed: ReadonlySet<TokenType> = new Set([
-      'ID', 'NULL', 'INT', 'FLOAT', 'BOOL', 'UNQUOTED_CHAR', 'COLON', 'ESC', 'WS', 'INTERPOLATION',
+      'ID',
+      'NULL',
+      'INT',
+      'FLOAT',
+      'BOOL',
+      'UNQUOTED_CHAR',
+      'COLON',
+      'ESC',
+      'WS',
+      'INTERPOLATION',
     ]);
     const startToken = this.i;
     while (this.peek() && allowed.has(this.peek()!.type)) this.i++;
@@ -288,14 +325,21 @@ class ValueParser {
     // Leading and trailing whitespace is not part of the value.
     while (parts[0]?.type === 'WS') parts = parts.slice(1);
     while (parts.at(-1)?.type === 'WS') parts = parts.slice(0, -1);
-    const text = parts.map((t) => t.text).join('').trim();
+    const text = parts
+      .map((t) => t.text)
+      .join('')
+      .trim();
     const only = parts.length === 1 ? parts[0] : undefined;
     let value: unknown;
     if (only?.type === 'INT') value = Number(only.text.replaceAll('_', ''));
     else if (only?.type === 'FLOAT') value = parseFloatToken(only.text);
     else if (only?.type === 'BOOL') value = only.text.toLowerCase() === 'true';
     else if (only?.type === 'NULL') value = null;
-    else value = parts.map((t) => (t.type === 'ESC' ? unescape(t.text) : t.text)).join('').trim();
+    else
+      value = parts
+        .map((t) => (t.type === 'ESC' ? unescape(t.text) : t.text))
+        .join('')
+        .trim();
     return { kind: 'element', value, text, quoted: false };
   }
 
@@ -342,8 +386,12 @@ function unescape(esc: string): string {
 function unquote(quoted: string): string {
   const q = quoted[0]!;
   const body = quoted.slice(1, -1);
-  return body.replace(new RegExp(String.raw`(\\+)(${q})|(\\+)$`, 'g'), (_m, bs: string | undefined, quote: string | undefined, trail: string | undefined) =>
-    quote !== undefined ? '\\'.repeat(Math.floor(bs!.length / 2)) + quote : '\\'.repeat(Math.floor(trail!.length / 2)),
+  return body.replace(
+    new RegExp(String.raw`(\\+)(${q})|(\\+)$`, 'g'),
+    (_m, bs: string | undefined, quote: string | undefined, trail: string | undefined) =>
+      quote !== undefined
+        ? '\\'.repeat(Math.floor(bs!.length / 2)) + quote
+        : '\\'.repeat(Math.floor(trail!.length / 2)),
   );
 }
 
@@ -368,7 +416,8 @@ function callFunction(
 ): OverrideValue {
   const num = (v: OverrideValue | undefined, what: string): number => {
     const e = v === undefined ? undefined : asElement(v, line);
-    if (typeof e?.value !== 'number') throw parseError(line, `${name}(): ${what} must be a number, got ${e?.text ?? 'nothing'}`);
+    if (typeof e?.value !== 'number')
+      throw parseError(line, `${name}(): ${what} must be a number, got ${e?.text ?? 'nothing'}`);
     return e.value;
   };
   const strings = (v: OverrideValue | undefined): string[] => {
@@ -379,7 +428,11 @@ function callFunction(
   switch (name) {
     case 'choice': {
       if (args.length === 0) throw parseError(line, 'choice() needs at least one element');
-      return { kind: 'sweep', sweep: { type: 'choice', items: args.map((a) => asElement(a, line)), simple: false }, text };
+      return {
+        kind: 'sweep',
+        sweep: { type: 'choice', items: args.map((a) => asElement(a, line)), simple: false },
+        text,
+      };
     }
     case 'range': {
       const start = num(args[0] ?? named.start, 'start');
@@ -388,12 +441,21 @@ function callFunction(
       const step = args[2] ?? named.step;
       return {
         kind: 'sweep',
-        sweep: { type: 'range', start: stopArg === undefined ? 0 : start, stop, step: step === undefined ? 1 : num(step, 'step') },
+        sweep: {
+          type: 'range',
+          start: stopArg === undefined ? 0 : start,
+          stop,
+          step: step === undefined ? 1 : num(step, 'step'),
+        },
         text,
       };
     }
     case 'interval':
-      return { kind: 'sweep', sweep: { type: 'interval', start: num(args[0] ?? named.start, 'start'), end: num(args[1] ?? named.end, 'end') }, text };
+      return {
+        kind: 'sweep',
+        sweep: { type: 'interval', start: num(args[0] ?? named.start, 'start'), end: num(args[1] ?? named.end, 'end') },
+        text,
+      };
     case 'glob':
       return {
         kind: 'sweep',
@@ -404,7 +466,11 @@ function callFunction(
     case 'divisors':
     case 'split_counts': {
       const arg = args[0] ?? named.n;
-      return { kind: 'sweep', sweep: { type: 'machine', fn: name, arg: arg === undefined ? null : num(arg, 'argument') }, text };
+      return {
+        kind: 'sweep',
+        sweep: { type: 'machine', fn: name, arg: arg === undefined ? null : num(arg, 'argument') },
+        text,
+      };
     }
     case 'tag': {
       // Tags only matter to other sweepers; the basic sweeper ignores them.
@@ -415,8 +481,14 @@ function callFunction(
     case 'sort':
     case 'shuffle': {
       const reverse = named.reverse === undefined ? false : asElement(named.reverse, line).value === true;
-      const items = args.length === 1 && args[0]!.kind === 'sweep' ? expandValues(args[0]!.sweep, line) : args.map((a) => asElement(a, line));
-      const ordered = name === 'sort' ? sortElements(items, reverse) : shuffleElements(items, named.seed ? num(named.seed, 'seed') : 0);
+      const items =
+        args.length === 1 && args[0]!.kind === 'sweep'
+          ? expandValues(args[0]!.sweep, line)
+          : args.map((a) => asElement(a, line));
+      const ordered =
+        name === 'sort'
+          ? sortElements(items, reverse)
+          : shuffleElements(items, named.seed ? num(named.seed, 'seed') : 0);
       return { kind: 'sweep', sweep: { type: 'choice', items: ordered, simple: false }, text };
     }
     case 'int':
@@ -480,7 +552,8 @@ function castElement(name: string, e: Element, line: string): Element {
       }
       case 'float': {
         const n = Number(v);
-        if (Number.isNaN(n) && String(v).toLowerCase() !== 'nan') throw parseError(line, `float(): cannot convert ${JSON.stringify(v)} to a float`);
+        if (Number.isNaN(n) && String(v).toLowerCase() !== 'nan')
+          throw parseError(line, `float(): cannot convert ${JSON.stringify(v)} to a float`);
         return n;
       }
       case 'str':
@@ -501,11 +574,21 @@ function castElement(name: string, e: Element, line: string): Element {
 }
 
 /** Expands a sweep into its elements; glob needs the group's options, so it is expanded by the caller. */
-export function expandValues(sweep: Sweep, line: string, groupOptions?: readonly string[], machine?: MachineContext): Element[] {
+export function expandValues(
+  sweep: Sweep,
+  line: string,
+  groupOptions?: readonly string[],
+  machine?: MachineContext,
+): Element[] {
   switch (sweep.type) {
     case 'machine': {
-      if (!machine) throw parseError(line, `${sweep.fn}() needs the machine's topology, known only when a sweep runs (bench -m)`);
-      return machineValues(sweep.fn, sweep.arg, machine, line).map((v) => ({ value: v, text: String(v), quoted: false }));
+      if (!machine)
+        throw parseError(line, `${sweep.fn}() needs the machine's topology, known only when a sweep runs (bench -m)`);
+      return machineValues(sweep.fn, sweep.arg, machine, line).map((v) => ({
+        value: v,
+        text: String(v),
+        quoted: false,
+      }));
     }
     case 'choice':
       return [...sweep.items];
@@ -524,8 +607,10 @@ export function expandValues(sweep: Sweep, line: string, groupOptions?: readonly
       return out;
     }
     case 'glob': {
-      if (groupOptions === undefined) throw parseError(line, 'glob() can only sweep over the options of a config group');
-      const match = (name: string, patterns: readonly string[]): boolean => patterns.some((p) => globToRegExp(p).test(name));
+      if (groupOptions === undefined)
+        throw parseError(line, 'glob() can only sweep over the options of a config group');
+      const match = (name: string, patterns: readonly string[]): boolean =>
+        patterns.some((p) => globToRegExp(p).test(name));
       return groupOptions
         .filter((o) => match(o, sweep.include) && !match(o, sweep.exclude))
         .map((o) => ({ value: o, text: o, quoted: false }));
@@ -561,7 +646,10 @@ function machineValues(fn: MachineSweep, arg: number | null, machine: MachineCon
 }
 
 function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '.*')
+    .replaceAll('?', '.');
   return new RegExp(`^${escaped}$`);
 }
 
@@ -577,7 +665,9 @@ export function elementText(value: unknown): string {
   if (typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return `[${value.map(elementText).join(',')}]`;
   if (typeof value === 'object') {
-    return `{${Object.entries(value).map(([k, v]) => `${k}:${elementText(v)}`).join(',')}}`;
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${k}:${elementText(v)}`)
+      .join(',')}}`;
   }
   return String(value);
 }

@@ -33,7 +33,12 @@ export function escapeInterpolations(s: string): string {
 
 /** Resolves every interpolation in `node` (found at `path` inside `root`), returning new data. */
 
-export function resolveAll(root: Tree, ctx: ResolveContext, node: unknown = root, path: readonly string[] = []): unknown {
+export function resolveAll(
+  root: Tree,
+  ctx: ResolveContext,
+  node: unknown = root,
+  path: readonly string[] = [],
+): unknown {
   return new Resolver(root, ctx).resolveNode(node, path);
 }
 
@@ -157,7 +162,8 @@ class Resolver {
         const hydra = this.ctx.hydra ?? this.root.hydra;
         const key = String(args[0] ?? '');
         const found = getPath(hydra, key);
-        if (!found.found) throw new ConfigError(`Interpolation key 'hydra.${key}' not found\n    full_key: ${fullKey(path)}`);
+        if (!found.found)
+          throw new ConfigError(`Interpolation key 'hydra.${key}' not found\n    full_key: ${fullKey(path)}`);
         return this.resolveNode(found.value, ['hydra', ...key.split('.')]);
       }
       default:
@@ -177,7 +183,10 @@ function fullKey(path: readonly string[]): string {
 function absoluteKey(key: string, path: readonly string[]): string[] {
   const normalized = key.replace(/\[([^\]]+)\]/g, '.$1');
   const dots = /^\.*/.exec(normalized)![0].length;
-  const rest = normalized.slice(dots).split('.').filter((s) => s !== '');
+  const rest = normalized
+    .slice(dots)
+    .split('.')
+    .filter((s) => s !== '');
   if (dots === 0) return rest;
   // One dot is the node that holds the value; each further dot goes one level up.
   const base = path.slice(0, Math.max(0, path.length - dots));
@@ -257,29 +266,44 @@ const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 export function strftime(d: Date, pattern: string): string {
   return pattern.replace(/%([%YmdHMSfjybBaApIz])/g, (_m, code: string) => {
     switch (code) {
-      case 'Y': return String(d.getFullYear());
-      case 'y': return pad(d.getFullYear() % 100);
-      case 'm': return pad(d.getMonth() + 1);
-      case 'd': return pad(d.getDate());
-      case 'H': return pad(d.getHours());
-      case 'I': return pad(((d.getHours() + 11) % 12) + 1);
-      case 'M': return pad(d.getMinutes());
-      case 'S': return pad(d.getSeconds());
-      case 'f': return pad(d.getMilliseconds() * 1000, 6);
+      case 'Y':
+        return String(d.getFullYear());
+      case 'y':
+        return pad(d.getFullYear() % 100);
+      case 'm':
+        return pad(d.getMonth() + 1);
+      case 'd':
+        return pad(d.getDate());
+      case 'H':
+        return pad(d.getHours());
+      case 'I':
+        return pad(((d.getHours() + 11) % 12) + 1);
+      case 'M':
+        return pad(d.getMinutes());
+      case 'S':
+        return pad(d.getSeconds());
+      case 'f':
+        return pad(d.getMilliseconds() * 1000, 6);
       case 'j': {
         const start = new Date(d.getFullYear(), 0, 1);
         return pad(Math.floor((d.getTime() - start.getTime()) / 86_400_000) + 1, 3);
       }
-      case 'b': return MONTHS[d.getMonth()]!;
-      case 'B': return new Intl.DateTimeFormat('en', { month: 'long' }).format(d);
-      case 'a': return DAYS[d.getDay()]!;
-      case 'A': return new Intl.DateTimeFormat('en', { weekday: 'long' }).format(d);
-      case 'p': return d.getHours() < 12 ? 'AM' : 'PM';
+      case 'b':
+        return MONTHS[d.getMonth()]!;
+      case 'B':
+        return new Intl.DateTimeFormat('en', { month: 'long' }).format(d);
+      case 'a':
+        return DAYS[d.getDay()]!;
+      case 'A':
+        return new Intl.DateTimeFormat('en', { weekday: 'long' }).format(d);
+      case 'p':
+        return d.getHours() < 12 ? 'AM' : 'PM';
       case 'z': {
         const off = -d.getTimezoneOffset();
         return `${off >= 0 ? '+' : '-'}${pad(Math.floor(Math.abs(off) / 60))}${pad(Math.abs(off) % 60)}`;
       }
-      default: return '%';
+      default:
+        return '%';
     }
   });
 }

@@ -42,7 +42,12 @@ export function composeJob(
   overrides: readonly Override[],
   opts: { master?: boolean; job?: JobIdentity; version: string },
 ): Composition {
-  const comp = compose(repo, { configName: src.configName, overrides, master: opts.master ?? false, hydraDefaults: HYDRA_DEFAULTS });
+  const comp = compose(repo, {
+    configName: src.configName,
+    overrides,
+    master: opts.master ?? false,
+    hydraDefaults: HYDRA_DEFAULTS,
+  });
   fillRuntime(comp, {
     version: opts.version,
     versions: { bench: opts.version, node: process.versions.node, onnxruntime_node: onnxruntimeVersion() },
@@ -81,7 +86,8 @@ function userModelLabel(config: Tree, resolved: Tree): string | null {
 export function missingKeys(node: unknown, prefix = ''): string[] {
   if (node === MISSING) return [prefix];
   if (Array.isArray(node)) return node.flatMap((v, i) => missingKeys(v, prefix === '' ? String(i) : `${prefix}.${i}`));
-  if (isTree(node)) return Object.entries(node).flatMap(([k, v]) => missingKeys(v, prefix === '' ? k : `${prefix}.${k}`));
+  if (isTree(node))
+    return Object.entries(node).flatMap(([k, v]) => missingKeys(v, prefix === '' ? k : `${prefix}.${k}`));
   return [];
 }
 
@@ -91,7 +97,12 @@ export function resolveTask(config: Tree): { resolved: Tree; runConfig: RunConfi
   const label = userModelLabel(config, resolved);
   if (label !== null) {
     // Resolved again, so that interpolations of ${model.name} see the label too.
-    resolved = taskConfig(resolveAll({ ...config, model: { ...(config.model as Tree), name: escapeInterpolations(label) } }, resolveContext()) as Tree);
+    resolved = taskConfig(
+      resolveAll(
+        { ...config, model: { ...(config.model as Tree), name: escapeInterpolations(label) } },
+        resolveContext(),
+      ) as Tree,
+    );
   }
   const missing = missingKeys(resolved);
   if (missing.length > 0) {

@@ -81,7 +81,9 @@ export class ConfigRepository {
       }
       const { content, packageHeader } = parseYaml(text, file);
       if (content !== null && (typeof content !== 'object' || Array.isArray(content))) {
-        throw new ConfigError(`Config file ${file} must hold a mapping at the top level, got ${Array.isArray(content) ? 'a list' : typeof content}`);
+        throw new ConfigError(
+          `Config file ${file} must hold a mapping at the top level, got ${Array.isArray(content) ? 'a list' : typeof content}`,
+        );
       }
       const { defaults, ...rest } = (content ?? {}) as Record<string, unknown>;
       if (defaults !== undefined && !Array.isArray(defaults)) {

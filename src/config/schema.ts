@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { leaves } from '../util/tree.js';
 
-const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v));
+const show = (v: unknown): string =>
+  typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'nothing' : (JSON.stringify(v) ?? String(v));
 
 /** What each scalar schema expects, so that `nullable()` can say it too. */
 const EXPECTED = new WeakMap<z.ZodType, string>();
@@ -36,9 +37,12 @@ const QuantizationSchema = z.strictObject({
   weight_type: oneOf(['int8', 'uint8'] as const),
   per_channel: bool,
   reduce_range: bool,
-  op_types: z.custom<(typeof QUANTIZABLE_OPS)[number][]>((v) => Array.isArray(v) && v.every((x) => (QUANTIZABLE_OPS as readonly unknown[]).includes(x)), {
-    error: (issue) => `expected a list of op types from ${QUANTIZABLE_OPS.join(', ')}, got ${show(issue.input)}`,
-  }),
+  op_types: z.custom<(typeof QUANTIZABLE_OPS)[number][]>(
+    (v) => Array.isArray(v) && v.every((x) => (QUANTIZABLE_OPS as readonly unknown[]).includes(x)),
+    {
+      error: (issue) => `expected a list of op types from ${QUANTIZABLE_OPS.join(', ')}, got ${show(issue.input)}`,
+    },
+  ),
   exclude_nodes: z.custom<string[]>((v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), {
     error: (issue) => `expected a list of node names, got ${show(issue.input)}`,
   }),
@@ -52,7 +56,10 @@ export const ModelSchema = z.strictObject({
   source: oneOf(['synthetic', 'file', 'hub'] as const),
   path: nullable(text),
   id: nullable(text),
-  opset: scalar<number>('an integer opset between 11 and 18', (v) => Number.isInteger(v) && (v as number) >= 11 && (v as number) <= 18),
+  opset: scalar<number>(
+    'an integer opset between 11 and 18',
+    (v) => Number.isInteger(v) && (v as number) >= 11 && (v as number) <= 18,
+  ),
   dtype: oneOf(['fp32', 'int8'] as const),
   /** Optional so that model configs written before int8 existed still validate; the presets carry it. */
   quantization: QuantizationSchema.optional(),
@@ -102,7 +109,8 @@ const OnnxRuntimeBackendSchema = z.strictObject({
 });
 
 const BackendSchema = z.discriminatedUnion('name', [MockBackendSchema, OnnxRuntimeBackendSchema], {
-  error: (issue) => `expected backend.name to be one of mock, onnxruntime, got ${show((issue.input as { name?: unknown } | undefined)?.name)}`,
+  error: (issue) =>
+    `expected backend.name to be one of mock, onnxruntime, got ${show((issue.input as { name?: unknown } | undefined)?.name)}`,
 });
 
 const idList = z.custom<number[]>((v) => Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0), {
@@ -118,9 +126,20 @@ const LauncherSchema = z.strictObject({
   use_smt: bool,
   nodes: nullable(idList),
   sockets: nullable(idList),
-  cpu_list: z.union([z.null(), z.string(), z.number().int().nonnegative().transform(String), z.array(z.number().int().nonnegative()).min(1).transform((ids) => ids.join(','))], {
-    error: (issue) => `expected null or a CPU list such as "0-3,8" (or [0,1,2,3]), got ${show(issue.input)}`,
-  }),
+  cpu_list: z.union(
+    [
+      z.null(),
+      z.string(),
+      z.number().int().nonnegative().transform(String),
+      z
+        .array(z.number().int().nonnegative())
+        .min(1)
+        .transform((ids) => ids.join(',')),
+    ],
+    {
+      error: (issue) => `expected null or a CPU list such as "0-3,8" (or [0,1,2,3]), got ${show(issue.input)}`,
+    },
+  ),
   binding: oneOf(['auto', 'numactl', 'taskset', 'none'] as const),
   /** Children's malloc asks for transparent huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1). */
   thp: bool,
@@ -162,9 +181,21 @@ const lengthMix = z.custom<[number, number][]>(
   (v) =>
     Array.isArray(v) &&
     v.length > 0 &&
-    v.every((p) => Array.isArray(p) && p.length === 2 && Number.isInteger(p[0]) && p[0] > 0 && typeof p[1] === 'number' && Number.isFinite(p[1]) && p[1] >= 0) &&
+    v.every(
+      (p) =>
+        Array.isArray(p) &&
+        p.length === 2 &&
+        Number.isInteger(p[0]) &&
+        p[0] > 0 &&
+        typeof p[1] === 'number' &&
+        Number.isFinite(p[1]) &&
+        p[1] >= 0,
+    ) &&
     v.some((p) => (p as number[])[1]! > 0),
-  { error: (issue) => `expected a list of [tokens, weight] pairs with a positive total weight, e.g. [[32, 0.6], [128, 0.4]], got ${show(issue.input)}` },
+  {
+    error: (issue) =>
+      `expected a list of [tokens, weight] pairs with a positive total weight, e.g. [[32, 0.6], [128, 0.4]], got ${show(issue.input)}`,
+  },
 );
 
 const PoolSchema = z.strictObject({
@@ -196,10 +227,17 @@ const DispatchScenarioSchema = z
     lengths: z.strictObject({
       distribution: oneOf(['mix', 'lognormal', 'file'] as const),
       mix: lengthMix,
-      lognormal: z.strictObject({ median: positiveNumber, sigma: nonNegativeNumber, min: positiveInt, max: positiveInt }),
+      lognormal: z.strictObject({
+        median: positiveNumber,
+        sigma: nonNegativeNumber,
+        min: positiveInt,
+        max: positiveInt,
+      }),
       file: nullable(text),
     }),
-    pools: z.array(PoolSchema, { error: (issue) => `expected a list of pools, got ${show(issue.input)}` }).min(1, { error: 'list at least one pool' }),
+    pools: z
+      .array(PoolSchema, { error: (issue) => `expected a list of pools, got ${show(issue.input)}` })
+      .min(1, { error: 'list at least one pool' }),
     baseline: z.strictObject({
       enabled: bool,
       /** Instances of the homogeneous pool; null: as many as all pools together, the same cores split evenly. */
@@ -210,19 +248,35 @@ const DispatchScenarioSchema = z
   })
   .superRefine((s, ctx) => {
     const issue = (path: (string | number)[], message: string): void => ctx.addIssue({ code: 'custom', path, message });
-    if (s.lengths.lognormal.min > s.lengths.lognormal.max) issue(['lengths', 'lognormal', 'min'], `${s.lengths.lognormal.min} is above lengths.lognormal.max ${s.lengths.lognormal.max}`);
-    if (s.lengths.distribution === 'file' && s.lengths.file === null) issue(['lengths', 'file'], 'distribution=file needs a file of lengths: set scenario.lengths.file=PATH');
+    if (s.lengths.lognormal.min > s.lengths.lognormal.max)
+      issue(
+        ['lengths', 'lognormal', 'min'],
+        `${s.lengths.lognormal.min} is above lengths.lognormal.max ${s.lengths.lognormal.max}`,
+      );
+    if (s.lengths.distribution === 'file' && s.lengths.file === null)
+      issue(['lengths', 'file'], 'distribution=file needs a file of lengths: set scenario.lengths.file=PATH');
     const seen = new Set<string>();
     const limits = new Set<number | null>();
     s.pools.forEach((p, i) => {
-      if (seen.has(p.name)) issue(['pools', i, 'name'], `two pools are named ${JSON.stringify(p.name)}; pool names name the length classes and must differ`);
-      if (limits.has(p.max_length)) issue(['pools', i, 'max_length'], `two pools have max_length ${String(p.max_length)}; each pool takes its own length range`);
+      if (seen.has(p.name))
+        issue(
+          ['pools', i, 'name'],
+          `two pools are named ${JSON.stringify(p.name)}; pool names name the length classes and must differ`,
+        );
+      if (limits.has(p.max_length))
+        issue(
+          ['pools', i, 'max_length'],
+          `two pools have max_length ${String(p.max_length)}; each pool takes its own length range`,
+        );
       seen.add(p.name);
       limits.add(p.max_length);
     });
     s.pools.forEach((p, i) => {
       if (p.instances === null && p.cores_per_instance !== null) {
-        issue(['pools', i, 'instances'], 'null (one instance per NUMA node) only goes with cores_per_instance: null; give a number of instances');
+        issue(
+          ['pools', i, 'instances'],
+          'null (one instance per NUMA node) only goes with cores_per_instance: null; give a number of instances',
+        );
       }
     });
     if (s.pools.filter((p) => p.cores_per_instance === null).length > 1) {
@@ -231,12 +285,15 @@ const DispatchScenarioSchema = z
   });
 
 const ScenarioSchema = z.discriminatedUnion('name', [LatencyScenarioSchema, DispatchScenarioSchema], {
-  error: (issue) => `expected scenario.name to be one of latency, dispatch, got ${show((issue.input as { name?: unknown } | undefined)?.name)}`,
+  error: (issue) =>
+    `expected scenario.name to be one of latency, dispatch, got ${show((issue.input as { name?: unknown } | undefined)?.name)}`,
 });
 
 const overrideValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const optionalList = <T extends z.ZodType>(item: T, what: string) =>
-  z.union([z.null(), z.array(item).min(1)], { error: (issue) => `expected null (every option) or a non-empty list of ${what}, got ${show(issue.input)}` });
+  z.union([z.null(), z.array(item).min(1)], {
+    error: (issue) => `expected null (every option) or a non-empty list of ${what}, got ${show(issue.input)}`,
+  });
 
 /** `bench tune` (src/tune/): the objective, the search space and the successive-halving budget. */
 export const TuneSchema = z
@@ -255,7 +312,10 @@ export const TuneSchema = z
     eta: scalar<number>('a number >= 2', (v) => typeof v === 'number' && Number.isFinite(v) && v >= 2),
     /** Candidates this much worse than the rung's best (0.1 = 10%) are dropped whatever their rank. */
     prune_margin: nonNegativeNumber,
-    /** Warm-up calls and minimum calls of the screening rungs (the last rung uses warmup_runs and scenario.min_iterations). */
+    /**
+     * Warm-up calls and minimum calls of the screening rungs (the last rung uses warmup_runs and
+     * scenario.min_iterations).
+     */
     screen_warmup_runs: nonNegativeInt,
     screen_min_iterations: positiveInt,
     space: z.strictObject({
@@ -277,7 +337,11 @@ export const TuneSchema = z
   .superRefine((t, ctx) => {
     for (const [key, values] of Object.entries(leaves(t.space.params ?? {}))) {
       if (!Array.isArray(values) || values.length === 0 || !values.every((v) => overrideValue.safeParse(v).success)) {
-        ctx.addIssue({ code: 'custom', path: ['space', 'params', key], message: `expected a non-empty list of values to try, e.g. [a, b], got ${show(values)}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['space', 'params', key],
+          message: `expected a non-empty list of values to try, e.g. [a, b], got ${show(values)}`,
+        });
       }
     }
   });
@@ -307,10 +371,18 @@ export const RunConfigSchema = z
   .superRefine((cfg, ctx) => {
     const m = cfg.model;
     if (m.source === 'hub' && m.id === null) {
-      ctx.addIssue({ code: 'custom', path: ['model', 'id'], message: 'required with model.source=hub, e.g. model.id=Xenova/bert-base-cased' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['model', 'id'],
+        message: 'required with model.source=hub, e.g. model.id=Xenova/bert-base-cased',
+      });
     }
     if (m.source === 'file' && m.path === null) {
-      ctx.addIssue({ code: 'custom', path: ['model', 'path'], message: 'required with model.source=file: an .onnx file or a Hugging Face folder' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['model', 'path'],
+        message: 'required with model.source=file: an .onnx file or a Hugging Face folder',
+      });
     }
     if (m.hidden_size % m.num_attention_heads !== 0) {
       ctx.addIssue({
@@ -322,18 +394,29 @@ export const RunConfigSchema = z
     // A user or hub model's positions are known once its file is read (launcher/launch.ts checks them there).
     if (userModel(m)) return;
     // RoBERTa numbers positions from pad_token_id + 1, so two of its slots are never used.
-    const maxSequence = m.model_type === 'roberta' ? m.max_position_embeddings - m.pad_token_id - 1 : m.max_position_embeddings;
+    const maxSequence =
+      m.model_type === 'roberta' ? m.max_position_embeddings - m.pad_token_id - 1 : m.max_position_embeddings;
     for (const { length, key } of sequenceLengths(cfg)) {
       if (length <= maxSequence) continue;
       ctx.addIssue(
         key === 'sequence_length'
-          ? { code: 'custom', path: ['sequence_length'], message: `${length} is longer than ${m.name} allows (${maxSequence} positions): use sequence_length<=${maxSequence}` }
-          : { code: 'custom', path: key.split('.'), message: `${length} tokens is longer than ${m.name} allows (${maxSequence} positions)` },
+          ? {
+              code: 'custom',
+              path: ['sequence_length'],
+              message: `${length} is longer than ${m.name} allows (${maxSequence} positions): use sequence_length<=${maxSequence}`,
+            }
+          : {
+              code: 'custom',
+              path: key.split('.'),
+              message: `${length} tokens is longer than ${m.name} allows (${maxSequence} positions)`,
+            },
       );
     }
   });
 
-/** Whether the model is a user's file or a hub model (its architecture is read from it, not from the preset's fields). */
+/**
+ * Whether the model is a user's file or a hub model (its architecture is read from it, not from the preset's fields).
+ */
 export function userModel(m: Pick<z.infer<typeof ModelSchema>, 'path' | 'source'>): boolean {
   return m.path !== null || m.source === 'hub';
 }
@@ -343,12 +426,19 @@ export function userModel(m: Pick<z.infer<typeof ModelSchema>, 'path' | 'source'
  * dispatch scenario (whose requests carry their own lengths) its longest one; a length file's are
  * checked when it is read.
  */
-export function sequenceLengths(cfg: Pick<z.infer<typeof RunConfigSchema>, 'sequence_length' | 'scenario'>): { length: number; key: string }[] {
+export function sequenceLengths(
+  cfg: Pick<z.infer<typeof RunConfigSchema>, 'sequence_length' | 'scenario'>,
+): { length: number; key: string }[] {
   const s = cfg.scenario;
   const lengths = [{ length: cfg.sequence_length, key: 'sequence_length' }];
   if (s.name === 'dispatch') {
-    if (s.lengths.distribution === 'mix') lengths.push({ length: Math.max(...s.lengths.mix.filter(([, w]) => w > 0).map(([l]) => l)), key: 'scenario.lengths.mix' });
-    else if (s.lengths.distribution === 'lognormal') lengths.push({ length: s.lengths.lognormal.max, key: 'scenario.lengths.lognormal.max' });
+    if (s.lengths.distribution === 'mix')
+      lengths.push({
+        length: Math.max(...s.lengths.mix.filter(([, w]) => w > 0).map(([l]) => l)),
+        key: 'scenario.lengths.mix',
+      });
+    else if (s.lengths.distribution === 'lognormal')
+      lengths.push({ length: s.lengths.lognormal.max, key: 'scenario.lengths.lognormal.max' });
   }
   return lengths;
 }
@@ -369,19 +459,28 @@ export function validateRunConfig(task: unknown, unresolved?: unknown): RunConfi
   if (result.success) return result.data;
   const paths = new Set(result.error.issues.map((issue) => issue.path.map(String).join('.')));
   const copiesABadKey = (path: string): boolean => {
-    const raw = path.split('.').reduce<unknown>((node, k) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[k] : undefined), unresolved);
+    const raw = path
+      .split('.')
+      .reduce<unknown>(
+        (node, k) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[k] : undefined),
+        unresolved,
+      );
     const source = typeof raw === 'string' ? /^\$\{([\w.]+)\}$/.exec(raw)?.[1] : undefined;
     return source !== undefined && paths.has(source);
   };
-  const lines = result.error.issues.filter((issue) => !copiesABadKey(issue.path.map(String).join('.'))).map((issue) => {
-    const path = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((k) => `${path === '' ? k : `${path}.${k}`}: unknown key; remove it or check its spelling`).join('\n');
-    }
-    if (issue.code === 'invalid_type' && issue.input === undefined) {
-      return `${path}: missing; set it with ${path}=VALUE`;
-    }
-    return `${path}: ${issue.message}`;
-  });
+  const lines = result.error.issues
+    .filter((issue) => !copiesABadKey(issue.path.map(String).join('.')))
+    .map((issue) => {
+      const path = issue.path.map(String).join('.');
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys
+          .map((k) => `${path === '' ? k : `${path}.${k}`}: unknown key; remove it or check its spelling`)
+          .join('\n');
+      }
+      if (issue.code === 'invalid_type' && issue.input === undefined) {
+        return `${path}: missing; set it with ${path}=VALUE`;
+      }
+      return `${path}: ${issue.message}`;
+    });
   throw new ConfigError(`Invalid config:\n${lines.map((l) => `  ${l.replaceAll('\n', '\n  ')}`).join('\n')}`);
 }

@@ -23,7 +23,13 @@ export function nearest(name: string, candidates: readonly string[]): string[] {
   const limit = Math.max(1, Math.min(3, Math.floor(name.length / 3)));
   // A prefix of a longer key (`rate` for `rate_per_s`) counts as close too.
   return candidates
-    .map((c) => ({ c, d: c.toLowerCase().startsWith(name.toLowerCase()) && name.length >= 3 ? 1 : editDistance(name.toLowerCase(), c.toLowerCase()) }))
+    .map((c) => ({
+      c,
+      d:
+        c.toLowerCase().startsWith(name.toLowerCase()) && name.length >= 3
+          ? 1
+          : editDistance(name.toLowerCase(), c.toLowerCase()),
+    }))
     .filter((x) => x.d <= limit)
     .sort((x, y) => x.d - y.d || x.c.localeCompare(y.c))
     .map((x) => x.c);
@@ -51,5 +57,7 @@ export function didYouMean(root: Tree, key: string): string | null {
 export function optionsWithKey(repo: ConfigRepository, key: string): string[] {
   const [group, ...rest] = splitPath(key);
   if (group === undefined || rest.length === 0 || !repo.groupExists(group)) return [];
-  return repo.listOptions(group).filter((option) => getPath(repo.load(`${group}/${option}`)?.content ?? {}, rest.join('.')).found);
+  return repo
+    .listOptions(group)
+    .filter((option) => getPath(repo.load(`${group}/${option}`)?.content ?? {}, rest.join('.')).found);
 }

@@ -23,7 +23,8 @@ export function sweeperParams(masterConfig: unknown): Override[] {
   const sweeper = isTree(hydra) ? hydra.sweeper : undefined;
   const params = isTree(sweeper) ? sweeper.params : undefined;
   if (params === undefined || params === null) return [];
-  if (!isTree(params)) throw new ConfigError('hydra.sweeper.params must be a mapping of key: sweep, e.g. {batch_size: 1,8}');
+  if (!isTree(params))
+    throw new ConfigError('hydra.sweeper.params must be a mapping of key: sweep, e.g. {batch_size: 1,8}');
   return Object.entries(params).map(([k, v]) => parseOverride(`${k}=${typeof v === 'string' ? v : String(v)}`));
 }
 

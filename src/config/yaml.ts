@@ -40,7 +40,9 @@ export function parseYaml(text: string, fileLabel: string): ParsedYaml {
   }
   for (const warning of doc.warnings) {
     if (warning.code === 'TAG_RESOLVE_FAILED') {
-      throw new ConfigError(`Invalid YAML in ${fileLabel}: ${warning.message.split('\n')[0]} (custom tags are not allowed)`);
+      throw new ConfigError(
+        `Invalid YAML in ${fileLabel}: ${warning.message.split('\n')[0]} (custom tags are not allowed)`,
+      );
     }
   }
   return { content: doc.toJS({ maxAliasCount: 1000 }) ?? null, packageHeader: readPackageHeader(text) };

@@ -41,7 +41,12 @@ export function findExecutable(name: string, path = process.env.PATH ?? ''): str
 export function bindingPrefix(kind: BindingKind, instance: Pick<PlanInstance, 'cpus' | 'memory_nodes'>): string[] {
   const cpus = formatCpuList(instance.cpus);
   if (kind === 'numactl') {
-    return ['numactl', '-C', cpus, ...(instance.memory_nodes.length > 0 ? ['-m', instance.memory_nodes.join(',')] : [])];
+    return [
+      'numactl',
+      '-C',
+      cpus,
+      ...(instance.memory_nodes.length > 0 ? ['-m', instance.memory_nodes.join(',')] : []),
+    ];
   }
   if (kind === 'taskset') return ['taskset', '-c', cpus];
   return [];
@@ -60,7 +65,7 @@ async function probe(args: readonly string[]): Promise<string | null> {
   }
 }
 
-export async function resolveBinding(requested: Binding, first: PlanInstance, instances: number): Promise<ResolvedBinding> {
+export async function resolveBinding(requested: Binding, first: PlanInstance): Promise<ResolvedBinding> {
   const warnings: string[] = [];
   if (requested === 'none') {
     // The plan already warns that several unpinned instances compete for CPUs.
@@ -85,8 +90,12 @@ export async function resolveBinding(requested: Binding, first: PlanInstance, in
   const refused = taskset ? await probe(bindingPrefix('taskset', first)) : 'not installed';
   if (refused === null) return { kind: 'taskset', warnings };
   if (requested === 'taskset') {
-    throw new LaunchError(`launcher.binding=taskset: taskset ${refused === 'not installed' ? 'is not installed (util-linux)' : `refused: ${refused}`}; or use launcher.binding=auto`);
+    throw new LaunchError(
+      `launcher.binding=taskset: taskset ${refused === 'not installed' ? 'is not installed (util-linux)' : `refused: ${refused}`}; or use launcher.binding=auto`,
+    );
   }
-  warnings.push(`taskset ${refused === 'not installed' ? 'is not installed' : `refused (${refused})`} either: instances run unpinned`);
+  warnings.push(
+    `taskset ${refused === 'not installed' ? 'is not installed' : `refused (${refused})`} either: instances run unpinned`,
+  );
   return { kind: 'none', warnings };
 }

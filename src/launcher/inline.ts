@@ -46,7 +46,10 @@ export class InlineEndpoint extends Inbox implements Endpoint {
     // The same check as on a child's channel: an inline worker is held to the protocol too.
     const checked = asChildMessage(structuredClone(msg), this.accepts);
     if (checked) this.deliver(checked);
-    else this.distrust(`sent a message that is not part of the protocol: ${JSON.stringify(msg)?.slice(0, 200) ?? String(msg)}`);
+    else
+      this.distrust(
+        `sent a message that is not part of the protocol: ${JSON.stringify(msg)?.slice(0, 200) ?? String(msg)}`,
+      );
   }
 
   private async take(filter?: (m: ParentMessage) => boolean): Promise<ParentMessage> {
@@ -76,7 +79,9 @@ export class InlineEndpoint extends Inbox implements Endpoint {
   failure(when: string, timeout = ''): InstanceFailure {
     const error = this.reportedError();
     const message =
-      error ?? this.garbage ?? (this.exited ? `ended ${when} without reporting` : `timed out ${when}${timeout === '' ? '' : ` (${timeout})`}`);
+      error ??
+      this.garbage ??
+      (this.exited ? `ended ${when} without reporting` : `timed out ${when}${timeout === '' ? '' : ` (${timeout})`}`);
     return { index: this.index, message, exit_code: null, signal: null, stderr_tail: '' };
   }
 

@@ -9,8 +9,6 @@ import { measureGemmPeak } from '../backends/onnxruntime/peak.js';
 import { currentAffinity } from '../topology/detect.js';
 import type { PeakReport, PeakRequest } from './protocol.js';
 
-
-
 export async function reportPeak(req: PeakRequest): Promise<void> {
   const cpus = currentAffinity();
   const probe = await measureGemmPeak(req.threads, {

@@ -14,7 +14,6 @@ import {
   readCachedPeak,
   writeCachedPeak,
   type PeakKey,
-  
 } from '../backends/onnxruntime/peak.js';
 import type { PeakMeasurement } from '../stats/efficiency.js';
 import { onnxruntimeVersion } from '../util/versions.js';
@@ -27,7 +26,10 @@ import type { PeakReport } from './protocol.js';
 export interface PeakPlacement {
   readonly binding: BindingKind;
   readonly instance: PlanInstance;
-  /** What every child gets on top of bench's own environment (PreparedLaunch.env); OMP_NUM_THREADS is added as for instances. */
+  /**
+   * What every child gets on top of bench's own environment (PreparedLaunch.env); OMP_NUM_THREADS is added as for
+   * instances.
+   */
   readonly env: Readonly<Record<string, string>>;
 }
 
@@ -51,7 +53,10 @@ export function peakKey(p: PeakPlacement, opts: PeakOptions = {}): PeakKey {
     // Only numactl binds memory (taskset pins CPUs only).
     memory_nodes: p.binding === 'numactl' ? [...p.instance.memory_nodes] : [],
     // The child inherits bench's environment with the launch's on top (spawnChild).
-    env: { GLIBC_TUNABLES: p.env.GLIBC_TUNABLES ?? process.env.GLIBC_TUNABLES ?? null, OMP_NUM_THREADS: String(p.instance.threads) },
+    env: {
+      GLIBC_TUNABLES: p.env.GLIBC_TUNABLES ?? process.env.GLIBC_TUNABLES ?? null,
+      OMP_NUM_THREADS: String(p.instance.threads),
+    },
     probe_ms: probeMsFrom(settings),
   };
 }
@@ -80,7 +85,18 @@ export async function gemmPeak(p: PeakPlacement, opts: PeakOptions = {}): Promis
     if (m?.type !== 'peak') {
       const f = child.failure('while measuring the GEMM peak', `${limitMs / 1000} s`);
       const error = `the GEMM peak probe failed: ${f.message}${f.stderr_tail ? ` (stderr: ${f.stderr_tail.split('\n').slice(-3).join(' | ')})` : ''}`;
-      return { ...base, gflops: null, measured_at: measuredAt, cached: false, disturbed: false, cpus: null, env: key.env, cache_file: null, interference: null, error };
+      return {
+        ...base,
+        gflops: null,
+        measured_at: measuredAt,
+        cached: false,
+        disturbed: false,
+        cpus: null,
+        env: key.env,
+        cache_file: null,
+        interference: null,
+        error,
+      };
     }
     const r = m.report as PeakReport;
     const measurement: PeakMeasurement = {
@@ -114,8 +130,17 @@ export async function gemmPeak(p: PeakPlacement, opts: PeakOptions = {}): Promis
  * each other, and then not be cached).
  */
 export async function runPeaks(
-  launch: { readonly binding: BindingKind; readonly env: Readonly<Record<string, string>>; readonly plan: { readonly instances: readonly PlanInstance[] } },
-  instances: readonly { readonly index: number; readonly threads: number; readonly cpus: readonly number[] | null; readonly batch_size: number }[],
+  launch: {
+    readonly binding: BindingKind;
+    readonly env: Readonly<Record<string, string>>;
+    readonly plan: { readonly instances: readonly PlanInstance[] };
+  },
+  instances: readonly {
+    readonly index: number;
+    readonly threads: number;
+    readonly cpus: readonly number[] | null;
+    readonly batch_size: number;
+  }[],
   opts: PeakOptions = {},
 ): Promise<PeakMeasurement[]> {
   const probes: PeakMeasurement[] = [];

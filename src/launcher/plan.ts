@@ -98,12 +98,16 @@ export function planInstances(topology: Topology, options: PlanOptions): Plan {
       ...ignoredSiblingsWarning(topology, options),
       // An explicit cores_per_instance leaves the rest idle on purpose (core-count scaling): the
       // leftover CPUs are still listed in leftover_cpus, but only a derived split is warned about.
-      ...(options.cores_per_instance === null ? leftoverWarning(units.length, coresPerInstance, options.num_instances, leftoverCpus) : []),
+      ...(options.cores_per_instance === null
+        ? leftoverWarning(units.length, coresPerInstance, options.num_instances, leftoverCpus)
+        : []),
       ...spanningWarning(units, spanning, coresPerInstance, options.num_instances),
       ...threadsWarning(instances, options.num_threads),
       ...unevenBatchWarning(batchSizes, options),
       ...(options.binding === 'none' && options.num_instances > 1
-        ? [`${key('binding')}=none: the ${options.num_instances} instances are not pinned and will compete for CPUs; numbers are not comparable to pinned runs`]
+        ? [
+            `${key('binding')}=none: the ${options.num_instances} instances are not pinned and will compete for CPUs; numbers are not comparable to pinned runs`,
+          ]
         : []),
     ],
   };
@@ -228,8 +232,7 @@ function allocationUnits(cpus: readonly Cpu[], useSmt: boolean): Unit[] {
       socket: core.socket,
     }))
     .sort(
-      (a, b) =>
-        nodeRank(a.node) - nodeRank(b.node) || a.socket - b.socket || (a.cpuIds[0] ?? 0) - (b.cpuIds[0] ?? 0),
+      (a, b) => nodeRank(a.node) - nodeRank(b.node) || a.socket - b.socket || (a.cpuIds[0] ?? 0) - (b.cpuIds[0] ?? 0),
     );
 }
 
@@ -329,7 +332,12 @@ function ignoredSiblingsWarning(topology: Topology, options: PlanOptions): strin
   ];
 }
 
-function leftoverWarning(available: number, coresPerInstance: number, count: number, leftoverCpus: readonly number[]): string[] {
+function leftoverWarning(
+  available: number,
+  coresPerInstance: number,
+  count: number,
+  leftoverCpus: readonly number[],
+): string[] {
   if (leftoverCpus.length === 0) return [];
   const evenCounts = Array.from({ length: available }, (_, index) => index + 1).filter(
     (candidate) => available % candidate === 0,
@@ -360,7 +368,9 @@ function spanningWarning(units: readonly Unit[], spanning: readonly number[], si
 function threadsWarning(instances: readonly PlanInstance[], numThreads: number | null): string[] {
   const smallest = Math.min(...instances.map((instance) => instance.cpus.length));
   if (numThreads === null || numThreads <= smallest) return [];
-  return [`${key('num_threads')}=${numThreads} exceeds the ${smallest} CPUs of the smallest instance; threads will share CPUs`];
+  return [
+    `${key('num_threads')}=${numThreads} exceeds the ${smallest} CPUs of the smallest instance; threads will share CPUs`,
+  ];
 }
 
 function unevenBatchWarning(batchSizes: readonly number[], options: PlanOptions): string[] {

@@ -39,21 +39,22 @@ function guardChannel(proc: ChildProcess, onCorrupt: (what: string) => void): Ch
   // `proc.channel` is a public wrapper; the pipe handle itself is kept under a symbol.
   const handleKey = Object.getOwnPropertySymbols(proc).find((k) => k.description === 'kChannelHandle');
   const channel = (handleKey ? (proc as unknown as Record<symbol, unknown>)[handleKey] : proc.channel) as
-    | (Record<string | symbol, unknown> & { onread?: unknown })
-    | null
-    | undefined;
+    (Record<string | symbol, unknown> & { onread?: unknown }) | null | undefined;
   const none: ChannelGuard = { pendingBytes: () => 0 };
   if (!channel || typeof channel.onread !== 'function') return none;
   const symbols = Object.getOwnPropertySymbols(channel);
   const bufferKey = symbols.find((k) => k.description === 'kMessageBuffer');
   const sizeKey = symbols.find((k) => k.description === 'kMessageBufferSize');
-  const pendingBytes = (): number => (sizeKey && typeof channel[sizeKey] === 'number' ? (channel[sizeKey] as number) : 0);
+  const pendingBytes = (): number =>
+    sizeKey && typeof channel[sizeKey] === 'number' ? (channel[sizeKey] as number) : 0;
   const checkPendingFrame = (): void => {
     const head = bufferKey && Array.isArray(channel[bufferKey]) ? (channel[bufferKey] as Uint8Array[])[0] : undefined;
     if (!head || head.length < 4) return;
     const announced = head[0]! * 2 ** 24 + (head[1]! << 16) + (head[2]! << 8) + head[3]!;
     if (announced > MAX_IPC_MESSAGE_BYTES) {
-      onCorrupt(`sent bytes on the IPC channel that are not a protocol message (they announce a ${announced}-byte message; starting ${hex(head)})`);
+      onCorrupt(
+        `sent bytes on the IPC channel that are not a protocol message (they announce a ${announced}-byte message; starting ${hex(head)})`,
+      );
     }
   };
   const original = channel.onread as (this: unknown, ...args: unknown[]) => unknown;
@@ -61,7 +62,9 @@ function guardChannel(proc: ChildProcess, onCorrupt: (what: string) => void): Ch
     try {
       return original.apply(this, args);
     } catch (err) {
-      onCorrupt(`sent bytes on the IPC channel that are not a protocol message (${err instanceof Error ? err.message : String(err)})`);
+      onCorrupt(
+        `sent bytes on the IPC channel that are not a protocol message (${err instanceof Error ? err.message : String(err)})`,
+      );
       return undefined;
     } finally {
       checkPendingFrame();
@@ -71,7 +74,8 @@ function guardChannel(proc: ChildProcess, onCorrupt: (what: string) => void): Ch
 }
 
 const hex = (bytes: Uint8Array): string =>
-  Array.from(bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join(' ') + (bytes.length > 16 ? ' ...' : '');
+  Array.from(bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join(' ') +
+  (bytes.length > 16 ? ' ...' : '');
 
 export function childCommand(kind: BindingKind, instance: Pick<PlanInstance, 'cpus' | 'memory_nodes'>): string[] {
   return [...bindingPrefix(kind, instance), process.execPath, CHILD_ENTRY];
@@ -86,7 +90,13 @@ export class ProcessEndpoint extends Inbox implements Endpoint {
 
   constructor(
     readonly index: number,
-    readonly proc: ResultPromise<{ ipc: true; serialization: 'advanced'; reject: false; buffer: false; stdin: 'ignore' }>,
+    readonly proc: ResultPromise<{
+      ipc: true;
+      serialization: 'advanced';
+      reject: false;
+      buffer: false;
+      stdin: 'ignore';
+    }>,
     accepts: MessageCheck,
   ) {
     super();
@@ -99,7 +109,10 @@ export class ProcessEndpoint extends Inbox implements Endpoint {
       if (this.garbage !== null) return;
       const msg = asChildMessage(raw, accepts);
       if (msg) this.deliver(msg);
-      else this.distrust(`sent a message that is not part of the protocol: ${JSON.stringify(raw)?.slice(0, 200) ?? String(raw)}`);
+      else
+        this.distrust(
+          `sent a message that is not part of the protocol: ${JSON.stringify(raw)?.slice(0, 200) ?? String(raw)}`,
+        );
     });
     this.channel = guardChannel(proc, (what) => this.distrust(what));
     proc.on('exit', (code, signal) => {
@@ -119,11 +132,19 @@ export class ProcessEndpoint extends Inbox implements Endpoint {
     let message: string;
     if (error !== null) message = error;
     else if (this.garbage !== null) message = this.garbage;
-    else if (this.exited) message = `exited ${this.signal ? `on signal ${this.signal}` : `with code ${this.exitCode}`} ${when}`;
+    else if (this.exited)
+      message = `exited ${this.signal ? `on signal ${this.signal}` : `with code ${this.exitCode}`} ${when}`;
     else message = `timed out ${when}${timeout === '' ? '' : ` (${timeout})`}`;
     const pending = this.channel.pendingBytes();
-    if (error === null && this.garbage === null && pending > 0) message += `, leaving ${pending} bytes on the IPC channel that are not a complete message`;
-    return { index: this.index, message, exit_code: this.exitCode, signal: this.signal, stderr_tail: this.stderrTail.trim() };
+    if (error === null && this.garbage === null && pending > 0)
+      message += `, leaving ${pending} bytes on the IPC channel that are not a complete message`;
+    return {
+      index: this.index,
+      message,
+      exit_code: this.exitCode,
+      signal: this.signal,
+      stderr_tail: this.stderrTail.trim(),
+    };
   }
 
   send(msg: ParentMessage): void {
@@ -158,7 +179,12 @@ export const CHILD_PROCESS_OPTIONS = {
  * Starts one pinned child for an instance, with the IPC channel the protocol runs over; `accepts`
  * admits the messages of the scenario it will run (the envelope's are always admitted).
  */
-export function spawnChild(binding: BindingKind, inst: PlanInstance, env: Readonly<Record<string, string>>, accepts: MessageCheck = () => false): ProcessEndpoint {
+export function spawnChild(
+  binding: BindingKind,
+  inst: PlanInstance,
+  env: Readonly<Record<string, string>>,
+  accepts: MessageCheck = () => false,
+): ProcessEndpoint {
   const [file, ...args] = childCommand(binding, inst);
   const proc = execa(file!, args, {
     ...CHILD_PROCESS_OPTIONS,

@@ -72,7 +72,8 @@ export type ChildMessage =
 /** Whether a message of a scenario's own is well formed (the scenario says). */
 export type MessageCheck = (x: Readonly<Record<string, unknown>>) => boolean;
 
-export const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+export const isRecord = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** Narrows a message from a child; null when it is neither the envelope's nor one `accepts` admits. */
 export function asChildMessage(x: unknown, accepts: MessageCheck): ChildMessage | null {
@@ -83,7 +84,10 @@ export function asChildMessage(x: unknown, accepts: MessageCheck): ChildMessage 
     case 'error':
       return typeof x.message === 'string' ? (x as ChildMessage) : null;
     case 'peak':
-      return isRecord(x.report) && typeof x.report.gflops === 'number' && typeof x.report.disturbed === 'boolean' && isRecord(x.report.env)
+      return isRecord(x.report) &&
+        typeof x.report.gflops === 'number' &&
+        typeof x.report.disturbed === 'boolean' &&
+        isRecord(x.report.env)
         ? (x as ChildMessage)
         : null;
     default:

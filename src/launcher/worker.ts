@@ -22,7 +22,8 @@ export interface WorkerPort {
 /** The port of a pinned child: Node's IPC channel, through execa. */
 export function processPort(): WorkerPort {
   return {
-    receive: (filter) => getOneMessage(filter ? { filter: (m) => filter(m as ParentMessage) } : {}) as Promise<ParentMessage>,
+    receive: (filter) =>
+      getOneMessage(filter ? { filter: (m) => filter(m as ParentMessage) } : {}) as Promise<ParentMessage>,
     messages: () => getEachMessage() as AsyncIterable<ParentMessage>,
     send: (msg) => sendMessage(msg as never),
     inline: false,
@@ -34,7 +35,12 @@ export function processPort(): WorkerPort {
  * otherwise. BENCH_DISABLE_FAULTS=1 lets a soak test resume its sweep as if the faults had been
  * transient.
  */
-export function injectFault(fault: FaultInjection | null, index: number, phase: FaultInjection['phase'], port: WorkerPort): Promise<void> | void {
+export function injectFault(
+  fault: FaultInjection | null,
+  index: number,
+  phase: FaultInjection['phase'],
+  port: WorkerPort,
+): Promise<void> | void {
   if (!fault || fault.instance !== index || fault.phase !== phase || process.env.BENCH_DISABLE_FAULTS === '1') return;
   if (port.inline) throw new Error('launcher.fault needs launcher=process: an inline worker shares the bench process');
   switch (fault.kind) {
@@ -43,7 +49,7 @@ export function injectFault(fault: FaultInjection | null, index: number, phase: 
       return;
     case 'exit':
       process.stderr.write(`fault injection: instance ${index} exits with code 3 in phase ${phase}\n`);
-      process.exit(3);
+      return process.exit(3);
     case 'hang':
       return new Promise<void>(() => {
         setInterval(() => {}, 1 << 30);
@@ -64,7 +70,10 @@ export function injectFault(fault: FaultInjection | null, index: number, phase: 
  * nothing had happened; the parent must not believe anything it says afterwards.
  */
 function writeCorruptBytes(index: number, phase: FaultInjection['phase']): void {
-  const junk = Buffer.from(`\xde\xad\xbe\xef\x00\xff{"type":"result" <- not a message (instance ${index}, ${phase})\n`, 'latin1');
+  const junk = Buffer.from(
+    `\xde\xad\xbe\xef\x00\xff{"type":"result" <- not a message (instance ${index}, ${phase})\n`,
+    'latin1',
+  );
   const fd = (process.channel as { fd?: number } | undefined)?.fd ?? Number(process.env.NODE_CHANNEL_FD);
   try {
     writeSync(1, junk);

@@ -56,7 +56,9 @@ export function presetFor(id: string, presets: readonly string[]): string | null
   return held.sort((a, b) => b.length - a.length)[0] ?? null;
 }
 
-/** What to run instead when `id` cannot be had: the preset of its name with synthesized weights, or the list of presets. */
+/**
+ * What to run instead when `id` cannot be had: the preset of its name with synthesized weights, or the list of presets.
+ */
 export function offlineAdvice(id: string, presets: readonly string[]): string {
   const preset = presetFor(id, presets);
   return preset !== null
@@ -122,7 +124,13 @@ function writeRef(cacheDir: string, id: string, revision: string, file: string):
 async function fetchOne(
   id: string,
   path: string,
-  o: { cacheDir: string; hubUrl: string; accessToken: string | undefined; revision: string; presets: readonly string[] },
+  o: {
+    cacheDir: string;
+    hubUrl: string;
+    accessToken: string | undefined;
+    revision: string;
+    presets: readonly string[];
+  },
 ): Promise<string> {
   // The library announces each download with console.debug; bench's core does not print.
   const debug = console.debug;
@@ -137,9 +145,14 @@ async function fetchOne(
       ...(o.accessToken ? { accessToken: o.accessToken } : {}),
     });
   } catch (err) {
-    const cause = err instanceof Error ? `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}` : String(err);
+    const cause =
+      err instanceof Error
+        ? `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}`
+        : String(err);
     if (/fetch failed|ENOTFOUND|ECONNREFUSED|EAI_AGAIN|ETIMEDOUT|network/i.test(cause)) {
-      throw new ModelError(`model.id=${id}: cannot reach the Hugging Face hub at ${o.hubUrl} (${cause}). ${offlineAdvice(id, o.presets)}`);
+      throw new ModelError(
+        `model.id=${id}: cannot reach the Hugging Face hub at ${o.hubUrl} (${cause}). ${offlineAdvice(id, o.presets)}`,
+      );
     }
     throw new ModelError(`model.id=${id}: cannot download ${path} from ${o.hubUrl}: ${cause}`);
   } finally {

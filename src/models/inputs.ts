@@ -49,13 +49,17 @@ function tokenRange(vocabSize: number | null): [number, number] {
 }
 
 /** What bench feeds, for messages about inputs it cannot. */
-export const FEEDABLE = 'bench feeds input_ids, attention_mask, token_type_ids, position_ids (int32/int64, shape [batch, sequence]) and their usual aliases';
+export const FEEDABLE =
+  'bench feeds input_ids, attention_mask, token_type_ids, position_ids (int32/int64, shape [batch, sequence]) and their usual aliases';
 
 /** The first input bench cannot feed (by its name, type or rank), or null when it can feed them all. */
 export function unfeedableInput(specs: readonly InputSpec[]): InputSpec | null {
   return (
     specs.find(
-      (spec) => roleOf(spec.name) === null || (spec.type !== 'int64' && spec.type !== 'int32') || (spec.shape.length !== 0 && spec.shape.length !== 2),
+      (spec) =>
+        roleOf(spec.name) === null ||
+        (spec.type !== 'int64' && spec.type !== 'int32') ||
+        (spec.shape.length !== 0 && spec.shape.length !== 2),
     ) ?? null
   );
 }
@@ -80,7 +84,10 @@ export interface FeedOptions {
   readonly padTokenId?: number | null;
 }
 
-/** The padded tail of a sequence of `sequenceLength` tokens for scenario.padding = `fraction`: at least one real token stays. */
+/**
+ * The padded tail of a sequence of `sequenceLength` tokens for scenario.padding = `fraction`: at least one real token
+ * stays.
+ */
 export function paddedTail(fraction: number, sequenceLength: number): number {
   return Math.min(Math.floor(fraction * sequenceLength), sequenceLength - 1);
 }
@@ -103,7 +110,10 @@ export function buildFeeds(specs: readonly InputSpec[], opts: FeedOptions): Feed
     const role = roleOf(spec.name)!;
     const type = spec.type as Feed['type'];
     const [fixedBatch, fixedSeq] = spec.shape;
-    if ((typeof fixedBatch === 'number' && fixedBatch > 0 && fixedBatch !== b) || (typeof fixedSeq === 'number' && fixedSeq > 0 && fixedSeq !== s)) {
+    if (
+      (typeof fixedBatch === 'number' && fixedBatch > 0 && fixedBatch !== b) ||
+      (typeof fixedSeq === 'number' && fixedSeq > 0 && fixedSeq !== s)
+    ) {
       throw new ModelError(
         `The model's input '${spec.name}' has the fixed shape [${spec.shape.join(', ')}]: set batch_size=${String(fixedBatch)} sequence_length=${String(fixedSeq)}`,
       );

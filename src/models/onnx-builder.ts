@@ -103,7 +103,9 @@ export class GraphBuilder {
   addInitializer(name: string, data: TensorData | LazyFloat32, dims: readonly number[]): string {
     const elementCount = dims.reduce((product, dim) => product * dim, 1);
     if (elementCount !== data.length) {
-      throw new RangeError(`initializer ${name}: dims [${dims.join(', ')}] hold ${elementCount} elements, data has ${data.length}`);
+      throw new RangeError(
+        `initializer ${name}: dims [${dims.join(', ')}] hold ${elementCount} elements, data has ${data.length}`,
+      );
     }
     assertLittleEndianHost();
     this.claimTensorName(name);
@@ -161,7 +163,7 @@ export class GraphBuilder {
    */
   writeTo(fd: number, opset: number): number {
     const write = (bytes: Uint8Array): void => {
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+      for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
     };
     const head = onnx.ModelProto.encode({ irVersion: IR_VERSION, producerName: PRODUCER_NAME }).finish();
     const tail = onnx.ModelProto.encode({ opsetImport: [{ domain: '', version: opset }] }).finish();
@@ -172,7 +174,11 @@ export class GraphBuilder {
       const rawLength = i.data.length * bytesPerElement(i.data);
       const rawHeader = concat([tag(9, 2), varint(rawLength)]);
       const length = meta.length + rawHeader.length + rawLength;
-      return { header: concat([tag(5, 2), varint(length), meta, rawHeader]), data: i.data, size: varintLength(length) + 1 + length };
+      return {
+        header: concat([tag(5, 2), varint(length), meta, rawHeader]),
+        data: i.data,
+        size: varintLength(length) + 1 + length,
+      };
     });
     const graphLength = graphHead.length + tensors.reduce((sum, t) => sum + t.size, 0) + graphTail.length;
     write(concat([head, tag(7, 2), varint(graphLength), graphHead]));

@@ -15,20 +15,42 @@ import type { KnownArchitecture } from './arch.js';
 import { roleOf } from './inputs.js';
 
 export interface OnnxOutline {
-  readonly nodes: readonly { readonly opType: string; readonly inputs: readonly string[]; readonly outputs: readonly string[] }[];
+  readonly nodes: readonly {
+    readonly opType: string;
+    readonly inputs: readonly string[];
+    readonly outputs: readonly string[];
+  }[];
   readonly initializerDims: ReadonlyMap<string, readonly number[]>;
   /**
    * The inputs a caller feeds: graph inputs that are not initializers (before IR version 4 every
    * initializer was also listed as an input). Types use ONNX Runtime's names (float32, int64, ...);
    * a dimension is its value, its symbolic name, or '?' when the file names neither.
    */
-  readonly inputs: readonly { readonly name: string; readonly type: string; readonly shape: readonly (number | string)[] }[];
+  readonly inputs: readonly {
+    readonly name: string;
+    readonly type: string;
+    readonly shape: readonly (number | string)[];
+  }[];
 }
 
 /** TensorProto.DataType numbers to the type names ONNX Runtime uses. */
 const ELEM_TYPES: Readonly<Record<number, string>> = {
-  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool',
-  10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 14: 'complex64', 15: 'complex128', 16: 'bfloat16',
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  4: 'uint16',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  8: 'string',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+  12: 'uint32',
+  13: 'uint64',
+  14: 'complex64',
+  15: 'complex128',
+  16: 'bfloat16',
 };
 
 class FileCursor {
@@ -174,13 +196,21 @@ function aliasesOf(outline: OnnxOutline, inputs: Iterable<string>): Set<string> 
  * The word embedding table: the data of the Gather fed by input_ids (directly or through a Cast),
  * or input 2 of a fused EmbedLayerNormalization; [vocabulary, hidden].
  */
-function wordTable(outline: OnnxOutline, inputIds: string): { readonly name: string; readonly dims: readonly [number, number] } | null {
+function wordTable(
+  outline: OnnxOutline,
+  inputIds: string,
+): { readonly name: string; readonly dims: readonly [number, number] } | null {
   const aliases = aliasesOf(outline, [inputIds]);
   for (const n of outline.nodes) {
     const table =
-      n.opType === 'Gather' && aliases.has(n.inputs[1] ?? '') ? n.inputs[0] : n.opType === 'EmbedLayerNormalization' && aliases.has(n.inputs[0] ?? '') ? n.inputs[2] : undefined;
+      n.opType === 'Gather' && aliases.has(n.inputs[1] ?? '')
+        ? n.inputs[0]
+        : n.opType === 'EmbedLayerNormalization' && aliases.has(n.inputs[0] ?? '')
+          ? n.inputs[2]
+          : undefined;
     const dims = table === undefined ? undefined : outline.initializerDims.get(table);
-    if (table !== undefined && dims && dims.length === 2 && dims[0]! > 0 && dims[1]! > 0) return { name: table, dims: [dims[0]!, dims[1]!] };
+    if (table !== undefined && dims && dims.length === 2 && dims[0]! > 0 && dims[1]! > 0)
+      return { name: table, dims: [dims[0]!, dims[1]!] };
   }
   return null;
 }
@@ -202,7 +232,9 @@ const WEIGHT_INPUT: Readonly<Record<string, number>> = {
 };
 /** Fused attention: input 1 is the Q, K and V weights packed as [hidden, 3 * hidden]. */
 const PACKED_ATTENTION = new Set(['Attention', 'QAttention']);
-/** Ops a weight may pass through on its way from an initializer to a MatMul (fp16 and QDQ files, transposed weights). */
+/**
+ * Ops a weight may pass through on its way from an initializer to a MatMul (fp16 and QDQ files, transposed weights).
+ */
 const WEIGHT_PASS_THROUGH = new Set(['Cast', 'DequantizeLinear', 'Identity', 'Transpose']);
 
 export interface GraphArchitecture {
@@ -287,7 +319,8 @@ export function architectureFromGraph(outline: OnnxOutline): GraphArchitecture {
   for (const n of outline.nodes) {
     if (PACKED_ATTENTION.has(n.opType)) {
       const d = weightDims(n.inputs[1]);
-      if (d && d.length === 2 && ((d[0] === hidden && d[1] === 3 * hidden) || (d[0] === 3 * hidden && d[1] === hidden))) projections += 3;
+      if (d && d.length === 2 && ((d[0] === hidden && d[1] === 3 * hidden) || (d[0] === 3 * hidden && d[1] === hidden)))
+        projections += 3;
       continue;
     }
     const at = WEIGHT_INPUT[n.opType];
@@ -305,12 +338,24 @@ export function architectureFromGraph(outline: OnnxOutline): GraphArchitecture {
     }
   }
   const pairs = [...ffn].filter(([, e]) => e.in === e.out && e.in > 0).sort((a, b) => b[1].in - a[1].in);
-  const known = { ...UNKNOWN, vocab_size: vocab, hidden_size: hidden, max_position_embeddings: positions, type_vocab_size: typeRows };
+  const known = {
+    ...UNKNOWN,
+    vocab_size: vocab,
+    hidden_size: hidden,
+    max_position_embeddings: positions,
+    type_vocab_size: typeRows,
+  };
   if (pairs.length === 0) {
-    return { arch: known, note: `the graph has no feed-forward weights of the hidden size ${hidden} ([${hidden}, I] and [I, ${hidden}] in pairs)` };
+    return {
+      arch: known,
+      note: `the graph has no feed-forward weights of the hidden size ${hidden} ([${hidden}, I] and [I, ${hidden}] in pairs)`,
+    };
   }
   if (pairs.length > 1 && pairs[1]![1].in === pairs[0]![1].in) {
-    return { arch: known, note: `the graph's feed-forward size is ambiguous (${pairs.map(([i, e]) => `${e.in} pairs with I=${i}`).join(', ')})` };
+    return {
+      arch: known,
+      note: `the graph's feed-forward size is ambiguous (${pairs.map(([i, e]) => `${e.in} pairs with I=${i}`).join(', ')})`,
+    };
   }
   const [intermediate, { in: layers }] = pairs[0]!;
   if (projections < 4 * layers) {

@@ -46,11 +46,16 @@ export async function preoptimize(model: Uint8Array | string): Promise<Uint8Arra
       // Errors only: warnings about the saved model are expected here.
       logSeverityLevel: 3,
     } as const;
-    const session = typeof model === 'string' ? await o.InferenceSession.create(model, options) : await o.InferenceSession.create(model, options);
+    const session =
+      typeof model === 'string'
+        ? await o.InferenceSession.create(model, options)
+        : await o.InferenceSession.create(model, options);
     await session.release();
     return readFileSync(file);
   } catch (err) {
-    throw new ModelError(`ONNX Runtime cannot load the model to pre-optimize it: ${(err as Error).message.split('\n')[0]}`);
+    throw new ModelError(
+      `ONNX Runtime cannot load the model to pre-optimize it: ${(err as Error).message.split('\n')[0]}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -80,7 +85,11 @@ export interface QuantizedFile {
 }
 
 /** Quantizes `input` into `output` (written atomically). Throws QuantizeFileError with the cause. */
-export async function quantizeFile(input: string, output: string, settings: QuantizationSettings): Promise<QuantizedFile> {
+export async function quantizeFile(
+  input: string,
+  output: string,
+  settings: QuantizationSettings,
+): Promise<QuantizedFile> {
   const t0 = performance.now();
   let bytes: Uint8Array;
   try {
@@ -89,7 +98,10 @@ export async function quantizeFile(input: string, output: string, settings: Quan
     throw new QuantizeFileError('input', `cannot read ${input}: ${(err as Error).message}`);
   }
   if (!looksLikeOnnx(bytes)) {
-    throw new QuantizeFileError('input', `${input} is not an ONNX model (${bytes.length} bytes, does not start like a ModelProto); give an exported fp32 .onnx file`);
+    throw new QuantizeFileError(
+      'input',
+      `${input} is not an ONNX model (${bytes.length} bytes, does not start like a ModelProto); give an exported fp32 .onnx file`,
+    );
   }
   const sizeIn = bytes.length;
   let quantized: Uint8Array;
@@ -119,7 +131,11 @@ export async function quantizationKey(source: string, settings: QuantizationSett
   const fields = {
     quantizer: QUANTIZER_VERSION,
     source: { path: source, size: st.size, mtime_ms: st.mtimeMs },
-    settings: { ...settings, op_types: [...settings.op_types].sort(), exclude_nodes: [...settings.exclude_nodes].sort() },
+    settings: {
+      ...settings,
+      op_types: [...settings.op_types].sort(),
+      exclude_nodes: [...settings.exclude_nodes].sort(),
+    },
     ort: settings.preoptimize ? await ortVersion() : null,
   };
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 16);
@@ -139,8 +155,14 @@ export interface QuantizationSummary extends QuantizationSettings {
  * report beside it). The file name keeps the source's stem, e.g.
  * `bert-base-cased-opset12-seed42-int8-<key>.onnx`.
  */
-export async function resolveQuantized(fp32: ResolvedModel, settings: QuantizationSettings, cacheDir: string): Promise<ResolvedModel> {
-  const stem = basename(fp32.file, '.onnx').replace(/-[0-9a-f]{16}$/, '').replace('-fp32', '');
+export async function resolveQuantized(
+  fp32: ResolvedModel,
+  settings: QuantizationSettings,
+  cacheDir: string,
+): Promise<ResolvedModel> {
+  const stem = basename(fp32.file, '.onnx')
+    .replace(/-[0-9a-f]{16}$/, '')
+    .replace('-fp32', '');
   const file = join(cacheDir, `${stem}-int8-${await quantizationKey(fp32.file, settings)}.onnx`);
   const reportFile = `${file}.json`;
   const summary = (report: QuantizeReport | null): QuantizationSummary => ({
@@ -157,19 +179,29 @@ export async function resolveQuantized(fp32: ResolvedModel, settings: Quantizati
     } catch {
       // The report is informative only; the model file is what runs.
     }
-    return { ...base, size_mb: statSync(file).size / 2 ** 20, cached: true, prepare_ms: fp32.prepare_ms, quantization: summary(report) };
+    return {
+      ...base,
+      size_mb: statSync(file).size / 2 ** 20,
+      cached: true,
+      prepare_ms: fp32.prepare_ms,
+      quantization: summary(report),
+    };
   }
   try {
     mkdirSync(cacheDir, { recursive: true });
   } catch (err) {
-    throw new ModelError(`Cannot create ${cacheDir} for the int8 model: ${(err as Error).message}. Set BENCH_CACHE_DIR to a writable folder`);
+    throw new ModelError(
+      `Cannot create ${cacheDir} for the int8 model: ${(err as Error).message}. Set BENCH_CACHE_DIR to a writable folder`,
+    );
   }
   let made: QuantizedFile;
   try {
     made = await quantizeFile(fp32.file, file, settings);
   } catch (err) {
     if (!(err instanceof ModelError)) throw err;
-    throw new ModelError(`model.dtype=int8: cannot quantize the model: ${err.message}; set model.dtype=fp32, or change model.quantization`);
+    throw new ModelError(
+      `model.dtype=int8: cannot quantize the model: ${err.message}; set model.dtype=fp32, or change model.quantization`,
+    );
   }
   try {
     writeFileAtomic(reportFile, `${JSON.stringify(made.report, null, 1)}\n`);

@@ -97,13 +97,20 @@ export interface QuantizeResult {
 
 /** Checks settings that did not come through the config schema (the `bench quantize` flags, API use). */
 export function validateQuantizationSettings(s: QuantizationSettings): void {
-  if (!WEIGHT_TYPES.includes(s.weight_type)) throw new ModelError(`weight_type: expected one of ${WEIGHT_TYPES.join(', ')}, got ${JSON.stringify(s.weight_type)}`);
+  if (!WEIGHT_TYPES.includes(s.weight_type))
+    throw new ModelError(
+      `weight_type: expected one of ${WEIGHT_TYPES.join(', ')}, got ${JSON.stringify(s.weight_type)}`,
+    );
   if (!QUANTIZATION_OPERATORS.includes(s.operators)) {
-    throw new ModelError(`operators: expected one of ${QUANTIZATION_OPERATORS.join(', ')}, got ${JSON.stringify(s.operators)}`);
+    throw new ModelError(
+      `operators: expected one of ${QUANTIZATION_OPERATORS.join(', ')}, got ${JSON.stringify(s.operators)}`,
+    );
   }
   for (const op of s.op_types) {
     if (!QUANTIZABLE_OP_TYPES.includes(op)) {
-      throw new ModelError(`op_types: ${JSON.stringify(op)} cannot be quantized dynamically; choose from ${QUANTIZABLE_OP_TYPES.join(', ')} (LayerNorms and activations stay fp32)`);
+      throw new ModelError(
+        `op_types: ${JSON.stringify(op)} cannot be quantized dynamically; choose from ${QUANTIZABLE_OP_TYPES.join(', ')} (LayerNorms and activations stay fp32)`,
+      );
     }
   }
 }
@@ -129,7 +136,12 @@ export function quantizationRange(type: WeightType, reduceRange: boolean): { qmi
 }
 
 /** Scale and zero point of one range, as quant_utils.compute_scale_zp computes them. */
-function scaleAndZeroPoint(min: number, max: number, type: WeightType, reduceRange: boolean): { scale: number; zeroPoint: number } {
+function scaleAndZeroPoint(
+  min: number,
+  max: number,
+  type: WeightType,
+  reduceRange: boolean,
+): { scale: number; zeroPoint: number } {
   const { qmin, qmax } = quantizationRange(type, reduceRange);
   let rmin = Math.min(min, 0);
   let rmax = Math.max(max, 0);
@@ -276,7 +288,14 @@ class Rewriter {
       if (this.removed.has(node)) continue;
       const op = node.opType ?? '';
       const domain = node.domain ?? '';
-      const kind = op === 'Attention' ? (domain === MS_DOMAIN ? 'Attention' : null) : domain === '' || domain === 'ai.onnx' ? op : null;
+      const kind =
+        op === 'Attention'
+          ? domain === MS_DOMAIN
+            ? 'Attention'
+            : null
+          : domain === '' || domain === 'ai.onnx'
+            ? op
+            : null;
       if (kind === null || !wanted.has(kind)) {
         out.push(node);
         continue;
@@ -362,7 +381,12 @@ class Rewriter {
   }
 
   /** Quantizes (once) a [K, N] weight; `transposed` means the stored tensor is [N, K] (Gemm transB). */
-  private weight(name: string, f: FloatTensor, transposed: boolean, scaleFactor = 1): { q: string; scale: string; zeroPoint: string } {
+  private weight(
+    name: string,
+    f: FloatTensor,
+    transposed: boolean,
+    scaleFactor = 1,
+  ): { q: string; scale: string; zeroPoint: string } {
     const key = `${name}|${transposed}|${scaleFactor}`;
     const cached = this.quantizedWeights.get(key);
     if (cached) return cached;
@@ -373,7 +397,11 @@ class Rewriter {
       for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[c * rows + r] = f.data[r * cols + c]!;
       [rows, cols] = [cols, rows];
     }
-    const qw = quantizeWeight(data, rows, cols, { type: this.s.weight_type, perChannel: this.s.per_channel, reduceRange: this.s.reduce_range });
+    const qw = quantizeWeight(data, rows, cols, {
+      type: this.s.weight_type,
+      perChannel: this.s.per_channel,
+      reduceRange: this.s.reduce_range,
+    });
     const scale = scaleFactor === 1 ? qw.scale : qw.scale.map((x) => Math.fround(x * scaleFactor));
     const vectorDims = this.s.per_channel ? [cols] : [];
     const result = {
@@ -396,7 +424,12 @@ class Rewriter {
     const q = this.freshName(`${base}_quantized`);
     const scale = this.freshName(`${base}_scale`);
     const zeroPoint = this.freshName(`${base}_zero_point`);
-    emitted.push({ name: this.freshNodeName(`${base}_QuantizeLinear`), opType: 'DynamicQuantizeLinear', input: [input], output: [q, scale, zeroPoint] });
+    emitted.push({
+      name: this.freshNodeName(`${base}_QuantizeLinear`),
+      opType: 'DynamicQuantizeLinear',
+      input: [input],
+      output: [q, scale, zeroPoint],
+    });
     this.usesDynamicQuantizeLinear = true;
     const result = { q, scale, zeroPoint };
     this.dynamicInputs.set(input, result);
@@ -417,7 +450,12 @@ class Rewriter {
   }
 
   /** The float result of an integer MatMul, standard ops: MatMulInteger -> Cast -> Mul(a_scale * w_scale). */
-  private integerMatMul(node: Node, input: string, w: { q: string; scale: string; zeroPoint: string }, output: string): Node[] {
+  private integerMatMul(
+    node: Node,
+    input: string,
+    w: { q: string; scale: string; zeroPoint: string },
+    output: string,
+  ): Node[] {
     const emitted: Node[] = [];
     const a = this.dynamicQuantize(input, emitted);
     const stem = node.name || output;
@@ -425,10 +463,26 @@ class Rewriter {
     const asFloat = this.freshName(`${output}_quantized_cast_output`);
     const scales = this.freshName(`${stem}_scales_mul:0`);
     emitted.push(
-      { name: this.freshNodeName(`${stem}_quant`), opType: 'MatMulInteger', input: [a.q, w.q, a.zeroPoint, w.zeroPoint], output: [product] },
-      { name: this.freshNodeName(`${stem}_cast`), opType: 'Cast', input: [product], output: [asFloat], attribute: [{ name: 'to', type: ATTR.INT, i: DT.FLOAT }] },
+      {
+        name: this.freshNodeName(`${stem}_quant`),
+        opType: 'MatMulInteger',
+        input: [a.q, w.q, a.zeroPoint, w.zeroPoint],
+        output: [product],
+      },
+      {
+        name: this.freshNodeName(`${stem}_cast`),
+        opType: 'Cast',
+        input: [product],
+        output: [asFloat],
+        attribute: [{ name: 'to', type: ATTR.INT, i: DT.FLOAT }],
+      },
       { name: this.freshNodeName(`${stem}_scales_mul`), opType: 'Mul', input: [a.scale, w.scale], output: [scales] },
-      { name: this.freshNodeName(`${stem}_output_scale_mul`), opType: 'Mul', input: [asFloat, scales], output: [output] },
+      {
+        name: this.freshNodeName(`${stem}_output_scale_mul`),
+        opType: 'Mul',
+        input: [asFloat, scales],
+        output: [output],
+      },
     );
     return emitted;
   }
@@ -449,7 +503,15 @@ class Rewriter {
       out = folded.add.output![0]!;
     }
     this.usesContribOps = true;
-    return [{ name: this.freshNodeName(`${node.name || out}_quant`), opType: 'DynamicQuantizeMatMul', domain: MS_DOMAIN, input: inputs, output: [out] }];
+    return [
+      {
+        name: this.freshNodeName(`${node.name || out}_quant`),
+        opType: 'DynamicQuantizeMatMul',
+        domain: MS_DOMAIN,
+        input: inputs,
+        output: [out],
+      },
+    ];
   }
 
   private gemm(node: Node): Node[] | string {
@@ -466,7 +528,8 @@ class Rewriter {
     if (c) {
       const t = this.initializers.get(c);
       const cf = t ? readFloatTensor(t) : null;
-      if (!cf || (cf.data.length !== n && cf.data.length !== 1) || cf.dims.length > 2) return 'C is not a constant bias vector';
+      if (!cf || (cf.data.length !== n && cf.data.length !== 1) || cf.dims.length > 2)
+        return 'C is not a constant bias vector';
       const values = new Float32Array(n).map((_, i) => Math.fround(beta * cf.data[cf.data.length === 1 ? 0 : i]!));
       bias = this.addInitializer(`${c}_bias`, values, [n]);
     }
@@ -478,7 +541,12 @@ class Rewriter {
       const unbiased = this.freshName(`${output}_unbiased`);
       return [
         ...this.integerMatMul(node, input, w, unbiased),
-        { name: this.freshNodeName(`${node.name || output}_bias_add`), opType: 'Add', input: [unbiased, bias], output: [output] },
+        {
+          name: this.freshNodeName(`${node.name || output}_bias_add`),
+          opType: 'Add',
+          input: [unbiased, bias],
+          output: [output],
+        },
       ];
     }
     this.usesContribOps = true;
@@ -496,11 +564,13 @@ class Rewriter {
   /** com.microsoft Attention (input, weights, bias, mask_index) -> DynamicQuantizeLinear + QAttention. */
   private attention(node: Node): Node[] | string {
     const inputs = node.input ?? [];
-    if (inputs.slice(4).some((i) => i !== '')) return 'past state or attention bias inputs are not supported by QAttention';
+    if (inputs.slice(4).some((i) => i !== ''))
+      return 'past state or attention bias inputs are not supported by QAttention';
     const supported = new Set(['num_heads', 'unidirectional', 'mask_filter_value']);
     const other = (node.attribute ?? []).find((a) => !supported.has(a.name ?? ''));
     if (other) return `attribute ${other.name} is not supported by QAttention`;
-    if (floatAttribute(node, 'mask_filter_value', -10000) !== -10000) return 'mask_filter_value other than -10000 is not supported by QAttention';
+    if (floatAttribute(node, 'mask_filter_value', -10000) !== -10000)
+      return 'mask_filter_value other than -10000 is not supported by QAttention';
     const f = this.constantMatrix(inputs[1]);
     if (typeof f === 'string') return f;
     const bias = inputs[2] ? this.initializers.get(inputs[2]) : undefined;
@@ -527,7 +597,11 @@ class Rewriter {
     const f = this.constantMatrix(name);
     if (typeof f === 'string') return f.replace('weight', 'table');
     // Per tensor always: a per-column DequantizeLinear needs opset 13.
-    const qw = quantizeWeight(f.data, f.dims[0]!, f.dims[1]!, { type: this.s.weight_type, perChannel: false, reduceRange: this.s.reduce_range });
+    const qw = quantizeWeight(f.data, f.dims[0]!, f.dims[1]!, {
+      type: this.s.weight_type,
+      perChannel: false,
+      reduceRange: this.s.reduce_range,
+    });
     const key = `${name}|gather`;
     let cached = this.quantizedWeights.get(key);
     if (!cached) {
@@ -552,7 +626,12 @@ class Rewriter {
         output: [gathered],
         attribute: node.attribute ?? [],
       },
-      { name: this.freshNodeName(`${node.name || output}_dequantize`), opType: 'DequantizeLinear', input: [gathered, cached.scale, cached.zeroPoint], output: [output] },
+      {
+        name: this.freshNodeName(`${node.name || output}_dequantize`),
+        opType: 'DequantizeLinear',
+        input: [gathered, cached.scale, cached.zeroPoint],
+        output: [output],
+      },
     ];
   }
 }
@@ -576,15 +655,21 @@ export function quantizeModel(bytes: Uint8Array, settings: QuantizationSettings)
   const dropped = new Set((graph.initializer ?? []).map((t) => t.name ?? '').filter((n) => !kept.has(n)));
 
   const opsetOf = (domain: string): number | null => {
-    const entry = (model.opsetImport ?? []).find((o) => (o.domain ?? '') === domain || (domain === '' && o.domain === 'ai.onnx'));
+    const entry = (model.opsetImport ?? []).find(
+      (o) => (o.domain ?? '') === domain || (domain === '' && o.domain === 'ai.onnx'),
+    );
     return entry?.version === undefined || entry.version === null ? null : int64ToNumber(entry.version);
   };
   const onnxOpset = opsetOf('') ?? 0;
   if (rewriter.usesDynamicQuantizeLinear && onnxOpset < 11) {
-    throw new ModelError(`the model imports ONNX opset ${onnxOpset}; DynamicQuantizeLinear needs opset 11 or later (re-export with a newer opset)`);
+    throw new ModelError(
+      `the model imports ONNX opset ${onnxOpset}; DynamicQuantizeLinear needs opset 11 or later (re-export with a newer opset)`,
+    );
   }
   if (rewriter.usesDequantizeLinear && onnxOpset < 10) {
-    throw new ModelError(`the model imports ONNX opset ${onnxOpset}; DequantizeLinear needs opset 10 or later (re-export with a newer opset)`);
+    throw new ModelError(
+      `the model imports ONNX opset ${onnxOpset}; DequantizeLinear needs opset 10 or later (re-export with a newer opset)`,
+    );
   }
 
   graph.node = nodes;

@@ -19,7 +19,10 @@ import { DEFAULT_QUANTIZATION } from './quantize.js';
 import type { QuantizationSummary } from './quantize-file.js';
 
 export interface ResolvedModel {
-  /** What results call the model: `model.name` (for a user or hub model, its file or folder name or its id unless set; config/load.ts). */
+  /**
+   * What results call the model: `model.name` (for a user or hub model, its file or folder name or its id unless set;
+   * config/load.ts).
+   */
   readonly name: string;
   readonly file: string;
   readonly source: 'synthetic' | 'file' | 'hub';
@@ -58,7 +61,11 @@ export function synthesisKey(arch: ModelArchitecture, opset: number, dtype: stri
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 16);
 }
 
-export async function resolveModel(m: ModelConfig, seed: number, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedModel> {
+export async function resolveModel(
+  m: ModelConfig,
+  seed: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ResolvedModel> {
   const fp32 = await resolveFp32(m, seed, env);
   if (m.dtype !== 'int8') return fp32;
   // The int8 model is derived from the fp32 one (synthesized, user or hub) and cached beside it.
@@ -69,7 +76,10 @@ export async function resolveModel(m: ModelConfig, seed: number, env: NodeJS.Pro
 
 async function resolveFp32(m: ModelConfig, seed: number, env: NodeJS.ProcessEnv): Promise<ResolvedModel> {
   if (m.path !== null) return resolveLocal(m, m.path);
-  if (m.source === 'file') throw new ModelError('model.path: required with model.source=file; set model.path=/path/to/model.onnx or to a Hugging Face folder');
+  if (m.source === 'file')
+    throw new ModelError(
+      'model.path: required with model.source=file; set model.path=/path/to/model.onnx or to a Hugging Face folder',
+    );
   if (m.source === 'hub') return resolveHub(m, env);
   return resolveSynthetic(m, seed, env);
 }
@@ -78,8 +88,20 @@ async function resolveSynthetic(m: ModelConfig, seed: number, env: NodeJS.Proces
   const arch = architectureOf(m);
   // The synthesizer writes fp32 whatever model.dtype says; int8 is derived from this file.
   const dtype = 'fp32';
-  const file = join(cacheRoot(env), 'models', `${m.name}-${dtype}-opset${m.opset}-seed${seed}-${synthesisKey(arch, m.opset, dtype, seed)}.onnx`);
-  const base = { name: m.name, file, source: 'synthetic' as const, weights: 'random (synthesized)', arch, arch_source: 'preset', arch_note: null };
+  const file = join(
+    cacheRoot(env),
+    'models',
+    `${m.name}-${dtype}-opset${m.opset}-seed${seed}-${synthesisKey(arch, m.opset, dtype, seed)}.onnx`,
+  );
+  const base = {
+    name: m.name,
+    file,
+    source: 'synthetic' as const,
+    weights: 'random (synthesized)',
+    arch,
+    arch_source: 'preset',
+    arch_note: null,
+  };
   if (existsSync(file)) {
     return { ...base, size_mb: statSync(file).size / 2 ** 20, cached: true, prepare_ms: 0 };
   }
@@ -87,7 +109,9 @@ async function resolveSynthetic(m: ModelConfig, seed: number, env: NodeJS.Proces
   try {
     mkdirSync(join(cacheRoot(env), 'models'), { recursive: true });
   } catch (err) {
-    throw new ModelError(`Cannot write the synthesized model to ${file}: ${(err as Error).message}. Set BENCH_CACHE_DIR to a writable folder`);
+    throw new ModelError(
+      `Cannot write the synthesized model to ${file}: ${(err as Error).message}. Set BENCH_CACHE_DIR to a writable folder`,
+    );
   }
   const { synthesizeModelTo } = await import('./synthesize.js');
   let size: number;
@@ -97,7 +121,10 @@ async function resolveSynthetic(m: ModelConfig, seed: number, env: NodeJS.Proces
     size = writeFileAtomicWith(file, (fd) => synthesizeModelTo(fd, arch, { seed, opset: m.opset }));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code !== undefined) throw new ModelError(`Cannot write the synthesized model to ${file}: ${e.message}. Set BENCH_CACHE_DIR to a writable folder`);
+    if (e.code !== undefined)
+      throw new ModelError(
+        `Cannot write the synthesized model to ${file}: ${e.message}. Set BENCH_CACHE_DIR to a writable folder`,
+      );
     throw new ModelError(`Cannot synthesize ${m.name}: ${e.message}`);
   }
   return { ...base, size_mb: size / 2 ** 20, cached: false, prepare_ms: performance.now() - t0 };
@@ -128,7 +155,11 @@ export function architectureFromHfConfig(json: Record<string, unknown>): KnownAr
  * A user or hub model's architecture: config.json's fields where it has one, the graph's where it
  * does not (or says nothing), and why the FLOP count's fields are unknown when neither says them.
  */
-export function userArchitecture(outline: OnnxOutline, config: Record<string, unknown> | null, configFile: string | null): Pick<ResolvedModel, 'arch' | 'arch_source' | 'arch_note'> {
+export function userArchitecture(
+  outline: OnnxOutline,
+  config: Record<string, unknown> | null,
+  configFile: string | null,
+): Pick<ResolvedModel, 'arch' | 'arch_source' | 'arch_note'> {
   const graph = architectureFromGraph(outline);
   const fromConfig = config ? architectureFromHfConfig(config) : null;
   const arch = Object.fromEntries(
@@ -158,14 +189,18 @@ const ONNX_CANDIDATES = ['onnx/model.onnx', 'model.onnx'];
 export function locateLocalModel(path: string): { file: string; configFile: string | null } {
   const full = resolve(path);
   if (!existsSync(full)) {
-    throw new ModelError(`model.path: ${full} does not exist; give an .onnx file or a Hugging Face folder with config.json and onnx/model.onnx`);
+    throw new ModelError(
+      `model.path: ${full} does not exist; give an .onnx file or a Hugging Face folder with config.json and onnx/model.onnx`,
+    );
   }
   let file = full;
   let configFile: string | null = null;
   if (statSync(full).isDirectory()) {
     const found = ONNX_CANDIDATES.map((c) => join(full, c)).find((c) => existsSync(c));
     if (!found) {
-      throw new ModelError(`model.path: ${full} is a folder without ${ONNX_CANDIDATES.join(' or ')}; export the model to ONNX first (e.g. optimum-cli export onnx)`);
+      throw new ModelError(
+        `model.path: ${full} is a folder without ${ONNX_CANDIDATES.join(' or ')}; export the model to ONNX first (e.g. optimum-cli export onnx)`,
+      );
     }
     file = found;
     if (existsSync(join(full, 'config.json'))) configFile = join(full, 'config.json');
@@ -201,12 +236,14 @@ function readOutline(file: string, key: string): OnnxOutline {
     throw new ModelError(`${key}: ${file} is corrupt or not an ONNX model (${(err as Error).message}); re-export it`);
   }
   const bad = unfeedableInput(outline.inputs);
-  if (bad) throw new ModelError(`${key}: ${file} has an input ${describeInput(bad)} that bench cannot feed: ${FEEDABLE}`);
+  if (bad)
+    throw new ModelError(`${key}: ${file} has an input ${describeInput(bad)} that bench cannot feed: ${FEEDABLE}`);
   return outline;
 }
 
 async function resolveHub(m: ModelConfig, env: NodeJS.ProcessEnv): Promise<ResolvedModel> {
-  if (m.id === null) throw new ModelError('model.id: required with model.source=hub, e.g. model.id=Xenova/bert-base-cased');
+  if (m.id === null)
+    throw new ModelError('model.id: required with model.source=hub, e.g. model.id=Xenova/bert-base-cased');
   const t0 = performance.now();
   const { downloadHubModel } = await import('./hub.js');
   const got = await downloadHubModel(m.id, { revision: 'main', files: ['config.json', 'onnx/model.onnx'], env });
@@ -246,6 +283,8 @@ function assertOnnx(file: string, key: string): void {
     closeSync(fd);
   }
   if (size < 16 || head[0] !== 0x08) {
-    throw new ModelError(`${key}: ${file} is not an ONNX model (${size} bytes, does not start like a ModelProto); point it at an exported .onnx file`);
+    throw new ModelError(
+      `${key}: ${file} is not an ONNX model (${size} bytes, does not start like a ModelProto); point it at an exported .onnx file`,
+    );
   }
 }

@@ -222,7 +222,11 @@ class EncoderGraph {
     const wordTable = this.parameter(names.wordEmbeddings, [this.arch.vocab_size, this.hidden], 'normal');
     const words = this.op(`${scope}/word_embeddings`, 'Gather', [wordTable, INPUT_IDS]);
     const positionIds = this.arch.model_type === 'roberta' ? this.robertaPositionIds(scope) : this.positionIds(scope);
-    const positionTable = this.parameter(names.positionEmbeddings, [this.arch.max_position_embeddings, this.hidden], 'normal');
+    const positionTable = this.parameter(
+      names.positionEmbeddings,
+      [this.arch.max_position_embeddings, this.hidden],
+      'normal',
+    );
     const positions = this.op(`${scope}/position_embeddings`, 'Gather', [positionTable, positionIds]);
     let sum = this.op(scope, 'Add', [words, positions]);
     if (names.tokenTypeEmbeddings !== undefined) {
@@ -313,7 +317,11 @@ class EncoderGraph {
       scopeOf(names.activation),
     );
     const output = this.linear(intermediate, names.output, this.arch.intermediate_size, this.hidden);
-    return this.layerNorm(this.op(scopeOf(names.outputResidual), 'Add', [output, attentionOut]), names.outputNorm, outputName);
+    return this.layerNorm(
+      this.op(scopeOf(names.outputResidual), 'Add', [output, attentionOut]),
+      names.outputNorm,
+      outputName,
+    );
   }
 
   /** x @ W + b with the MatMul output as the Add's first input, as the fusions expect. */
@@ -330,10 +338,16 @@ class EncoderGraph {
     const gamma = this.parameter(names.weight, [this.hidden], 'gamma');
     const beta = this.parameter(names.bias, [this.hidden], 'normal');
     if (this.opset >= 17) {
-      return this.op(scope, 'LayerNormalization', [x, gamma, beta], {
-        axis: attr.int(-1),
-        epsilon: attr.float(this.arch.layer_norm_eps),
-      }, outputName);
+      return this.op(
+        scope,
+        'LayerNormalization',
+        [x, gamma, beta],
+        {
+          axis: attr.int(-1),
+          epsilon: attr.float(this.arch.layer_norm_eps),
+        },
+        outputName,
+      );
     }
     const lastAxis = { axes: attr.ints([-1]), keepdims: attr.int(1) };
     const centered = this.op(scope, 'Sub', [x, this.op(scope, 'ReduceMean', [x], lastAxis)]);
@@ -382,7 +396,14 @@ class EncoderGraph {
   private parameter(name: string, dims: number[], init: 'normal' | 'gamma'): string {
     const mean = init === 'gamma' ? 1 : 0;
     const rng = this.rng;
-    return this.graph.addInitializer(name, { length: dims.reduce((a, b) => a * b, 1), fill: (chunk: Float32Array) => void rng.fillNormal(chunk, mean, INIT_STD) }, dims);
+    return this.graph.addInitializer(
+      name,
+      {
+        length: dims.reduce((a, b) => a * b, 1),
+        fill: (chunk: Float32Array) => void rng.fillNormal(chunk, mean, INIT_STD),
+      },
+      dims,
+    );
   }
 
   private floatScalar(value: number): string {
@@ -394,7 +415,9 @@ class EncoderGraph {
   }
 
   private int64Vector(values: number[]): string {
-    return this.constant(`const_int64_[${values.join(',')}]`, () => BigInt64Array.from(values, BigInt), [values.length]);
+    return this.constant(`const_int64_[${values.join(',')}]`, () => BigInt64Array.from(values, BigInt), [
+      values.length,
+    ]);
   }
 
   /** One shared initializer per distinct constant. */

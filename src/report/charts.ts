@@ -48,11 +48,27 @@ export interface ChartRow {
 }
 
 /** Keys that determine the cores of an instance: they are the x axis, never a series. */
-const CORE_KEYS = ['backend.num_threads', 'launcher.cores_per_instance', 'launcher.cpu_list', 'launcher.use_smt', 'launcher.nodes', 'launcher.sockets'];
+const CORE_KEYS = [
+  'backend.num_threads',
+  'launcher.cores_per_instance',
+  'launcher.cpu_list',
+  'launcher.use_smt',
+  'launcher.nodes',
+  'launcher.sockets',
+];
 /** Keys that change with the number of instances in a batch-size scaling sweep. */
 const INSTANCE_KEYS = ['launcher.num_instances', ...CORE_KEYS];
 /** Keys that never split a series: labels, seeds and bookkeeping. */
-const NEUTRAL_KEYS = ['experiment_name', 'seed', 'benchmark_duration', 'warmup_runs', 'scenario.min_iterations', 'topology.file', 'launcher.start_timeout_s', 'launcher.run_timeout_s'];
+const NEUTRAL_KEYS = [
+  'experiment_name',
+  'seed',
+  'benchmark_duration',
+  'warmup_runs',
+  'scenario.min_iterations',
+  'topology.file',
+  'launcher.start_timeout_s',
+  'launcher.run_timeout_s',
+];
 
 const SHORT_NAMES: Readonly<Record<string, string>> = {
   sequence_length: 'seq',
@@ -82,7 +98,11 @@ function varyingKeys(rows: readonly ResultRow[], exclude: readonly string[]): st
     .sort((a, b) => (a === 'sequence_length' ? -1 : b === 'sequence_length' ? 1 : a.localeCompare(b)));
 }
 
-const LEGEND_TITLES: Readonly<Record<string, string>> = { sequence_length: 'sequence length', batch_size: 'batch size', 'model.name': 'model' };
+const LEGEND_TITLES: Readonly<Record<string, string>> = {
+  sequence_length: 'sequence length',
+  batch_size: 'batch size',
+  'model.name': 'model',
+};
 
 /** One key: its value alone, under a legend titled with the key; several: `seq 32 · batch 8`, untitled. */
 function seriesLabel(r: ResultRow, keys: readonly string[]): string {
@@ -140,13 +160,15 @@ function skipped(id: string, title: string, caption: string, reason: string): Ch
 export function latencyVsCores(rows: readonly ChartRow[]): ChartPlan {
   const id = 'latency-vs-cores';
   const title = 'Latency vs cores';
-  const about = 'Core-count scaling: mean latency of single-instance runs against the cores used (intra-op threads, at most the pinned CPUs)';
+  const about =
+    'Core-count scaling: mean latency of single-instance runs against the cores used (intra-op threads, at most the pinned CPUs)';
   const completed = rows.map((c) => c.row).filter(ok);
   const singles = completed.filter((r) => r.instances === 1);
   const single = singles.filter((r) => coresUsed(r) !== null);
   const keys = varyingKeys(single, CORE_KEYS);
   const caption = `${about}, ${linesPhrase(keys)}.`;
-  if (singles.length === 0) return skipped(id, title, caption, completed.length === 0 ? 'no completed runs' : 'no single-instance runs');
+  if (singles.length === 0)
+    return skipped(id, title, caption, completed.length === 0 ? 'no completed runs' : 'no single-instance runs');
   if (single.length === 0) {
     return skipped(
       id,
@@ -157,8 +179,18 @@ export function latencyVsCores(rows: readonly ChartRow[]): ChartPlan {
     );
   }
   const cores = new Set(single.map(coresUsed));
-  if (cores.size < 2) return skipped(id, title, caption, `every single-instance run used the same number of cores (${[...cores][0]}): nothing to scale over`);
-  const values = single.map((r) => ({ cores: coresUsed(r), latency_ms: r.latency_mean_ms, series: seriesLabel(r, keys) }));
+  if (cores.size < 2)
+    return skipped(
+      id,
+      title,
+      caption,
+      `every single-instance run used the same number of cores (${[...cores][0]}): nothing to scale over`,
+    );
+  const values = single.map((r) => ({
+    cores: coresUsed(r),
+    latency_ms: r.latency_mean_ms,
+    series: seriesLabel(r, keys),
+  }));
   const maxCores = Math.max(...(cores as Set<number>));
   const minCores = Math.min(...(cores as Set<number>));
   const spec = {
@@ -177,7 +209,13 @@ export function latencyVsCores(rows: readonly ChartRow[]): ChartPlan {
         scale: maxCores / minCores >= 4 ? { type: 'log', base: 2 } : { zero: false },
         axis: { tickMinStep: 1, format: 'd' },
       },
-      y: { field: 'latency_ms', type: 'quantitative', aggregate: 'mean', title: 'mean latency (ms)', scale: { zero: true } },
+      y: {
+        field: 'latency_ms',
+        type: 'quantitative',
+        aggregate: 'mean',
+        title: 'mean latency (ms)',
+        scale: { zero: true },
+      },
       color: { field: 'series', type: 'nominal', sort: seriesOrder(single, keys), title: legendTitle(keys) },
     },
   };
@@ -204,7 +242,14 @@ function instanceChart(rows: readonly ChartRow[], which: 'latency' | 'throughput
       : `${kind}: throughput summed over the instances (counted in their common window) against the number of instances, ${linesPhrase(keys)}.`;
   const counts = new Set(data.map((r) => r.instances));
   if (counts.size < 2) {
-    return skipped(id, title, caption, data.length === 0 ? 'no completed runs' : `every run used ${[...counts][0]} instance${[...counts][0] === 1 ? '' : 's'}: nothing to scale over`);
+    return skipped(
+      id,
+      title,
+      caption,
+      data.length === 0
+        ? 'no completed runs'
+        : `every run used ${[...counts][0]} instance${[...counts][0] === 1 ? '' : 's'}: nothing to scale over`,
+    );
   }
   const values = data.map((r) => ({
     instances: r.instances,
@@ -265,9 +310,22 @@ export function latencyDistribution(rows: readonly ChartRow[]): ChartPlan {
   if (values.length === 0) return skipped(id, title, caption, 'no raw latencies in these results');
   const y = { field: 'instance', type: 'nominal', title: null };
   const layer = [
-    { mark: { type: 'rule', color: '#555' }, encoding: { x: { field: 'p1', type: 'quantitative', title: 'latency (ms)', scale: { zero: false } }, x2: { field: 'p99' }, y } },
-    { mark: { type: 'bar', size: 12, color: '#7aa6d6', stroke: '#335f8f' }, encoding: { x: { field: 'q1', type: 'quantitative' }, x2: { field: 'q3' }, y } },
-    { mark: { type: 'tick', color: '#111', size: 12, thickness: 2 }, encoding: { x: { field: 'median', type: 'quantitative' }, y } },
+    {
+      mark: { type: 'rule', color: '#555' },
+      encoding: {
+        x: { field: 'p1', type: 'quantitative', title: 'latency (ms)', scale: { zero: false } },
+        x2: { field: 'p99' },
+        y,
+      },
+    },
+    {
+      mark: { type: 'bar', size: 12, color: '#7aa6d6', stroke: '#335f8f' },
+      encoding: { x: { field: 'q1', type: 'quantitative' }, x2: { field: 'q3' }, y },
+    },
+    {
+      mark: { type: 'tick', color: '#111', size: 12, thickness: 2 },
+      encoding: { x: { field: 'median', type: 'quantitative' }, y },
+    },
   ];
   const runs = new Set(values.map((v) => v.run));
   const subtitle = experimentNames(rows.map((c) => c.row)) || undefined;
@@ -280,7 +338,13 @@ export function latencyDistribution(rows: readonly ChartRow[]): ChartPlan {
           data: { values },
           // Run labels above their panels, left-aligned: beside them they would be cut short.
           facet: {
-            row: { field: 'run', type: 'nominal', title: null, sort: [...runs], header: { labelOrient: 'top', labelAnchor: 'start', labelAngle: 0, labelLimit: 0, labelFontSize: 11 } },
+            row: {
+              field: 'run',
+              type: 'nominal',
+              title: null,
+              sort: [...runs],
+              header: { labelOrient: 'top', labelAnchor: 'start', labelAngle: 0, labelLimit: 0, labelFontSize: 11 },
+            },
           },
           spec: { width: 420, height: { step: 22 }, layer },
           resolve: { scale: { x: 'independent', y: 'independent' }, axis: { x: 'independent' } },
@@ -314,7 +378,8 @@ export function dispatchLatency(rows: readonly ChartRow[]): ChartPlan {
       if (!classOrder.includes(label)) classOrder.push(label);
       const figures = { p50: k.latency_p50_ms, p90: k.latency_p90_ms, p99: k.latency_p99_ms };
       for (const stat of STATS) {
-        if (figures[stat] !== null) values.push({ run: c.label, class: label, setup: k.setup, stat, latency_ms: figures[stat] });
+        if (figures[stat] !== null)
+          values.push({ run: c.label, class: label, setup: k.setup, stat, latency_ms: figures[stat] });
       }
     }
   }
@@ -326,7 +391,15 @@ export function dispatchLatency(rows: readonly ChartRow[]): ChartPlan {
     facet: {
       column: { field: 'class', type: 'nominal', sort: classOrder, title: null, header: { labelFontSize: 11 } },
       ...(runs.length > 1
-        ? { row: { field: 'run', type: 'nominal', sort: runs, title: null, header: { labelOrient: 'top', labelAnchor: 'start', labelAngle: 0, labelLimit: 0, labelFontSize: 11 } } }
+        ? {
+            row: {
+              field: 'run',
+              type: 'nominal',
+              sort: runs,
+              title: null,
+              header: { labelOrient: 'top', labelAnchor: 'start', labelAngle: 0, labelLimit: 0, labelFontSize: 11 },
+            },
+          }
         : {}),
     },
     spec: {
@@ -337,7 +410,13 @@ export function dispatchLatency(rows: readonly ChartRow[]): ChartPlan {
         x: { field: 'stat', type: 'nominal', sort: [...STATS], title: null, axis: { labelAngle: 0 } },
         xOffset: { field: 'setup', type: 'nominal', sort: [...SETUPS] },
         y: { field: 'latency_ms', type: 'quantitative', title: 'request latency (ms)', scale: { zero: true } },
-        color: { field: 'setup', type: 'nominal', sort: [...SETUPS], title: 'setup', scale: { domain: [...SETUPS], range: ['#2f6fb0', '#d08a2c'] } },
+        color: {
+          field: 'setup',
+          type: 'nominal',
+          sort: [...SETUPS],
+          title: 'setup',
+          scale: { domain: [...SETUPS], range: ['#2f6fb0', '#d08a2c'] },
+        },
       },
     },
     // Runs of different rates or models differ by orders of magnitude: each its own axis.
@@ -354,7 +433,9 @@ export function planCharts(rows: readonly ChartRow[]): ChartPlan[] {
   const dispatch = rows.filter((c) => isDispatch(c.row));
   const study = rows.filter((c) => !isDispatch(c.row));
   return [
-    ...(study.length > 0 || dispatch.length === 0 ? [latencyVsCores(study), latencyVsInstances(study), throughputVsInstances(study), latencyDistribution(study)] : []),
+    ...(study.length > 0 || dispatch.length === 0
+      ? [latencyVsCores(study), latencyVsInstances(study), throughputVsInstances(study), latencyDistribution(study)]
+      : []),
     ...(dispatch.length > 0 ? [dispatchLatency(dispatch)] : []),
   ];
 }

@@ -42,10 +42,14 @@ export function speedText(m: MatchedRow): string {
   const hi = m.ratio_hi;
   const tested = m.basis === 'repetitions';
   if (m.verdict === 'faster') {
-    return tested && lo !== null && hi !== null ? `${(1 / m.ratio).toFixed(2)} ± ${((1 / lo - 1 / hi) / 2).toFixed(2)}× faster` : `${(1 / m.ratio).toFixed(2)}× faster (${m.reason ?? 'beyond the noise floor'})`;
+    return tested && lo !== null && hi !== null
+      ? `${(1 / m.ratio).toFixed(2)} ± ${((1 / lo - 1 / hi) / 2).toFixed(2)}× faster`
+      : `${(1 / m.ratio).toFixed(2)}× faster (${m.reason ?? 'beyond the noise floor'})`;
   }
   if (m.verdict === 'slower') {
-    return tested && lo !== null && hi !== null ? `${m.ratio.toFixed(2)} ± ${((hi - lo) / 2).toFixed(2)}× slower` : `${m.ratio.toFixed(2)}× slower (${m.reason ?? 'beyond the noise floor'})`;
+    return tested && lo !== null && hi !== null
+      ? `${m.ratio.toFixed(2)} ± ${((hi - lo) / 2).toFixed(2)}× slower`
+      : `${m.ratio.toFixed(2)}× slower (${m.reason ?? 'beyond the noise floor'})`;
   }
   if (m.verdict === 'within noise') return `within noise (${m.reason ?? 'too few repetitions for a test'})`;
   if (m.verdict === 'inconclusive') return `inconclusive (${m.reason ?? 'disturbed measurements'})`;
@@ -60,7 +64,9 @@ function ratioText(m: MatchedRow): string {
 
 function latencyText(m: MatchedRow, s: 'a' | 'b'): string {
   const f = m[s];
-  return f.repetition_log_std !== null ? `${sig(f.latency_ms)} ±${(f.repetition_log_std * 100).toFixed(1)}%` : sig(f.latency_ms);
+  return f.repetition_log_std !== null
+    ? `${sig(f.latency_ms)} ±${(f.repetition_log_std * 100).toFixed(1)}%`
+    : sig(f.latency_ms);
 }
 
 /** `5`, `4+1d` (4 clean used, 1 disturbed left out), `3d` (only disturbed ones). */
@@ -69,12 +75,19 @@ function repetitionsText(f: SideFigures): string {
   return f.used === f.repetitions ? `${f.used}d` : `${f.used}+${f.disturbed}d`;
 }
 
-/** The verdict in a table cell: the speed when there is one, else the verdict's word; `regression` when it fails the gate. */
+/**
+ * The verdict in a table cell: the speed when there is one, else the verdict's word; `regression` when it fails the
+ * gate.
+ */
 export function verdictCell(m: MatchedRow, regression = false): string {
-  const marks = [...(m.basis === 'noise-floor' && (m.verdict === 'faster' || m.verdict === 'slower') ? ['noise floor'] : []), ...(regression ? ['regression'] : [])];
+  const marks = [
+    ...(m.basis === 'noise-floor' && (m.verdict === 'faster' || m.verdict === 'slower') ? ['noise floor'] : []),
+    ...(regression ? ['regression'] : []),
+  ];
   const suffix = marks.length > 0 ? ` (${marks.join(', ')})` : '';
   if (m.verdict === 'faster' || m.verdict === 'slower') {
-    if (m.basis === 'noise-floor') return `${m.verdict === 'faster' ? (1 / m.ratio).toFixed(2) : m.ratio.toFixed(2)}× ${m.verdict}${suffix}`;
+    if (m.basis === 'noise-floor')
+      return `${m.verdict === 'faster' ? (1 / m.ratio).toFixed(2) : m.ratio.toFixed(2)}× ${m.verdict}${suffix}`;
     return `${speedText(m)}${suffix}`;
   }
   return `${m.verdict}${suffix}`;
@@ -85,9 +98,14 @@ export function statisticLines(cmp: Comparison): string[] {
   if (cmp.matched.length === 0) return ['none (no matched rows)'];
   const used = new Set(cmp.matched.map((m) => m.basis));
   const pct = Math.round(cmp.confidence * 100);
-  const lines: string[] = ["the unit of evidence is the repetition (a fresh measurement in new processes), never the calls of one run; each repetition's figure is its median latency"];
+  const lines: string[] = [
+    "the unit of evidence is the repetition (a fresh measurement in new processes), never the calls of one run; each repetition's figure is its median latency",
+  ];
   if (used.has('repetitions')) {
-    const tested = cmp.tested_rows === 0 ? 'no row could be tested' : `p adjusted over the ${cmp.tested_rows} row${cmp.tested_rows === 1 ? '' : 's'} tested by ${ADJUSTMENT_NAMES[cmp.adjustment]}`;
+    const tested =
+      cmp.tested_rows === 0
+        ? 'no row could be tested'
+        : `p adjusted over the ${cmp.tested_rows} row${cmp.tested_rows === 1 ? '' : 's'} tested by ${ADJUSTMENT_NAMES[cmp.adjustment]}`;
     lines.push(
       `>= ${cmp.min_repetitions} repetitions per side: Welch's t-test on the log repetition figures; B/A = ratio of geometric means with its ${pct}% t-interval; ${tested}; significant when p < ${cmp.alpha}`,
     );
@@ -98,7 +116,9 @@ export function statisticLines(cmp: Comparison): string[] {
         `faster/slower only beyond the ${(cmp.noise_floor * 100).toFixed(0)}% noise floor (--noise-floor) with that interval excluding 1, else "within noise"`,
     );
   }
-  lines.push('disturbed repetitions (other processes on the CPUs) are left out where a side has a clean one; a side with only disturbed ones makes the row "inconclusive"');
+  lines.push(
+    'disturbed repetitions (other processes on the CPUs) are left out where a side has a clean one; a side with only disturbed ones makes the row "inconclusive"',
+  );
   const measures = new Set(cmp.matched.map((m) => m.latency_measure));
   if (measures.has('request')) {
     lines.push(
@@ -111,7 +131,9 @@ export function statisticLines(cmp: Comparison): string[] {
       'dispatch runs from a CSV without dispatch.csv beside it: latency = service time (session.run in the instances, queueing excluded), not request latency; compare the run directories for request latencies',
     );
   }
-  lines.push('A, B: geometric mean of the repetitions, ±their spread (2 or more); reps: usable repetitions per side, +Nd: N disturbed ones left out, Nd: disturbed ones only');
+  lines.push(
+    'A, B: geometric mean of the repetitions, ±their spread (2 or more); reps: usable repetitions per side, +Nd: N disturbed ones left out, Nd: disturbed ones only',
+  );
   return lines;
 }
 
@@ -126,7 +148,13 @@ function failsThreshold(m: MatchedRow, threshold: number | null | undefined, noi
 interface Section {
   readonly title: string;
   readonly lines?: readonly string[];
-  readonly table?: undefined | { readonly header: readonly string[]; readonly rows: readonly (readonly string[])[]; readonly right?: readonly number[] };
+  readonly table?:
+    | undefined
+    | {
+        readonly header: readonly string[];
+        readonly rows: readonly (readonly string[])[];
+        readonly right?: readonly number[];
+      };
 }
 
 function sections(cmp: Comparison, opts: RenderOptions): Section[] {
@@ -144,19 +172,32 @@ function sections(cmp: Comparison, opts: RenderOptions): Section[] {
   if (!cmp.environment.known) {
     out.push({ title: 'Environment', lines: ['unknown for at least one side (see notes)'] });
   } else if (cmp.environment.differences.length === 0) {
-    const same = cmp.environment.same.filter((d) => ['cpu_model', 'logical_cpus', 'onnxruntime_node_version', 'bench_version'].includes(d.key));
-    out.push({ title: 'Environment', lines: [`the same on every field compared (${same.map((d) => `${d.label} ${d.a}`).join(', ')})`] });
+    const same = cmp.environment.same.filter((d) =>
+      ['cpu_model', 'logical_cpus', 'onnxruntime_node_version', 'bench_version'].includes(d.key),
+    );
+    out.push({
+      title: 'Environment',
+      lines: [`the same on every field compared (${same.map((d) => `${d.label} ${d.a}`).join(', ')})`],
+    });
   } else {
     out.push({
       title: 'Environment differences',
-      table: { header: ['field', 'A', 'B'], rows: cmp.environment.differences.map((d) => [d.label, d.a || '(none)', d.b || '(none)']) },
+      table: {
+        header: ['field', 'A', 'B'],
+        rows: cmp.environment.differences.map((d) => [d.label, d.a || '(none)', d.b || '(none)']),
+      },
     });
   }
   const keys = cmp.varying_keys;
   const head = keys.length > 0 ? [...keys] : ['setup'];
   const center = new Set(cmp.matched.map((m) => m.center));
   const measures = new Set(cmp.matched.map((m) => m.latency_measure));
-  const what = measures.size === 1 && measures.has('request') ? 'request ' : measures.size === 1 && measures.has('service') ? 'service ' : '';
+  const what =
+    measures.size === 1 && measures.has('request')
+      ? 'request '
+      : measures.size === 1 && measures.has('service')
+        ? 'service '
+        : '';
   const rate = what === 'request ' ? 'requests/s' : 'samples/s';
   const unit = `${what}${center.size === 1 && center.has('median') ? 'median ms' : center.size === 1 ? 'mean ms' : 'ms'}`;
   // Dispatch runs beside others: say on each row which latency it is.
@@ -178,31 +219,41 @@ function sections(cmp: Comparison, opts: RenderOptions): Section[] {
   out.push({
     title: `Matched (${cmp.matched.length})`,
     ...(cmp.matched.length === 0 ? { lines: ['(none)'] } : {}),
-    table: cmp.matched.length === 0 ? undefined : {
-      header: [
-        ...head,
-        ...(mixed ? ['latency'] : []),
-        `A ${unit}`,
-        `B ${unit}`,
-        'reps A/B',
-        `B/A [${Math.round(cmp.confidence * 100)}% CI${cmp.tested_rows > 1 && cmp.adjustment !== 'none' ? ', per row' : ''}]`,
-        cmp.adjustment === 'none' ? 'p' : `p (${cmp.adjustment === 'holm' ? 'Holm' : 'BH'})`,
-        'verdict (B vs A)',
-        `A ${rate}`,
-        `B ${rate}`,
-        'throughput B/A',
-      ],
-      rows,
-      right: [n, n + 1, n + 2, n + 3, n + 4, n + 6, n + 7, n + 8],
-    },
+    table:
+      cmp.matched.length === 0
+        ? undefined
+        : {
+            header: [
+              ...head,
+              ...(mixed ? ['latency'] : []),
+              `A ${unit}`,
+              `B ${unit}`,
+              'reps A/B',
+              `B/A [${Math.round(cmp.confidence * 100)}% CI${cmp.tested_rows > 1 && cmp.adjustment !== 'none' ? ', per row' : ''}]`,
+              cmp.adjustment === 'none' ? 'p' : `p (${cmp.adjustment === 'holm' ? 'Holm' : 'BH'})`,
+              'verdict (B vs A)',
+              `A ${rate}`,
+              `B ${rate}`,
+              'throughput B/A',
+            ],
+            rows,
+            right: [n, n + 1, n + 2, n + 3, n + 4, n + 6, n + 7, n + 8],
+          },
   });
   // Why a verdict is not a test's outcome, once per reason, with the rows it concerns.
   const reasons = new Map<string, string[]>();
-  for (const m of cmp.matched) if (m.reason) reasons.set(`${m.verdict}: ${m.reason}`, [...(reasons.get(`${m.verdict}: ${m.reason}`) ?? []), setupCells(m, keys).join(' ')]);
+  for (const m of cmp.matched)
+    if (m.reason)
+      reasons.set(`${m.verdict}: ${m.reason}`, [
+        ...(reasons.get(`${m.verdict}: ${m.reason}`) ?? []),
+        setupCells(m, keys).join(' '),
+      ]);
   if (reasons.size > 0) {
     out.push({
       title: 'Verdict notes',
-      lines: [...reasons].map(([reason, rows]) => `- ${rows.length === cmp.matched.length ? 'every row' : rows.join('; ')}: ${reason}`),
+      lines: [...reasons].map(
+        ([reason, rows]) => `- ${rows.length === cmp.matched.length ? 'every row' : rows.join('; ')}: ${reason}`,
+      ),
     });
   }
   if (cmp.unmatched.length > 0) {
@@ -214,7 +265,12 @@ function sections(cmp: Comparison, opts: RenderOptions): Section[] {
           u.side,
           u.source,
           ...setupCells(u, keys),
-          u.closest_differs.length === 0 ? '-' : u.closest_differs.slice(0, 3).map(([k, x, y]) => `${k}: ${x || 'null'} vs ${y || 'null'}`).join('; '),
+          u.closest_differs.length === 0
+            ? '-'
+            : u.closest_differs
+                .slice(0, 3)
+                .map(([k, x, y]) => `${k}: ${x || 'null'} vs ${y || 'null'}`)
+                .join('; '),
         ]),
       },
     });
@@ -222,7 +278,10 @@ function sections(cmp: Comparison, opts: RenderOptions): Section[] {
   if (cmp.skipped.length > 0) {
     out.push({
       title: `Not comparable (${cmp.skipped.length})`,
-      table: { header: ['side', 'run', 'status', 'reason'], rows: cmp.skipped.map((s) => [s.side, s.source, s.status, s.reason]) },
+      table: {
+        header: ['side', 'run', 'status', 'reason'],
+        rows: cmp.skipped.map((s) => [s.side, s.source, s.status, s.reason]),
+      },
     });
   }
   if (cmp.notes.length > 0) out.push({ title: 'Notes', lines: cmp.notes.map((x) => `- ${x}`) });
@@ -248,8 +307,14 @@ function markdownTable(t: NonNullable<Section['table']>): string[] {
 
 export function renderComparison(cmp: Comparison, format: CompareFormat, opts: RenderOptions = {}): string {
   if (format === 'json') {
-    const regressions = opts.threshold === null || opts.threshold === undefined ? undefined : cmp.matched.filter((m) => failsThreshold(m, opts.threshold, cmp.noise_floor));
-    const matched = opts.threshold === null || opts.threshold === undefined ? cmp.matched : cmp.matched.map((m) => ({ ...m, regression: failsThreshold(m, opts.threshold, cmp.noise_floor) }));
+    const regressions =
+      opts.threshold === null || opts.threshold === undefined
+        ? undefined
+        : cmp.matched.filter((m) => failsThreshold(m, opts.threshold, cmp.noise_floor));
+    const matched =
+      opts.threshold === null || opts.threshold === undefined
+        ? cmp.matched
+        : cmp.matched.map((m) => ({ ...m, regression: failsThreshold(m, opts.threshold, cmp.noise_floor) }));
     return `${JSON.stringify({ ...cmp, matched, statistic: statisticLines(cmp), ...(regressions ? { threshold: opts.threshold, regressions: regressions.map((r) => r.setup) } : {}) }, null, 1)}\n`;
   }
   if (format === 'csv') return comparisonCsv(cmp, opts);
@@ -257,7 +322,11 @@ export function renderComparison(cmp: Comparison, format: CompareFormat, opts: R
   for (const s of sections(cmp, opts)) {
     if (format === 'markdown') {
       out.push(s.title === 'bench compare' ? `# ${s.title}` : `## ${s.title}`, '');
-      if (s.lines) out.push(...s.lines.map((l) => (l.startsWith('- ') ? escapeMarkdownText(l) : `${escapeMarkdownText(l)}  `)), '');
+      if (s.lines)
+        out.push(
+          ...s.lines.map((l) => (l.startsWith('- ') ? escapeMarkdownText(l) : `${escapeMarkdownText(l)}  `)),
+          '',
+        );
       if (s.table) out.push(...markdownTable(s.table), '');
     } else {
       out.push(s.title === 'bench compare' ? s.title : `${s.title}:`);
@@ -304,7 +373,8 @@ export function comparisonCsv(cmp: Comparison, opts: RenderOptions = {}): string
     verdict: m.verdict,
     reason: m.reason ?? '',
     speed: speedText(m),
-    regression: opts.threshold === null || opts.threshold === undefined ? '' : failsThreshold(m, opts.threshold, cmp.noise_floor),
+    regression:
+      opts.threshold === null || opts.threshold === undefined ? '' : failsThreshold(m, opts.threshold, cmp.noise_floor),
     a_throughput_samples_per_s: m.a.throughput_samples_per_s ?? '',
     b_throughput_samples_per_s: m.b.throughput_samples_per_s ?? '',
     throughput_ratio: m.throughput_ratio ?? '',

@@ -57,7 +57,15 @@
  */
 import { getPath } from '../util/tree.js';
 import { bootstrapRepetitionRatio, DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES } from '../stats/compare.js';
-import { ADJUSTMENT_NAMES, adjustPValues, DEFAULT_NOISE_FLOOR, geometricMean, MIN_REPETITIONS, welchLogRatio, type Adjustment } from '../stats/repetitions.js';
+import {
+  ADJUSTMENT_NAMES,
+  adjustPValues,
+  DEFAULT_NOISE_FLOOR,
+  geometricMean,
+  MIN_REPETITIONS,
+  welchLogRatio,
+  type Adjustment,
+} from '../stats/repetitions.js';
 import type { LatencyMeasure, RepetitionFigures, ResultRow, ResultSet } from './load.js';
 
 export const DEFAULT_IGNORED_KEYS: readonly string[] = [
@@ -148,7 +156,12 @@ export interface SideFigures {
   /** Standard deviation of the log figures of the used repetitions (about their CV); null below 2. */
   readonly repetition_log_std: number | null;
   /** Each ok repetition's figure (ms), in order, and whether the verdict used it. */
-  readonly figures: readonly { readonly repetition: number; readonly latency_ms: number; readonly disturbed: boolean; readonly used: boolean }[];
+  readonly figures: readonly {
+    readonly repetition: number;
+    readonly latency_ms: number;
+    readonly disturbed: boolean;
+    readonly used: boolean;
+  }[];
   /** Calls (or requests) behind the used repetitions' figures; null when unknown. */
   readonly calls: number | null;
   readonly instances: number | null;
@@ -295,7 +308,11 @@ function side(r: ResultRow, u: ReturnType<typeof usedOf>): SideFigures {
   const figures = u.used.map((x) => figureOf(x)!);
   const logs = figures.map((f) => Math.log(f));
   const m = logs.reduce((s, x) => s + x, 0) / Math.max(logs.length, 1);
-  const calls = u.used.every((x) => x.latencies_ms !== null) ? u.used.reduce((s, x) => s + x.latencies_ms!.length, 0) : u.used.length === 1 ? r.latency_count : null;
+  const calls = u.used.every((x) => x.latencies_ms !== null)
+    ? u.used.reduce((s, x) => s + x.latencies_ms!.length, 0)
+    : u.used.length === 1
+      ? r.latency_count
+      : null;
   const throughputs = u.used.map((x) => x.throughput_samples_per_s).filter((t): t is number => t !== null && t > 0);
   return {
     source: r.source,
@@ -304,11 +321,20 @@ function side(r: ResultRow, u: ReturnType<typeof usedOf>): SideFigures {
     repetitions: u.ok.length,
     used: u.used.length,
     disturbed: u.ok.filter((x) => x.disturbed).length,
-    repetition_log_std: logs.length >= 2 ? Math.sqrt(logs.reduce((s, x) => s + (x - m) ** 2, 0) / (logs.length - 1)) : null,
-    figures: u.ok.map((x) => ({ repetition: x.repetition, latency_ms: figureOf(x)!, disturbed: x.disturbed, used: u.used.includes(x) })),
+    repetition_log_std:
+      logs.length >= 2 ? Math.sqrt(logs.reduce((s, x) => s + (x - m) ** 2, 0) / (logs.length - 1)) : null,
+    figures: u.ok.map((x) => ({
+      repetition: x.repetition,
+      latency_ms: figureOf(x)!,
+      disturbed: x.disturbed,
+      used: u.used.includes(x),
+    })),
     calls,
     instances: r.instances,
-    throughput_samples_per_s: throughputs.length === u.used.length && throughputs.length > 0 ? geometricMean(throughputs) : r.throughput_samples_per_s,
+    throughput_samples_per_s:
+      throughputs.length === u.used.length && throughputs.length > 0
+        ? geometricMean(throughputs)
+        : r.throughput_samples_per_s,
   };
 }
 
@@ -325,12 +351,29 @@ export function compareRows(a: ResultRow, b: ResultRow, setup: Record<string, st
   const sb = side(b, ub);
   const center = [...ua.used, ...ub.used].every((x) => x.latency_p50_ms !== null) ? 'median' : 'mean';
   const ratio = sb.latency_ms / sa.latency_ms;
-  const throughputRatio = sa.throughput_samples_per_s && sb.throughput_samples_per_s !== null ? sb.throughput_samples_per_s / sa.throughput_samples_per_s : null;
-  const base = { setup, a: sa, b: sb, latency_measure: a.latency_measure, center, throughput_ratio: throughputRatio } as const;
+  const throughputRatio =
+    sa.throughput_samples_per_s && sb.throughput_samples_per_s !== null
+      ? sb.throughput_samples_per_s / sa.throughput_samples_per_s
+      : null;
+  const base = {
+    setup,
+    a: sa,
+    b: sb,
+    latency_measure: a.latency_measure,
+    center,
+    throughput_ratio: throughputRatio,
+  } as const;
   const disturbed = [ua.disturbedOnly ? 'A' : null, ub.disturbedOnly ? 'B' : null].filter(Boolean).join(' and ');
-  const inconclusive = disturbed === '' ? null : `${disturbed} rest${disturbed.length === 1 ? 's' : ''} only on disturbed repetitions (other processes used the CPUs): measure again on a quiet machine`;
+  const inconclusive =
+    disturbed === ''
+      ? null
+      : `${disturbed} rest${disturbed.length === 1 ? 's' : ''} only on disturbed repetitions (other processes used the CPUs): measure again on a quiet machine`;
   if (ua.used.length >= opts.minRepetitions && ub.used.length >= opts.minRepetitions) {
-    const w = welchLogRatio(ua.used.map((x) => figureOf(x)!), ub.used.map((x) => figureOf(x)!), opts.confidence);
+    const w = welchLogRatio(
+      ua.used.map((x) => figureOf(x)!),
+      ub.used.map((x) => figureOf(x)!),
+      opts.confidence,
+    );
     return {
       ...base,
       statistic: 'welch-log-repetitions',
@@ -373,20 +416,46 @@ export function compareRows(a: ResultRow, b: ResultRow, setup: Record<string, st
     verdict = 'within noise';
     reason = `${reps}: a verdict needs ${opts.minRepetitions} each (repetitions=${Math.max(opts.minRepetitions, 5)}); the change is within the ${pct(floor)} noise floor`;
   }
-  return { ...base, statistic: 'noise-floor', basis: 'noise-floor', ratio, ratio_lo: lo, ratio_hi: hi, interval: ci ? 'within-run' : null, p_value: null, p_adjusted: null, verdict, reason };
+  return {
+    ...base,
+    statistic: 'noise-floor',
+    basis: 'noise-floor',
+    ratio,
+    ratio_lo: lo,
+    ratio_hi: hi,
+    interval: ci ? 'within-run' : null,
+    p_value: null,
+    p_adjusted: null,
+    verdict,
+    reason,
+  };
 }
 
 /** `10%`, `2.5%`. */
 export const pct = (x: number): string => `${+(x * 100).toFixed(2)}%`;
 
 /** The verdicts of the rows tested over repetitions, once their p-values are adjusted together. */
-function settleTests(rows: readonly MatchedRow[], adjust: Adjustment, alpha: number): { rows: MatchedRow[]; tested: number } {
-  const tested = rows.map((m, k) => ({ m, k })).filter(({ m }) => m.basis === 'repetitions' && m.verdict !== 'inconclusive' && m.p_value !== null);
-  const adjusted = adjustPValues(tested.map(({ m }) => m.p_value!), adjust);
+function settleTests(
+  rows: readonly MatchedRow[],
+  adjust: Adjustment,
+  alpha: number,
+): { rows: MatchedRow[]; tested: number } {
+  const tested = rows
+    .map((m, k) => ({ m, k }))
+    .filter(({ m }) => m.basis === 'repetitions' && m.verdict !== 'inconclusive' && m.p_value !== null);
+  const adjusted = adjustPValues(
+    tested.map(({ m }) => m.p_value!),
+    adjust,
+  );
   const out = [...rows];
   tested.forEach(({ m, k }, t) => {
     const p = adjusted[t]!;
-    const verdict: Verdict = p < alpha && m.ratio_hi !== null && m.ratio_hi < 1 ? 'faster' : p < alpha && m.ratio_lo !== null && m.ratio_lo > 1 ? 'slower' : 'no significant difference';
+    const verdict: Verdict =
+      p < alpha && m.ratio_hi !== null && m.ratio_hi < 1
+        ? 'faster'
+        : p < alpha && m.ratio_lo !== null && m.ratio_lo > 1
+          ? 'slower'
+          : 'no significant difference';
     // The interval is the row's own; a row significant alone but not among all those tested says so.
     const alone = verdict === 'no significant difference' && m.p_value! < alpha;
     const reason = alone
@@ -433,13 +502,20 @@ export function compareSets(setA: ResultSet, setB: ResultSet, options: CompareOp
   const usable = (set: ResultSet, name: 'A' | 'B'): ResultRow[] =>
     set.rows.filter((r) => {
       if (comparable(r)) return true;
-      skipped.push({ side: name, source: r.source, status: r.status, reason: r.error?.split('\n')[0] ?? 'no latency figures' });
+      skipped.push({
+        side: name,
+        source: r.source,
+        status: r.status,
+        reason: r.error?.split('\n')[0] ?? 'no latency figures',
+      });
       return false;
     });
   // A row not ok as a whole may still hold repetitions that measured ok: compared on those.
   const partial = (rows: readonly ResultRow[], name: 'A' | 'B'): void => {
     for (const r of rows.filter((x) => x.status !== 'ok')) {
-      notes.push(`${name}: ${r.source} is ${r.status}; compared on its ${okRepetitions(r).length} repetition(s) that measured ok`);
+      notes.push(
+        `${name}: ${r.source} is ${r.status}; compared on its ${okRepetitions(r).length} repetition(s) that measured ok`,
+      );
     }
   };
   const rowsA = usable(setA, 'A');
@@ -456,7 +532,8 @@ export function compareSets(setA: ResultSet, setB: ResultSet, options: CompareOp
   const onlyB = [...keysB].filter((k) => !keysA.has(k) && !isIgnored(k, ignored));
   if (onlyA.length > 0) notes.push(`config keys only in A, not used for matching: ${onlyA.join(', ')}`);
   if (onlyB.length > 0) notes.push(`config keys only in B, not used for matching: ${onlyB.join(', ')}`);
-  if (rowsA.length > 0 && rowsB.length > 0 && keys.length === 0) notes.push('no config keys in common: every row matches every other, paired in order');
+  if (rowsA.length > 0 && rowsB.length > 0 && keys.length === 0)
+    notes.push('no config keys in common: every row matches every other, paired in order');
 
   const all = [...rowsA, ...rowsB];
   const varying = keys.filter((k) => new Set(all.map((r) => canonical(r.config[k]))).size > 1);
@@ -478,13 +555,18 @@ export function compareSets(setA: ResultSet, setB: ResultSet, options: CompareOp
     if (((countA.get(k) ?? 0) > 1 || (partners?.length ?? 0) > 1) && !sharedNoted.has(k)) {
       sharedNoted.add(k);
       const label = varying.map((v) => `${v}=${canonical(r.config[v])}`).join(' ') || 'the same configuration';
-      notes.push(`${countA.get(k) ?? 0} row(s) of A and ${groupsB.get(k)?.length ?? 0} of B share ${label}: paired in job order`);
+      notes.push(
+        `${countA.get(k) ?? 0} row(s) of A and ${groupsB.get(k)?.length ?? 0} of B share ${label}: paired in job order`,
+      );
     }
     const partner = partners?.shift();
     if (partner && partner.latency_measure !== r.latency_measure) {
       const what = (m: LatencyMeasure): string => MEASURE_WORDS[m];
       const reason = `A has ${what(r.latency_measure)}, B ${what(partner.latency_measure)}: not the same measure`;
-      skipped.push({ side: 'A', source: r.source, status: r.status, reason }, { side: 'B', source: partner.source, status: partner.status, reason });
+      skipped.push(
+        { side: 'A', source: r.source, status: r.status, reason },
+        { side: 'B', source: partner.source, status: partner.status, reason },
+      );
     } else if (partner) matched.push(compareRows(r, partner, setupOf(r, varying), opts));
     else leftoverA.push(r);
   }
@@ -495,14 +577,28 @@ export function compareSets(setA: ResultSet, setB: ResultSet, options: CompareOp
   const closest = (r: ResultRow, others: readonly ResultRow[]): [string, string, string][] => {
     let best: [string, string, string][] | null = null;
     for (const o of others) {
-      const diff = keys.filter((k) => canonical(r.config[k]) !== canonical(o.config[k])).map((k): [string, string, string] => [k, canonical(r.config[k]), canonical(o.config[k])]);
+      const diff = keys
+        .filter((k) => canonical(r.config[k]) !== canonical(o.config[k]))
+        .map((k): [string, string, string] => [k, canonical(r.config[k]), canonical(o.config[k])]);
       if (best === null || diff.length < best.length) best = diff;
     }
     return best ?? [];
   };
   const unmatched: UnmatchedRow[] = [
-    ...leftoverA.map((r): UnmatchedRow => ({ side: 'A', source: r.source, job: r.job, setup: setupOf(r, varying), closest_differs: closest(r, rowsB) })),
-    ...leftoverB.map((r): UnmatchedRow => ({ side: 'B', source: r.source, job: r.job, setup: setupOf(r, varying), closest_differs: closest(r, rowsA) })),
+    ...leftoverA.map((r): UnmatchedRow => ({
+      side: 'A',
+      source: r.source,
+      job: r.job,
+      setup: setupOf(r, varying),
+      closest_differs: closest(r, rowsB),
+    })),
+    ...leftoverB.map((r): UnmatchedRow => ({
+      side: 'B',
+      source: r.source,
+      job: r.job,
+      setup: setupOf(r, varying),
+      closest_differs: closest(r, rowsA),
+    })),
   ];
 
   // When nothing (or little) matched, name the keys that keep rows apart, so the user can decide to --ignore them.
@@ -527,15 +623,22 @@ export function compareSets(setA: ResultSet, setB: ResultSet, options: CompareOp
     );
   }
   if (few.some((m) => m.interval === null && m.verdict !== 'inconclusive')) {
-    notes.push('some rows come from a CSV (no raw latencies): their within-run spread is unknown; compare the run or sweep directories for it');
+    notes.push(
+      'some rows come from a CSV (no raw latencies): their within-run spread is unknown; compare the run or sweep directories for it',
+    );
   }
   const inconclusive = settled.rows.filter((m) => m.verdict === 'inconclusive');
-  if (inconclusive.length > 0) notes.push(`${inconclusive.length} row(s) rest only on disturbed repetitions on a side: inconclusive, never called a regression`);
+  if (inconclusive.length > 0)
+    notes.push(
+      `${inconclusive.length} row(s) rest only on disturbed repetitions on a side: inconclusive, never called a regression`,
+    );
 
   const envA = environmentOf(rowsA);
   const envB = environmentOf(rowsB);
-  if (envA.mixed.length > 0) notes.push(`A mixes environments (rows differ in ${envA.mixed.join(', ')}); the first row's is shown`);
-  if (envB.mixed.length > 0) notes.push(`B mixes environments (rows differ in ${envB.mixed.join(', ')}); the first row's is shown`);
+  if (envA.mixed.length > 0)
+    notes.push(`A mixes environments (rows differ in ${envA.mixed.join(', ')}); the first row's is shown`);
+  if (envB.mixed.length > 0)
+    notes.push(`B mixes environments (rows differ in ${envB.mixed.join(', ')}); the first row's is shown`);
   const differences: EnvironmentDiff[] = [];
   const same: EnvironmentDiff[] = [];
   if (envA.env && envB.env) {
@@ -546,7 +649,9 @@ export function compareSets(setA: ResultSet, setB: ResultSet, options: CompareOp
     }
   } else {
     const missing = [envA.env ? null : 'A', envB.env ? null : 'B'].filter(Boolean).join(' and ');
-    notes.push(`environment unknown for ${missing} (a CSV has no environment block): machine differences cannot be shown`);
+    notes.push(
+      `environment unknown for ${missing} (a CSV has no environment block): machine differences cannot be shown`,
+    );
   }
 
   return {

@@ -3,7 +3,13 @@
  * `experiment_name=<script>...` must show as text, never run).
  */
 
-const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const HTML_ESCAPES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 /** For HTML text and double- or single-quoted attribute values. */
 export function escapeHtml(value: unknown): string {

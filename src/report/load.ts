@@ -97,7 +97,10 @@ export interface RepetitionFigures {
   readonly throughput_samples_per_s: number | null;
   /** Other processes used its CPUs while it measured. */
   readonly disturbed: boolean;
-  /** The calls behind latency_p50_ms (that instance's; a dispatch run's requests), for the within-run spread; null from a CSV. */
+  /**
+   * The calls behind latency_p50_ms (that instance's; a dispatch run's requests), for the within-run spread; null from
+   * a CSV.
+   */
   readonly latencies_ms: readonly number[] | null;
 }
 
@@ -155,8 +158,11 @@ export interface ResultSet {
   readonly warnings: readonly string[];
 }
 
-/** A percentile, or null when its samples do not support it (stats/summary.ts; derived from the count in older files). */
-const pct = (l: LatencySummary, name: PercentileName): number | null => (isSupported(l, name) ? num(l[`${name}_ms`]) : null);
+/**
+ * A percentile, or null when its samples do not support it (stats/summary.ts; derived from the count in older files).
+ */
+const pct = (l: LatencySummary, name: PercentileName): number | null =>
+  isSupported(l, name) ? num(l[`${name}_ms`]) : null;
 
 const num = (v: unknown): number | null => {
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
@@ -198,10 +204,13 @@ function describeWorkload(w: DispatchReport['workload']): string {
       ? `open loop, Poisson ${w.offered_rate_per_s ?? '?'}/s`
       : `closed loop, ${w.clients ?? '?'} client${w.clients === 1 ? '' : 's'}`;
   const l = w.lengths as { distribution?: unknown; mix?: unknown; lognormal?: Record<string, unknown>; file?: unknown };
-  const mix = Array.isArray(l.mix) ? l.mix.filter((p): p is [unknown, unknown] => Array.isArray(p) && p.length === 2) : [];
+  const mix = Array.isArray(l.mix)
+    ? l.mix.filter((p): p is [unknown, unknown] => Array.isArray(p) && p.length === 2)
+    : [];
   const total = mix.reduce((sum, [, x]) => sum + Number(x), 0);
   let shape = typeof l.distribution === 'string' ? l.distribution : '';
-  if (mix.length > 0 && total > 0) shape = `mix ${mix.map(([n, x]) => `${String(n)}:${Math.round((100 * Number(x)) / total)}%`).join(' ')}`;
+  if (mix.length > 0 && total > 0)
+    shape = `mix ${mix.map(([n, x]) => `${String(n)}:${Math.round((100 * Number(x)) / total)}%`).join(' ')}`;
   else if (isTree(l.lognormal)) {
     const ln = l.lognormal;
     shape = `lognormal median ${String(ln.median)} sigma ${String(ln.sigma)} in [${String(ln.min)}, ${String(ln.max)}]`;
@@ -214,7 +223,10 @@ export function dispatchFromReport(d: DispatchReport): DispatchFigures {
   const classes: DispatchClassFigures[] = [];
   for (const s of [d.dispatched, d.baseline]) {
     if (!s) continue;
-    const entries = [['all', 'any', s.overall] as const, ...Object.entries(s.per_class).map(([n, c]) => [n, d.workload.classes[n]?.range ?? '', c] as const)];
+    const entries = [
+      ['all', 'any', s.overall] as const,
+      ...Object.entries(s.per_class).map(([n, c]) => [n, d.workload.classes[n]?.range ?? '', c] as const),
+    ];
     for (const [name, range, c] of entries) {
       classes.push({
         setup: s.setup,
@@ -270,30 +282,44 @@ export function readDispatchCsv(path: string): DispatchFigures | null {
     .map((rec) => ({ repetition: repetitionOfRow(rec), all: toFigures(rec) }));
   const classes = records
     .filter((rec) => repetitionOfRow(rec) === first)
-    .map(
-      (rec): DispatchClassFigures => ({
-        setup: rec.setup as 'dispatched' | 'homogeneous',
-        class: rec.class ?? '',
-        length_range: rec.length_range ?? '',
-        requests: num(rec.requests),
-        latency_mean_ms: num(rec.latency_mean_ms),
-        latency_std_ms: num(rec.latency_std_ms),
-        latency_p50_ms: num(rec.latency_p50_ms),
-        latency_p90_ms: num(rec.latency_p90_ms),
-        latency_p99_ms: num(rec.latency_p99_ms),
-        queueing_p50_ms: num(rec.queueing_p50_ms),
-        queueing_p99_ms: num(rec.queueing_p99_ms),
-        throughput_requests_per_s: num(rec.throughput_requests_per_s),
-      }),
-    );
+    .map((rec): DispatchClassFigures => ({
+      setup: rec.setup as 'dispatched' | 'homogeneous',
+      class: rec.class ?? '',
+      length_range: rec.length_range ?? '',
+      requests: num(rec.requests),
+      latency_mean_ms: num(rec.latency_mean_ms),
+      latency_std_ms: num(rec.latency_std_ms),
+      latency_p50_ms: num(rec.latency_p50_ms),
+      latency_p90_ms: num(rec.latency_p90_ms),
+      latency_p99_ms: num(rec.latency_p99_ms),
+      queueing_p50_ms: num(rec.queueing_p50_ms),
+      queueing_p99_ms: num(rec.queueing_p99_ms),
+      throughput_requests_per_s: num(rec.throughput_requests_per_s),
+    }));
   if (!classes.some((c) => c.setup === 'dispatched' && c.class === 'all')) return null;
-  return { workload: null, dispatched_setup: null, homogeneous_setup: null, classes, request_latencies_ms: null, warnings: [], per_repetition: perRepetition };
+  return {
+    workload: null,
+    dispatched_setup: null,
+    homogeneous_setup: null,
+    classes,
+    request_latencies_ms: null,
+    warnings: [],
+    per_repetition: perRepetition,
+  };
 }
 
 /** The dispatched setup's figures over all requests, as a row's latency and throughput figures. */
-function requestFigures(d: DispatchFigures): Pick<
+function requestFigures(
+  d: DispatchFigures,
+): Pick<
   ResultRow,
-  'latency_mean_ms' | 'latency_p50_ms' | 'latency_p99_ms' | 'latency_std_ms' | 'latency_count' | 'throughput_samples_per_s' | 'latencies_ms'
+  | 'latency_mean_ms'
+  | 'latency_p50_ms'
+  | 'latency_p99_ms'
+  | 'latency_std_ms'
+  | 'latency_count'
+  | 'throughput_samples_per_s'
+  | 'latencies_ms'
 > {
   const all = d.classes.find((c) => c.setup === 'dispatched' && c.class === 'all')!;
   return {
@@ -308,23 +334,34 @@ function requestFigures(d: DispatchFigures): Pick<
   };
 }
 
-const scenarioOf = (config: Readonly<Record<string, unknown>>): string => (typeof config['scenario.name'] === 'string' ? config['scenario.name'] : '');
+const scenarioOf = (config: Readonly<Record<string, unknown>>): string =>
+  typeof config['scenario.name'] === 'string' ? config['scenario.name'] : '';
 
 /**
  * Keys the planner fills when the config leaves them null (launcher.cores_per_instance,
  * backend.num_threads) take the value the run used, so that `null` (derived: 2 cores here) matches
  * an explicit 2 in `bench compare` and tables show what ran.
  */
-function withEffectiveSetup(config: Record<string, unknown>, cores: number | null, threads: number | null): Record<string, unknown> {
+function withEffectiveSetup(
+  config: Record<string, unknown>,
+  cores: number | null,
+  threads: number | null,
+): Record<string, unknown> {
   const unset = (k: string): boolean => config[k] === null || config[k] === '' || config[k] === undefined;
   const out = { ...config };
   // Only where the threads were left to the planner too: then the cores a run computed on (what a
   // summary.csv records) and the cores it was given (what a results.json's plan records) agree, so
   // a directory and a CSV are filled alike.
-  if (cores !== null && 'launcher.cores_per_instance' in config && unset('launcher.cores_per_instance') && unset('backend.num_threads')) {
+  if (
+    cores !== null &&
+    'launcher.cores_per_instance' in config &&
+    unset('launcher.cores_per_instance') &&
+    unset('backend.num_threads')
+  ) {
     out['launcher.cores_per_instance'] = cores;
   }
-  if (threads !== null && 'backend.num_threads' in config && unset('backend.num_threads')) out['backend.num_threads'] = threads;
+  if (threads !== null && 'backend.num_threads' in config && unset('backend.num_threads'))
+    out['backend.num_threads'] = threads;
   return out;
 }
 
@@ -336,7 +373,9 @@ export function rowFromResult(r: RunResult, source: string, job: number | null):
   const scenario = scenarioOf(isTree(r.config) ? flatten(r.config) : {});
   const dispatch = r.dispatch ? dispatchFromReport(r.dispatch) : null;
   // The CPUs each instance was given by the plan (cores_per_instance counts physical cores, one CPU each without SMT).
-  const planned = ((r.plan as { instances?: { cpus?: number[] }[] } | null)?.instances ?? []).map((i) => i.cpus?.length ?? 0);
+  const planned = ((r.plan as { instances?: { cpus?: number[] }[] } | null)?.instances ?? []).map(
+    (i) => i.cpus?.length ?? 0,
+  );
   const useSmt = isTree(r.config) && isTree(r.config.launcher) && r.config.launcher.use_smt === true;
   const config = withEffectiveSetup(
     isTree(r.config) ? flatten(r.config) : {},
@@ -389,24 +428,41 @@ function repetitionFigures(r: RunResult, rep: RepetitionResult): RepetitionFigur
   const a = rep.aggregate;
   const ok = instancesOf(r, rep.repetition).filter((i) => i.status === 'ok');
   // The instance whose median is the repetition's (the worst one).
-  const worst = ok.reduce<(typeof ok)[number] | null>((w, i) => (w === null || i.latency.p50_ms > w.latency.p50_ms ? i : w), null);
+  const worst = ok.reduce<(typeof ok)[number] | null>(
+    (w, i) => (w === null || i.latency.p50_ms > w.latency.p50_ms ? i : w),
+    null,
+  );
   return {
     ...base,
     latency_p50_ms: a?.latency_p50_ms ?? null,
     latency_mean_ms: a?.latency_mean_ms ?? null,
     throughput_samples_per_s: a?.throughput_samples_per_s ?? null,
-    latencies_ms: worst && Array.isArray(worst.latencies_ms) && worst.latencies_ms.length > 0 ? worst.latencies_ms : null,
+    latencies_ms:
+      worst && Array.isArray(worst.latencies_ms) && worst.latencies_ms.length > 0 ? worst.latencies_ms : null,
   };
 }
 
 /** A dispatch repetition's request figures from dispatch.csv; status and disturbance from its summary row. */
-function dispatchRepetitionFigures(repetition: number, all: DispatchClassFigures, rec: Record<string, unknown>): RepetitionFigures {
+function dispatchRepetitionFigures(
+  repetition: number,
+  all: DispatchClassFigures,
+  rec: Record<string, unknown>,
+): RepetitionFigures {
   const base = recordFigures(rec, repetition);
-  return { ...base, latency_p50_ms: all.latency_p50_ms, latency_mean_ms: all.latency_mean_ms, throughput_samples_per_s: all.throughput_requests_per_s };
+  return {
+    ...base,
+    latency_p50_ms: all.latency_p50_ms,
+    latency_mean_ms: all.latency_mean_ms,
+    throughput_samples_per_s: all.throughput_requests_per_s,
+  };
 }
 
 /** A repetition's (or a whole run's) figures from a CSV record. */
-function recordFigures(rec: Record<string, unknown>, repetition: number, dispatch: DispatchFigures | null = null): RepetitionFigures {
+function recordFigures(
+  rec: Record<string, unknown>,
+  repetition: number,
+  dispatch: DispatchFigures | null = null,
+): RepetitionFigures {
   const warnings = typeof rec.warnings === 'string' ? rec.warnings.split(' | ') : [];
   const disturbed = rec.disturbed === true || rec.disturbed === 'true' || warnings.some(isDisturbanceWarning);
   const all = dispatch?.classes.find((c) => c.setup === 'dispatched' && c.class === 'all');
@@ -434,13 +490,22 @@ function rowFromRecord(
 ): ResultRow {
   const config: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rec)) if (k.startsWith('config.')) config[k.slice('config.'.length)] = v;
-  const overrides = typeof rec.overrides === 'string' && rec.overrides.trim() !== '' ? rec.overrides.trim().split(/\s+/) : [];
+  const overrides =
+    typeof rec.overrides === 'string' && rec.overrides.trim() !== '' ? rec.overrides.trim().split(/\s+/) : [];
   // results.csv counts the pooled calls in `iterations` on its aggregate row.
   const count = num(rec.latency_count) ?? (rec.row === 'aggregate' ? num(rec.iterations) : null);
   const threads = num(config['backend.num_threads']);
   const scenario = scenarioOf(config);
   const dispatch = scenario === 'dispatch' && dir !== null ? readDispatchCsv(join(dir, 'dispatch.csv')) : null;
-  if (scenario !== 'dispatch') Object.assign(config, withEffectiveSetup(config, num(rec.cores_per_instance) ?? cores, num(rec.threads_per_instance) ?? num(rec.threads)));
+  if (scenario !== 'dispatch')
+    Object.assign(
+      config,
+      withEffectiveSetup(
+        config,
+        num(rec.cores_per_instance) ?? cores,
+        num(rec.threads_per_instance) ?? num(rec.threads),
+      ),
+    );
   const row: ResultRow = {
     source,
     job: num(rec.job),
@@ -465,7 +530,13 @@ function rowFromRecord(
     latencies_ms: null,
     // A dispatch run's request figures come from dispatch.csv, a row per repetition.
     repetitions: dispatch?.per_repetition?.length
-      ? dispatch.per_repetition.map((x) => dispatchRepetitionFigures(x.repetition, x.all, repetitionRecords.find((r) => num(r.repetition) === x.repetition) ?? rec))
+      ? dispatch.per_repetition.map((x) =>
+          dispatchRepetitionFigures(
+            x.repetition,
+            x.all,
+            repetitionRecords.find((r) => num(r.repetition) === x.repetition) ?? rec,
+          ),
+        )
       : repetitionRecords.length > 0 && !dispatch
         ? repetitionRecords.map((r, k) => recordFigures(r, num(r.repetition) ?? k + 1))
         : [recordFigures(rec, 1, dispatch)],
@@ -503,14 +574,19 @@ function loadCsv(path: string): ResultSet {
       const cpus = (rec.cpus ?? '').split(/\s+/).filter((c) => c !== '').length;
       return threads === null ? null : cpus > 0 ? Math.min(threads, cpus) : threads;
     });
-  const cores = perInstance.length > 0 && perInstance.every((c) => c !== null && c === perInstance[0]) ? perInstance[0]! : null;
+  const cores =
+    perInstance.length > 0 && perInstance.every((c) => c !== null && c === perInstance[0]) ? perInstance[0]! : null;
   const numbered = records.map((rec, k) => ({ rec, line: k + 2 }));
   // results.csv: instance rows, a row per repetition (aggregate) and the run across them (summary;
   // files from before repetitions have no summary row, and their one aggregate row is the run).
   if (records.some((rec) => rec.row === 'instance' || rec.row === 'aggregate' || rec.row === 'summary')) {
     const aggregates = records.filter((rec) => rec.row === 'aggregate');
-    const runs = records.some((rec) => rec.row === 'summary') ? numbered.filter(({ rec }) => rec.row === 'summary') : numbered.filter(({ rec }) => rec.row === 'aggregate');
-    const rows = runs.map(({ rec, line }) => rowFromRecord(rec, `${name}:${line}`, here, cores, rec.row === 'summary' ? aggregates : []));
+    const runs = records.some((rec) => rec.row === 'summary')
+      ? numbered.filter(({ rec }) => rec.row === 'summary')
+      : numbered.filter(({ rec }) => rec.row === 'aggregate');
+    const rows = runs.map(({ rec, line }) =>
+      rowFromRecord(rec, `${name}:${line}`, here, cores, rec.row === 'summary' ? aggregates : []),
+    );
     return { path, kind: 'csv', rows, warnings: [] };
   }
   // summary.csv: a job row per job, after its repetition rows when it has several.
@@ -563,7 +639,8 @@ function findResults(dir: string, depth: number, out: string[]): void {
   for (const e of entries) {
     const p = join(dir, e);
     if (e === 'results.json') out.push(p);
-    else if (depth > 0 && !e.startsWith('.') && statSync(p, { throwIfNoEntry: false })?.isDirectory()) findResults(p, depth - 1, out);
+    else if (depth > 0 && !e.startsWith('.') && statSync(p, { throwIfNoEntry: false })?.isDirectory())
+      findResults(p, depth - 1, out);
   }
 }
 
@@ -587,7 +664,9 @@ export function loadResultSet(input: string): ResultSet {
   const files: string[] = [];
   findResults(path, 3, files);
   if (files.length === 0) {
-    throw new ReportInputError(`${input}: no results found (no results.json, summary.json or summary.csv in it or below it)`);
+    throw new ReportInputError(
+      `${input}: no results found (no results.json, summary.json or summary.csv in it or below it)`,
+    );
   }
   const warnings: string[] = [];
   const rows: ResultRow[] = [];

@@ -20,17 +20,34 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { isRunDisturbed, layoutOf } from '../results/repetitions.js';
 import { minSamplesFor } from '../stats/summary.js';
 import { benchVersion } from '../util/versions.js';
-import { classLabel, coresUsed, isDispatch, planCharts, renderCharts, type ChartRow, type RenderedChart } from './charts.js';
+import {
+  classLabel,
+  coresUsed,
+  isDispatch,
+  planCharts,
+  renderCharts,
+  type ChartRow,
+  type RenderedChart,
+} from './charts.js';
 import { canonical, ENVIRONMENT_FIELDS, environmentValue } from './compare.js';
 import { escapeHtml, escapeMarkdownCell, escapeMarkdownText } from './escape.js';
-import { loadResultSet, type DispatchClassFigures, type DispatchFigures, type ResultRow, type ResultSet } from './load.js';
+import {
+  loadResultSet,
+  type DispatchClassFigures,
+  type DispatchFigures,
+  type ResultRow,
+  type ResultSet,
+} from './load.js';
 
 export interface ReportModel {
   readonly set: ResultSet;
   readonly title: string;
   readonly experiments: readonly string[];
   readonly rows: readonly ChartRow[];
-  readonly environments: readonly { readonly fields: readonly (readonly [string, string])[]; readonly runs: readonly string[] }[];
+  readonly environments: readonly {
+    readonly fields: readonly (readonly [string, string])[];
+    readonly runs: readonly string[];
+  }[];
   readonly best: readonly (BestSetup & { readonly lowLabel: string; readonly highLabel: string })[];
   /** False when every run is a dispatch run: no (batch, sequence) to find a best setup for. */
   readonly showBest: boolean;
@@ -45,7 +62,12 @@ export interface ReportOutput {
   readonly markdown: string;
   readonly chartsDir: string;
   /** Each chart's SVG file (null when the chart was skipped, with the reason). */
-  readonly charts: readonly { readonly id: string; readonly title: string; readonly file: string | null; readonly skipped: string | null }[];
+  readonly charts: readonly {
+    readonly id: string;
+    readonly title: string;
+    readonly file: string | null;
+    readonly skipped: string | null;
+  }[];
 }
 
 /** What sets each run apart: its overrides that not every run of the set shares. */
@@ -69,7 +91,9 @@ export function buildModel(set: ResultSet, now = new Date()): ReportModel {
   for (const c of rows) {
     if (!c.row.environment) continue;
     const env = c.row.environment;
-    const fields = ENVIRONMENT_FIELDS.map(([k, label]): [string, string] => [label, environmentValue(env, k)]).filter(([, v]) => v !== '');
+    const fields = ENVIRONMENT_FIELDS.map(([k, label]): [string, string] => [label, environmentValue(env, k)]).filter(
+      ([, v]) => v !== '',
+    );
     const key = JSON.stringify(fields);
     const e = envs.get(key) ?? { fields, runs: [] };
     e.runs.push(c.label);
@@ -89,7 +113,10 @@ export function buildModel(set: ResultSet, now = new Date()): ReportModel {
   }));
 
   const dispatch = rows.flatMap((c) => (c.row.dispatch ? [{ label: c.label, figures: c.row.dispatch }] : []));
-  const warnings = [...set.warnings, ...new Set(set.rows.flatMap((r) => [...(r.result?.warnings ?? []), ...(r.dispatch?.warnings ?? [])]))];
+  const warnings = [
+    ...set.warnings,
+    ...new Set(set.rows.flatMap((r) => [...(r.result?.warnings ?? []), ...(r.dispatch?.warnings ?? [])])),
+  ];
   const name = set.kind === 'csv' ? basename(set.path) : basename(set.path) || set.path;
   return {
     set,
@@ -124,16 +151,29 @@ function runNote(r: ResultRow): string {
   if (r.error) return r.error.split('\n')[0]!;
   // A measurement other processes disturbed is flagged where its figures are shown.
   // A measurement other processes disturbed is flagged where its figures are shown.
-  const disturbed = r.result && isRunDisturbed(r.result) ? ['disturbed: other processes used its CPUs (see its results.json)'] : [];
+  const disturbed =
+    r.result && isRunDisturbed(r.result) ? ['disturbed: other processes used its CPUs (see its results.json)'] : [];
   if (isDispatch(r)) {
-    if (r.latency_measure === 'request') return ['dispatch run: request latency and requests/s of the dispatched setup (see Dispatch runs)', ...disturbed].join('; ');
-    return ['dispatch run: service times only (session.run; no request latencies in this input)', ...disturbed].join('; ');
+    if (r.latency_measure === 'request')
+      return [
+        'dispatch run: request latency and requests/s of the dispatched setup (see Dispatch runs)',
+        ...disturbed,
+      ].join('; ');
+    return ['dispatch run: service times only (session.run; no request latencies in this input)', ...disturbed].join(
+      '; ',
+    );
   }
   const notes = [
     ...(r.latencies_ms === null && r.status === 'ok' ? ['summary only'] : []),
     ...disturbed,
-    ...(r.repetitions.length > 1 ? [`geometric mean of ${r.result?.repetition_summary?.used.length ?? r.repetitions.filter((x) => x.status === 'ok').length} repetitions`] : []),
-    ...(r.result?.repetition_summary && !r.result.repetition_summary.disturbed_only && r.result.repetition_summary.excluded.some((e) => e.reason.startsWith('disturbed'))
+    ...(r.repetitions.length > 1
+      ? [
+          `geometric mean of ${r.result?.repetition_summary?.used.length ?? r.repetitions.filter((x) => x.status === 'ok').length} repetitions`,
+        ]
+      : []),
+    ...(r.result?.repetition_summary &&
+    !r.result.repetition_summary.disturbed_only &&
+    r.result.repetition_summary.excluded.some((e) => e.reason.startsWith('disturbed'))
       ? ['disturbed repetitions left out']
       : []),
   ];
@@ -142,7 +182,19 @@ function runNote(r: ResultRow): string {
 
 function runsTable(model: ReportModel): Table {
   return {
-    header: ['run', 'status', 'instances', 'batch (all instances)', 'sequence', 'cores / instance', 'mean ms', 'p50 ms', 'p99 ms', 'samples/s', 'note'],
+    header: [
+      'run',
+      'status',
+      'instances',
+      'batch (all instances)',
+      'sequence',
+      'cores / instance',
+      'mean ms',
+      'p50 ms',
+      'p99 ms',
+      'samples/s',
+      'note',
+    ],
     rows: model.rows.map(({ row: r, label }) => {
       // A dispatch run serves single requests of many lengths: no batch or sequence of its own.
       const dispatch = isDispatch(r);
@@ -166,7 +218,8 @@ function runsTable(model: ReportModel): Table {
 
 /** `1.16×`: above 1, dispatching is better. */
 const gainText = (x: number | null): string => (x === null || !Number.isFinite(x) ? '' : `${x.toFixed(2)}×`);
-const ratioOf = (num: number | null, den: number | null): number | null => (num !== null && den !== null && den > 0 ? num / den : null);
+const ratioOf = (num: number | null, den: number | null): number | null =>
+  num !== null && den !== null && den > 0 ? num / den : null;
 
 /** One dispatch run: per class, the dispatched and the homogeneous setup's figures and the gain. */
 function dispatchTable(d: DispatchFigures): Table {
@@ -174,7 +227,8 @@ function dispatchTable(d: DispatchFigures): Table {
   for (const c of d.classes) if (!order.includes(c.class)) order.push(c.class);
   const rows: string[][] = [];
   for (const name of order) {
-    const of = (setup: DispatchClassFigures['setup']): DispatchClassFigures | undefined => d.classes.find((c) => c.class === name && c.setup === setup);
+    const of = (setup: DispatchClassFigures['setup']): DispatchClassFigures | undefined =>
+      d.classes.find((c) => c.class === name && c.setup === setup);
     const dispatched = of('dispatched');
     const homogeneous = of('homogeneous');
     for (const c of [dispatched, homogeneous]) {
@@ -206,7 +260,17 @@ function dispatchTable(d: DispatchFigures): Table {
     }
   }
   return {
-    header: ['class', 'setup', 'requests', 'latency p50 ms', 'latency p90 ms', 'latency p99 ms', 'queueing p50 ms', 'queueing p99 ms', 'requests/s'],
+    header: [
+      'class',
+      'setup',
+      'requests',
+      'latency p50 ms',
+      'latency p90 ms',
+      'latency p99 ms',
+      'queueing p50 ms',
+      'queueing p99 ms',
+      'requests/s',
+    ],
     rows,
     numeric: [2, 3, 4, 5, 6, 7, 8],
   };
@@ -227,13 +291,25 @@ function dispatchFacts(d: DispatchFigures): string[] {
 }
 
 function describeCores(r: ResultRow): string {
-  const all = layoutOf(r.result!).map((i) => (i.cpus && i.cpus.length > 0 ? Math.min(i.threads, i.cpus.length) : i.threads));
+  const all = layoutOf(r.result!).map((i) =>
+    i.cpus && i.cpus.length > 0 ? Math.min(i.threads, i.cpus.length) : i.threads,
+  );
   return all.every((x) => x === all[0]) ? fmt(coresUsed(r)) : all.join('+');
 }
 
 function bestTable(model: ReportModel): Table {
   return {
-    header: ['batch', 'sequence', 'lowest latency: setup', 'mean ms', 'run', 'highest throughput: setup', 'samples/s', 'run', 'runs compared'],
+    header: [
+      'batch',
+      'sequence',
+      'lowest latency: setup',
+      'mean ms',
+      'run',
+      'highest throughput: setup',
+      'samples/s',
+      'run',
+      'runs compared',
+    ],
     rows: model.best.map((b) => [
       String(b.batch_size),
       String(b.sequence_length),
@@ -251,7 +327,8 @@ function bestTable(model: ReportModel): Table {
 
 function htmlTable(t: Table, cls = ''): string {
   const num = new Set(t.numeric ?? []);
-  const cell = (tag: string, c: string, i: number): string => `<${tag}${num.has(i) ? ' class="num"' : ''}>${escapeHtml(c)}</${tag}>`;
+  const cell = (tag: string, c: string, i: number): string =>
+    `<${tag}${num.has(i) ? ' class="num"' : ''}>${escapeHtml(c)}</${tag}>`;
   return [
     `<table${cls ? ` class="${cls}"` : ''}>`,
     `<thead><tr>${t.header.map((h, i) => cell('th', h, i)).join('')}</tr></thead>`,
@@ -283,7 +360,11 @@ figcaption { max-width: 560px; color: #444; font-size: 12.5px; margin-top: 6px; 
 code { font-size: 12.5px; }
 `;
 
-export function renderHtml(model: ReportModel, charts: readonly RenderedChart[], chartFiles: ReadonlyMap<string, string>): string {
+export function renderHtml(
+  model: ReportModel,
+  charts: readonly RenderedChart[],
+  chartFiles: ReadonlyMap<string, string>,
+): string {
   const e = escapeHtml;
   const drawn = charts.filter((c) => c.svg !== null);
   const skipped = charts.filter((c) => c.svg === null);
@@ -335,7 +416,9 @@ ${
 <h2>Dispatch runs</h2>
 ${model.dispatch
   .map(
-    (d) => `${model.dispatch.length > 1 || model.rows.length > 1 ? `<h3>${e(d.label)}</h3>\n` : ''}${dispatchFacts(d.figures)
+    (d) => `${model.dispatch.length > 1 || model.rows.length > 1 ? `<h3>${e(d.label)}</h3>\n` : ''}${dispatchFacts(
+      d.figures,
+    )
       .map((l) => `<p class="meta">${e(l)}</p>`)
       .join('\n')}
 ${htmlTable(dispatchTable(d.figures), 'dispatch')}`,
@@ -374,11 +457,21 @@ ${model.warnings.map((w) => `<li>${e(w)}</li>`).join('\n')}
 }
 
 /** A relative path as a Markdown link target: percent-encoded, parentheses included (they would end the link). */
-const linkTarget = (path: string): string => encodeURI(path).replace(/[()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const linkTarget = (path: string): string =>
+  encodeURI(path).replace(/[()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
-export function renderMarkdown(model: ReportModel, charts: readonly RenderedChart[], chartFiles: ReadonlyMap<string, string>): string {
+export function renderMarkdown(
+  model: ReportModel,
+  charts: readonly RenderedChart[],
+  chartFiles: ReadonlyMap<string, string>,
+): string {
   const t = escapeMarkdownText;
-  const out: string[] = [`# ${t(model.title)}`, '', `Source: \`${model.set.path.replace(/`/g, "'")}\` (${model.set.kind}, ${model.rows.length} runs); generated ${model.generatedAt} by bench ${benchVersion()}.`, ''];
+  const out: string[] = [
+    `# ${t(model.title)}`,
+    '',
+    `Source: \`${model.set.path.replace(/`/g, "'")}\` (${model.set.kind}, ${model.rows.length} runs); generated ${model.generatedAt} by bench ${benchVersion()}.`,
+    '',
+  ];
   out.push('## Environment', '');
   if (model.environments.length === 0) out.push('No environment recorded (the input has only summaries).', '');
   for (const env of model.environments) {
@@ -387,7 +480,15 @@ export function renderMarkdown(model: ReportModel, charts: readonly RenderedChar
   }
   out.push('## Charts', '');
   for (const c of charts) {
-    if (c.svg !== null) out.push(`### ${t(c.title)}`, '', `![${t(c.title)}](${linkTarget(chartFiles.get(c.id) ?? '')})`, '', t(c.caption), '');
+    if (c.svg !== null)
+      out.push(
+        `### ${t(c.title)}`,
+        '',
+        `![${t(c.title)}](${linkTarget(chartFiles.get(c.id) ?? '')})`,
+        '',
+        t(c.caption),
+        '',
+      );
     else out.push(`- **${t(c.title)}**: not drawn: ${t(c.skipped)}.`);
   }
   if (charts.some((c) => c.svg === null)) out.push('');
@@ -403,7 +504,10 @@ export function renderMarkdown(model: ReportModel, charts: readonly RenderedChar
   }
   if (model.showBest) {
     out.push('## Best setup per (batch, sequence)', '');
-    out.push(...(model.best.length > 0 ? markdownTable(bestTable(model)) : ['No completed runs with a full result.']), '');
+    out.push(
+      ...(model.best.length > 0 ? markdownTable(bestTable(model)) : ['No completed runs with a full result.']),
+      '',
+    );
   }
   out.push('## Runs', '', ...markdownTable(runsTable(model)), '', t(WITHHELD_NOTE), '');
   if (model.warnings.length > 0) out.push('## Warnings', '', ...model.warnings.map((w) => `- ${t(w)}`), '');
@@ -420,7 +524,10 @@ export interface ReportOptions {
  * Reads DIR, renders the charts and writes `<out>.html`, `<out>.md` and `<out>-charts/*.svg`.
  * Returns the paths written.
  */
-export async function writeReport(input: string, opts: ReportOptions = {}): Promise<ReportOutput & { readonly model: ReportModel }> {
+export async function writeReport(
+  input: string,
+  opts: ReportOptions = {},
+): Promise<ReportOutput & { readonly model: ReportModel }> {
   const set = loadResultSet(input);
   const model = buildModel(set, opts.now);
   const root = set.kind === 'csv' ? dirname(set.path) : set.path;
@@ -445,6 +552,11 @@ export async function writeReport(input: string, opts: ReportOptions = {}): Prom
     html,
     markdown,
     chartsDir,
-    charts: charts.map((c) => ({ id: c.id, title: c.title, file: c.svg === null ? null : join(chartsDir, `${c.id}.svg`), skipped: c.skipped })),
+    charts: charts.map((c) => ({
+      id: c.id,
+      title: c.title,
+      file: c.svg === null ? null : join(chartsDir, `${c.id}.svg`),
+      skipped: c.skipped,
+    })),
   };
 }

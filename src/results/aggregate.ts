@@ -43,7 +43,9 @@ export function aggregate(instances: readonly InstanceResult[]): Aggregate | nul
   const sum = (f: (i: InstanceResult) => number): number => ok.reduce((s, i) => s + f(i), 0);
   const window = ok.length > 1 ? commonWindow(ok) : null;
   const sumOfRates = sum((i) => i.throughput_samples_per_s);
-  const inWindow = window ? ok.reduce((s, inst, k) => s + window.calls[k]! * inst.batch_size, 0) / (window.duration_ms / 1e3) : null;
+  const inWindow = window
+    ? ok.reduce((s, inst, k) => s + window.calls[k]! * inst.batch_size, 0) / (window.duration_ms / 1e3)
+    : null;
   const forwardsInWindow = window ? window.calls.reduce((s, n) => s + n, 0) / (window.duration_ms / 1e3) : null;
   return {
     instances: ok.length,

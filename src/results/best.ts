@@ -44,7 +44,9 @@ export interface JobForBest {
  * the same instances, so all of them may be passed.)
  */
 export function coresPerInstance(r: Pick<RunResult, 'instances'>): number | null {
-  return sameForAll(r.instances.map((i) => (i.cpus && i.cpus.length > 0 ? Math.min(i.threads, i.cpus.length) : i.threads)));
+  return sameForAll(
+    r.instances.map((i) => (i.cpus && i.cpus.length > 0 ? Math.min(i.threads, i.cpus.length) : i.threads)),
+  );
 }
 
 /** The value every instance has, or null when they differ (or there are none). */
@@ -62,23 +64,40 @@ export function describeSetup(r: RunResult): string {
   const threads = instances.map((i) => i.threads);
   const coreText = same ? `${cores[0]} core${cores[0] === 1 ? '' : 's'}` : `${cores.join('+')} cores`;
   const threadText = threads.every((t, k) => t === cores[k]) ? '' : `, ${threads.join('+')} threads`;
-  const batchText = batches.every((b) => b === batches[0]) ? `batch ${batches[0]}${n > 1 ? ' each' : ''}` : `batches ${batches.join('+')}`;
+  const batchText = batches.every((b) => b === batches[0])
+    ? `batch ${batches[0]}${n > 1 ? ' each' : ''}`
+    : `batches ${batches.join('+')}`;
   // Unpinned instances may run on any CPU: say so rather than count "cores" they were never given.
   const unpinned = (r.plan as { binding?: unknown } | null)?.binding === 'none';
-  if (unpinned) return `${n} unpinned${threads.every((t) => t === threads[0]) ? ` x ${threads[0]} thread${threads[0] === 1 ? '' : 's'}` : `, ${threads.join('+')} threads`}, ${batchText}`;
+  if (unpinned)
+    return `${n} unpinned${threads.every((t) => t === threads[0]) ? ` x ${threads[0]} thread${threads[0] === 1 ? '' : 's'}` : `, ${threads.join('+')} threads`}, ${batchText}`;
   return `${n} x ${coreText}${threadText}, ${batchText}`;
 }
 
 export function bestSetups(jobs: readonly (JobForBest & { readonly job?: number })[]): BestSetup[] {
-  const groups = new Map<string, { model: string; backend: string; batch: number; seq: number; items: { job: number; r: RunResult; overrides: readonly string[] }[] }>();
+  const groups = new Map<
+    string,
+    {
+      model: string;
+      backend: string;
+      batch: number;
+      seq: number;
+      items: { job: number; r: RunResult; overrides: readonly string[] }[];
+    }
+  >();
   jobs.forEach((j, k) => {
     const r = j.result;
-    const config = (r.config ?? {}) as { sequence_length?: unknown; batch_size?: unknown; model?: { name?: unknown; dtype?: unknown } };
+    const config = (r.config ?? {}) as {
+      sequence_length?: unknown;
+      batch_size?: unknown;
+      model?: { name?: unknown; dtype?: unknown };
+    };
     const seq = config.sequence_length;
     // A dispatch run serves many lengths: it has no single (batch, sequence) problem size.
     if (r.status !== 'ok' || !r.aggregate || typeof seq !== 'number' || r.dispatch) return;
     const batch = typeof config.batch_size === 'number' ? config.batch_size : r.aggregate.batch_size;
-    const dtype = typeof config.model?.dtype === 'string' && config.model.dtype !== 'fp32' ? ` ${config.model.dtype}` : '';
+    const dtype =
+      typeof config.model?.dtype === 'string' && config.model.dtype !== 'fp32' ? ` ${config.model.dtype}` : '';
     const model = `${String(config.model?.name ?? '?')}${dtype}`;
     const backend = String(r.backend?.name ?? '?');
     const key = JSON.stringify([model, backend, batch, seq]);
@@ -95,10 +114,15 @@ export function bestSetups(jobs: readonly (JobForBest & { readonly job?: number 
     throughput_samples_per_s: x.r.aggregate!.throughput_samples_per_s,
   });
   return [...groups.values()]
-    .sort((a, b) => a.model.localeCompare(b.model) || a.backend.localeCompare(b.backend) || a.batch - b.batch || a.seq - b.seq)
+    .sort(
+      (a, b) =>
+        a.model.localeCompare(b.model) || a.backend.localeCompare(b.backend) || a.batch - b.batch || a.seq - b.seq,
+    )
     .map((g) => {
       const byLatency = [...g.items].sort((a, b) => a.r.aggregate!.latency_mean_ms - b.r.aggregate!.latency_mean_ms);
-      const byThroughput = [...g.items].sort((a, b) => b.r.aggregate!.throughput_samples_per_s - a.r.aggregate!.throughput_samples_per_s);
+      const byThroughput = [...g.items].sort(
+        (a, b) => b.r.aggregate!.throughput_samples_per_s - a.r.aggregate!.throughput_samples_per_s,
+      );
       return {
         model: g.model,
         backend: g.backend,

@@ -9,10 +9,21 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchVersion, onnxruntimeVersion } from '../util/versions.js';
 
-const FLAGS_OF_NOTE = ['avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'avx_vnni', 'amx_tile', 'amx_int8', 'amx_bf16', 'asimd', 'sve'];
+const FLAGS_OF_NOTE = [
+  'avx2',
+  'fma',
+  'avx512f',
+  'avx512_vnni',
+  'avx512_bf16',
+  'avx_vnni',
+  'amx_tile',
+  'amx_int8',
+  'amx_bf16',
+  'asimd',
+  'sve',
+];
 
 const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
 
 function readText(path: string): string | null {
   try {
@@ -32,7 +43,11 @@ let gitCommitCache: string | null | undefined;
 export function gitCommit(): string | null {
   if (gitCommitCache !== undefined) return gitCommitCache;
   try {
-    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 });
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: PACKAGE_ROOT,
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 2000,
+    });
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
       cwd: PACKAGE_ROOT,
       stdio: ['ignore', 'pipe', 'ignore'],

@@ -53,7 +53,10 @@ export function repetitionsOf(r: RunResult): readonly RepetitionResult[] {
 }
 
 /** The repetitions whose figures make the run's: the clean ok ones, else every ok one. */
-export function usedRepetitions(reps: readonly RepetitionResult[]): { used: RepetitionResult[]; disturbedOnly: boolean } {
+export function usedRepetitions(reps: readonly RepetitionResult[]): {
+  used: RepetitionResult[];
+  disturbedOnly: boolean;
+} {
   const ok = reps.filter((r) => r.status === 'ok' && r.aggregate !== null);
   const clean = ok.filter((r) => !r.disturbed);
   return clean.length > 0 ? { used: clean, disturbedOnly: false } : { used: ok, disturbedOnly: ok.length > 0 };
@@ -63,7 +66,10 @@ export function usedRepetitions(reps: readonly RepetitionResult[]): { used: Repe
  * The run's aggregate over several repetitions: each figure the geometric mean of the used
  * repetitions' (throughput included), `pooled` over all their calls. One repetition: its own.
  */
-export function aggregateAcross(reps: readonly RepetitionResult[], instances: readonly InstanceResult[]): Aggregate | null {
+export function aggregateAcross(
+  reps: readonly RepetitionResult[],
+  instances: readonly InstanceResult[],
+): Aggregate | null {
   const withFigures = reps.filter((r): r is RepetitionResult & { aggregate: Aggregate } => r.aggregate !== null);
   if (withFigures.length === 0) return null;
   if (withFigures.length === 1) return withFigures[0]!.aggregate;
@@ -82,7 +88,9 @@ export function aggregateAcross(reps: readonly RepetitionResult[], instances: re
     forwards_per_s: g((a) => a.forwards_per_s),
     throughput_sum_of_rates_samples_per_s: g((a) => a.throughput_sum_of_rates_samples_per_s),
     common_window_ms: windows.length > 0 ? geometricMean(windows) : null,
-    pooled: summarize(instances.filter((i) => i.status === 'ok' && used.has(repetitionOf(i))).flatMap((i) => i.latencies_ms)),
+    pooled: summarize(
+      instances.filter((i) => i.status === 'ok' && used.has(repetitionOf(i))).flatMap((i) => i.latencies_ms),
+    ),
     // A percentile is shown across repetitions only where every repetition's calls support it.
     unsupported_percentiles: [...new Set(withFigures.flatMap((r) => r.aggregate.unsupported_percentiles ?? []))],
   };
@@ -107,7 +115,12 @@ export function summarizeRepetitions(reps: readonly RepetitionResult[], planned:
     .filter((r) => !usedSet.has(r.repetition))
     .map((r) => ({
       repetition: r.repetition,
-      reason: r.status !== 'ok' ? `${r.status}${r.error ? `: ${r.error.split('\n')[0]}` : ''}` : r.disturbed ? 'disturbed (other processes used its CPUs)' : 'no figures',
+      reason:
+        r.status !== 'ok'
+          ? `${r.status}${r.error ? `: ${r.error.split('\n')[0]}` : ''}`
+          : r.disturbed
+            ? 'disturbed (other processes used its CPUs)'
+            : 'no figures',
     }));
   const figures = (f: (a: Aggregate) => number): number[] => used.map((r) => f(r.aggregate!));
   const requests = used.map(requestFigures).filter((x): x is { p50: number; rate: number } => x !== null);
@@ -123,7 +136,10 @@ export function summarizeRepetitions(reps: readonly RepetitionResult[], planned:
     latency_p99_ms: spreadInterval(figures((a) => a.latency_p99_ms)),
     throughput_samples_per_s: spreadInterval(figures((a) => a.throughput_samples_per_s)),
     ...(requests.length > 0 && requests.length === used.length
-      ? { request_latency_p50_ms: spreadInterval(requests.map((x) => x.p50)), requests_per_s: spreadInterval(requests.map((x) => x.rate)) }
+      ? {
+          request_latency_p50_ms: spreadInterval(requests.map((x) => x.p50)),
+          requests_per_s: spreadInterval(requests.map((x) => x.rate)),
+        }
       : {}),
   };
 }

@@ -52,7 +52,9 @@ function ensureDir(dir: string, key: string): void {
   try {
     makeDirs(dir);
   } catch (err) {
-    throw new ResultsError(`Cannot create the output directory ${resolve(dir)}: ${fsMessage(err)}. Choose a writable one with ${key}=PATH`);
+    throw new ResultsError(
+      `Cannot create the output directory ${resolve(dir)}: ${fsMessage(err)}. Choose a writable one with ${key}=PATH`,
+    );
   }
 }
 
@@ -68,7 +70,9 @@ export function claimRunDir(dir: string, marker: string, key: string): string {
       return resolve(candidate);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new ResultsError(`Cannot write to ${resolve(candidate)}: ${fsMessage(err)}. Choose a writable one with ${key}=PATH`);
+        throw new ResultsError(
+          `Cannot write to ${resolve(candidate)}: ${fsMessage(err)}. Choose a writable one with ${key}=PATH`,
+        );
       }
     }
   }
@@ -85,7 +89,9 @@ export function claimSweepDir(dir: string, fileName: string, content: string, ke
       fd = openSync(join(candidate, fileName), 'wx');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw new ResultsError(`Cannot write to ${resolve(candidate)}: ${fsMessage(err)}. Choose a writable one with ${key}=PATH`);
+      throw new ResultsError(
+        `Cannot write to ${resolve(candidate)}: ${fsMessage(err)}. Choose a writable one with ${key}=PATH`,
+      );
     }
     try {
       writeSync(fd, content);

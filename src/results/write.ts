@@ -29,14 +29,21 @@ export const DISPATCH_CSV = 'dispatch.csv';
 const round = (x: number, digits = 4): number => (Number.isFinite(x) ? Number(x.toFixed(digits)) : x);
 
 /** A percentile's cell: empty when the calls do not support it (results.json keeps the figure). */
-const pct = (l: LatencySummary, name: PercentileName, value = l[`${name}_ms`]): number | '' => (isSupported(l, name) ? round(value) : '');
+const pct = (l: LatencySummary, name: PercentileName, value = l[`${name}_ms`]): number | '' =>
+  isSupported(l, name) ? round(value) : '';
 
 /** The aggregate's withheld percentiles: recorded, or (older results) from its instances. */
 function aggregateSupports(a: Aggregate, instances: readonly InstanceResult[], name: PercentileName): boolean {
-  return !(a.unsupported_percentiles ?? unsupportedAcross(instances.filter((i) => i.status === 'ok').map((i) => i.latency))).includes(name);
+  return !(
+    a.unsupported_percentiles ?? unsupportedAcross(instances.filter((i) => i.status === 'ok').map((i) => i.latency))
+  ).includes(name);
 }
-const aggregatePct = (a: Aggregate, instances: readonly InstanceResult[], name: PercentileName, value: number): number | '' =>
-  aggregateSupports(a, instances, name) ? round(value) : '';
+const aggregatePct = (
+  a: Aggregate,
+  instances: readonly InstanceResult[],
+  name: PercentileName,
+  value: number,
+): number | '' => (aggregateSupports(a, instances, name) ? round(value) : '');
 
 export function writeRunResults(dir: string, result: RunResult): void {
   writeFileAtomic(join(dir, RESULTS_JSON), `${JSON.stringify(result, null, 1)}\n`);
@@ -108,7 +115,8 @@ export const RESULTS_CSV_COLUMNS = [
 
 /** The interval columns of a row across repetitions (empty with fewer than two). */
 function intervalCells(s: RunResult['repetition_summary']): Record<string, unknown> {
-  const cell = (x: SpreadInterval | undefined, end: 'lo' | 'hi'): number | string => (x && x[end] !== null ? round(x[end]!) : '');
+  const cell = (x: SpreadInterval | undefined, end: 'lo' | 'hi'): number | string =>
+    x && x[end] !== null ? round(x[end]!) : '';
   return {
     latency_mean_lo_ms: cell(s?.latency_mean_ms, 'lo'),
     latency_mean_hi_ms: cell(s?.latency_mean_ms, 'hi'),
@@ -128,7 +136,8 @@ function intervalCells(s: RunResult['repetition_summary']): Record<string, unkno
 function aggregateCells(
   a: Aggregate,
   instances: readonly InstanceResult[],
-  worst = (pick: (l: InstanceResult['latency']) => number): number => Math.max(...instances.filter((i) => i.status === 'ok').map((i) => pick(i.latency))),
+  worst = (pick: (l: InstanceResult['latency']) => number): number =>
+    Math.max(...instances.filter((i) => i.status === 'ok').map((i) => pick(i.latency))),
 ): Record<string, unknown> {
   const ok = instances.filter((i) => i.status === 'ok');
   return {
@@ -139,9 +148,19 @@ function aggregateCells(
     latency_min_ms: round(a.pooled.min_ms),
     latency_p50_ms: aggregatePct(a, ok, 'p50', a.latency_p50_ms),
     latency_p90_ms: aggregatePct(a, ok, 'p90', a.latency_p90_ms),
-    latency_p95_ms: aggregatePct(a, ok, 'p95', worst((l) => l.p95_ms)),
+    latency_p95_ms: aggregatePct(
+      a,
+      ok,
+      'p95',
+      worst((l) => l.p95_ms),
+    ),
     latency_p99_ms: aggregatePct(a, ok, 'p99', a.latency_p99_ms),
-    latency_p999_ms: aggregatePct(a, ok, 'p999', worst((l) => l.p999_ms)),
+    latency_p999_ms: aggregatePct(
+      a,
+      ok,
+      'p999',
+      worst((l) => l.p999_ms),
+    ),
     latency_max_ms: round(a.pooled.max_ms),
     throughput_samples_per_s: round(a.throughput_samples_per_s),
     forwards_per_s: round(a.forwards_per_s),
@@ -187,7 +206,15 @@ export function resultsCsv(result: RunResult): string {
     // Instances that did not finish still get their row: what is known about them.
     for (const f of rep.failures) {
       if (instances.some((i) => i.index === f.index)) continue;
-      rows.push({ row: 'instance', instance: f.index, status: 'errored', backend, error: f.message.split('\n')[0] ?? '', repetition: rep.repetition, ...cfg });
+      rows.push({
+        row: 'instance',
+        instance: f.index,
+        status: 'errored',
+        backend,
+        error: f.message.split('\n')[0] ?? '',
+        repetition: rep.repetition,
+        ...cfg,
+      });
     }
     if (rep.aggregate) {
       rows.push({
@@ -214,15 +241,29 @@ export function resultsCsv(result: RunResult): string {
     const first = reps[0]?.repetition ?? 1;
     // Across repetitions every figure is the geometric mean of the repetitions' own (worst-instance) ones.
     const acrossWorst = (pick: (l: InstanceResult['latency']) => number): number =>
-      geometricMean([...used].map((k) => Math.max(...instancesOf(result, k).filter((i) => i.status === 'ok').map((i) => pick(i.latency)))));
+      geometricMean(
+        [...used].map((k) =>
+          Math.max(
+            ...instancesOf(result, k)
+              .filter((i) => i.status === 'ok')
+              .map((i) => pick(i.latency)),
+          ),
+        ),
+      );
     rows.push({
       row: 'summary',
       instance: 'all',
       status: result.status,
       backend,
       threads: instancesOf(result, first).reduce((sum, i) => sum + i.threads, 0),
-      cpus: instancesOf(result, first).flatMap((i) => i.cpus ?? []).join(' '),
-      ...aggregateCells(a, result.instances.filter((i) => used.has(repetitionOf(i))), acrossWorst),
+      cpus: instancesOf(result, first)
+        .flatMap((i) => i.cpus ?? [])
+        .join(' '),
+      ...aggregateCells(
+        a,
+        result.instances.filter((i) => used.has(repetitionOf(i))),
+        acrossWorst,
+      ),
       repetition: 'all',
       repetitions: used.size,
       disturbed: s?.disturbed_only ?? reps.some((r) => r.disturbed),
@@ -345,7 +386,10 @@ export function summaryRecords(row: SummaryRow): Record<string, unknown>[] {
     {
       ...common,
       status: row.status,
-      ...figureCells(r?.aggregate ?? null, r ? r.instances.filter((i) => (summary?.used ?? [repetitionOf(i)]).includes(repetitionOf(i))) : []),
+      ...figureCells(
+        r?.aggregate ?? null,
+        r ? r.instances.filter((i) => (summary?.used ?? [repetitionOf(i)]).includes(repetitionOf(i))) : [],
+      ),
       error: row.error ?? '',
       // What the run warned about (a disturbed measurement above all), one line each.
       warnings: (r?.warnings ?? []).map((w) => w.split('\n')[0]).join(' | '),

@@ -22,7 +22,14 @@ import { aggregate } from '../results/aggregate.js';
 import { collectEnvironment } from '../results/environment.js';
 import { benchVersion } from '../util/versions.js';
 import { claimRunDir, writeHydraFiles } from '../results/rundir.js';
-import { aggregateAcross, firstDispatch, instancesOf, repetitionsOf, summarizeRepetitions, usedRepetitions } from '../results/repetitions.js';
+import {
+  aggregateAcross,
+  firstDispatch,
+  instancesOf,
+  repetitionsOf,
+  summarizeRepetitions,
+  usedRepetitions,
+} from '../results/repetitions.js';
 import type { InstanceResult, RepetitionResult, RepetitionSummary, RunResult, RunStatus } from '../results/types.js';
 import { SCHEMA_VERSION } from '../results/types.js';
 import { writeRunResults } from '../results/write.js';
@@ -31,7 +38,14 @@ import { withheldDispatchWarning, type DispatchReport } from '../scenarios/dispa
 import { withheldPercentilesWarning } from '../scenarios/latency/index.js';
 import { disturbanceWarning, disturbedInstances } from '../stats/interference.js';
 import { geometricMean } from '../stats/repetitions.js';
-import { executeLaunch, planJson, prepareLaunch, topologyFacts, type LaunchOutcome, type PreparedLaunch } from './launch.js';
+import {
+  executeLaunch,
+  planJson,
+  prepareLaunch,
+  topologyFacts,
+  type LaunchOutcome,
+  type PreparedLaunch,
+} from './launch.js';
 import { runPeaks } from '../launcher/peak.js';
 
 export type JobEvent =
@@ -86,7 +100,8 @@ export interface JobOutcome {
 export async function runJob(req: JobRequest): Promise<JobOutcome> {
   const job = await openJob(req);
   // What is pending changes as repetitions end (a failed one stops the rest): asked afresh each time.
-  for (let k = job.pending()[0]; k !== undefined && !req.signal?.aborted; k = job.pending()[0]) await job.runRepetition(k);
+  for (let k = job.pending()[0]; k !== undefined && !req.signal?.aborted; k = job.pending()[0])
+    await job.runRepetition(k);
   return job.finish();
 }
 
@@ -113,8 +128,16 @@ export async function openJob(req: JobRequest): Promise<Job> {
   } catch (err) {
     if (!req.sweep || !(err instanceof ConfigError)) throw err;
     // Without a composed config there is no subdir pattern: the job number names the directory.
-    const dir = req.reuseDir ?? claimRunDir(join(req.sweep.dir, String(req.sweep.job.num)), '.hydra', 'hydra.sweep.dir');
-    return new Job(req, dir, req.overrides.map((o) => o.inputLine), version, null, err);
+    const dir =
+      req.reuseDir ?? claimRunDir(join(req.sweep.dir, String(req.sweep.job.num)), '.hydra', 'hydra.sweep.dir');
+    return new Job(
+      req,
+      dir,
+      req.overrides.map((o) => o.inputLine),
+      version,
+      null,
+      err,
+    );
   }
   const config = comp.config;
   const hydra = config.hydra as Tree;
@@ -190,7 +213,13 @@ export class Job {
       }
       this.backend = earlier.backend;
     }
-    req.onEvent?.({ type: 'job-start', dir, overrides, job: req.sweep?.job ?? null, repetitions: this.pending().length });
+    req.onEvent?.({
+      type: 'job-start',
+      dir,
+      overrides,
+      job: req.sweep?.job ?? null,
+      repetitions: this.pending().length,
+    });
     // Nothing will run: record why at once.
     if (setupError) this.write(null);
   }
@@ -198,7 +227,9 @@ export class Job {
   /** The repetitions still to run, in order. */
   pending(): number[] {
     if (this.setupError || this.stopped || this.finished) return [];
-    return Array.from({ length: this.planned }, (_, k) => k + 1).filter((k) => this.repetitions.get(k)?.status !== 'ok');
+    return Array.from({ length: this.planned }, (_, k) => k + 1).filter(
+      (k) => this.repetitions.get(k)?.status !== 'ok',
+    );
   }
 
   get done(): boolean {
@@ -212,9 +243,15 @@ export class Job {
     let launched: LaunchOutcome | null = null;
     let error: Error | null = null;
     try {
-      launched = await executeLaunch(runConfig, prepared, this.dir, { repetition: k, ...(this.req.signal ? { signal: this.req.signal } : {}) });
+      launched = await executeLaunch(runConfig, prepared, this.dir, {
+        repetition: k,
+        ...(this.req.signal ? { signal: this.req.signal } : {}),
+      });
       const failed = launched.failures[0];
-      if (failed) error = new Error(`instance ${failed.index}: ${failed.message}${failed.stderr_tail ? `\n--- its stderr (tail) ---\n${failed.stderr_tail}` : ''}`);
+      if (failed)
+        error = new Error(
+          `instance ${failed.index}: ${failed.message}${failed.stderr_tail ? `\n--- its stderr (tail) ---\n${failed.stderr_tail}` : ''}`,
+        );
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
     }
@@ -243,7 +280,15 @@ export class Job {
     }
     if (rep.status !== 'ok') this.stopped = true;
     const result = this.write(null);
-    this.req.onEvent?.({ type: 'repetition-end', dir: this.dir, overrides: this.overrides, job: this.req.sweep?.job ?? null, repetition: rep, planned: this.planned, result });
+    this.req.onEvent?.({
+      type: 'repetition-end',
+      dir: this.dir,
+      overrides: this.overrides,
+      job: this.req.sweep?.job ?? null,
+      repetition: rep,
+      planned: this.planned,
+      result,
+    });
     return rep;
   }
 
@@ -266,7 +311,10 @@ export class Job {
   }
 
   private errorOf(result: RunResult): Error {
-    return this.setupError ?? (this.req.signal?.aborted ? new Error(result.error ?? 'interrupted') : new Error(result.error ?? 'failed'));
+    return (
+      this.setupError ??
+      (this.req.signal?.aborted ? new Error(result.error ?? 'interrupted') : new Error(result.error ?? 'failed'))
+    );
   }
 
   private collectEnvironment(): Record<string, unknown> {
@@ -281,7 +329,8 @@ export class Job {
   private efficiencyInputs(): { instances: InstanceResult[]; dispatch: DispatchReport | undefined } {
     const reps = [...this.repetitions.values()].sort((a, b) => a.repetition - b.repetition);
     const dispatched = usedRepetitions(reps).used.find((r) => r.dispatch);
-    if (dispatched) return { instances: [...(this.instances.get(dispatched.repetition) ?? [])], dispatch: dispatched.dispatch };
+    if (dispatched)
+      return { instances: [...(this.instances.get(dispatched.repetition) ?? [])], dispatch: dispatched.dispatch };
     return { instances: this.usedInstances(), dispatch: undefined };
   }
 
@@ -291,8 +340,13 @@ export class Job {
     const { used } = usedRepetitions(reps);
     if (used.length <= 1) return [...(this.instances.get(used[0]?.repetition ?? reps[0]?.repetition ?? 1) ?? [])];
     const byIndex = new Map<number, InstanceResult[]>();
-    for (const r of used) for (const i of this.instances.get(r.repetition) ?? []) if (i.status === 'ok') byIndex.set(i.index, [...(byIndex.get(i.index) ?? []), i]);
-    return [...byIndex.values()].map((xs) => ({ ...xs[0]!, forwards_per_s: geometricMean(xs.map((x) => x.forwards_per_s)) }));
+    for (const r of used)
+      for (const i of this.instances.get(r.repetition) ?? [])
+        if (i.status === 'ok') byIndex.set(i.index, [...(byIndex.get(i.index) ?? []), i]);
+    return [...byIndex.values()].map((xs) => ({
+      ...xs[0]!,
+      forwards_per_s: geometricMean(xs.map((x) => x.forwards_per_s)),
+    }));
   }
 
   /** Writes results.json and results.csv as things stand; `final` after the last repetition. */
@@ -317,10 +371,12 @@ export class Job {
     const repWord = (r: RepetitionResult): string => `repetition ${r.repetition} of ${this.planned}: `;
     let error: string | null = null;
     if (this.setupError) error = this.setupError.message;
-    else if (interrupted) error = `interrupted by ${String(this.req.signal?.reason ?? 'a signal')}; what finished is kept`;
+    else if (interrupted)
+      error = `interrupted by ${String(this.req.signal?.reason ?? 'a signal')}; what finished is kept`;
     else if (failedRep) {
       error = `${several ? repWord(failedRep) : ''}${failedRep.error ?? 'failed'}`;
-      if (several && left > 1) error += `\n(the ${left - 1} repetition${left - 1 === 1 ? '' : 's'} after it did not run: bench --resume runs them)`;
+      if (several && left > 1)
+        error += `\n(the ${left - 1} repetition${left - 1 === 1 ? '' : 's'} after it did not run: bench --resume runs them)`;
     } else if (left > 0) error = `${this.planned - left} of ${this.planned} repetitions measured so far`;
     const { used } = usedRepetitions(reps);
     const summary = reps.length > 0 ? summarizeRepetitions(reps, this.planned) : null;
@@ -343,7 +399,10 @@ export class Job {
       repetition_summary: summary,
       process_ids: reps.flatMap((r) => r.process_ids),
       // maxRSS is in KiB on Linux.
-      parent_memory: { peak_rss_mb: process.resourceUsage().maxRSS / 1024, rss_during_run_mb: this.parentRssDuringRunMb },
+      parent_memory: {
+        peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+        rss_during_run_mb: this.parentRssDuringRunMb,
+      },
       ...(firstDispatch(reps) ? { dispatch: firstDispatch(reps)! } : {}),
       aggregate: several ? aggregateAcross(used, instances) : (reps[0]?.aggregate ?? null),
       efficiency,
@@ -351,11 +410,20 @@ export class Job {
         ...(this.backend?.name === 'mock' ? ['backend: mock — latencies are simulated, not measured inference'] : []),
         ...this.warnings,
         ...modelWarnings(this.model),
-        ...withheldWarnings(reps.find((r) => r.aggregate !== null), instancesOf({ instances }, reps.find((r) => r.aggregate !== null)?.repetition ?? 1)),
-        ...reps.flatMap((r) => disturbedInstances(this.instances.get(r.repetition) ?? []).map((i) => `${several ? repWord(r) : ''}${disturbanceWarning(i.index, i.interference)}`)),
+        ...withheldWarnings(
+          reps.find((r) => r.aggregate !== null),
+          instancesOf({ instances }, reps.find((r) => r.aggregate !== null)?.repetition ?? 1),
+        ),
+        ...reps.flatMap((r) =>
+          disturbedInstances(this.instances.get(r.repetition) ?? []).map(
+            (i) => `${several ? repWord(r) : ''}${disturbanceWarning(i.index, i.interference)}`,
+          ),
+        ),
         ...repetitionWarnings(summary),
         ...(several && this.prep?.runConfig?.launcher.name === 'inline'
-          ? ['launcher=inline: the repetitions ran in the bench process, one after the other, not in fresh processes: process-level effects (memory layout, page placement) do not vary between them; use launcher=process']
+          ? [
+              'launcher=inline: the repetitions ran in the bench process, one after the other, not in fresh processes: process-level effects (memory layout, page placement) do not vary between them; use launcher=process',
+            ]
           : []),
       ],
       error,
@@ -371,9 +439,12 @@ function repetitionWarnings(summary: RepetitionSummary | null): string[] {
   const out: string[] = [];
   const disturbed = summary.excluded.filter((e) => e.reason.startsWith('disturbed')).map((e) => e.repetition);
   if (disturbed.length > 0) {
-    out.push(`repetition${disturbed.length === 1 ? '' : 's'} ${disturbed.join(', ')} ${disturbed.length === 1 ? 'was' : 'were'} disturbed and ${disturbed.length === 1 ? 'is' : 'are'} left out of the figures across repetitions`);
+    out.push(
+      `repetition${disturbed.length === 1 ? '' : 's'} ${disturbed.join(', ')} ${disturbed.length === 1 ? 'was' : 'were'} disturbed and ${disturbed.length === 1 ? 'is' : 'are'} left out of the figures across repetitions`,
+    );
   }
-  if (summary.disturbed_only) out.push('every repetition was disturbed: the figures across repetitions rest on disturbed measurements only');
+  if (summary.disturbed_only)
+    out.push('every repetition was disturbed: the figures across repetitions rest on disturbed measurements only');
   return out;
 }
 
@@ -418,16 +489,27 @@ async function runEfficiency(
   const ok = instances.filter((i) => i.status === 'ok');
   if (ok.length === 0) return null;
   if (cfg.model.dtype === 'int8') {
-    return { omitted: 'an int8 model multiplies in int8 (VNNI), so the fp32 GEMM peak is no ceiling for it; compare its latency with the fp32 run instead' };
+    return {
+      omitted:
+        'an int8 model multiplies in int8 (VNNI), so the fp32 GEMM peak is no ceiling for it; compare its latency with the fp32 run instead',
+    };
   }
   const arch = model ? flopShape(model.arch) : architectureOf(cfg.model);
-  if (arch === null) return { omitted: `the FLOPs of ${model?.name ?? 'the model'} are unknown: ${model?.arch_note ?? 'its architecture does not show them'}` };
+  if (arch === null)
+    return {
+      omitted: `the FLOPs of ${model?.name ?? 'the model'} are unknown: ${model?.arch_note ?? 'its architecture does not show them'}`,
+    };
   const flops = flopsPerForward(arch, cfg, dispatch, instances, ok);
   const probes = cfg.backend.name === 'onnxruntime' ? await runPeaks(prepared, ok) : [];
   const peaks = ok.map((i) => probes.find((p) => p.threads === i.threads)?.gflops ?? null);
   const mhz = typeof env.cpu_mhz === 'number' ? env.cpu_mhz : null;
   const threads = ok.reduce((s, i) => s + i.threads, 0);
-  const e = efficiency(flops, ok.map((i) => i.forwards_per_s), peaks, estimatedPeak((env.cpu_flags as string[]) ?? [], threads, mhz));
+  const e = efficiency(
+    flops,
+    ok.map((i) => i.forwards_per_s),
+    peaks,
+    estimatedPeak((env.cpu_flags as string[]) ?? [], threads, mhz),
+  );
   return probes.length > 0 ? { ...e, peak_probes: probes } : e;
 }
 
@@ -436,7 +518,13 @@ async function runEfficiency(
  * mean over the requests it served (one forward each, at the request's own length), so that
  * FLOPs per forward x forwards/s is the FLOPs it computed per second.
  */
-function flopsPerForward(arch: FlopShape, cfg: RunConfig, dispatch: DispatchReport | undefined, all: readonly InstanceResult[], ok: readonly InstanceResult[]): number[] {
+function flopsPerForward(
+  arch: FlopShape,
+  cfg: RunConfig,
+  dispatch: DispatchReport | undefined,
+  all: readonly InstanceResult[],
+  ok: readonly InstanceResult[],
+): number[] {
   const served = dispatch?.dispatched.requests;
   if (!served) return ok.map((i) => forwardFlops(arch, i.batch_size, cfg.sequence_length));
   // `requests.instance` is the position of the instance in the dispatched setup, as in `instances`.
@@ -447,7 +535,10 @@ function flopsPerForward(arch: FlopShape, cfg: RunConfig, dispatch: DispatchRepo
   });
 }
 
-/** Once per run (from its first repetition that measured): the percentiles its samples do not support, and how long to run for them. */
+/**
+ * Once per run (from its first repetition that measured): the percentiles its samples do not support, and how long to
+ * run for them.
+ */
 function withheldWarnings(rep: RepetitionResult | undefined, instances: readonly InstanceResult[]): string[] {
   if (!rep) return [];
   const w = rep.dispatch ? withheldDispatchWarning(rep.dispatch) : withheldPercentilesWarning(instances);

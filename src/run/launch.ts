@@ -82,7 +82,10 @@ export function makePlan(cfg: RunConfig, topology: Topology): Plan {
  * `forRun: false` previews a plan (bench plan): a recorded topology need not be this machine's, and
  * `binding: auto` is shown as numactl there, since the other machine cannot be probed from here.
  */
-export async function prepareLaunch(cfg: RunConfig, opts: { forRun: boolean } = { forRun: true }): Promise<PreparedLaunch> {
+export async function prepareLaunch(
+  cfg: RunConfig,
+  opts: { forRun: boolean } = { forRun: true },
+): Promise<PreparedLaunch> {
   // A missing or non-ONNX model file is the user's input: refused before a run directory exists.
   if (opts.forRun && cfg.model.path !== null) locateLocalModel(cfg.model.path);
   const topology = await topologyFor(cfg);
@@ -97,19 +100,29 @@ export async function prepareLaunch(cfg: RunConfig, opts: { forRun: boolean } = 
     if (missing.length > 0) {
       throw new PlanError(
         `topology.file=${cfg.topology.file} plans CPUs this machine does not have (${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', ...' : ''}): ` +
-          'print that plan with `bench plan topology.file=...`; runs need this machine\'s topology (remove topology.file)',
+          "print that plan with `bench plan topology.file=...`; runs need this machine's topology (remove topology.file)",
       );
     }
   }
   if (cfg.launcher.name === 'inline') {
     const refused = scenarioOf(cfg).inlineRefusal(plan);
     if (refused !== null) throw new PlanError(refused);
-    if (cfg.launcher.fault !== null) throw new PlanError('launcher.fault needs launcher=process: an inline worker shares the bench process');
-    const shared = plan.instances.length > 1 ? ['launcher=inline: the instances run in the bench process, unpinned, and share its event loop'] : [];
+    if (cfg.launcher.fault !== null)
+      throw new PlanError('launcher.fault needs launcher=process: an inline worker shares the bench process');
+    const shared =
+      plan.instances.length > 1
+        ? ['launcher=inline: the instances run in the bench process, unpinned, and share its event loop']
+        : [];
     return { topology, plan, binding: 'none', warnings: [...plan.warnings, ...shared], env: {} };
   }
-  const binding = await resolveBinding(cfg.launcher.binding, plan.instances[0]!, plan.instances.length);
-  return { topology, plan, binding: binding.kind, warnings: [...plan.warnings, ...binding.warnings], env: childEnv(cfg) };
+  const binding = await resolveBinding(cfg.launcher.binding, plan.instances[0]!);
+  return {
+    topology,
+    plan,
+    binding: binding.kind,
+    warnings: [...plan.warnings, ...binding.warnings],
+    env: childEnv(cfg),
+  };
 }
 
 const HUGETLB_TUNABLE = 'glibc.malloc.hugetlb=1';
@@ -119,7 +132,10 @@ const HUGETLB_TUNABLE = 'glibc.malloc.hugetlb=1';
  * faults in 2 MiB pages instead of 4 KiB ones: session creation of bert-base went from 3.8 s to
  * 2.2 s on a VM where page faults are costly, with the same latency. Other tunables are kept.
  */
-export function childEnv(cfg: Pick<RunConfig, 'launcher'>, inherited: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function childEnv(
+  cfg: Pick<RunConfig, 'launcher'>,
+  inherited: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   if (!cfg.launcher.thp) return {};
   const current = inherited.GLIBC_TUNABLES ?? '';
   if (current.split(':').some((t) => t.startsWith('glibc.malloc.hugetlb='))) return { GLIBC_TUNABLES: current };
@@ -132,7 +148,15 @@ export function planJson(prepared: Pick<PreparedLaunch, 'plan' | 'binding' | 'wa
     env: prepared.env,
     instances: prepared.plan.instances.map((i) => {
       const argv = childCommand(prepared.binding, i);
-      return { index: i.index, cpus: i.cpus, memory_nodes: i.memory_nodes, threads: i.threads, batch_size: i.batch_size, command: argv.map(shellQuote).join(' '), argv };
+      return {
+        index: i.index,
+        cpus: i.cpus,
+        memory_nodes: i.memory_nodes,
+        threads: i.threads,
+        batch_size: i.batch_size,
+        command: argv.map(shellQuote).join(' '),
+        argv,
+      };
     }),
     leftover_cpus: prepared.plan.leftover_cpus,
     warnings: prepared.warnings,
@@ -154,7 +178,8 @@ async function prepareModel(cfg: RunConfig): Promise<ResolvedModel> {
   const a = model.arch;
   if (a.max_position_embeddings === null) return model;
   // RoBERTa numbers positions from pad_token_id + 1, so two of its slots are never used.
-  const maxPositions = a.model_type === 'roberta' ? a.max_position_embeddings - (a.pad_token_id ?? 1) - 1 : a.max_position_embeddings;
+  const maxPositions =
+    a.model_type === 'roberta' ? a.max_position_embeddings - (a.pad_token_id ?? 1) - 1 : a.max_position_embeddings;
   for (const { length, key } of sequenceLengths(cfg)) {
     if (length <= maxPositions) continue;
     throw new ModelError(

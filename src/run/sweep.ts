@@ -40,7 +40,12 @@ export type SweepEvent =
       readonly repetitions: number;
     }
   | JobEvent
-  | { readonly type: 'sweep-end'; readonly dir: string; readonly outcomes: readonly JobOutcome[]; readonly best: readonly BestSetup[] };
+  | {
+      readonly type: 'sweep-end';
+      readonly dir: string;
+      readonly outcomes: readonly JobOutcome[];
+      readonly best: readonly BestSetup[];
+    };
 
 /** A loop of jobs over one config (a sweep, bench tune), told of its progress through `E` events. */
 export interface JobLoopRequest<E> {
@@ -82,14 +87,27 @@ function earlierJobs(sweepDir: string): Map<number, EarlierJob> {
 export function readSweepOrigin(sweepDir: string): { source: ConfigSource; overrides: string[] } {
   const file = join(sweepDir, 'multirun.yaml');
   if (!existsSync(file)) {
-    throw new ConfigError(`--resume: ${sweepDir} is not a sweep directory (no multirun.yaml); give a multirun/DATE/TIME folder`);
+    throw new ConfigError(
+      `--resume: ${sweepDir} is not a sweep directory (no multirun.yaml); give a multirun/DATE/TIME folder`,
+    );
   }
-  const master = parseYaml(readFileSync(file, 'utf8'), file).content as { hydra?: { overrides?: { task?: string[]; hydra?: string[] }; job?: { config_name?: string }; runtime?: { config_sources?: { path: string }[] } } };
+  const master = parseYaml(readFileSync(file, 'utf8'), file).content as {
+    hydra?: {
+      overrides?: { task?: string[]; hydra?: string[] };
+      job?: { config_name?: string };
+      runtime?: { config_sources?: { path: string }[] };
+    };
+  };
   const hydra = master.hydra;
   const sources = hydra?.runtime?.config_sources ?? [];
-  if (!hydra?.job?.config_name || sources.length === 0) throw new ConfigError(`--resume: ${file} lacks the hydra node bench writes; it was not written by bench`);
+  if (!hydra?.job?.config_name || sources.length === 0)
+    throw new ConfigError(`--resume: ${file} lacks the hydra node bench writes; it was not written by bench`);
   return {
-    source: { configName: hydra.job.config_name, configDir: sources[0]!.path, extraDirs: sources.slice(1).map((s) => s.path) },
+    source: {
+      configName: hydra.job.config_name,
+      configDir: sources[0]!.path,
+      extraDirs: sources.slice(1).map((s) => s.path),
+    },
     overrides: [...(hydra.overrides?.hydra ?? []), ...(hydra.overrides?.task ?? [])],
   };
 }
@@ -109,7 +127,11 @@ export interface ExpandedSweep {
 }
 
 /** Expands a sweep from the command line and `hydra.sweeper.params` (machine functions included). */
-export async function expandSweepJobs(repo: ConfigRepository, source: ConfigSource, overrides: readonly Override[]): Promise<ExpandedSweep> {
+export async function expandSweepJobs(
+  repo: ConfigRepository,
+  source: ConfigSource,
+  overrides: readonly Override[],
+): Promise<ExpandedSweep> {
   const master = composeJob(repo, source, overrides, { master: true, version: benchVersion() });
   const params = sweeperParams(master.config);
   const machine = needsMachine([...params, ...overrides]) ? await machineContext(master.config) : undefined;
@@ -123,12 +145,30 @@ export async function expandSweepJobs(repo: ConfigRepository, source: ConfigSour
 export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   const { master: masterConfig, jobs, hydraOverrides } = await expandSweepJobs(req.repo, req.source, req.overrides);
   const master = { config: masterConfig };
-  const dir = req.resumeDir ?? claimSweepDir(String(resolveKey(master.config, 'hydra.sweep.dir', resolveContext())), 'multirun.yaml', toYaml(master.config), 'hydra.sweep.dir');
+  const dir =
+    req.resumeDir ??
+    claimSweepDir(
+      String(resolveKey(master.config, 'hydra.sweep.dir', resolveContext())),
+      'multirun.yaml',
+      toYaml(master.config),
+      'hydra.sweep.dir',
+    );
   const earlier = req.resumeDir ? earlierJobs(req.resumeDir) : new Map<number, EarlierJob>();
   req.onEvent?.({ type: 'sweep-start', dir, jobs, repetitions: masterRepetitions(master.config) });
 
-  const slots = jobs.map((job) => ({ job, handle: null as Job | null, outcome: null as JobOutcome | null, row: null as SummaryRow | null }));
-  const record = (slot: (typeof slots)[number], result: RunResult, status: string, jobDir: string, error: string | null): void => {
+  const slots = jobs.map((job) => ({
+    job,
+    handle: null as Job | null,
+    outcome: null as JobOutcome | null,
+    row: null as SummaryRow | null,
+  }));
+  const record = (
+    slot: (typeof slots)[number],
+    result: RunResult,
+    status: string,
+    jobDir: string,
+    error: string | null,
+  ): void => {
     slot.row = { job: slot.job.num, status, dir: relative(dir, jobDir), overrides: slot.job.overrides, result, error };
     writeSweepSummary(
       dir,
@@ -143,7 +183,13 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
       if (!slot.handle) {
         const before = earlier.get(slot.job.num);
         if (before?.result?.status === 'ok') {
-          slot.outcome = { status: 'ok', dir: before.dir, overrides: slot.job.overrides, result: before.result, error: null };
+          slot.outcome = {
+            status: 'ok',
+            dir: before.dir,
+            overrides: slot.job.overrides,
+            result: before.result,
+            error: null,
+          };
           req.onEvent?.({ type: 'job-end', outcome: slot.outcome, kept: true });
           record(slot, before.result, 'ok', before.dir, null);
           continue;
@@ -209,7 +255,8 @@ async function machineContext(master: Tree): Promise<MachineContext> {
   const file = get('topology.file');
   const topology = await topologyFor({ topology: { file: typeof file === 'string' ? file : null } });
   const batch = get('batch_size');
-  const ids = (v: unknown): number[] | null => (Array.isArray(v) && v.every((x) => Number.isInteger(x)) ? (v as number[]) : null);
+  const ids = (v: unknown): number[] | null =>
+    Array.isArray(v) && v.every((x) => Number.isInteger(x)) ? (v as number[]) : null;
   const cpuList = get('launcher.cpu_list');
   const usable = planInstances(topology, {
     num_instances: 1,
@@ -217,7 +264,12 @@ async function machineContext(master: Tree): Promise<MachineContext> {
     use_smt: false,
     nodes: ids(get('launcher.nodes')),
     sockets: ids(get('launcher.sockets')),
-    cpu_list: typeof cpuList === 'string' ? cpuList : typeof cpuList === 'number' ? String(cpuList) : ids(cpuList)?.join(',') ?? null,
+    cpu_list:
+      typeof cpuList === 'string'
+        ? cpuList
+        : typeof cpuList === 'number'
+          ? String(cpuList)
+          : (ids(cpuList)?.join(',') ?? null),
     binding: 'none',
     split_batch: false,
     allow_uneven_split: false,

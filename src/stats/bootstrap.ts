@@ -12,7 +12,13 @@ import { percentile } from './summary.js';
  * counts[k] times; `values` ascending, or read through `order` (ascending positions into values,
  * counts indexed like order) for a subset such as one class of requests.
  */
-export function percentilesOfCounts(values: Float64Array, counts: Uint32Array, order: Int32Array | null, m: number, ps: readonly number[]): number[] {
+export function percentilesOfCounts(
+  values: Float64Array,
+  counts: Uint32Array,
+  order: Int32Array | null,
+  m: number,
+  ps: readonly number[],
+): number[] {
   // The 0-based ranks each percentile interpolates between: floor(h) and floor(h) + 1, h = (m - 1) p.
   const wanted: number[] = [];
   for (const p of ps) {

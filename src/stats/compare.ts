@@ -27,7 +27,14 @@ export function erfc(x: number): number {
         1.26551223 +
         t *
           (1.00002368 +
-            t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? r : 2 - r;
 }
@@ -40,8 +47,8 @@ export function normalCdf(x: number): number {
 /** ln Gamma(x) for x > 0, Lanczos approximation (g = 7, n = 9; about 15 significant digits). */
 export function logGamma(x: number): number {
   const c = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
-    -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
   ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   const xm = x - 1;
@@ -87,7 +94,9 @@ export function regularizedBeta(x: number, a: number, b: number): number {
   if (x >= 1) return 1;
   const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
   // The continued fraction converges fast for x < (a + 1) / (a + b + 2); use the symmetry otherwise.
-  return x < (a + 1) / (a + b + 2) ? (front * betaContinuedFraction(a, b, x)) / a : 1 - (front * betaContinuedFraction(b, a, 1 - x)) / b;
+  return x < (a + 1) / (a + b + 2)
+    ? (front * betaContinuedFraction(a, b, x)) / a
+    : 1 - (front * betaContinuedFraction(b, a, 1 - x)) / b;
 }
 
 /** Two-sided p-value of Student's t with df degrees of freedom: I_{df / (df + t^2)}(df / 2, 1 / 2). */
@@ -97,7 +106,9 @@ export function studentTTwoSidedP(t: number, df: number): number {
   return regularizedBeta(df / (df + t * t), df / 2, 0.5);
 }
 
-/** The t value with two-sided tail probability `p` (bisection on the CDF; 60 halvings are exact to double precision). */
+/**
+ * The t value with two-sided tail probability `p` (bisection on the CDF; 60 halvings are exact to double precision).
+ */
 export function studentTQuantileTwoSided(p: number, df: number): number {
   let lo = 0;
   let hi = 1e3;
@@ -166,9 +177,11 @@ export function bootstrapRepetitionRatio(
   const sorted = (reps: readonly (readonly number[])[]): Float64Array[] => reps.map((x) => Float64Array.from(x).sort());
   const sa = sorted(a);
   const sb = sorted(b);
-  if (sa.length === 0 || sb.length === 0 || [...sa, ...sb].some((x) => x.length === 0)) return { ratio: NaN, lo: NaN, hi: NaN, confidence };
+  if (sa.length === 0 || sb.length === 0 || [...sa, ...sb].some((x) => x.length === 0))
+    return { ratio: NaN, lo: NaN, hi: NaN, confidence };
   // The geometric mean of one value is that value, exactly.
-  const geo = (medians: readonly number[]): number => (medians.length === 1 ? medians[0]! : Math.exp(medians.reduce((s, m) => s + Math.log(m), 0) / medians.length));
+  const geo = (medians: readonly number[]): number =>
+    medians.length === 1 ? medians[0]! : Math.exp(medians.reduce((s, m) => s + Math.log(m), 0) / medians.length);
   const medianOf = (x: Float64Array): number => percentile(Array.from(x), 0.5);
   const ratio = geo(sb.map(medianOf)) / geo(sa.map(medianOf));
   const rng = new Rng(opts.seed ?? DEFAULT_BOOTSTRAP_SEED);

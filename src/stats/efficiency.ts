@@ -60,11 +60,17 @@ export function efficiency(
   measuredPeakByInstance: readonly (number | null)[],
   estimate: { gflops: number; basis: string } | null,
 ): Efficiency {
-  const achieved = flopsPerForwardByInstance.reduce((s, f, k) => s + (f * (forwardsPerSecondByInstance[k] ?? 0)) / 1e9, 0);
-  const peaks = measuredPeakByInstance.every((p): p is number => p !== null) ? measuredPeakByInstance.reduce((s, p) => s + p, 0) : null;
+  const achieved = flopsPerForwardByInstance.reduce(
+    (s, f, k) => s + (f * (forwardsPerSecondByInstance[k] ?? 0)) / 1e9,
+    0,
+  );
+  const peaks = measuredPeakByInstance.every((p): p is number => p !== null)
+    ? measuredPeakByInstance.reduce((s, p) => s + p, 0)
+    : null;
   const forwards = forwardsPerSecondByInstance.reduce((s, r) => s + r, 0);
   return {
-    // The forwards-weighted mean: achieved FLOP/s over forwards/s (exactly the common figure when every instance has it).
+    // The forwards-weighted mean: achieved FLOP/s over forwards/s (exactly the common figure when every instance has
+    // it).
     flops_per_forward:
       flopsPerForwardByInstance.every((f) => f === flopsPerForwardByInstance[0]) || forwards === 0
         ? (flopsPerForwardByInstance[0] ?? 0)
@@ -85,7 +91,11 @@ export function flopsPerCycle(flags: readonly string[]): { flops: number; isa: s
   return null;
 }
 
-export function estimatedPeak(flags: readonly string[], cores: number, mhz: number | null): { gflops: number; basis: string } | null {
+export function estimatedPeak(
+  flags: readonly string[],
+  cores: number,
+  mhz: number | null,
+): { gflops: number; basis: string } | null {
   const perCycle = flopsPerCycle(flags);
   if (!perCycle || !mhz) return null;
   return {

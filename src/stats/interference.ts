@@ -49,7 +49,12 @@ export function sampleCpus(cpus: readonly number[]): CpuSample | null {
   }
 }
 
-export function interference(cpus: readonly number[], start: CpuSample, end: CpuSample, windowMs: number): Interference {
+export function interference(
+  cpus: readonly number[],
+  start: CpuSample,
+  end: CpuSample,
+  windowMs: number,
+): Interference {
   const busy = end.busyMs - start.busyMs;
   const own = end.ownCpuMs - start.ownCpuMs;
   const capacity = windowMs * cpus.length;

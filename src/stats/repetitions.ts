@@ -90,19 +90,40 @@ export function welchLogRatio(a: readonly number[], b: readonly number[], confid
   const nB = lb.length;
   const diff = mean(lb) - mean(la);
   const ratio = Math.exp(diff);
-  if (nA < 2 || nB < 2 || !Number.isFinite(diff)) return { ratio, lo: NaN, hi: NaN, confidence, t: NaN, df: NaN, p_value: NaN, n_a: nA, n_b: nB };
+  if (nA < 2 || nB < 2 || !Number.isFinite(diff))
+    return { ratio, lo: NaN, hi: NaN, confidence, t: NaN, df: NaN, p_value: NaN, n_a: nA, n_b: nB };
   const va = sampleStd(la) ** 2 / nA;
   const vb = sampleStd(lb) ** 2 / nB;
   const se = Math.sqrt(va + vb);
   if (se === 0) {
     // Every repetition gave the same figure on both sides (a simulated backend): no spread to test.
-    return { ratio, lo: ratio, hi: ratio, confidence, t: diff === 0 ? 0 : Math.sign(diff) * Infinity, df: nA + nB - 2, p_value: diff === 0 ? 1 : 0, n_a: nA, n_b: nB };
+    return {
+      ratio,
+      lo: ratio,
+      hi: ratio,
+      confidence,
+      t: diff === 0 ? 0 : Math.sign(diff) * Infinity,
+      df: nA + nB - 2,
+      p_value: diff === 0 ? 1 : 0,
+      n_a: nA,
+      n_b: nB,
+    };
   }
   const t = diff / se;
   // Welch-Satterthwaite; a side whose figures are all equal contributes no variance and no term.
   const df = (va + vb) ** 2 / ((va > 0 ? (va * va) / (nA - 1) : 0) + (vb > 0 ? (vb * vb) / (nB - 1) : 0));
   const q = studentTQuantileTwoSided(1 - confidence, df);
-  return { ratio, lo: Math.exp(diff - q * se), hi: Math.exp(diff + q * se), confidence, t, df, p_value: studentTTwoSidedP(t, df), n_a: nA, n_b: nB };
+  return {
+    ratio,
+    lo: Math.exp(diff - q * se),
+    hi: Math.exp(diff + q * se),
+    confidence,
+    t,
+    df,
+    p_value: studentTTwoSidedP(t, df),
+    n_a: nA,
+    n_b: nB,
+  };
 }
 
 export type Adjustment = 'holm' | 'bh' | 'none';
@@ -121,7 +142,10 @@ export const ADJUSTMENT_NAMES: Readonly<Record<Adjustment, string>> = {
 export function adjustPValues(pValues: readonly number[], method: Adjustment): number[] {
   const out = [...pValues];
   if (method === 'none') return out;
-  const order = pValues.map((p, k) => ({ p, k })).filter(({ p }) => Number.isFinite(p)).sort((x, y) => x.p - y.p);
+  const order = pValues
+    .map((p, k) => ({ p, k }))
+    .filter(({ p }) => Number.isFinite(p))
+    .sort((x, y) => x.p - y.p);
   const m = order.length;
   if (method === 'holm') {
     let running = 0;

@@ -108,7 +108,11 @@ export interface PercentileInterval {
  * The CDF is summed from pmf terms in log space, pmf(k + 1) = pmf(k) (n - k) / (k + 1) p / (1 - p),
  * so large n neither overflows the binomial coefficient nor underflows the first terms to a wrong sum.
  */
-export function percentileInterval(sorted: readonly number[], p: number, confidence = PERCENTILE_CONFIDENCE): PercentileInterval | null {
+export function percentileInterval(
+  sorted: readonly number[],
+  p: number,
+  confidence = PERCENTILE_CONFIDENCE,
+): PercentileInterval | null {
   const n = sorted.length;
   if (n === 0 || !(p > 0 && p < 1) || n < minSamplesForPercentile(p, confidence)) return null;
   const tail = (1 - confidence) / 2;
@@ -138,7 +142,13 @@ export function percentileInterval(sorted: readonly number[], p: number, confide
   // The support check above guarantees both bounds; the sums can only miss them by rounding.
   if (!foundUpper) upperCdf = 1 - p ** n;
   l = Math.min(l, u);
-  return { lo: sorted[l - 1]!, hi: sorted[u - 1]!, lo_rank: l, hi_rank: u, coverage: Math.min(1, upperCdf) - lowerBelow };
+  return {
+    lo: sorted[l - 1]!,
+    hi: sorted[u - 1]!,
+    lo_rank: l,
+    hi_rank: u,
+    coverage: Math.min(1, upperCdf) - lowerBelow,
+  };
 }
 
 /** The reported percentiles that `count` samples do not support. */
@@ -147,11 +157,16 @@ export function unsupportedFor(count: number, confidence = PERCENTILE_CONFIDENCE
 }
 
 /** A summary's unsupported percentiles: as recorded, or (older files) from its count. */
-export function unsupportedPercentiles(s: Pick<LatencySummary, 'count' | 'unsupported_percentiles'>): readonly PercentileName[] {
+export function unsupportedPercentiles(
+  s: Pick<LatencySummary, 'count' | 'unsupported_percentiles'>,
+): readonly PercentileName[] {
   return s.unsupported_percentiles ?? unsupportedFor(s.count);
 }
 
-export function isSupported(s: Pick<LatencySummary, 'count' | 'unsupported_percentiles'>, name: PercentileName): boolean {
+export function isSupported(
+  s: Pick<LatencySummary, 'count' | 'unsupported_percentiles'>,
+  name: PercentileName,
+): boolean {
   return !unsupportedPercentiles(s).includes(name);
 }
 
@@ -159,7 +174,9 @@ export function isSupported(s: Pick<LatencySummary, 'count' | 'unsupported_perce
  * Across instances whose figure is the worst instance's (the study's aggregate): a percentile is
  * supported only when every instance's count supports it.
  */
-export function unsupportedAcross(summaries: readonly Pick<LatencySummary, 'count' | 'unsupported_percentiles'>[]): PercentileName[] {
+export function unsupportedAcross(
+  summaries: readonly Pick<LatencySummary, 'count' | 'unsupported_percentiles'>[],
+): PercentileName[] {
   const out = new Set(summaries.flatMap((s) => unsupportedPercentiles(s)));
   return PERCENTILES.filter((q) => out.has(q.name)).map((q) => q.name);
 }

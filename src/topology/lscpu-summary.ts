@@ -123,7 +123,9 @@ function readNodes(
     if (id !== undefined) nodes.set(Number(id), parseListField(entry.value, entry.key, source));
   }
   if (nodeCount !== undefined && nodeCount !== nodes.size) {
-    warnings.push(`'NUMA node(s): ${nodeCount}' but ${nodes.size} 'NUMA nodeN CPU(s)' lines; only those lines are used`);
+    warnings.push(
+      `'NUMA node(s): ${nodeCount}' but ${nodes.size} 'NUMA nodeN CPU(s)' lines; only those lines are used`,
+    );
   }
   return nodes;
 }

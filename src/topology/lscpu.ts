@@ -50,12 +50,16 @@ function parseLscpuJson(text: string, source: string): Topology {
   try {
     document = JSON.parse(text);
   } catch (error) {
-    throw new TopologyError(`${source}: starts like lscpu -J output but is not valid JSON (${(error as Error).message})`);
+    throw new TopologyError(
+      `${source}: starts like lscpu -J output but is not valid JSON (${(error as Error).message})`,
+    );
   }
   const record = typeof document === 'object' && document !== null ? (document as Record<string, unknown>) : {};
   if (Array.isArray(record['lscpu'])) return parseLscpuSummary(jsonEntries(record['lscpu'], source), source);
   if (Array.isArray(record['cpus'])) return parseLscpuJsonCpus(record['cpus'], source);
-  throw new TopologyError(`${source}: JSON without an "lscpu" or "cpus" array; give the output of lscpu -J or lscpu -J -e`);
+  throw new TopologyError(
+    `${source}: JSON without an "lscpu" or "cpus" array; give the output of lscpu -J or lscpu -J -e`,
+  );
 }
 
 /**

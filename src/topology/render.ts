@@ -91,7 +91,10 @@ export function renderTopologyText(topology: Topology): string {
     lines.push('', 'NUMA: no node information (memory binding is not possible)');
   }
   const smtUnknown = topology.warnings.some((w) => w.includes(SMT_UNKNOWN));
-  lines.push('', `SMT siblings: ${smtUnknown ? 'unknown in this record (each CPU counted as a core; see the notes)' : siblingExamples(physicalCores(topology))}`);
+  lines.push(
+    '',
+    `SMT siblings: ${smtUnknown ? 'unknown in this record (each CPU counted as a core; see the notes)' : siblingExamples(physicalCores(topology))}`,
+  );
   if (json.offline_cpus !== '') lines.push(`Offline CPUs: ${json.offline_cpus}`);
   if (json.warnings.length > 0) lines.push('', 'Notes:', ...json.warnings.map((warning) => `  - ${warning}`));
   return `${lines.join('\n')}\n`;
@@ -114,8 +117,13 @@ function listOrDash(ids: readonly number[]): string {
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
   const format = (row: readonly string[]): string =>
-    row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [format(header), ...rows.map(format)];
 }

@@ -19,7 +19,9 @@ const NODE_DIR = '/sys/devices/system/node';
 export function parseSysfs(readFile: ReadSysfsFile, source = '/sys/devices/system'): Topology {
   const presentText = readFile(`${CPU_DIR}/present`) ?? readFile(`${CPU_DIR}/possible`);
   if (presentText === undefined) {
-    throw new TopologyError(`${source}: cannot read ${CPU_DIR}/present; is /sys mounted? Set topology.file to a recorded lscpu -p output instead`);
+    throw new TopologyError(
+      `${source}: cannot read ${CPU_DIR}/present; is /sys mounted? Set topology.file to a recorded lscpu -p output instead`,
+    );
   }
   const cpuIds = parseSysfsList(presentText, `${CPU_DIR}/present`, source);
   const onlineText = readFile(`${CPU_DIR}/online`);
@@ -63,10 +65,7 @@ function coreKeys(readFile: ReadSysfsFile, cpuIds: readonly number[], source: st
 }
 
 /** Nodes from `node/online` (or `possible`); none at all means a kernel without NUMA. */
-function readNodes(
-  readFile: ReadSysfsFile,
-  source: string,
-): { nodeOf: Map<number, number>; cpulessNodes: number[] } {
+function readNodes(readFile: ReadSysfsFile, source: string): { nodeOf: Map<number, number>; cpulessNodes: number[] } {
   const nodeOf = new Map<number, number>();
   const cpulessNodes: number[] = [];
   const nodesText = readFile(`${NODE_DIR}/online`) ?? readFile(`${NODE_DIR}/possible`);

@@ -23,7 +23,13 @@ export function objectiveScore(result: RunResult, objective: Objective): number 
 export function budgetLatencyMs(result: RunResult, stat: TuneConfig['latency_stat']): number | null {
   const a = result.aggregate;
   if (!a) return null;
-  return stat === 'mean' ? a.latency_mean_ms : stat === 'p50' ? a.latency_p50_ms : stat === 'p90' ? a.latency_p90_ms : a.latency_p99_ms;
+  return stat === 'mean'
+    ? a.latency_mean_ms
+    : stat === 'p50'
+      ? a.latency_p50_ms
+      : stat === 'p90'
+        ? a.latency_p90_ms
+        : a.latency_p99_ms;
 }
 
 /**
@@ -61,7 +67,10 @@ export function selectSurvivors(entries: readonly RungEntry[], tune: TuneConfig,
   for (const e of entries) {
     const score = e.result ? objectiveScore(e.result, tune.objective) : null;
     if (score === null) {
-      eliminated.push({ candidate: e.candidate, reason: `failed: ${(e.error ?? e.result?.error ?? 'no result').split('\n')[0]}` });
+      eliminated.push({
+        candidate: e.candidate,
+        reason: `failed: ${(e.error ?? e.result?.error ?? 'no result').split('\n')[0]}`,
+      });
       continue;
     }
     const over = overBudget(e.result!, tune);
@@ -71,16 +80,24 @@ export function selectSurvivors(entries: readonly RungEntry[], tune: TuneConfig,
     }
     ranked.push({ candidate: e.candidate, score });
   }
-  ranked.sort((x, y) => (tune.objective === 'latency' ? x.score - y.score : y.score - x.score) || x.candidate - y.candidate);
+  ranked.sort(
+    (x, y) => (tune.objective === 'latency' ? x.score - y.score : y.score - x.score) || x.candidate - y.candidate,
+  );
   const keep = final ? ranked.length : Math.max(2, Math.ceil(entries.length / tune.eta));
   const best = ranked[0]?.score;
   const survivors: number[] = [];
   ranked.forEach((r, rank) => {
     const gap = best === undefined ? 0 : behind(r.score, best, tune.objective);
     if (!final && rank > 0 && gap > tune.prune_margin) {
-      eliminated.push({ candidate: r.candidate, reason: `${(gap * 100).toFixed(1)}% behind the rung's best (tune.prune_margin=${tune.prune_margin})` });
+      eliminated.push({
+        candidate: r.candidate,
+        reason: `${(gap * 100).toFixed(1)}% behind the rung's best (tune.prune_margin=${tune.prune_margin})`,
+      });
     } else if (survivors.length >= keep) {
-      eliminated.push({ candidate: r.candidate, reason: `rank ${rank + 1}: not in the best ${keep} of ${entries.length} (tune.eta=${tune.eta})` });
+      eliminated.push({
+        candidate: r.candidate,
+        reason: `rank ${rank + 1}: not in the best ${keep} of ${entries.length} (tune.eta=${tune.eta})`,
+      });
     } else survivors.push(r.candidate);
   });
   return { survivors, eliminated };
@@ -100,7 +117,9 @@ export function overBudget(result: RunResult, tune: TuneConfig): string | null {
   if (tune.max_latency_ms === null) return null;
   const latency = budgetLatencyMs(result, tune.latency_stat);
   if (latency === null || latency <= tune.max_latency_ms) return null;
-  const few = budgetSupported(result, tune.latency_stat) ? '' : ` (from ${result.aggregate?.pooled.count ?? '?'} calls, too few for a 95% interval of it)`;
+  const few = budgetSupported(result, tune.latency_stat)
+    ? ''
+    : ` (from ${result.aggregate?.pooled.count ?? '?'} calls, too few for a 95% interval of it)`;
   return `${tune.latency_stat} latency ${msText(latency)} ms is over tune.max_latency_ms=${tune.max_latency_ms}${few}`;
 }
 
@@ -137,7 +156,9 @@ export interface WinnerConfidence {
 
 /** A run's objective in each repetition it is judged on (the clean ok ones, else every ok one). */
 export function repetitionScores(result: RunResult, objective: Objective): number[] {
-  return usedRepetitions(repetitionsOf(result)).used.map((r) => (objective === 'latency' ? r.aggregate!.latency_mean_ms : r.aggregate!.throughput_samples_per_s));
+  return usedRepetitions(repetitionsOf(result)).used.map((r) =>
+    objective === 'latency' ? r.aggregate!.latency_mean_ms : r.aggregate!.throughput_samples_per_s,
+  );
 }
 
 /**
@@ -146,7 +167,13 @@ export function repetitionScores(result: RunResult, objective: Objective): numbe
  * ratio runner-up / winner with its interval (src/stats/repetitions.ts), turned into how far the
  * runner-up is behind. The calls of one run are never treated as independent samples.
  */
-export function winnerConfidence(winner: RunResult, runnerUp: RunResult, objective: Objective, confidence = 0.95, noiseFloor = DEFAULT_NOISE_FLOOR): WinnerConfidence {
+export function winnerConfidence(
+  winner: RunResult,
+  runnerUp: RunResult,
+  objective: Objective,
+  confidence = 0.95,
+  noiseFloor = DEFAULT_NOISE_FLOOR,
+): WinnerConfidence {
   const a = repetitionScores(winner, objective);
   const b = repetitionScores(runnerUp, objective);
   const gapOf = (ratio: number): number => (objective === 'latency' ? ratio - 1 : 1 - ratio);

@@ -83,7 +83,10 @@ export function tuneSpace(
   const instanceCounts = space.instances ?? range(cores);
   const coreCounts = space.cores_per_instance ?? range(cores);
   const smtOptions = space.use_smt ?? (smt ? [false, true] : [false]);
-  if (!smt && smtOptions.includes(true)) notes.push('tune.space.use_smt: the cores of this machine have no SMT siblings; use_smt=true is the same as false and is left out');
+  if (!smt && smtOptions.includes(true))
+    notes.push(
+      'tune.space.use_smt: the cores of this machine have no SMT siblings; use_smt=true is the same as false and is left out',
+    );
 
   const layouts: Layout[] = [];
   const seen = new Set<string>();
@@ -96,7 +99,9 @@ export function tuneSpace(
         for (const split of splits) {
           if (split && n === 1) continue;
           if (split && (base.batch_size < n || (base.batch_size % n !== 0 && !base.launcher.allow_uneven_split))) {
-            notes.push(`${n} instances cannot split batch_size=${base.batch_size} evenly: left out (launcher.allow_uneven_split=true allows it)`);
+            notes.push(
+              `${n} instances cannot split batch_size=${base.batch_size} evenly: left out (launcher.allow_uneven_split=true allows it)`,
+            );
             continue;
           }
           for (const threads of space.threads) {
@@ -141,7 +146,9 @@ export function tuneSpace(
   for (const [key, values] of Object.entries(leaves(space.params ?? {}) as Record<string, unknown[]>)) {
     if (!getPath(composed, key).found) {
       if (!otherOptionKey(key)) {
-        throw new ConfigError(`tune.space.params: ${key} is not a key of this config nor of any option of its group; check its spelling (bench --cfg job lists the keys)`);
+        throw new ConfigError(
+          `tune.space.params: ${key} is not a key of this config nor of any option of its group; check its spelling (bench --cfg job lists the keys)`,
+        );
       }
       notes.push(`tune.space.params: ${key} is not in this config (backend=${base.backend.name}); left out`);
       continue;
@@ -179,7 +186,11 @@ export function tuneSpace(
 export function candidateLabel(layout: Layout, params: Readonly<Record<string, unknown>>): string {
   const l = layout;
   const coreText = `${l.cores_per_instance} core${l.cores_per_instance === 1 ? '' : 's'}`;
-  const smtText = l.use_smt ? ` (+SMT, ${l.threads_per_instance} threads)` : l.threads_per_instance !== l.cpus_per_instance ? ` (${l.threads_per_instance} threads)` : '';
+  const smtText = l.use_smt
+    ? ` (+SMT, ${l.threads_per_instance} threads)`
+    : l.threads_per_instance !== l.cpus_per_instance
+      ? ` (${l.threads_per_instance} threads)`
+      : '';
   const batchText = `batch ${l.batch_per_instance}${l.instances > 1 ? ' each' : ''}`;
   const paramText = Object.entries(params).map(([k, v]) => `${k.split('.').at(-1)}=${elementText(v)}`);
   return [`${l.instances} x ${coreText}${smtText}`, batchText, ...paramText].join(', ');

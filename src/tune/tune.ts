@@ -28,7 +28,17 @@ import { benchVersion } from '../util/versions.js';
 import { claimSweepDir } from '../results/rundir.js';
 import type { RunResult } from '../results/types.js';
 import { RESULTS_JSON, toCsv, writeSweepSummary, type SummaryRow } from '../results/write.js';
-import { behind, budgetLatencyMs, budgetSupported, nextDuration, objectiveScore, selectSurvivors, winnerConfidence, type Elimination, type WinnerConfidence } from './halving.js';
+import {
+  behind,
+  budgetLatencyMs,
+  budgetSupported,
+  nextDuration,
+  objectiveScore,
+  selectSurvivors,
+  winnerConfidence,
+  type Elimination,
+  type WinnerConfidence,
+} from './halving.js';
 import { keyOfSomeOption, tuneSpace, type Candidate, type TuneSpace } from './space.js';
 
 export const TUNE_JSON = 'tune.json';
@@ -122,7 +132,13 @@ export type TuneEvent =
       /** Repetitions of each candidate in this rung. */
       readonly repetitions: number;
     }
-  | { readonly type: 'trial-end'; readonly trial: Trial; readonly candidate: Candidate; readonly kept: boolean; readonly warnings: readonly string[] }
+  | {
+      readonly type: 'trial-end';
+      readonly trial: Trial;
+      readonly candidate: Candidate;
+      readonly kept: boolean;
+      readonly warnings: readonly string[];
+    }
   | { readonly type: 'rung-end'; readonly rung: Rung }
   | JobEvent;
 
@@ -132,7 +148,9 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
   const started = Date.now();
   for (const o of req.overrides) {
     if (o.value?.kind === 'sweep') {
-      throw new ConfigError(`bench tune searches its space itself: drop the sweep '${o.inputLine}' or list its values in tune.space (e.g. tune.space.params)`);
+      throw new ConfigError(
+        `bench tune searches its space itself: drop the sweep '${o.inputLine}' or list its values in tune.space (e.g. tune.space.params)`,
+      );
     }
   }
   const master = composeJob(req.repo, req.source, req.overrides, { master: true, version: benchVersion() });
@@ -154,15 +172,26 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
   for (const c of space.candidates) {
     // A bad value in tune.space.params fails here, naming it, rather than as every run failing.
     try {
-      resolveTask(composeJob(req.repo, req.source, [...taskLines, ...c.overrides].map(parseOverride), { version: benchVersion() }).config);
+      resolveTask(
+        composeJob(req.repo, req.source, [...taskLines, ...c.overrides].map(parseOverride), { version: benchVersion() })
+          .config,
+      );
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      throw new ConfigError(`tune.space: the candidate '${c.label}' is not a valid config (${c.overrides.slice(5).join(' ') || c.overrides.join(' ')}):\n${err.message}`);
+      throw new ConfigError(
+        `tune.space: the candidate '${c.label}' is not a valid config (${c.overrides.slice(5).join(' ') || c.overrides.join(' ')}):\n${err.message}`,
+      );
     }
   }
 
   const dir =
-    req.resumeDir ?? claimSweepDir(String(resolveKey(master.config, 'hydra.sweep.dir', resolveContext())), 'multirun.yaml', toYaml(master.config), 'hydra.sweep.dir');
+    req.resumeDir ??
+    claimSweepDir(
+      String(resolveKey(master.config, 'hydra.sweep.dir', resolveContext())),
+      'multirun.yaml',
+      toYaml(master.config),
+      'hydra.sweep.dir',
+    );
   const earlier = req.resumeDir ? earlierTrials(req.resumeDir) : new Map<string, Trial>();
   req.onEvent?.({ type: 'tune-start', dir, tune, space });
 
@@ -178,7 +207,10 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
 
   const save = (status: TuneOutcome['status'] | 'running', extra: Partial<TuneOutcome> = {}): void => {
     writeSweepSummary(dir, rows);
-    writeFileAtomic(join(dir, TUNE_JSON), `${JSON.stringify({ status, bench_version: benchVersion(), dir, tune, space, rungs, trials, ...extra }, null, 1)}\n`);
+    writeFileAtomic(
+      join(dir, TUNE_JSON),
+      `${JSON.stringify({ status, bench_version: benchVersion(), dir, tune, space, rungs, trials, ...extra }, null, 1)}\n`,
+    );
   };
 
   const finishTrial = async (
@@ -189,7 +221,19 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
     const t0 = Date.now();
     const outcome: JobOutcome = await slot.handle!.finish();
     const wallS = (slot.wallMs + Date.now() - t0) / 1000;
-    const trial = makeTrial(slot.job, rung, slot.id, duration, outcome.status, outcome.dir, slot.overrides, outcome.result, tune, wallS, outcome.error?.message ?? outcome.result.error);
+    const trial = makeTrial(
+      slot.job,
+      rung,
+      slot.id,
+      duration,
+      outcome.status,
+      outcome.dir,
+      slot.overrides,
+      outcome.result,
+      tune,
+      wallS,
+      outcome.error?.message ?? outcome.result.error,
+    );
     return { trial: { ...trial, final: slot.final }, result: outcome.result };
   };
 
@@ -198,19 +242,47 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
   for (let rung = 0; !interrupted; rung++) {
     const final = tune.strategy === 'grid' || duration >= tune.max_duration_s || alive.length <= 2;
     if (final) duration = tune.max_duration_s;
-    req.onEvent?.({ type: 'rung-start', rung, duration_s: duration, candidates: alive.map((id) => space.candidates[id]!), final, repetitions: final ? finalRepetitions(tune) : 1 });
+    req.onEvent?.({
+      type: 'rung-start',
+      rung,
+      duration_s: duration,
+      candidates: alive.map((id) => space.candidates[id]!),
+      final,
+      repetitions: final ? finalRepetitions(tune) : 1,
+    });
     const entries: { candidate: number; result: RunResult | null; error: string | null }[] = [];
     // Every candidate of the rung is opened, then their repetitions run in rounds (the final rung
     // repeats each finalist tune.final_repetitions times, interleaved, so drift hits them alike).
-    const slots: { id: number; overrides: string[]; job: number; handle: Job | null; wallMs: number; done: boolean; final: boolean }[] = [];
+    const slots: {
+      id: number;
+      overrides: string[];
+      job: number;
+      handle: Job | null;
+      wallMs: number;
+      done: boolean;
+      final: boolean;
+    }[] = [];
     const record = (id: number, trial: Trial, result: RunResult | null, kept: boolean): void => {
       trials.push(trial);
-      rows.push({ job: trial.job, status: trial.status, dir: relative(dir, trial.dir), overrides: trial.overrides, result, error: trial.error });
+      rows.push({
+        job: trial.job,
+        status: trial.status,
+        dir: relative(dir, trial.dir),
+        overrides: trial.overrides,
+        result,
+        error: trial.error,
+      });
       if (result) results.set(trial.job, result);
       if (trial.status === 'ok') bestTrial.set(id, trial);
       else if (!bestTrial.has(id)) bestTrial.set(id, trial);
       entries.push({ candidate: id, result: trial.status === 'ok' ? result : null, error: trial.error });
-      req.onEvent?.({ type: 'trial-end', trial, candidate: space.candidates[id]!, kept, warnings: result?.warnings ?? [] });
+      req.onEvent?.({
+        type: 'trial-end',
+        trial,
+        candidate: space.candidates[id]!,
+        kept,
+        warnings: result?.warnings ?? [],
+      });
       save('running');
     };
     for (const id of alive) {
@@ -261,7 +333,14 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
     if (interrupted) break;
     const decision = selectSurvivors(entries, tune, final);
     for (const e of decision.eliminated) dropped.set(e.candidate, e.reason);
-    const done: Rung = { rung, duration_s: duration, final, candidates: alive, survivors: decision.survivors, eliminated: decision.eliminated };
+    const done: Rung = {
+      rung,
+      duration_s: duration,
+      final,
+      candidates: alive,
+      survivors: decision.survivors,
+      eliminated: decision.eliminated,
+    };
     rungs.push(done);
     req.onEvent?.({ type: 'rung-end', rung: done });
     alive = [...decision.survivors];
@@ -273,21 +352,35 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
   const ranking = rank(space, bestTrial, dropped, rungs, tune, trials);
   const winnerRow = !interrupted && finalRung && finalRung.survivors.length > 0 ? ranking[0]! : null;
   let confidence: (WinnerConfidence & { readonly runner_up: string; readonly duration_s: number }) | null = null;
-  const feasible = (r: RankRow): boolean => r.score !== null && !(r.dropped ?? '').startsWith('failed') && !(r.dropped ?? '').includes('max_latency_ms');
+  const feasible = (r: RankRow): boolean =>
+    r.score !== null && !(r.dropped ?? '').startsWith('failed') && !(r.dropped ?? '').includes('max_latency_ms');
   const runnerUp = winnerRow ? ranking.find((r) => r.candidate !== winnerRow.candidate && feasible(r)) : undefined;
   if (winnerRow && runnerUp) {
     // The two runs to compare: the longest rung in which both ran (the final one, unless the
     // runner-up was pruned earlier), so that both are measured for the same duration.
-    const both = [...rungs].reverse().find((r) => r.candidates.includes(winnerRow.candidate) && r.candidates.includes(runnerUp.candidate));
-    const jobOf = (candidate: number) => trials.find((t) => t.rung === both?.rung && t.candidate === candidate && t.status === 'ok')?.job;
+    const both = [...rungs]
+      .reverse()
+      .find((r) => r.candidates.includes(winnerRow.candidate) && r.candidates.includes(runnerUp.candidate));
+    const jobOf = (candidate: number) =>
+      trials.find((t) => t.rung === both?.rung && t.candidate === candidate && t.status === 'ok')?.job;
     const a = jobOf(winnerRow.candidate);
     const b = jobOf(runnerUp.candidate);
     if (both && a !== undefined && b !== undefined) {
-      confidence = { ...winnerConfidence(results.get(a)!, results.get(b)!, tune.objective), runner_up: runnerUp.label, duration_s: both.duration_s };
+      confidence = {
+        ...winnerConfidence(results.get(a)!, results.get(b)!, tune.objective),
+        runner_up: runnerUp.label,
+        duration_s: both.duration_s,
+      };
     }
   }
   const winnerResult = winnerRow ? results.get(winnerRow.job)! : null;
-  const command = winnerRow ? ['bench', ...taskLines.filter((o) => !parseOverride(o).keyOrGroup.startsWith('tune.')), ...winnerRow.overrides.filter((o) => !restatesBase(o, resolved))].join(' ') : null;
+  const command = winnerRow
+    ? [
+        'bench',
+        ...taskLines.filter((o) => !parseOverride(o).keyOrGroup.startsWith('tune.')),
+        ...winnerRow.overrides.filter((o) => !restatesBase(o, resolved)),
+      ].join(' ')
+    : null;
   const status: TuneOutcome['status'] = interrupted ? 'interrupted' : winnerRow ? 'ok' : 'no-setup';
   const outcome: TuneOutcome = {
     dir,
@@ -313,7 +406,14 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
     );
     writeFileAtomic(join(dir, 'winner-plan.json'), `${JSON.stringify(winnerResult!.plan, null, 1)}\n`);
   }
-  save(status, { ranking, winner: winnerRow, confidence, command, elapsed_s: outcome.elapsed_s, trials_wall_s: outcome.trials_wall_s });
+  save(status, {
+    ranking,
+    winner: winnerRow,
+    confidence,
+    command,
+    elapsed_s: outcome.elapsed_s,
+    trials_wall_s: outcome.trials_wall_s,
+  });
   return outcome;
 }
 
@@ -331,19 +431,29 @@ function readResult(jobDir: string): RunResult | null {
 
 /** What tune needs of the base config: a tune node, this machine, pinned child processes. */
 function checkTunable(cfg: RunConfig): TuneConfig {
-  if (!cfg.tune) throw new ConfigError("bench tune: this config has no 'tune' node; copy the one of bench's configs/config.yaml, or add keys with +tune.objective=...");
+  if (!cfg.tune)
+    throw new ConfigError(
+      "bench tune: this config has no 'tune' node; copy the one of bench's configs/config.yaml, or add keys with +tune.objective=...",
+    );
   if (cfg.topology.file !== null) {
-    throw new PlanError(`bench tune measures setups on this machine: remove topology.file=${cfg.topology.file} (bench plan prints plans for other machines)`);
+    throw new PlanError(
+      `bench tune measures setups on this machine: remove topology.file=${cfg.topology.file} (bench plan prints plans for other machines)`,
+    );
   }
-  if (cfg.launcher.name !== 'process') throw new PlanError('bench tune varies the number of pinned instances: use launcher=process');
+  if (cfg.launcher.name !== 'process')
+    throw new PlanError('bench tune varies the number of pinned instances: use launcher=process');
   if (cfg.scenario.name !== 'latency') throw new PlanError('bench tune ranks latency runs: use scenario=latency');
   const t = cfg.tune;
   // Checked here, not in the schema: an ordinary short run (benchmark_duration=0.1) must not trip over them.
   if (t.min_duration_s > t.max_duration_s) {
-    throw new ConfigError(`tune.min_duration_s=${t.min_duration_s} is above tune.max_duration_s=${t.max_duration_s} (default: benchmark_duration): lower it or lengthen the runs`);
+    throw new ConfigError(
+      `tune.min_duration_s=${t.min_duration_s} is above tune.max_duration_s=${t.max_duration_s} (default: benchmark_duration): lower it or lengthen the runs`,
+    );
   }
   if (t.max_latency_ms !== null && t.objective === 'latency') {
-    throw new ConfigError('tune.max_latency_ms is a budget for tune.objective=throughput; the latency objective already minimizes latency');
+    throw new ConfigError(
+      'tune.max_latency_ms is a budget for tune.objective=throughput; the latency objective already minimizes latency',
+    );
   }
   return t;
 }
@@ -354,7 +464,11 @@ function rungOverrides(cfg: RunConfig, tune: TuneConfig, duration: number, final
   // The base config's key may be absent (users' primary configs need not carry it): add it then.
   if (final) out.push(`${cfg.repetitions === undefined ? '+' : ''}repetitions=${finalRepetitions(tune)}`);
   else if ((cfg.repetitions ?? 1) !== 1) out.push('repetitions=1');
-  if (!final) out.push(`warmup_runs=${Math.min(cfg.warmup_runs, tune.screen_warmup_runs)}`, `scenario.min_iterations=${tune.screen_min_iterations}`);
+  if (!final)
+    out.push(
+      `warmup_runs=${Math.min(cfg.warmup_runs, tune.screen_warmup_runs)}`,
+      `scenario.min_iterations=${tune.screen_min_iterations}`,
+    );
   return out;
 }
 
@@ -366,7 +480,8 @@ function earlierTrials(dir: string): Map<string, Trial> {
   const file = join(dir, TUNE_JSON);
   const out = new Map<string, Trial>();
   if (!existsSync(file)) return out;
-  for (const t of (JSON.parse(readFileSync(file, 'utf8')) as { trials?: Trial[] }).trials ?? []) out.set(trialKey(t.overrides), t);
+  for (const t of (JSON.parse(readFileSync(file, 'utf8')) as { trials?: Trial[] }).trials ?? [])
+    out.set(trialKey(t.overrides), t);
   return out;
 }
 
@@ -414,20 +529,29 @@ function makeTrial(
  * length and warm-up), failures last. Every row's figures are from its own last rung, which the
  * row names: a screening figure is never ranked against a final one.
  */
-function rank(space: TuneSpace, best: Map<number, Trial>, dropped: Map<number, string>, rungs: readonly Rung[], tune: TuneConfig, trials: readonly Trial[]): RankRow[] {
+function rank(
+  space: TuneSpace,
+  best: Map<number, Trial>,
+  dropped: Map<number, string>,
+  rungs: readonly Rung[],
+  tune: TuneConfig,
+  trials: readonly Trial[],
+): RankRow[] {
   const finalRung = rungs.find((r) => r.final);
   const order = new Map<number, number>((finalRung?.survivors ?? []).map((id, k) => [id, k]));
   const winner = finalRung && finalRung.survivors.length > 0 ? finalRung.survivors[0]! : null;
   // The winner's figure in each rung, the yardstick of that rung's other figures.
   const winnerScore = new Map<number, number>();
-  for (const t of trials) if (t.candidate === winner && t.status === 'ok' && t.score !== null) winnerScore.set(t.rung, t.score);
+  for (const t of trials)
+    if (t.candidate === winner && t.status === 'ok' && t.score !== null) winnerScore.set(t.rung, t.score);
   const vsWinner = (t: Trial): number | null => {
     const w = winnerScore.get(t.rung);
     return w === undefined || t.score === null ? null : -behind(t.score, w, tune.objective);
   };
   const rows = [...best.entries()].map(([id, t]) => ({ id, t }));
   // Setups over the budget come after every setup within it, failures last.
-  const tier = (id: number, t: Trial): number => (t.score === null ? 2 : (dropped.get(id) ?? '').includes('max_latency_ms') ? 1 : 0);
+  const tier = (id: number, t: Trial): number =>
+    t.score === null ? 2 : (dropped.get(id) ?? '').includes('max_latency_ms') ? 1 : 0;
   rows.sort((x, y) => {
     const ox = order.get(x.id) ?? Infinity;
     const oy = order.get(y.id) ?? Infinity;
@@ -485,4 +609,3 @@ function restatesBase(override: string, base: unknown): boolean {
   const current = getPath(base, o.keyOrGroup);
   return current.found && o.value?.kind === 'element' && elementText(current.value) === elementText(o.value.value);
 }
-

@@ -27,4 +27,3 @@ export function onnxruntimeVersion(): string | null {
     return null;
   }
 }
-

@@ -17,13 +17,17 @@ describe('the layering of src/', () => {
       .split('\n')
       .filter((f) => f.split('/').length > 2)
       .map((f) => f.split('/')[1]!);
-    for (const folder of new Set(folders)) expect(layers.has(folder), `src/${folder}/ in docs/architecture.md`).toBe(true);
+    for (const folder of new Set(folders))
+      expect(layers.has(folder), `src/${folder}/ in docs/architecture.md`).toBe(true);
     expect(layers.get('util')).toBe(0);
     expect(Math.max(...layers.values())).toBe(layers.get('cli'));
   });
 
   it('no file of src/ imports a folder of a higher layer', () => {
-    const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'src'], { cwd: ROOT, encoding: 'utf8' })
+    const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'src'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    })
       .split('\n')
       .filter((f) => f.endsWith('.ts'));
     expect(files.length).toBeGreaterThan(50);
@@ -49,11 +53,10 @@ describe('the layering of src/', () => {
   });
 
   it('reads static, re-exported and dynamic imports', () => {
-    expect(importsOf("import a from './a.js';\nexport * from '../b.js';\nconst c = await import('../c.js');\nimport './d.js';\nimport x from 'node:fs';")).toEqual([
-      './a.js',
-      '../b.js',
-      '../c.js',
-      './d.js',
-    ]);
+    expect(
+      importsOf(
+        "import a from './a.js';\nexport * from '../b.js';\nconst c = await import('../c.js');\nimport './d.js';\nimport x from 'node:fs';",
+      ),
+    ).toEqual(['./a.js', '../b.js', '../c.js', './d.js']);
   });
 });

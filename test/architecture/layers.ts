@@ -13,7 +13,8 @@ export function layersFromDoc(markdown: string): Map<string, number> {
   for (const line of section.split('\n')) {
     const m = /^\|\s*(\d+)\s*\|\s*([^|]+)\|/.exec(line);
     if (!m) continue;
-    for (const folder of m[2]!.split(',').map((f) => f.trim().replace(/`/g, ''))) if (folder !== '') layers.set(folder, Number(m[1]));
+    for (const folder of m[2]!.split(',').map((f) => f.trim().replace(/`/g, '')))
+      if (folder !== '') layers.set(folder, Number(m[1]));
   }
   return layers;
 }
@@ -21,7 +22,11 @@ export function layersFromDoc(markdown: string): Map<string, number> {
 /** The relative module specifiers a source file imports (static, re-exports, dynamic). */
 export function importsOf(source: string): string[] {
   const found: string[] = [];
-  for (const re of [/\bfrom\s+'(\.{1,2}\/[^']+)'/g, /\bimport\s*\(\s*'(\.{1,2}\/[^']+)'\s*\)/g, /^\s*import\s+'(\.{1,2}\/[^']+)'/gm]) {
+  for (const re of [
+    /\bfrom\s+'(\.{1,2}\/[^']+)'/g,
+    /\bimport\s*\(\s*'(\.{1,2}\/[^']+)'\s*\)/g,
+    /^\s*import\s+'(\.{1,2}\/[^']+)'/gm,
+  ]) {
     for (const m of source.matchAll(re)) found.push(m[1]!);
   }
   return found;
@@ -57,7 +62,12 @@ export function checkLayers(files: ReadonlyMap<string, string>, layers: Readonly
       if (to === null || to === from) continue;
       const toLayer = layers.get(to);
       if (toLayer === undefined) out.push({ file, imports: spec, message: `imports src/${to}/, which is in no layer` });
-      else if (toLayer > fromLayer) out.push({ file, imports: spec, message: `${from} (layer ${fromLayer}) imports ${to} (layer ${toLayer}), a higher layer` });
+      else if (toLayer > fromLayer)
+        out.push({
+          file,
+          imports: spec,
+          message: `${from} (layer ${fromLayer}) imports ${to} (layer ${toLayer}), a higher layer`,
+        });
     }
   }
   return out;

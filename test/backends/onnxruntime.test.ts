@@ -11,8 +11,17 @@ import { synthesizeModel } from '../../src/models/synthesize.js';
 import type { ModelConfig } from '../../src/config/schema.js';
 
 const TINY_ARCH = {
-  model_type: 'bert', vocab_size: 500, hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64,
-  max_position_embeddings: 64, type_vocab_size: 2, hidden_act: 'gelu', layer_norm_eps: 1e-12, pad_token_id: 0,
+  model_type: 'bert',
+  vocab_size: 500,
+  hidden_size: 32,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  intermediate_size: 64,
+  max_position_embeddings: 64,
+  type_vocab_size: 2,
+  hidden_act: 'gelu',
+  layer_norm_eps: 1e-12,
+  pad_token_id: 0,
 } as const;
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'bench.js');
 const CACHE = mkdtempSync(join(tmpdir(), 'bench-cache-'));
@@ -20,14 +29,23 @@ const QUICK = ['backend=onnxruntime', 'benchmark_duration=0.2', 'warmup_runs=2',
 
 function bench(args: string[]): { code: number | null; stdout: string; stderr: string; cwd: string } {
   const cwd = mkdtempSync(join(tmpdir(), 'bench-ort-'));
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, BENCH_CACHE_DIR: CACHE } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, BENCH_CACHE_DIR: CACHE },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, cwd };
 }
 
 interface Result {
   status: string;
   config: { batch_size: number; sequence_length: number };
-  backend: { name: string; threads: number; inputs: { name: string; type: string }[]; model: { weights: string; source: string; cached: boolean } };
+  backend: {
+    name: string;
+    threads: number;
+    inputs: { name: string; type: string }[];
+    model: { weights: string; source: string; cached: boolean };
+  };
   instances: { latency: { p50_ms: number }; load_prepare_ms: number }[];
   environment: Record<string, unknown>;
 }
@@ -46,7 +64,12 @@ describe('onnxruntime backend', () => {
     const root = join(sweep, readdirSync(sweep)[0]!);
     const results = ['0', '1', '2', '3'].map((j) => readResult(join(root, j)));
     expect(results.map((x) => x.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
-    expect(results.map((x) => [x.config.sequence_length, x.config.batch_size])).toEqual([[32, 1], [32, 4], [128, 1], [128, 4]]);
+    expect(results.map((x) => [x.config.sequence_length, x.config.batch_size])).toEqual([
+      [32, 1],
+      [32, 4],
+      [128, 1],
+      [128, 4],
+    ]);
     const p50 = results.map((x) => x.instances[0]!.latency.p50_ms);
     // 1x32 < 4x32 (4x the tokens) and 1x128 < 4x128; 32 -> 128 tokens per sequence costs more too.
     expect(p50[0]).toBeLessThan(p50[1]!);
@@ -62,7 +85,10 @@ describe('onnxruntime backend', () => {
   it('scenario.padding feeds a masked tail, recorded with the run; a whole-sequence padding is refused', () => {
     const r = bench(['model=bert-tiny', 'sequence_length=32', 'scenario.padding=0.25', ...QUICK]);
     expect(r.code, r.stderr).toBe(0);
-    const result = readResult(runDir(r.cwd)) as Result & { config: { scenario: { padding: number } }; backend: { padded_tokens: number } };
+    const result = readResult(runDir(r.cwd)) as Result & {
+      config: { scenario: { padding: number } };
+      backend: { padded_tokens: number };
+    };
     expect(result.config.scenario.padding).toBe(0.25);
     expect(result.backend.padded_tokens).toBe(8);
     const refused = bench(['model=bert-tiny', 'scenario.padding=1', ...QUICK]);
@@ -74,7 +100,11 @@ describe('onnxruntime backend', () => {
     const cache = mkdtempSync(join(tmpdir(), 'bench-graph-cache-'));
     const run = (): Result & { backend: { optimized_graph_cache: { status: string; file: string } } } => {
       const cwd = mkdtempSync(join(tmpdir(), 'bench-ort-'));
-      const r = spawnSync(process.execPath, [BIN, 'model=bert-tiny', 'sequence_length=16', ...QUICK], { cwd, encoding: 'utf8', env: { ...process.env, BENCH_CACHE_DIR: cache } });
+      const r = spawnSync(process.execPath, [BIN, 'model=bert-tiny', 'sequence_length=16', ...QUICK], {
+        cwd,
+        encoding: 'utf8',
+        env: { ...process.env, BENCH_CACHE_DIR: cache },
+      });
       expect(r.status, r.stderr).toBe(0);
       return readResult(runDir(cwd)) as never;
     };
@@ -84,11 +114,26 @@ describe('onnxruntime backend', () => {
     expect(second.backend.optimized_graph_cache).toEqual({ ...first.backend.optimized_graph_cache, status: 'hit' });
     // The cached graph is the graph ORT optimizes: same fused nodes, same outputs to the bit.
     const ort = await import('onnxruntime-node');
-    const original = await ort.InferenceSession.create((first.backend.model as unknown as { file: string }).file, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
-    const cached = await ort.InferenceSession.create(first.backend.optimized_graph_cache.file, { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
+    const original = await ort.InferenceSession.create((first.backend.model as unknown as { file: string }).file, {
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: 1,
+    });
+    const cached = await ort.InferenceSession.create(first.backend.optimized_graph_cache.file, {
+      graphOptimizationLevel: 'disabled',
+      intraOpNumThreads: 1,
+    });
     const ids = BigInt64Array.from({ length: 16 }, (_, i) => BigInt(100 + i * 37));
     const feeds = (names: readonly string[]) =>
-      Object.fromEntries(names.map((n) => [n, new ort.Tensor('int64', n === 'input_ids' ? ids : n === 'attention_mask' ? new BigInt64Array(16).fill(1n) : new BigInt64Array(16), [1, 16])]));
+      Object.fromEntries(
+        names.map((n) => [
+          n,
+          new ort.Tensor(
+            'int64',
+            n === 'input_ids' ? ids : n === 'attention_mask' ? new BigInt64Array(16).fill(1n) : new BigInt64Array(16),
+            [1, 16],
+          ),
+        ]),
+      );
     const a = (await original.run(feeds(original.inputNames)))[original.outputNames[0]!]!.data as Float32Array;
     const b = (await cached.run(feeds(cached.inputNames)))[cached.outputNames[0]!]!.data as Float32Array;
     expect(Array.from(b)).toEqual(Array.from(a));
@@ -102,9 +147,23 @@ describe('onnxruntime backend', () => {
 
   it('discovers the inputs of a user model file (DistilBERT has no token_type_ids) and saves the optimized graph', () => {
     const model: ModelConfig = {
-      name: 'distil-mini', source: 'file', path: null, id: null, opset: 12, dtype: 'fp32', model_type: 'distilbert',
-      vocab_size: 500, hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64,
-      max_position_embeddings: 64, type_vocab_size: 0, hidden_act: 'gelu', layer_norm_eps: 1e-12, pad_token_id: 0,
+      name: 'distil-mini',
+      source: 'file',
+      path: null,
+      id: null,
+      opset: 12,
+      dtype: 'fp32',
+      model_type: 'distilbert',
+      vocab_size: 500,
+      hidden_size: 32,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 64,
+      max_position_embeddings: 64,
+      type_vocab_size: 0,
+      hidden_act: 'gelu',
+      layer_norm_eps: 1e-12,
+      pad_token_id: 0,
     };
     const dir = mkdtempSync(join(tmpdir(), 'user model; $(touch pwned) '));
     const file = join(dir, 'my model.onnx');
@@ -121,10 +180,49 @@ describe('onnxruntime backend', () => {
 
   it.each<[string, (d: string) => string, string, boolean]>([
     ['a missing model file', (d) => join(d, 'missing.onnx'), 'does not exist', false],
-    ['a file that is not ONNX', (d) => { const f = join(d, 'x.onnx'); writeFileSync(f, '{"not": "onnx at all, json"}'); return f; }, 'is not an ONNX model', false],
-    ['a corrupt ONNX file', (d) => { const f = join(d, 'bad.onnx'); writeFileSync(f, Buffer.concat([Buffer.from([0x08, 0x08]), Buffer.alloc(64, 0xff)])); return f; }, 'is corrupt or not an ONNX model', true],
-    ['a truncated ONNX file', (d) => { const f = join(d, 'cut.onnx'); writeFileSync(f, synthesizeModel(TINY_ARCH, { seed: 1, opset: 12 }).subarray(0, 5000)); return f; }, 'is corrupt or not an ONNX model', true],
-    ['an ONNX file whose graph ORT refuses', (d) => { const f = join(d, 'noop.onnx'); writeFileSync(f, Buffer.from([0x08, 0x08, 0x12, 0x04, 0x62, 0x61, 0x64, 0x21, 0x3a, 0x00, 0x42, 0x02, 0x10, 0x0c, 0x00, 0x00])); return f; }, 'ONNX Runtime cannot load', true],
+    [
+      'a file that is not ONNX',
+      (d) => {
+        const f = join(d, 'x.onnx');
+        writeFileSync(f, '{"not": "onnx at all, json"}');
+        return f;
+      },
+      'is not an ONNX model',
+      false,
+    ],
+    [
+      'a corrupt ONNX file',
+      (d) => {
+        const f = join(d, 'bad.onnx');
+        writeFileSync(f, Buffer.concat([Buffer.from([0x08, 0x08]), Buffer.alloc(64, 0xff)]));
+        return f;
+      },
+      'is corrupt or not an ONNX model',
+      true,
+    ],
+    [
+      'a truncated ONNX file',
+      (d) => {
+        const f = join(d, 'cut.onnx');
+        writeFileSync(f, synthesizeModel(TINY_ARCH, { seed: 1, opset: 12 }).subarray(0, 5000));
+        return f;
+      },
+      'is corrupt or not an ONNX model',
+      true,
+    ],
+    [
+      'an ONNX file whose graph ORT refuses',
+      (d) => {
+        const f = join(d, 'noop.onnx');
+        writeFileSync(
+          f,
+          Buffer.from([0x08, 0x08, 0x12, 0x04, 0x62, 0x61, 0x64, 0x21, 0x3a, 0x00, 0x42, 0x02, 0x10, 0x0c, 0x00, 0x00]),
+        );
+        return f;
+      },
+      'ONNX Runtime cannot load',
+      true,
+    ],
   ])('fails clearly on %s, exit 1; a run directory only once the run started', (_name, make, message, started) => {
     const d = mkdtempSync(join(tmpdir(), 'bad-'));
     const r = bench([`model.path=${make(d)}`, ...QUICK]);

@@ -9,7 +9,13 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'bench.js');
-const FAST = ['backend=mock', 'model=bert-tiny', 'benchmark_duration=0.1', 'warmup_runs=1', 'scenario.min_iterations=3'];
+const FAST = [
+  'backend=mock',
+  'model=bert-tiny',
+  'benchmark_duration=0.1',
+  'warmup_runs=1',
+  'scenario.min_iterations=3',
+];
 
 interface Run {
   code: number | null;
@@ -19,7 +25,11 @@ interface Run {
 }
 
 function bench(args: string[], cwd = mkdtempSync(join(tmpdir(), 'bench-cli-'))): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, cwd };
 }
 
@@ -44,7 +54,11 @@ describe('bench --cfg and --info', () => {
   it('prints the composed config with the chosen group option and values', () => {
     const r = bench(['--cfg', 'job', 'model=bert-large-cased', 'batch_size=8']);
     expect(r.code).toBe(0);
-    const cfg = parse(r.stdout) as { model: { name: string; hidden_size: number; num_hidden_layers: number }; batch_size: number; hydra?: unknown };
+    const cfg = parse(r.stdout) as {
+      model: { name: string; hidden_size: number; num_hidden_layers: number };
+      batch_size: number;
+      hydra?: unknown;
+    };
     expect(cfg.model).toMatchObject({ name: 'bert-large-cased', hidden_size: 1024, num_hidden_layers: 24 });
     expect(cfg.batch_size).toBe(8);
     expect(cfg.hydra).toBeUndefined();
@@ -53,13 +67,19 @@ describe('bench --cfg and --info', () => {
   it('--cfg all includes the hydra node; --resolve resolves interpolations; -p selects a node', () => {
     const all = parse(bench(['--cfg', 'all']).stdout) as { hydra: { run: { dir: string } } };
     expect(all.hydra.run.dir).toContain('${now:');
-    const resolved = parse(bench(['--cfg', 'job', '--resolve', '+double=${batch_size}', 'batch_size=3']).stdout) as { double: number };
+    const resolved = parse(bench(['--cfg', 'job', '--resolve', '+double=${batch_size}', 'batch_size=3']).stdout) as {
+      double: number;
+    };
     expect(resolved.double).toBe(3);
     // Relative interpolations given on the command line resolve where they are set, not inside
     // the hydra node's record of the command line.
-    const relative = parse(bench(['--cfg', 'job', '--resolve', '+z.q=${..seed}', '+z.r=${.q}', 'seed=7']).stdout) as { z: { q: number; r: number } };
+    const relative = parse(bench(['--cfg', 'job', '--resolve', '+z.q=${..seed}', '+z.r=${.q}', 'seed=7']).stdout) as {
+      z: { q: number; r: number };
+    };
     expect(relative.z).toEqual({ q: 7, r: 7 });
-    const hydra = parse(bench(['--cfg', 'hydra', '--resolve', '+z.q=${..seed}']).stdout) as { hydra: { job: { override_dirname: string }; overrides: { task: string[] } } };
+    const hydra = parse(bench(['--cfg', 'hydra', '--resolve', '+z.q=${..seed}']).stdout) as {
+      hydra: { job: { override_dirname: string }; overrides: { task: string[] } };
+    };
     expect(hydra.hydra.job.override_dirname).toBe('+z.q=${..seed}');
     expect(hydra.hydra.overrides.task).toEqual(['+z.q=${..seed}']);
     const node = bench(['--cfg', 'job', '-p', 'model', 'model=bert-tiny']);
@@ -99,13 +119,19 @@ describe('bench rejects bad input with the key and the fix', () => {
     [['+batch_size=2'], ["Could not append to config. An item is already at 'batch_size'."]],
     [['model=bert-huge'], ["Could not find 'model/bert-huge'", 'bert-base-cased']],
     [['batch_size=1,2'], ["Ambiguous value for argument 'batch_size=1,2'"]],
-    [['sequence_length=1024'], ['sequence_length: 1024 is longer than bert-tiny allows (512 positions): use sequence_length<=512']],
+    [
+      ['sequence_length=1024'],
+      ['sequence_length: 1024 is longer than bert-tiny allows (512 positions): use sequence_length<=512'],
+    ],
     [['benchmark_duration=-1'], ['benchmark_duration: expected a positive number, got -1']],
     [['backend.num_threads=0'], ['backend.num_threads:']],
     [['--cfg', 'nope'], ["--cfg: invalid choice 'nope'"]],
     [['--bogus'], ['Unknown argument: bogus']],
     [['-cd', '/nonexistent/dir'], ["Additional config directory '/nonexistent/dir' not found"]],
-    [['hydra.run.dir=/proc/forbidden/x'], ['Cannot create the output directory /proc/forbidden/x', 'hydra.run.dir=PATH']],
+    [
+      ['hydra.run.dir=/proc/forbidden/x'],
+      ['Cannot create the output directory /proc/forbidden/x', 'hydra.run.dir=PATH'],
+    ],
   ])('%j', (args, messages) => {
     const r = bench([...args, ...FAST.filter((f) => !args.some((a) => a.split('=')[0] === f.split('=')[0]))]);
     expect(r.code).toBe(1);
@@ -124,7 +150,13 @@ describe('bench runs', () => {
     expect(day).toMatch(/\d{4}-\d{2}-\d{2}$/);
     const dir = onlyDir(day);
     expect(dir).toMatch(/\d{2}-\d{2}-\d{2}$/);
-    for (const f of ['.hydra/config.yaml', '.hydra/hydra.yaml', '.hydra/overrides.yaml', 'results.json', 'results.csv']) {
+    for (const f of [
+      '.hydra/config.yaml',
+      '.hydra/hydra.yaml',
+      '.hydra/overrides.yaml',
+      'results.json',
+      'results.csv',
+    ]) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
     const result = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as {
@@ -147,7 +179,10 @@ describe('bench runs', () => {
 
   it('honours hydra.run.dir, and two runs started together never share a directory', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'bench-cli-'));
-    const [a, b] = await Promise.all([benchAsync([...FAST, 'hydra.run.dir=out/same'], cwd), benchAsync([...FAST, 'hydra.run.dir=out/same'], cwd)]);
+    const [a, b] = await Promise.all([
+      benchAsync([...FAST, 'hydra.run.dir=out/same'], cwd),
+      benchAsync([...FAST, 'hydra.run.dir=out/same'], cwd),
+    ]);
     expect(a.code).toBe(0);
     expect(b.code).toBe(0);
     expect(readdirSync(join(cwd, 'out')).sort()).toEqual(['same', 'same_1']);
@@ -157,16 +192,32 @@ describe('bench runs', () => {
     const r = bench(['-m', 'batch_size=1,2', 'sequence_length=32,128', ...FAST]);
     expect(r.code).toBe(0);
     const sweep = onlyDir(onlyDir(join(r.cwd, 'multirun')));
-    expect(readdirSync(sweep).sort()).toEqual(['0', '1', '2', '3', 'best_setups.csv', 'best_setups.json', 'multirun.yaml', 'summary.csv', 'summary.json']);
+    expect(readdirSync(sweep).sort()).toEqual([
+      '0',
+      '1',
+      '2',
+      '3',
+      'best_setups.csv',
+      'best_setups.json',
+      'multirun.yaml',
+      'summary.csv',
+      'summary.json',
+    ]);
     for (const job of ['0', '1', '2', '3']) {
-      for (const f of ['config.yaml', 'hydra.yaml', 'overrides.yaml']) expect(existsSync(join(sweep, job, '.hydra', f))).toBe(true);
+      for (const f of ['config.yaml', 'hydra.yaml', 'overrides.yaml'])
+        expect(existsSync(join(sweep, job, '.hydra', f))).toBe(true);
     }
     const rows = readFileSync(join(sweep, 'summary.csv'), 'utf8').trim().split('\n');
     expect(rows).toHaveLength(5);
     expect(rows.slice(1).map((row) => row.split(',').slice(0, 2).join(','))).toEqual(['0,ok', '1,ok', '2,ok', '3,ok']);
-    const hydra = parse(readFileSync(join(sweep, '3', '.hydra', 'hydra.yaml'), 'utf8')) as { hydra: { job: { num: number } } };
+    const hydra = parse(readFileSync(join(sweep, '3', '.hydra', 'hydra.yaml'), 'utf8')) as {
+      hydra: { job: { num: number } };
+    };
     expect(hydra.hydra.job.num).toBe(3);
-    const job3 = parse(readFileSync(join(sweep, '3', '.hydra', 'config.yaml'), 'utf8')) as { batch_size: number; sequence_length: number };
+    const job3 = parse(readFileSync(join(sweep, '3', '.hydra', 'config.yaml'), 'utf8')) as {
+      batch_size: number;
+      sequence_length: number;
+    };
     expect([job3.batch_size, job3.sequence_length]).toEqual([2, 128]);
   });
 
@@ -175,7 +226,10 @@ describe('bench runs', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("Error executing job with overrides: ['batch_size=0'");
     const sweep = onlyDir(onlyDir(join(r.cwd, 'multirun')));
-    const summary = JSON.parse(readFileSync(join(sweep, 'summary.json'), 'utf8')) as { status: string; error: string }[];
+    const summary = JSON.parse(readFileSync(join(sweep, 'summary.json'), 'utf8')) as {
+      status: string;
+      error: string;
+    }[];
     expect(summary.map((s) => s.status)).toEqual(['errored', 'ok']);
     expect(summary[0]!.error).toContain('batch_size: expected a positive integer, got 0');
     const failed = JSON.parse(readFileSync(join(sweep, '0', 'results.json'), 'utf8')) as { status: string };
@@ -183,7 +237,12 @@ describe('bench runs', () => {
   });
 
   it('sweeps a config group with glob and reads hydra.sweeper.params from the command line', () => {
-    const r = bench(['-m', 'model=glob(bert-t*)', '+hydra.sweeper.params.batch_size="1,2"', ...FAST.filter((f) => !f.startsWith('model='))]);
+    const r = bench([
+      '-m',
+      'model=glob(bert-t*)',
+      '+hydra.sweeper.params.batch_size="1,2"',
+      ...FAST.filter((f) => !f.startsWith('model=')),
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('launching 2 jobs');
     expect(r.stdout).toContain('batch_size=2');

@@ -23,13 +23,7 @@ function bench(args: string[]): { code: number | null; stdout: string; stderr: s
 }
 
 const fp32File = join(dir, 'tiny.onnx');
-writeFileSync(
-  fp32File,
-  synthesizeModel(
-    architectureOf(miniModelConfig({ vocab_size: 500 })),
-    { seed: 1, opset: 12 },
-  ),
-);
+writeFileSync(fp32File, synthesizeModel(architectureOf(miniModelConfig({ vocab_size: 500 })), { seed: 1, opset: 12 }));
 
 const ioNames = (file: string): [string[], string[]] => {
   const g = decodeModel(readFileSync(file)).graph!;
@@ -44,16 +38,36 @@ describe('bench quantize', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
     // Q, K, V, output, 2 feed-forward; the two activation x activation products stay fp32.
-    expect(r.stdout).toMatch(/^bench quantize: 6 nodes quantized \(MatMul 6\), 2 left fp32 · [\d.]+ MB -> [\d.]+ MB · .*tiny-int8\.onnx in [\d.]+ s\n$/);
+    expect(r.stdout).toMatch(
+      /^bench quantize: 6 nodes quantized \(MatMul 6\), 2 left fp32 · [\d.]+ MB -> [\d.]+ MB · .*tiny-int8\.onnx in [\d.]+ s\n$/,
+    );
     expect(ioNames(out)).toEqual(ioNames(fp32File));
   });
 
   it('takes the model.quantization knobs as flags; --json gives the full report', () => {
     const out = join(dir, 'tiny-int8-raw.onnx');
-    const r = bench(['quantize', fp32File, out, '--operators', 'onnx', '--per-channel', '--weight-type', 'uint8', '--json']);
+    const r = bench([
+      'quantize',
+      fp32File,
+      out,
+      '--operators',
+      'onnx',
+      '--per-channel',
+      '--weight-type',
+      'uint8',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
-    const report = JSON.parse(r.stdout) as { settings: Record<string, unknown>; report: { quantized: Record<string, number>; op_counts: Record<string, number> } };
-    expect(report.settings).toMatchObject({ preoptimize: false, operators: 'onnx', per_channel: true, weight_type: 'uint8' });
+    const report = JSON.parse(r.stdout) as {
+      settings: Record<string, unknown>;
+      report: { quantized: Record<string, number>; op_counts: Record<string, number> };
+    };
+    expect(report.settings).toMatchObject({
+      preoptimize: false,
+      operators: 'onnx',
+      per_channel: true,
+      weight_type: 'uint8',
+    });
     expect(report.report.quantized).toEqual({ MatMul: 6 });
     expect(report.report.op_counts.MatMulInteger).toBe(6);
     const fused = bench(['quantize', fp32File, join(dir, 'tiny-int8-fused.onnx'), '--preoptimize']);
@@ -77,7 +91,9 @@ describe('bench quantize', () => {
     chmodSync(locked, 0o500);
     const unwritable = bench(['quantize', fp32File, join(dir, 'no-such-folder', 'o.onnx')]);
     expect(unwritable.code).toBe(1);
-    expect(unwritable.stderr).toMatch(/^bench quantize: OUTPUT: cannot write .*o\.onnx: folder .*no-such-folder does not exist/);
+    expect(unwritable.stderr).toMatch(
+      /^bench quantize: OUTPUT: cannot write .*o\.onnx: folder .*no-such-folder does not exist/,
+    );
     if (process.getuid?.() !== 0) {
       // root writes anywhere, so the permission case only means something for other users.
       const denied = bench(['quantize', fp32File, join(locked, 'o.onnx')]);
@@ -102,7 +118,12 @@ describe('model.dtype=int8', () => {
     expect(r.code).toBe(0);
     const model = (parse(r.stdout) as { model: { dtype: string; quantization: Record<string, unknown> } }).model;
     expect(model.dtype).toBe('int8');
-    expect(model.quantization).toMatchObject({ weight_type: 'int8', per_channel: true, op_types: ['MatMul', 'Gemm', 'Attention'], preoptimize: false });
+    expect(model.quantization).toMatchObject({
+      weight_type: 'int8',
+      per_channel: true,
+      op_types: ['MatMul', 'Gemm', 'Attention'],
+      preoptimize: false,
+    });
   });
 
   it('rejects a bad setting with the key path', () => {
@@ -125,6 +146,10 @@ describe('model.dtype=int8', () => {
     expect(results.config.model.quantization).toMatchObject({ weight_type: 'int8', per_channel: false });
     expect(results.backend.model.dtype).toBe('int8');
     expect(results.backend.model.file).toMatch(/bert-tiny-opset12-seed42-int8-[0-9a-f]{16}\.onnx$/);
-    expect(results.backend.model.quantization).toMatchObject({ weight_type: 'int8', quantized: { MatMul: 12 }, nodes_skipped: 4 });
+    expect(results.backend.model.quantization).toMatchObject({
+      weight_type: 'int8',
+      quantized: { MatMul: 12 },
+      nodes_skipped: 4,
+    });
   });
 });

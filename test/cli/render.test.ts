@@ -7,7 +7,9 @@ import { renderProgress } from '../../src/cli/render.js';
 describe('renderProgress', () => {
   it('estimates from the jobs done and counts down while the next one runs', () => {
     // 2 of 6 jobs done in 20 s: 10 s a job, 4 left = 40 s.
-    expect(renderProgress(2, 6, 20_000, 20_000)).toBe('[#######-------------] 2/6 jobs · 0:20 elapsed · about 0:40 left');
+    expect(renderProgress(2, 6, 20_000, 20_000)).toBe(
+      '[#######-------------] 2/6 jobs · 0:20 elapsed · about 0:40 left',
+    );
     // 5 s into the third job: 35 s left, not more.
     expect(renderProgress(2, 6, 25_000, 20_000)).toContain('about 0:35 left');
     // A job that overruns the estimate never makes it negative.

@@ -25,21 +25,24 @@ describe('interrupts', () => {
   it.each<[NodeJS.Signals, number]>([
     ['SIGTERM', 143],
     ['SIGINT', 130],
-  ])('%s during a pinned two-instance run stops every child, marks the run interrupted and exits %i', async (signal, code) => {
-    const run = benchStart([...MOCK, 'launcher.num_instances=2', 'benchmark_duration=30'], { env: ENV });
-    // Wait until the instances are measuring: the run directory exists and its children are up.
-    await waitFor(() => existsSync(join(run.cwd, 'outputs')), 20_000, 'the run directory');
-    await new Promise((r) => setTimeout(r, 2000));
-    run.child.kill(signal);
-    const end = await run.done;
-    expect(end.code).toBe(code);
-    expect(end.stderr).toContain(`bench: ${signal}: stopping the instances`);
-    const result = readJson<Result>(join(onlyEntry(onlyEntry(join(run.cwd, 'outputs'))), 'results.json'));
-    expect(result.status).toBe('interrupted');
-    expect(result.error).toContain(`interrupted by ${signal}`);
-    expect(result.process_ids).toHaveLength(2);
-    expect(result.process_ids.filter(isAlive)).toEqual([]);
-  });
+  ])(
+    '%s during a pinned two-instance run stops every child, marks the run interrupted and exits %i',
+    async (signal, code) => {
+      const run = benchStart([...MOCK, 'launcher.num_instances=2', 'benchmark_duration=30'], { env: ENV });
+      // Wait until the instances are measuring: the run directory exists and its children are up.
+      await waitFor(() => existsSync(join(run.cwd, 'outputs')), 20_000, 'the run directory');
+      await new Promise((r) => setTimeout(r, 2000));
+      run.child.kill(signal);
+      const end = await run.done;
+      expect(end.code).toBe(code);
+      expect(end.stderr).toContain(`bench: ${signal}: stopping the instances`);
+      const result = readJson<Result>(join(onlyEntry(onlyEntry(join(run.cwd, 'outputs'))), 'results.json'));
+      expect(result.status).toBe('interrupted');
+      expect(result.error).toContain(`interrupted by ${signal}`);
+      expect(result.process_ids).toHaveLength(2);
+      expect(result.process_ids.filter(isAlive)).toEqual([]);
+    },
+  );
 
   it('an interrupted sweep keeps its finished jobs and bench --resume completes it', async () => {
     const run = benchStart(['-m', 'seed=range(4)', ...MOCK, 'benchmark_duration=1'], { env: ENV });
@@ -57,16 +60,27 @@ describe('interrupts', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain('(kept from the earlier run)');
     const after = readJson<{ job: number; status: string; overrides: string }[]>(join(sweep, 'summary.json'));
-    expect(after.map((r) => [r.job, r.status])).toEqual([[0, 'ok'], [1, 'ok'], [2, 'ok'], [3, 'ok']]);
+    expect(after.map((r) => [r.job, r.status])).toEqual([
+      [0, 'ok'],
+      [1, 'ok'],
+      [2, 'ok'],
+      [3, 'ok'],
+    ]);
     expect(after.map((r) => r.overrides.split(' ')[0])).toEqual(['seed=0', 'seed=1', 'seed=2', 'seed=3']);
   });
 
   it('--resume re-runs only the failed jobs', () => {
     const cwd = freshDir();
-    const first = bench(['-m', 'batch_size=1,2', ...MOCK, 'benchmark_duration=0.2', 'launcher.fault={instance:0,kind:exit,phase:load}'], { cwd, env: ENV });
+    const first = bench(
+      ['-m', 'batch_size=1,2', ...MOCK, 'benchmark_duration=0.2', 'launcher.fault={instance:0,kind:exit,phase:load}'],
+      { cwd, env: ENV },
+    );
     expect(first.code).toBe(1);
     const sweep = onlyEntry(onlyEntry(join(cwd, 'multirun')));
-    expect(readJson<{ status: string }[]>(join(sweep, 'summary.json')).map((r) => r.status)).toEqual(['errored', 'errored']);
+    expect(readJson<{ status: string }[]>(join(sweep, 'summary.json')).map((r) => r.status)).toEqual([
+      'errored',
+      'errored',
+    ]);
     const resumed = bench(['--resume', sweep], { cwd, env: { ...ENV, BENCH_DISABLE_FAULTS: '1' } });
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(readJson<{ status: string }[]>(join(sweep, 'summary.json')).map((r) => r.status)).toEqual(['ok', 'ok']);
@@ -96,51 +110,154 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
 
   it.each<[string, string[], string[]]>([
     ['unknown key', ['foo=1'], ["Could not override 'foo'", '+foo=1']],
-    ['misspelt nested key', ['backend.num_thread=2'], ["Could not override 'backend.num_thread'", "Did you mean 'backend.num_threads'?"]],
+    [
+      'misspelt nested key',
+      ['backend.num_thread=2'],
+      ["Could not override 'backend.num_thread'", "Did you mean 'backend.num_threads'?"],
+    ],
     ['append on an existing key', ['+batch_size=2'], ["'++batch_size=2'"]],
-    ['delete of a missing key', ['~nokey'], ["Could not delete from config. 'nokey' does not exist.", 'bench --cfg job lists the keys']],
+    [
+      'delete of a missing key',
+      ['~nokey'],
+      ["Could not delete from config. 'nokey' does not exist.", 'bench --cfg job lists the keys'],
+    ],
     ['delete of a misspelt key', ['~bach_size'], ["'bach_size' does not exist.", "Did you mean 'batch_size'?"]],
     ['wrong type', ['batch_size=eight'], ['batch_size: expected a positive integer, got "eight"']],
     ['negative batch', ['batch_size=-1'], ['batch_size: expected a positive integer, got -1']],
     ['zero batch', ['batch_size=0'], ['batch_size: expected a positive integer, got 0']],
     ['negative warmup', ['warmup_runs=-1'], ['warmup_runs: expected an integer >= 0']],
     ['zero duration', ['benchmark_duration=0'], ['benchmark_duration: expected a positive number, got 0']],
-    ['unknown enum value', ['backend=onnxruntime', 'backend.graph_optimization_level=max'], ['backend.graph_optimization_level: expected one of disabled, basic, extended, all']],
+    [
+      'unknown enum value',
+      ['backend=onnxruntime', 'backend.graph_optimization_level=max'],
+      ['backend.graph_optimization_level: expected one of disabled, basic, extended, all'],
+    ],
     ['unknown binding', ['launcher.binding=magic'], ['launcher.binding: expected one of auto, numactl, taskset, none']],
     ['unsupported opset', ['model.opset=9'], ['model.opset: expected an integer opset between 11 and 18']],
-    ['sequence longer than the positions', ['sequence_length=1024'], ['sequence_length: 1024 is longer than bert-tiny allows (512 positions): use sequence_length<=512']],
+    [
+      'sequence longer than the positions',
+      ['sequence_length=1024'],
+      ['sequence_length: 1024 is longer than bert-tiny allows (512 positions): use sequence_length<=512'],
+    ],
     ['unknown group option', ['model=bert-huge'], ["Could not find 'model/bert-huge'", 'bert-base-cased', 'bert-tiny']],
     ['ambiguous sweep without -m', ['batch_size=1,2'], ["Ambiguous value for argument 'batch_size=1,2'", '--multirun']],
-    ['a sweep that does not parse', ['-m', 'batch_size=range(1,'], ["Error parsing override 'batch_size=range(1,'", 'expected a value but found the end', 'override_grammar']],
+    [
+      'a sweep that does not parse',
+      ['-m', 'batch_size=range(1,'],
+      ["Error parsing override 'batch_size=range(1,'", 'expected a value but found the end', 'override_grammar'],
+    ],
     ['an unknown sweep function', ['-m', 'batch_size=steps(1,2)'], ["unknown function 'steps'", 'range']],
-    ['an interpolation to nothing', ['+x=${nope}'], ["Interpolation key 'nope' not found", 'full_key: x', "'nope' does not exist"]],
-    ['a missing environment variable', ['+x=${oc.env:BENCH_TEST_UNSET_VARIABLE}'], ["Environment variable 'BENCH_TEST_UNSET_VARIABLE' not found", 'full_key: x', '${oc.env:BENCH_TEST_UNSET_VARIABLE,default}']],
-    ['missing model file', ['backend=onnxruntime', `model.path=${join(dir, 'missing.onnx')}`], ['model.path', 'does not exist']],
-    ['missing model file, even for a dry run with the mock backend', [`model.path=${join(dir, 'missing.onnx')}`], ['model.path', 'does not exist', 'give an .onnx file or a Hugging Face folder']],
-    ['a file that is not ONNX', ['backend=onnxruntime', `model.path=${notOnnx}`], ['model.path', 'is not an ONNX model']],
+    [
+      'an interpolation to nothing',
+      ['+x=${nope}'],
+      ["Interpolation key 'nope' not found", 'full_key: x', "'nope' does not exist"],
+    ],
+    [
+      'a missing environment variable',
+      ['+x=${oc.env:BENCH_TEST_UNSET_VARIABLE}'],
+      [
+        "Environment variable 'BENCH_TEST_UNSET_VARIABLE' not found",
+        'full_key: x',
+        '${oc.env:BENCH_TEST_UNSET_VARIABLE,default}',
+      ],
+    ],
+    [
+      'missing model file',
+      ['backend=onnxruntime', `model.path=${join(dir, 'missing.onnx')}`],
+      ['model.path', 'does not exist'],
+    ],
+    [
+      'missing model file, even for a dry run with the mock backend',
+      [`model.path=${join(dir, 'missing.onnx')}`],
+      ['model.path', 'does not exist', 'give an .onnx file or a Hugging Face folder'],
+    ],
+    [
+      'a file that is not ONNX',
+      ['backend=onnxruntime', `model.path=${notOnnx}`],
+      ['model.path', 'is not an ONNX model'],
+    ],
     [
       'an ONNX model with inputs bench cannot feed',
       ['backend=onnxruntime', `model.path=${image}`],
-      [`model.path: ${image} has an input 'pixel_values' (float32 [batch, 3]) that bench cannot feed: bench feeds input_ids, attention_mask, token_type_ids, position_ids (int32/int64`],
+      [
+        `model.path: ${image} has an input 'pixel_values' (float32 [batch, 3]) that bench cannot feed: bench feeds input_ids, attention_mask, token_type_ids, position_ids (int32/int64`,
+      ],
     ],
-    ['hub without an id', ['model.source=hub'], ['model.id: required with model.source=hub', 'e.g. model.id=Xenova/bert-base-cased']],
-    ['file without a path', ['model.source=file'], ['model.path: required with model.source=file', 'an .onnx file or a Hugging Face folder']],
-    ['more instances than cores', [`launcher.num_instances=${LIVE_CORES + 1}`], [`the maximum is launcher.num_instances=${LIVE_CORES}`]],
-    ['uneven batch split', ['launcher.split_batch=true', 'batch_size=3', 'launcher.num_instances=2'], ['does not split evenly', 'launcher.allow_uneven_split=true']],
-    ['a NUMA node that does not exist', ['launcher.nodes=[5]'], ['launcher.nodes: node 5 does not exist; existing NUMA nodes: 0']],
-    ['a CPU list that does not parse', ['launcher.cpu_list=abc'], ["launcher.cpu_list: invalid CPU list 'abc'", 'e.g. 0-3,8-11']],
-    ['an unreadable topology file', ['topology.file=/nonexistent/lscpu.txt'], ["topology.file: cannot read '/nonexistent/lscpu.txt'", 'lscpu -p']],
-    ['a results directory that cannot be written', ['hydra.run.dir=/proc/bench/x'], ['Cannot create the output directory /proc/bench/x', 'hydra.run.dir=PATH']],
-    ['a malformed config file', ['-cd', brokenConfigs, 'model=broken'], [`Invalid YAML in ${join(brokenConfigs, 'model', 'broken.yaml')}:3:1`, 'must be sufficiently indented and end with a ]']],
-    ['a missing primary config', ['-cn', 'nosuch'], ["Cannot find primary config 'nosuch'", 'Primary configs there: config']],
+    [
+      'hub without an id',
+      ['model.source=hub'],
+      ['model.id: required with model.source=hub', 'e.g. model.id=Xenova/bert-base-cased'],
+    ],
+    [
+      'file without a path',
+      ['model.source=file'],
+      ['model.path: required with model.source=file', 'an .onnx file or a Hugging Face folder'],
+    ],
+    [
+      'more instances than cores',
+      [`launcher.num_instances=${LIVE_CORES + 1}`],
+      [`the maximum is launcher.num_instances=${LIVE_CORES}`],
+    ],
+    [
+      'uneven batch split',
+      ['launcher.split_batch=true', 'batch_size=3', 'launcher.num_instances=2'],
+      ['does not split evenly', 'launcher.allow_uneven_split=true'],
+    ],
+    [
+      'a NUMA node that does not exist',
+      ['launcher.nodes=[5]'],
+      ['launcher.nodes: node 5 does not exist; existing NUMA nodes: 0'],
+    ],
+    [
+      'a CPU list that does not parse',
+      ['launcher.cpu_list=abc'],
+      ["launcher.cpu_list: invalid CPU list 'abc'", 'e.g. 0-3,8-11'],
+    ],
+    [
+      'an unreadable topology file',
+      ['topology.file=/nonexistent/lscpu.txt'],
+      ["topology.file: cannot read '/nonexistent/lscpu.txt'", 'lscpu -p'],
+    ],
+    [
+      'a results directory that cannot be written',
+      ['hydra.run.dir=/proc/bench/x'],
+      ['Cannot create the output directory /proc/bench/x', 'hydra.run.dir=PATH'],
+    ],
+    [
+      'a malformed config file',
+      ['-cd', brokenConfigs, 'model=broken'],
+      [
+        `Invalid YAML in ${join(brokenConfigs, 'model', 'broken.yaml')}:3:1`,
+        'must be sufficiently indented and end with a ]',
+      ],
+    ],
+    [
+      'a missing primary config',
+      ['-cn', 'nosuch'],
+      ["Cannot find primary config 'nosuch'", 'Primary configs there: config'],
+    ],
     ['an unknown flag', ['--bogus'], ['Unknown argument: bogus', 'bench --help']],
-    ['a bad --cfg value', ['--cfg', 'everything'], ["--cfg: invalid choice 'everything' (choose from job, hydra, all)"]],
-    ['resume of a folder that is no sweep', ['--resume', dir], ['is not a sweep directory (no multirun.yaml)', 'give a multirun/DATE/TIME folder']],
-    ['compare on unrelated result sets', ['compare', join(FIXTURES, 'A'), join(FIXTURES, 'D')], ['no run of', 'so nothing was compared', '--ignore KEY']],
+    [
+      'a bad --cfg value',
+      ['--cfg', 'everything'],
+      ["--cfg: invalid choice 'everything' (choose from job, hydra, all)"],
+    ],
+    [
+      'resume of a folder that is no sweep',
+      ['--resume', dir],
+      ['is not a sweep directory (no multirun.yaml)', 'give a multirun/DATE/TIME folder'],
+    ],
+    [
+      'compare on unrelated result sets',
+      ['compare', join(FIXTURES, 'A'), join(FIXTURES, 'D')],
+      ['no run of', 'so nothing was compared', '--ignore KEY'],
+    ],
     ['compare on a folder without results', ['compare', join(FIXTURES, 'A'), dir], ['no results found']],
   ])('%s', (_name, args, messages) => {
     const bare = args[0] === '--resume' || args[0] === 'compare';
-    const defaults = bare ? [] : [...MOCK.filter((m) => !args.some((a) => a.split('=')[0] === m.split('=')[0])), 'benchmark_duration=0.2'];
+    const defaults = bare
+      ? []
+      : [...MOCK.filter((m) => !args.some((a) => a.split('=')[0] === m.split('=')[0])), 'benchmark_duration=0.2'];
     const r = bench([...defaults, ...args], { env: ENV });
     // compare's exit status 1 means a regression; trouble reading or matching the inputs is 2.
     expect(r.code, r.stdout).toBe(args[0] === 'compare' ? 2 : 1);
@@ -148,7 +265,10 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
   });
 
   it('an unfeedable model is refused by the parent before any instance starts: no instance, no stack trace', () => {
-    const r = bench([...MOCK, 'backend=onnxruntime', `model.path=${image}`, 'launcher.num_instances=2', 'benchmark_duration=0.2'], { env: ENV });
+    const r = bench(
+      [...MOCK, 'backend=onnxruntime', `model.path=${image}`, 'launcher.num_instances=2', 'benchmark_duration=0.2'],
+      { env: ENV },
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`bench: the run errored: model.path: ${image} has an input 'pixel_values'`);
     expect(r.stderr).not.toMatch(/instance \d|stderr \(tail\)|\n\s+at /);
@@ -162,9 +282,21 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
     g.addOutput('out', 'int64', [1, 8]);
     const fixed = join(dir, 'fixed.onnx');
     writeFileSync(fixed, g.serialize(13));
-    const r = bench([...MOCK, 'backend=onnxruntime', `model.path=${fixed}`, 'sequence_length=16', 'launcher.num_instances=2', 'benchmark_duration=0.2'], { env: ENV });
+    const r = bench(
+      [
+        ...MOCK,
+        'backend=onnxruntime',
+        `model.path=${fixed}`,
+        'sequence_length=16',
+        'launcher.num_instances=2',
+        'benchmark_duration=0.2',
+      ],
+      { env: ENV },
+    );
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/bench: the run errored: instance [01]: The model's input 'input_ids' has the fixed shape \[1, 8\]: set batch_size=1 sequence_length=8/);
+    expect(r.stderr).toMatch(
+      /bench: the run errored: instance [01]: The model's input 'input_ids' has the fixed shape \[1, 8\]: set batch_size=1 sequence_length=8/,
+    );
     expect(r.stderr).not.toMatch(/stderr \(tail\)|\n\s+at /);
   });
 });

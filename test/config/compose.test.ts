@@ -33,17 +33,42 @@ describe('composition: defaults list and group overrides', () => {
     ['defaults are merged', [], 'db.driver', 'mysql'],
     ['group=option swaps the option', ['db=postgresql'], 'db.timeout', 10],
     ['a swapped option drops the old keys', ['db=postgresql'], 'db.pass', undefined],
-    ['+group=option appends, and an experiment overrides an earlier choice', ['+experiment=fast'], 'db.driver', 'postgresql'],
+    [
+      '+group=option appends, and an experiment overrides an earlier choice',
+      ['+experiment=fast'],
+      'db.driver',
+      'postgresql',
+    ],
     ['the experiment content lands at the root (_global_)', ['+experiment=fast'], 'app.port', 9000],
     ['the command line beats an override in a file', ['+experiment=fast', 'db=sqlite'], 'db.driver', 'sqlite'],
     ['~group removes the group', ['~db'], 'db', undefined],
     ['~group=option removes it when the option matches', ['~db=mysql'], 'db', undefined],
-    ['a list selects several options, merged in order', ['db=[mysql,sqlite]'], 'db', { driver: 'sqlite', user: 'root', pass: 'secret', file: 'db.sqlite' }],
-    ['a dict on a group name edits the value, not the choice', ['db={driver: x}'], 'db', { driver: 'x', user: 'root', pass: 'secret' }],
+    [
+      'a list selects several options, merged in order',
+      ['db=[mysql,sqlite]'],
+      'db',
+      { driver: 'sqlite', user: 'root', pass: 'secret', file: 'db.sqlite' },
+    ],
+    [
+      'a dict on a group name edits the value, not the choice',
+      ['db={driver: x}'],
+      'db',
+      { driver: 'x', user: 'root', pass: 'secret' },
+    ],
     ['a nested config defaults list places @pkg under its parent', [], 'server.backup.driver', 'sqlite'],
     ['a nested group default is swapped from the command line', ['server=nginx'], 'server.port', 8000],
-    ['a relative nested group lands under its parent package', ['server=tomcat'], 'server.cache', { host: 'localhost', ttl_s: 60 }],
-    ['group@pkg=option moves its nested groups along, without a clash', ['server=tomcat', '+server@alt=tomcat'], 'alt.cache.host', 'localhost'],
+    [
+      'a relative nested group lands under its parent package',
+      ['server=tomcat'],
+      'server.cache',
+      { host: 'localhost', ttl_s: 60 },
+    ],
+    [
+      'group@pkg=option moves its nested groups along, without a clash',
+      ['server=tomcat', '+server@alt=tomcat'],
+      'alt.cache.host',
+      'localhost',
+    ],
     ['_self_ left out goes last: content beats defaults', [], 'db.user', 'root'],
     ['-cd adds options to a group', ['db=oracle'], 'db.driver', 'oracle'],
   ])('%s', (_name, overrides, key, expected) => {
@@ -91,22 +116,77 @@ describe('composition: config value overrides (struct mode)', () => {
   });
 });
 
-describe('composition errors carry Hydra\'s messages', () => {
+describe("composition errors carry Hydra's messages", () => {
   it.each<[string, string[], string, string]>([
-    ['unknown key', ['app.nokey=1'], 'config', "Could not override 'app.nokey'.\nTo append to your config use +app.nokey=1\nKey 'nokey' is not in struct\n    full_key: app.nokey\n    object_type=dict"],
-    ['append on an existing key', ['+app.port=1'], 'config', "Could not append to config. An item is already at 'app.port'.\nEither remove + prefix: 'app.port=1'\nOr add a second + to add or override 'app.port': '++app.port=1'"],
+    [
+      'unknown key',
+      ['app.nokey=1'],
+      'config',
+      "Could not override 'app.nokey'.\nTo append to your config use +app.nokey=1\nKey 'nokey' is not in struct\n    full_key: app.nokey\n    object_type=dict",
+    ],
+    [
+      'append on an existing key',
+      ['+app.port=1'],
+      'config',
+      "Could not append to config. An item is already at 'app.port'.\nEither remove + prefix: 'app.port=1'\nOr add a second + to add or override 'app.port': '++app.port=1'",
+    ],
     ['delete of a missing key', ['~app.nokey'], 'config', "Could not delete from config. 'app.nokey' does not exist."],
-    ['delete with the wrong value', ['~app.port=1'], 'config', "Could not delete from config. The value of 'app.port' is 8080 and not 1."],
-    ['unknown option', ['db=nosuch'], 'config', "Could not find 'db/nosuch'\n\nAvailable options in 'db':\n\tmysql\n\tpostgresql\n\tsqlite"],
-    ['group not in the defaults list', ['experiment=fast'], 'config', "Could not override 'experiment'. No match in the defaults list.\nTo append to your default list use +experiment=fast"],
-    ['delete of a group option that is not chosen', ['~db=sqlite'], 'config', "Could not delete 'db=sqlite'. No match in the defaults list"],
-    ['@pkg on something that is not a group', ['nogroup@pkg=x'], 'config', "Override nogroup@pkg=x looks like a config group override, but config group 'nogroup' does not exist."],
+    [
+      'delete with the wrong value',
+      ['~app.port=1'],
+      'config',
+      "Could not delete from config. The value of 'app.port' is 8080 and not 1.",
+    ],
+    [
+      'unknown option',
+      ['db=nosuch'],
+      'config',
+      "Could not find 'db/nosuch'\n\nAvailable options in 'db':\n\tmysql\n\tpostgresql\n\tsqlite",
+    ],
+    [
+      'group not in the defaults list',
+      ['experiment=fast'],
+      'config',
+      "Could not override 'experiment'. No match in the defaults list.\nTo append to your default list use +experiment=fast",
+    ],
+    [
+      'delete of a group option that is not chosen',
+      ['~db=sqlite'],
+      'config',
+      "Could not delete 'db=sqlite'. No match in the defaults list",
+    ],
+    [
+      '@pkg on something that is not a group',
+      ['nogroup@pkg=x'],
+      'config',
+      "Override nogroup@pkg=x looks like a config group override, but config group 'nogroup' does not exist.",
+    ],
     ['a number as a group option', ['db=1'], 'config', 'Config group override must be a string or a list. Got int'],
     ['force-add of a group', ['++db=mysql'], 'config', "force-add of config groups is not supported: '++db=mysql'"],
-    ['a simple sweep in a single run', ['app.port=1,2'], 'config', "Ambiguous value for argument 'app.port=1,2'\n1. To use it as a list, use key=[value1,value2]\n2. To use it as string, quote the value: key='value1,value2'\n3. To sweep over it, add --multirun to your command line"],
-    ['another sweep in a single run', ['app.port=range(1,3)'], 'config', "Sweep parameters 'app.port=range(1,3)' requires --multirun"],
-    ['a mandatory group option', [], 'mandatory', "You must specify 'db', e.g, db=<OPTION>\nAvailable options:\n\tmysql\n\tpostgresql\n\tsqlite"],
-    ['an override before a plain entry', [], 'bad_order', "In bad_order: Override 'override db: sqlite' is defined before 'server: apache'.\nOverrides must be at the end of the defaults list"],
+    [
+      'a simple sweep in a single run',
+      ['app.port=1,2'],
+      'config',
+      "Ambiguous value for argument 'app.port=1,2'\n1. To use it as a list, use key=[value1,value2]\n2. To use it as string, quote the value: key='value1,value2'\n3. To sweep over it, add --multirun to your command line",
+    ],
+    [
+      'another sweep in a single run',
+      ['app.port=range(1,3)'],
+      'config',
+      "Sweep parameters 'app.port=range(1,3)' requires --multirun",
+    ],
+    [
+      'a mandatory group option',
+      [],
+      'mandatory',
+      "You must specify 'db', e.g, db=<OPTION>\nAvailable options:\n\tmysql\n\tpostgresql\n\tsqlite",
+    ],
+    [
+      'an override before a plain entry',
+      [],
+      'bad_order',
+      "In bad_order: Override 'override db: sqlite' is defined before 'server: apache'.\nOverrides must be at the end of the defaults list",
+    ],
     ['_self_ twice', [], 'dup_self', 'Duplicate _self_ defined in dup_self'],
     ['a group twice', [], 'dup_group', "Multiple values for db. To override a value use 'override db: mysql'"],
     ['malformed YAML names the file and line', [], 'broken', 'broken.yaml:5:1: Flow sequence'],
@@ -129,7 +209,8 @@ describe('composition errors carry Hydra\'s messages', () => {
 });
 
 describe('interpolation after composition', () => {
-  const resolved = (overrides: string[] = []): Tree => resolveAll(composeApp(overrides), { env: { HOME: '/home/u' } }) as Tree;
+  const resolved = (overrides: string[] = []): Tree =>
+    resolveAll(composeApp(overrides), { env: { HOME: '/home/u' } }) as Tree;
 
   it('keeps the type of a value that is exactly one interpolation', () => {
     expect((resolved().app as Tree).ref).toBe(8080);

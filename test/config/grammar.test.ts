@@ -132,11 +132,14 @@ describe('sweeps', () => {
 
   it('glob selects group options with include and exclude patterns', () => {
     expect(sweepValues('db=glob(*)', ['mysql', 'postgresql', 'sqlite'])).toEqual(['mysql', 'postgresql', 'sqlite']);
-    expect(sweepValues('db=glob(*,exclude=sqlite)', ['mysql', 'postgresql', 'sqlite'])).toEqual(['mysql', 'postgresql']);
+    expect(sweepValues('db=glob(*,exclude=sqlite)', ['mysql', 'postgresql', 'sqlite'])).toEqual([
+      'mysql',
+      'postgresql',
+    ]);
     expect(sweepValues('db=glob([m*,s*],exclude=sqlite)', ['mysql', 'postgresql', 'sqlite'])).toEqual(['mysql']);
   });
 
-  it('interval is refused by the basic sweeper with Hydra\'s message', () => {
+  it("interval is refused by the basic sweeper with Hydra's message", () => {
     expect(() => sweepValues('x=interval(0,1)')).toThrow('BasicSweeper does not support sweep type : INTERVAL_SWEEP');
   });
 
@@ -167,7 +170,10 @@ describe('parse errors name the override', () => {
 });
 
 describe('canonical text round-trips through the parser', () => {
-  it.each([[1], [-2.5], ['abc'], ['a,b'], ["it's"], [true], [null], [[1, 'a']], [{ a: 1 }], ['10'], ['true']])('%j', (v) => {
-    expect(value(`x=${elementText(v)}`)).toEqual(v);
-  });
+  it.each([[1], [-2.5], ['abc'], ['a,b'], ["it's"], [true], [null], [[1, 'a']], [{ a: 1 }], ['10'], ['true']])(
+    '%j',
+    (v) => {
+      expect(value(`x=${elementText(v)}`)).toEqual(v);
+    },
+  );
 });

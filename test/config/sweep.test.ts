@@ -4,9 +4,13 @@ import { parseOverride } from '../../src/config/grammar.js';
 import { ConfigRepository } from '../../src/config/repository.js';
 import { expandSweep, overrideDirname, sweeperParams } from '../../src/config/sweep.js';
 
-const repo = new ConfigRepository([{ provider: 'main', path: join(import.meta.dirname, '..', 'fixtures', 'configs', 'app') }]);
+const repo = new ConfigRepository([
+  { provider: 'main', path: join(import.meta.dirname, '..', 'fixtures', 'configs', 'app') },
+]);
 const jobs = (cli: string[], params: Record<string, string> = {}): string[][] =>
-  expandSweep(repo, sweeperParams({ hydra: { sweeper: { params } } }), cli.map(parseOverride)).map((j) => [...j.overrides]);
+  expandSweep(repo, sweeperParams({ hydra: { sweeper: { params } } }), cli.map(parseOverride)).map((j) => [
+    ...j.overrides,
+  ]);
 
 describe('basic sweeper', () => {
   it('takes the cartesian product with the last key varying fastest', () => {
@@ -46,7 +50,9 @@ describe('basic sweeper', () => {
   });
 
   it('refuses to sweep hydra keys', () => {
-    expect(() => jobs(['hydra.run.dir=a,b'])).toThrow("Sweeping over Hydra's configuration is not supported : 'hydra.run.dir=a,b'");
+    expect(() => jobs(['hydra.run.dir=a,b'])).toThrow(
+      "Sweeping over Hydra's configuration is not supported : 'hydra.run.dir=a,b'",
+    );
   });
 
   it('refuses glob on something that is not a group', () => {
@@ -56,8 +62,12 @@ describe('basic sweeper', () => {
 
 describe('override_dirname', () => {
   it('sorts the input lines and swaps the separators', () => {
-    expect(overrideDirname(['learning_rate=0.1', 'batch_size=32', 'seed=1'], { kvSep: '-', itemSep: '_', excludeKeys: ['seed'] })).toBe(
-      'batch_size-32_learning_rate-0.1',
-    );
+    expect(
+      overrideDirname(['learning_rate=0.1', 'batch_size=32', 'seed=1'], {
+        kvSep: '-',
+        itemSep: '_',
+        excludeKeys: ['seed'],
+      }),
+    ).toBe('batch_size-32_learning_rate-0.1');
   });
 });

@@ -81,7 +81,9 @@ describe('corrupt bytes on the IPC channel', () => {
   });
 
   it('junk on stdout is drained and ignored: the protocol goes on', async () => {
-    const c = child(`writeSync(1, Buffer.from([0xff, 0xfe, 0x00, 0x7b, 0x0a])); process.send({ type: 'ready', pid: process.pid }); ${stay}`);
+    const c = child(
+      `writeSync(1, Buffer.from([0xff, 0xfe, 0x00, 0x7b, 0x0a])); process.send({ type: 'ready', pid: process.pid }); ${stay}`,
+    );
     const m = await c.next('ready', soon());
     expect(m?.type).toBe('ready');
     expect(c.garbage).toBeNull();
@@ -89,40 +91,45 @@ describe('corrupt bytes on the IPC channel', () => {
 });
 
 describe('launcher.fault kind corrupt through the CLI (backend=mock, model=bert-tiny)', () => {
-  it.each(['load', 'measure', 'report'])('phase %s: instance 1 is reported, the parent exits 1 with results on disk, no child left', (phase) => {
-    const cwd = mkdtempSync(join(tmpdir(), 'bench-corrupt-'));
-    const r = spawnSync(
-      process.execPath,
-      [
-        BIN,
-        'backend=mock',
-        'model=bert-tiny',
-        'benchmark_duration=0.3',
-        'warmup_runs=1',
-        'launcher.num_instances=2',
-        `launcher.fault={instance:1,kind:corrupt,phase:${phase}}`,
-        'launcher.start_timeout_s=10',
-        'launcher.run_timeout_s=10',
-      ],
-      { cwd, encoding: 'utf8', timeout: 50_000 },
-    );
-    expect(r.signal, r.stderr).toBeNull();
-    expect(r.status, r.stderr).toBe(1);
-    expect(r.stderr).not.toContain('Unable to deserialize cloned data due to invalid or unsupported version.\n    at');
-    expect(r.stderr).toContain('instance 1: sent bytes on the IPC channel that are not a protocol message');
-    const day = join(cwd, 'outputs', readdirSync(join(cwd, 'outputs'))[0]!);
-    const res = JSON.parse(readFileSync(join(day, readdirSync(day)[0]!, 'results.json'), 'utf8')) as {
-      status: string;
-      failures: { index: number; message: string }[];
-      instances: { index: number }[];
-      process_ids: number[];
-    };
-    expect(res.status).toBe('errored');
-    expect(res.failures[0]!.index).toBe(1);
-    expect(res.failures[0]!.message).toMatch(/^sent bytes on the IPC channel that are not a protocol message/);
-    // At load nobody measures; later, the neighbour that started with it finishes in the grace.
-    expect(res.instances.map((i) => i.index)).toEqual(phase === 'load' ? [] : [0]);
-    expect(res.process_ids).toHaveLength(2);
-    expect(res.process_ids.filter(isAlive)).toEqual([]);
-  });
+  it.each(['load', 'measure', 'report'])(
+    'phase %s: instance 1 is reported, the parent exits 1 with results on disk, no child left',
+    (phase) => {
+      const cwd = mkdtempSync(join(tmpdir(), 'bench-corrupt-'));
+      const r = spawnSync(
+        process.execPath,
+        [
+          BIN,
+          'backend=mock',
+          'model=bert-tiny',
+          'benchmark_duration=0.3',
+          'warmup_runs=1',
+          'launcher.num_instances=2',
+          `launcher.fault={instance:1,kind:corrupt,phase:${phase}}`,
+          'launcher.start_timeout_s=10',
+          'launcher.run_timeout_s=10',
+        ],
+        { cwd, encoding: 'utf8', timeout: 50_000 },
+      );
+      expect(r.signal, r.stderr).toBeNull();
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).not.toContain(
+        'Unable to deserialize cloned data due to invalid or unsupported version.\n    at',
+      );
+      expect(r.stderr).toContain('instance 1: sent bytes on the IPC channel that are not a protocol message');
+      const day = join(cwd, 'outputs', readdirSync(join(cwd, 'outputs'))[0]!);
+      const res = JSON.parse(readFileSync(join(day, readdirSync(day)[0]!, 'results.json'), 'utf8')) as {
+        status: string;
+        failures: { index: number; message: string }[];
+        instances: { index: number }[];
+        process_ids: number[];
+      };
+      expect(res.status).toBe('errored');
+      expect(res.failures[0]!.index).toBe(1);
+      expect(res.failures[0]!.message).toMatch(/^sent bytes on the IPC channel that are not a protocol message/);
+      // At load nobody measures; later, the neighbour that started with it finishes in the grace.
+      expect(res.instances.map((i) => i.index)).toEqual(phase === 'load' ? [] : [0]);
+      expect(res.process_ids).toHaveLength(2);
+      expect(res.process_ids.filter(isAlive)).toEqual([]);
+    },
+  );
 });

@@ -13,6 +13,8 @@ describe('launcher.thp: the children ask glibc for transparent huge pages', () =
     expect(childEnv(thp(true), { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' })).toEqual({
       GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1',
     });
-    expect(childEnv(thp(true), { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' })).toEqual({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' });
+    expect(childEnv(thp(true), { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' })).toEqual({
+      GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0',
+    });
   });
 });

@@ -16,16 +16,30 @@ const CACHE = mkdtempSync(join(tmpdir(), 'bench-cache-'));
 const QUICK = ['model=bert-tiny', 'benchmark_duration=0.3', 'warmup_runs=2', 'scenario.min_iterations=5'];
 const HAS_NUMACTL = findExecutable('numactl') !== null;
 
-function bench(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string; cwd: string } {
+function bench(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { code: number | null; stdout: string; stderr: string; cwd: string } {
   const cwd = mkdtempSync(join(tmpdir(), 'bench-launch-'));
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, BENCH_CACHE_DIR: CACHE, ...env } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, BENCH_CACHE_DIR: CACHE, ...env },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, cwd };
 }
 
 interface PlanOut {
   binding: string;
   env: Record<string, string>;
-  instances: { index: number; cpus: number[]; memory_nodes: number[]; threads: number; batch_size: number; command: string }[];
+  instances: {
+    index: number;
+    cpus: number[];
+    memory_nodes: number[];
+    threads: number;
+    batch_size: number;
+    command: string;
+  }[];
   leftover_cpus: number[];
   warnings: string[];
 }
@@ -45,7 +59,12 @@ interface Result {
     latencies_ms: number[];
   }[];
   failures: { index: number; message: string; signal: string | null; exit_code: number | null; stderr_tail: string }[];
-  aggregate: { throughput_samples_per_s: number; throughput_sum_of_rates_samples_per_s: number; batch_size: number; common_window_ms: number } | null;
+  aggregate: {
+    throughput_samples_per_s: number;
+    throughput_sum_of_rates_samples_per_s: number;
+    batch_size: number;
+    common_window_ms: number;
+  } | null;
   warnings: string[];
   process_ids: number[];
 }
@@ -64,17 +83,39 @@ const plan = (args: string[]): PlanOut => {
 describe('bench plan on the study machine (2 sockets x 24 cores, SMT)', () => {
   it.each<[number, [string, string][]]>([
     [1, [['0-47', '0,1']]],
-    [2, [['0-23', '0'], ['24-47', '1']]],
-    [4, [['0-11', '0'], ['12-23', '0'], ['24-35', '1'], ['36-47', '1']]],
-  ])('%i instance(s) give exactly the study\'s numactl lines', (n, expected) => {
+    [
+      2,
+      [
+        ['0-23', '0'],
+        ['24-47', '1'],
+      ],
+    ],
+    [
+      4,
+      [
+        ['0-11', '0'],
+        ['12-23', '0'],
+        ['24-35', '1'],
+        ['36-47', '1'],
+      ],
+    ],
+  ])("%i instance(s) give exactly the study's numactl lines", (n, expected) => {
     const p = plan([`topology.file=${STUDY}`, `launcher.num_instances=${n}`]);
     expect(p.binding).toBe('numactl');
-    expect(p.instances.map((i) => i.command.split(' /')[0])).toEqual(expected.map(([cpus, nodes]) => `numactl -C ${cpus} -m ${nodes}`));
+    expect(p.instances.map((i) => i.command.split(' /')[0])).toEqual(
+      expected.map(([cpus, nodes]) => `numactl -C ${cpus} -m ${nodes}`),
+    );
     expect(p.instances.every((i) => i.threads === 48 / n)).toBe(true);
   });
 
   it('splits the batch across instances and pins SMT siblings with their core', () => {
-    const p = plan([`topology.file=${STUDY}`, 'launcher.num_instances=4', 'launcher.split_batch=true', 'batch_size=8', 'launcher.use_smt=true']);
+    const p = plan([
+      `topology.file=${STUDY}`,
+      'launcher.num_instances=4',
+      'launcher.split_batch=true',
+      'batch_size=8',
+      'launcher.use_smt=true',
+    ]);
     expect(p.instances.map((i) => i.batch_size)).toEqual([2, 2, 2, 2]);
     expect(p.instances[0]!.command).toContain('numactl -C 0-11,48-59 -m 0');
     expect(p.instances[0]!.threads).toBe(24);
@@ -92,11 +133,21 @@ describe('bench topology', () => {
     const text = bench(['topology']);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('physical cores');
-    const json = JSON.parse(bench(['topology', '--format', 'json']).stdout) as { summary: { cpus: number; physical_cores: number } };
+    const json = JSON.parse(bench(['topology', '--format', 'json']).stdout) as {
+      summary: { cpus: number; physical_cores: number };
+    };
     expect(json.summary.cpus).toBeGreaterThan(0);
     expect(json.summary.physical_cores).toBeGreaterThan(0);
-    const study = JSON.parse(bench(['topology', '--format', 'json', `topology.file=${STUDY}`]).stdout) as { summary: Record<string, number> };
-    expect(study.summary).toMatchObject({ cpus: 96, physical_cores: 48, max_threads_per_core: 2, sockets: 2, nodes: 2 });
+    const study = JSON.parse(bench(['topology', '--format', 'json', `topology.file=${STUDY}`]).stdout) as {
+      summary: Record<string, number>;
+    };
+    expect(study.summary).toMatchObject({
+      cpus: 96,
+      physical_cores: 48,
+      max_threads_per_core: 2,
+      sockets: 2,
+      nodes: 2,
+    });
   });
 });
 
@@ -119,9 +170,17 @@ describe('pinned instances on this machine', () => {
     // (100 ms a call at batch 1, 200 ms at batch 2, no spread), 3 calls each: one instance measures
     // for 300 ms, the other for 600 ms, and completes only 1 of its calls in the first 300.
     const r = bench([
-      'launcher.num_instances=2', 'launcher.split_batch=true', 'launcher.allow_uneven_split=true', 'batch_size=3',
-      'backend=mock', 'model=bert-tiny', 'backend.cv=0', `backend.gflops_per_thread=${33_554_432 / 1e8}`,
-      'benchmark_duration=0.05', 'warmup_runs=0', 'scenario.min_iterations=3',
+      'launcher.num_instances=2',
+      'launcher.split_batch=true',
+      'launcher.allow_uneven_split=true',
+      'batch_size=3',
+      'backend=mock',
+      'model=bert-tiny',
+      'backend.cv=0',
+      `backend.gflops_per_thread=${33_554_432 / 1e8}`,
+      'benchmark_duration=0.05',
+      'warmup_runs=0',
+      'scenario.min_iterations=3',
     ]);
     expect(r.code, r.stderr).toBe(0);
     const res = result(r.cwd);
@@ -176,7 +235,10 @@ describe('pinned instances on this machine', () => {
 describe('impossible plans stop before anything runs', () => {
   it.each<[string[], string]>([
     [[`launcher.num_instances=${LIVE_CORES + 1}`], `the maximum is launcher.num_instances=${LIVE_CORES}`],
-    [['launcher.split_batch=true', 'batch_size=3', 'launcher.num_instances=2'], `launcher.num_instances values that split it evenly and fit on this machine: ${LIVE_CORES >= 3 ? '1, 3' : '1'}`],
+    [
+      ['launcher.split_batch=true', 'batch_size=3', 'launcher.num_instances=2'],
+      `launcher.num_instances values that split it evenly and fit on this machine: ${LIVE_CORES >= 3 ? '1, 3' : '1'}`,
+    ],
     [['launcher=inline', 'launcher.num_instances=2'], 'launcher=inline runs one instance'],
     [['launcher.nodes=[7]'], 'launcher.nodes'],
     [[`topology.file=${STUDY}`, 'launcher.num_instances=2'], 'plans CPUs this machine does not have'],

@@ -22,7 +22,8 @@ const placement = (over: Partial<PeakPlacement> = {}): PeakPlacement => ({
   ...over,
 });
 const settings = { BENCH_CACHE_DIR: '/cache/here' };
-const fileOf = (p: PeakPlacement, ort: string | null = '1.30.0'): string => peakCacheFile(peakKey(p, { settings, onnxruntimeVersion: ort }), settings);
+const fileOf = (p: PeakPlacement, ort: string | null = '1.30.0'): string =>
+  peakCacheFile(peakKey(p, { settings, onnxruntimeVersion: ort }), settings);
 
 describe('the cache key of the GEMM peak', () => {
   it('is kept under BENCH_CACHE_DIR and is the same for the same placement', () => {
@@ -34,7 +35,7 @@ describe('the cache key of the GEMM peak', () => {
     expect(fileOf(placement(), '1.31.0')).not.toBe(fileOf(placement(), '1.30.0'));
   });
 
-  it('changes with launcher.thp (the children\'s GLIBC_TUNABLES), the threads, the binding and the CPUs', () => {
+  it("changes with launcher.thp (the children's GLIBC_TUNABLES), the threads, the binding and the CPUs", () => {
     const base = fileOf(placement());
     expect(fileOf(placement({ env: {} }))).not.toBe(base);
     expect(fileOf(placement({ instance: { ...placement().instance, threads: 1 } }))).not.toBe(base);
@@ -44,7 +45,9 @@ describe('the cache key of the GEMM peak', () => {
 
   it('changes with the probe length (BENCH_PEAK_PROBE_MS): a short probe is not reused by a full one', () => {
     const short = { ...settings, BENCH_PEAK_PROBE_MS: '100' };
-    expect(peakCacheFile(peakKey(placement(), { settings: short }), short)).not.toBe(peakCacheFile(peakKey(placement(), { settings }), settings));
+    expect(peakCacheFile(peakKey(placement(), { settings: short }), short)).not.toBe(
+      peakCacheFile(peakKey(placement(), { settings }), settings),
+    );
     expect(peakKey(placement(), { settings: short }).probe_ms).toBe(100);
     expect(peakKey(placement(), { settings: { BENCH_PEAK_PROBE_MS: 'soon' } }).probe_ms).toBe(1000);
   });
@@ -61,14 +64,16 @@ describe.runIf(LIVE_CORES >= 2)('the probe runs where an instance runs', () => {
       env: { ...process.env, BENCH_CACHE_DIR: cache, BENCH_PEAK_PROBE_MS: '100', GLIBC_TUNABLES: '' },
     });
     expect(r.status, r.stderr).toBe(0);
-    const result = JSON.parse(readFileSync(join(onlyEntry(onlyEntry(join(cwd, 'outputs'))), 'results.json'), 'utf8')) as {
+    const result = JSON.parse(
+      readFileSync(join(onlyEntry(onlyEntry(join(cwd, 'outputs'))), 'results.json'), 'utf8'),
+    ) as {
       efficiency: { measured_peak_gflops: number | null; peak_probes: PeakMeasurement[] };
     };
     expect(result.efficiency.measured_peak_gflops).toBe(result.efficiency.peak_probes[0]!.gflops);
     return result.efficiency.peak_probes;
   };
 
-  it('pinned to the instance\'s CPU (as the child reports its affinity), with its environment; cached unless disturbed', () => {
+  it("pinned to the instance's CPU (as the child reports its affinity), with its environment; cached unless disturbed", () => {
     // CPU 1, not the parent's 0-1: only a pinned child reports [1].
     const [first, ...more] = run(['launcher.cpu_list=1']);
     expect(more).toEqual([]);

@@ -99,14 +99,13 @@ describe('planInstances on the study machine (2 x 24 cores, SMT, 2 nodes)', () =
 
   it('use_smt keeps both siblings of a core in the same instance', () => {
     const plan = planInstances(study, options({ num_instances: 2, use_smt: true }));
-    expect(plan.instances.map((instance) => [formatCpuList(instance.cpus), instance.memory_nodes, instance.threads])).toEqual([
+    expect(
+      plan.instances.map((instance) => [formatCpuList(instance.cpus), instance.memory_nodes, instance.threads]),
+    ).toEqual([
       ['0-23,48-71', [0], 48],
       ['24-47,72-95', [1], 48],
     ]);
-    expect(layout(study, { num_instances: 4, use_smt: true, cores_per_instance: 12 })[1]).toEqual([
-      '12-23,60-71',
-      [0],
-    ]);
+    expect(layout(study, { num_instances: 4, use_smt: true, cores_per_instance: 12 })[1]).toEqual(['12-23,60-71', [0]]);
   });
 
   it('5 instances: 9 cores each, the leftover 3 cores reported, the one spanning instance named', () => {
@@ -163,9 +162,9 @@ describe('planInstances on the study machine (2 x 24 cores, SMT, 2 nodes)', () =
   });
 
   it('refuses a batch smaller than the instance count even when uneven splits are allowed', () => {
-    expect(
-      planError(study, { num_instances: 4, split_batch: true, batch_size: 2, allow_uneven_split: true }),
-    ).toMatch(/batch_size=2 does not split evenly over 4 instances; .*: 1, 2$/);
+    expect(planError(study, { num_instances: 4, split_batch: true, batch_size: 2, allow_uneven_split: true })).toMatch(
+      /batch_size=2 does not split evenly over 4 instances; .*: 1, 2$/,
+    );
   });
 
   it('refuses more instances than physical cores and says the maximum', () => {
@@ -192,7 +191,9 @@ describe('planInstances on the study machine (2 x 24 cores, SMT, 2 nodes)', () =
 
   it('plans inside the chosen socket, and lists the sockets that exist', () => {
     expect(layout(study, { num_instances: 1, sockets: [0] })).toEqual([['0-23', [0]]]);
-    expect(planError(study, { sockets: [3] })).toBe('launcher.sockets: socket 3 does not exist; existing sockets: 0, 1');
+    expect(planError(study, { sockets: [3] })).toBe(
+      'launcher.sockets: socket 3 does not exist; existing sockets: 0, 1',
+    );
   });
 
   it('uses exactly the CPUs of cpu_list', () => {
@@ -245,8 +246,20 @@ describe('planInstances on other machines', () => {
   });
 
   it('skips an affinity-excluded CPU 0 and uses its sibling instead', () => {
-    const restricted = restrictTo(fixture('ryzen7-5800x-smt.lscpu-e.txt'), Array.from({ length: 15 }, (_, index) => index + 1));
-    expect(layout(restricted, { num_instances: 8 }).map(([cpus]) => cpus)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8']);
+    const restricted = restrictTo(
+      fixture('ryzen7-5800x-smt.lscpu-e.txt'),
+      Array.from({ length: 15 }, (_, index) => index + 1),
+    );
+    expect(layout(restricted, { num_instances: 8 }).map(([cpus]) => cpus)).toEqual([
+      '1',
+      '2',
+      '3',
+      '4',
+      '5',
+      '6',
+      '7',
+      '8',
+    ]);
   });
 
   it('EPYC 7543P (1 socket, 8 nodes): one instance per node with 8 instances', () => {
@@ -304,6 +317,8 @@ describe('planInstances on other machines', () => {
       ['0-3', []],
       ['4-7', []],
     ]);
-    expect(planError(arm, { nodes: [0] })).toMatch(/^launcher\.nodes is set but the topology from .* has no NUMA information/);
+    expect(planError(arm, { nodes: [0] })).toMatch(
+      /^launcher\.nodes is set but the topology from .* has no NUMA information/,
+    );
   });
 });

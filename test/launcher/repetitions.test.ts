@@ -13,9 +13,17 @@ import { geometricMean } from '../../src/stats/repetitions.js';
 import { bench, benchStart, onlyEntry, waitFor } from '../helpers.js';
 
 // 2 ms calls whose repetitions differ by a seeded factor (CV 5%), as real runs do.
-const FAST = ['backend=mock', 'model=bert-tiny', 'benchmark_duration=0.15', 'warmup_runs=1', 'backend.latency_ms=2', 'backend.run_cv=0.05'];
+const FAST = [
+  'backend=mock',
+  'model=bert-tiny',
+  'benchmark_duration=0.15',
+  'warmup_runs=1',
+  'backend.latency_ms=2',
+  'backend.run_cv=0.05',
+];
 const read = (dir: string): RunResult => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResult;
-const csv = (file: string): Record<string, string>[] => parse(readFileSync(file, 'utf8'), { columns: true }) as Record<string, string>[];
+const csv = (file: string): Record<string, string>[] =>
+  parse(readFileSync(file, 'utf8'), { columns: true }) as Record<string, string>[];
 const header = (file: string): string[] => readFileSync(file, 'utf8').split('\n')[0]!.split(',');
 
 describe('a run of several repetitions', () => {
@@ -51,11 +59,21 @@ describe('a run of several repetitions', () => {
     }
     // results.csv: instance and aggregate rows of each repetition, then the summary row.
     const rows = csv(join(dir, 'results.csv'));
-    expect(rows.map((x) => `${x.row}:${x.repetition}`)).toEqual(['instance:1', 'aggregate:1', 'instance:2', 'aggregate:2', 'instance:3', 'aggregate:3', 'summary:all']);
+    expect(rows.map((x) => `${x.row}:${x.repetition}`)).toEqual([
+      'instance:1',
+      'aggregate:1',
+      'instance:2',
+      'aggregate:2',
+      'instance:3',
+      'aggregate:3',
+      'summary:all',
+    ]);
     const summary = rows.at(-1)!;
     expect(Number(summary.repetitions)).toBe(used.length);
     // Every figure of the summary row is across the repetitions alike: p95 too (not the max of them).
-    const p95s = rows.filter((x) => x.row === 'aggregate' && used.includes(Number(x.repetition))).map((x) => Number(x.latency_p95_ms));
+    const p95s = rows
+      .filter((x) => x.row === 'aggregate' && used.includes(Number(x.repetition)))
+      .map((x) => Number(x.latency_p95_ms));
     expect(Number(summary.latency_p95_ms)).toBeCloseTo(geometricMean(p95s), 3);
     if (used.length > 1) expect(Number(summary.latency_p50_lo_ms)).toBeLessThan(Number(summary.latency_p50_ms));
     expect(Number(summary.latency_p50_ms)).toBeCloseTo(res.aggregate!.latency_p50_ms, 3);
@@ -66,7 +84,9 @@ describe('a run of several repetitions', () => {
     expect(r.code, r.stderr).toBe(0);
     const res = read(onlyEntry(onlyEntry(join(r.cwd, 'outputs'))));
     expect(new Set(res.repetitions!.flatMap((x) => x.process_ids)).size).toBe(1);
-    expect(res.warnings.join('\n')).toContain('launcher=inline: the repetitions ran in the bench process, one after the other, not in fresh processes');
+    expect(res.warnings.join('\n')).toContain(
+      'launcher=inline: the repetitions ran in the bench process, one after the other, not in fresh processes',
+    );
   });
 
   it('keeps the columns of a run of one, which keeps its rows as before repetitions', () => {
@@ -126,12 +146,25 @@ describe('a sweep of several repetitions', () => {
     expect(r.stdout).toContain('launching 2 jobs x 2 repetitions (interleaved');
     expect(r.stdout).toMatch(/\[1\/2\] repetition 1\/2 sequence_length=32 · /);
     const sweep = onlyEntry(onlyEntry(join(r.cwd, 'multirun')));
-    const started = [0, 1].flatMap((job) => read(join(sweep, String(job))).repetitions!.map((x) => ({ job, rep: x.repetition, at: Date.parse(x.started_at) })));
+    const started = [0, 1].flatMap((job) =>
+      read(join(sweep, String(job))).repetitions!.map((x) => ({
+        job,
+        rep: x.repetition,
+        at: Date.parse(x.started_at),
+      })),
+    );
     expect(started.sort((a, b) => a.at - b.at).map((x) => `${x.job}.${x.rep}`)).toEqual(['0.1', '1.1', '0.2', '1.2']);
     const file = join(sweep, 'summary.csv');
     expect(header(file).slice(0, SUMMARY_CSV_COLUMNS.length)).toEqual([...SUMMARY_CSV_COLUMNS]);
     const rows = csv(file);
-    expect(rows.map((x) => `${x.job}:${x.row}:${x.repetition}`)).toEqual(['0:repetition:1', '0:repetition:2', '0:job:', '1:repetition:1', '1:repetition:2', '1:job:']);
+    expect(rows.map((x) => `${x.job}:${x.row}:${x.repetition}`)).toEqual([
+      '0:repetition:1',
+      '0:repetition:2',
+      '0:job:',
+      '1:repetition:1',
+      '1:repetition:2',
+      '1:job:',
+    ]);
     const job = rows.find((x) => x.row === 'job')!;
     expect(Number(job.repetitions)).toBe(2);
     expect(Number(job.latency_p50_lo_ms)).toBeLessThan(Number(job.latency_p50_hi_ms));
@@ -150,12 +183,17 @@ describe('a sweep of several repetitions', () => {
       ...before,
       status: 'errored',
       error: 'repetition 2 of 2: instance 0: exited',
-      repetitions: before.repetitions!.map((x) => (x.repetition === 2 ? { ...x, status: 'errored', error: 'instance 0: exited' } : x)),
+      repetitions: before.repetitions!.map((x) =>
+        x.repetition === 2 ? { ...x, status: 'errored', error: 'instance 0: exited' } : x,
+      ),
       instances: before.instances.filter((i) => i.repetition !== 2),
     };
     writeFileSync(file0, JSON.stringify(broken));
     const summary = JSON.parse(readFileSync(join(sweep, 'summary.json'), 'utf8')) as { job: number; status: string }[];
-    writeFileSync(join(sweep, 'summary.json'), JSON.stringify(summary.map((x) => (x.job === 0 ? { ...x, status: 'errored' } : x))));
+    writeFileSync(
+      join(sweep, 'summary.json'),
+      JSON.stringify(summary.map((x) => (x.job === 0 ? { ...x, status: 'errored' } : x))),
+    );
     const job1 = statSync(join(sweep, '1', 'results.json')).mtimeMs;
     const resumed = bench(['--resume', sweep], { cwd: r.cwd });
     expect(resumed.code, resumed.stderr).toBe(0);
@@ -163,7 +201,9 @@ describe('a sweep of several repetitions', () => {
     expect(after.status).toBe('ok');
     expect(after.repetitions!.map((x) => x.status)).toEqual(['ok', 'ok']);
     expect(after.repetitions![0]!.started_at).toBe(before.repetitions![0]!.started_at);
-    expect(Date.parse(after.repetitions![1]!.started_at)).toBeGreaterThan(Date.parse(before.repetitions![1]!.started_at));
+    expect(Date.parse(after.repetitions![1]!.started_at)).toBeGreaterThan(
+      Date.parse(before.repetitions![1]!.started_at),
+    );
     expect(after.instances.map((i) => i.repetition)).toEqual([1, 2]);
     expect(statSync(join(sweep, '1', 'results.json')).mtimeMs).toBe(job1);
     expect(resumed.stdout).toContain('(kept from the earlier run)');

@@ -10,7 +10,6 @@ import { countOpTypes, decodeModel } from '../../src/models/onnx-builder.js';
 import { synthesizeModel } from '../../src/models/synthesize.js';
 import { BERT_TINY } from '../fixtures/models.js';
 
-
 const workDir = mkdtempSync(join(tmpdir(), 'bench-fusion-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 

@@ -20,9 +20,19 @@ const COMMIT = 'a'.repeat(40);
 const TINY: ModelConfig = miniModelConfig({ source: 'hub', id: 'org/tiny-bert' });
 
 const FILES: Record<string, Buffer> = {
-  'config.json': Buffer.from(JSON.stringify({ model_type: 'bert', vocab_size: 1000, hidden_size: 32, num_hidden_layers: 1, max_position_embeddings: 64 })),
+  'config.json': Buffer.from(
+    JSON.stringify({
+      model_type: 'bert',
+      vocab_size: 1000,
+      hidden_size: 32,
+      num_hidden_layers: 1,
+      max_position_embeddings: 64,
+    }),
+  ),
   // A feed-forward size other than the config's (TINY's 64): the file's own must be reported.
-  'onnx/model.onnx': Buffer.from(synthesizeModel({ ...architectureOf(TINY), intermediate_size: 48 }, { seed: 3, opset: 12 })),
+  'onnx/model.onnx': Buffer.from(
+    synthesizeModel({ ...architectureOf(TINY), intermediate_size: 48 }, { seed: 3, opset: 12 }),
+  ),
 };
 
 const oid = (b: Buffer): string => createHash('sha1').update(b).digest('hex');
@@ -41,7 +51,17 @@ beforeAll(async () => {
       req.on('end', () => {
         const paths = (JSON.parse(body) as { paths: string[] }).paths.filter((p) => FILES[p]);
         res.setHeader('Content-Type', 'application/json');
-        res.end(JSON.stringify(paths.map((p) => ({ path: p, type: 'file', oid: oid(FILES[p]!), size: FILES[p]!.length, lastCommit: { id: COMMIT, date: '2026-01-01T00:00:00Z', title: 'init' } }))));
+        res.end(
+          JSON.stringify(
+            paths.map((p) => ({
+              path: p,
+              type: 'file',
+              oid: oid(FILES[p]!),
+              size: FILES[p]!.length,
+              lastCommit: { id: COMMIT, date: '2026-01-01T00:00:00Z', title: 'init' },
+            })),
+          ),
+        );
       });
       return;
     }
@@ -84,13 +104,23 @@ describe('hub models', () => {
     expect(readFileSync(first.file).equals(FILES['onnx/model.onnx']!)).toBe(true);
     // config.json's fields, the rest (the feed-forward size) from the graph, none from the preset.
     expect(first).toMatchObject({ arch_source: 'config.json + graph', arch_note: null });
-    expect(first.arch).toMatchObject({ vocab_size: 1000, hidden_size: 32, num_hidden_layers: 1, intermediate_size: 48, max_position_embeddings: 64 });
+    expect(first.arch).toMatchObject({
+      vocab_size: 1000,
+      hidden_size: 32,
+      num_hidden_layers: 1,
+      intermediate_size: 48,
+      max_position_embeddings: 64,
+    });
     expect(requests.some((r) => r.startsWith('POST /api/models/org/tiny-bert/paths-info/main'))).toBe(true);
 
     // The layout Python tools use: refs/main names the snapshot.
     expect(readFileSync(join(hfHome, 'hub', 'models--org--tiny-bert', 'refs', 'main'), 'utf8').trim()).toBe(COMMIT);
     requests.length = 0;
-    const second = await resolveModel(TINY, 1, { HF_HOME: hfHome, HF_ENDPOINT: 'http://127.0.0.1:1', HF_HUB_OFFLINE: '1' });
+    const second = await resolveModel(TINY, 1, {
+      HF_HOME: hfHome,
+      HF_ENDPOINT: 'http://127.0.0.1:1',
+      HF_HUB_OFFLINE: '1',
+    });
     expect(second).toMatchObject({ cached: true, file: first.file });
     expect(requests).toEqual([]);
   });
@@ -101,13 +131,17 @@ describe('hub models', () => {
     await expect(resolveModel({ ...TINY, id: 'Xenova/roberta-base' }, 1, env)).rejects.toThrow(
       /model\.id=Xenova\/roberta-base: cannot reach the Hugging Face hub at http:\/\/127\.0\.0\.1:1.*synthesized weights instead: model=roberta-base /s,
     );
-    await expect(resolveModel({ ...TINY, id: 'sentence-transformers/all-MiniLM-L6-v2' }, 1, env)).rejects.toThrow('model=all-MiniLM-L6-v2 ');
+    await expect(resolveModel({ ...TINY, id: 'sentence-transformers/all-MiniLM-L6-v2' }, 1, env)).rejects.toThrow(
+      'model=all-MiniLM-L6-v2 ',
+    );
     // No preset of that name: the presets are listed, none is pretended to match.
     const none = await resolveModel(TINY, 1, env).then(
       () => null,
       (err: unknown) => (err as Error).message,
     );
-    expect(none).toContain('No synthesized preset is named like org/tiny-bert; the presets are all-MiniLM-L6-v2, bert-base-cased, bert-base-uncased');
+    expect(none).toContain(
+      'No synthesized preset is named like org/tiny-bert; the presets are all-MiniLM-L6-v2, bert-base-cased, bert-base-uncased',
+    );
     expect(none).not.toContain('model=bert-tiny');
   });
 
@@ -136,6 +170,8 @@ describe('hub models', () => {
 
   it('says so when a file is missing from the repository', async () => {
     const env = { HF_HOME: mkdtempSync(join(tmpdir(), 'hf-home-')), HF_ENDPOINT: endpoint };
-    await expect(resolveModel({ ...TINY, id: 'org/other' }, 1, env)).rejects.toThrow('model.id=org/other: cannot download config.json');
+    await expect(resolveModel({ ...TINY, id: 'org/other' }, 1, env)).rejects.toThrow(
+      'model.id=org/other: cannot download config.json',
+    );
   });
 });

@@ -61,14 +61,28 @@ describe('input discovery and feeds', () => {
     expect(paddedTail(0.5, 1)).toBe(0);
     expect(paddedTail(0, 128)).toBe(0);
     // A model without a mask cannot be padded.
-    expect(() => buildFeeds([specs[0]!], { ...opts, paddedTokens: 2 })).toThrow('scenario.padding: the model has no attention mask input (input_ids)');
+    expect(() => buildFeeds([specs[0]!], { ...opts, paddedTokens: 2 })).toThrow(
+      'scenario.padding: the model has no attention mask input (input_ids)',
+    );
   });
 
   it.each([
-    [{ name: 'pixel_values', type: 'int64', shape: [] }, "input 'pixel_values' (int64) that bench cannot feed: bench feeds input_ids, attention_mask"],
-    [{ name: 'input_ids', type: 'float32', shape: [] }, "input 'input_ids' (float32) that bench cannot feed: bench feeds input_ids, attention_mask, token_type_ids, position_ids (int32/int64"],
-    [{ name: 'input_ids', type: 'int64', shape: [1, 128] }, 'fixed shape [1, 128]: set batch_size=1 sequence_length=128'],
-    [{ name: 'input_ids', type: 'int64', shape: ['a', 'b', 'c'] }, "input 'input_ids' (int64 [a, b, c]) that bench cannot feed: bench feeds input_ids, attention_mask, token_type_ids, position_ids (int32/int64, shape [batch, sequence])"],
+    [
+      { name: 'pixel_values', type: 'int64', shape: [] },
+      "input 'pixel_values' (int64) that bench cannot feed: bench feeds input_ids, attention_mask",
+    ],
+    [
+      { name: 'input_ids', type: 'float32', shape: [] },
+      "input 'input_ids' (float32) that bench cannot feed: bench feeds input_ids, attention_mask, token_type_ids, position_ids (int32/int64",
+    ],
+    [
+      { name: 'input_ids', type: 'int64', shape: [1, 128] },
+      'fixed shape [1, 128]: set batch_size=1 sequence_length=128',
+    ],
+    [
+      { name: 'input_ids', type: 'int64', shape: ['a', 'b', 'c'] },
+      "input 'input_ids' (int64 [a, b, c]) that bench cannot feed: bench feeds input_ids, attention_mask, token_type_ids, position_ids (int32/int64, shape [batch, sequence])",
+    ],
   ])('refuses %j', (spec, message) => {
     expect(() => buildFeeds([spec], opts)).toThrow(message);
   });

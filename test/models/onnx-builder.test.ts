@@ -10,7 +10,11 @@ function smallGraph(): GraphBuilder {
   graph.addInitializer('shift', new Float32Array([0.5]), []);
   const [product] = graph.addNode('MatMul', ['x', 'w'], { name: '/MatMul' });
   const [shifted] = graph.addNode('Add', [product!, 'shift'], { name: '/Add' });
-  graph.addNode('Transpose', [shifted!], { name: '/Transpose', attributes: { perm: attr.ints([1, 0]) }, outputs: ['y'] });
+  graph.addNode('Transpose', [shifted!], {
+    name: '/Transpose',
+    attributes: { perm: attr.ints([1, 0]) },
+    outputs: ['y'],
+  });
   graph.addOutput('y', 'float32', [2, 'batch']);
   return graph;
 }
@@ -21,7 +25,10 @@ describe('GraphBuilder', () => {
   });
 
   it('writes a model ONNX Runtime runs', async () => {
-    const session = await ort.InferenceSession.create(smallGraph().serialize(12), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(smallGraph().serialize(12), {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+    });
     const { y } = await session.run({ x: new ort.Tensor('float32', new Float32Array([1, 0, 0, 0, 1, 1]), [2, 3]) });
     await session.release();
     expect(y?.dims).toEqual([2, 2]);

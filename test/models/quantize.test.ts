@@ -27,7 +27,6 @@ import { resolveModel } from '../../src/models/resolve.js';
 import { synthesizeModel } from '../../src/models/synthesize.js';
 import { BERT_TINY } from '../fixtures/models.js';
 
-
 const workDir = mkdtempSync(join(tmpdir(), 'bench-quantize-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
@@ -35,26 +34,46 @@ const tinyFp32 = synthesizeModel(BERT_TINY, { seed: 42, opset: 12 });
 const SEQUENCE = 32;
 
 async function session(model: Uint8Array | string): Promise<ort.InferenceSession> {
-  const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 };
-  return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);
+  const options: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  };
+  return typeof model === 'string'
+    ? ort.InferenceSession.create(model, options)
+    : ort.InferenceSession.create(model, options);
 }
 
 /** Seeded feeds for batch 2; the second row is right-padded (mask 0 on its last quarter). */
-function feeds(s: ort.InferenceSession, vocab: number): { feeds: Record<string, ort.Tensor>; valid: (b: number, t: number) => boolean } {
-  const specs = s.inputMetadata.map((m) => ({ name: m.name, type: m.isTensor ? m.type : 'non-tensor', shape: m.isTensor ? m.shape : [] }));
+function feeds(
+  s: ort.InferenceSession,
+  vocab: number,
+): { feeds: Record<string, ort.Tensor>; valid: (b: number, t: number) => boolean } {
+  const specs = s.inputMetadata.map((m) => ({
+    name: m.name,
+    type: m.isTensor ? m.type : 'non-tensor',
+    shape: m.isTensor ? m.shape : [],
+  }));
   const padFrom = (SEQUENCE * 3) / 4;
   const valid = (b: number, t: number): boolean => b === 0 || t < padFrom;
   const out: Record<string, ort.Tensor> = {};
   for (const f of buildFeeds(specs, { batchSize: 2, sequenceLength: SEQUENCE, vocabSize: vocab, seed: 7 })) {
     const data = f.data.slice();
-    if (f.role === 'attention_mask') for (let t = padFrom; t < SEQUENCE; t++) data[SEQUENCE + t] = typeof data[0] === 'bigint' ? 0n : 0;
+    if (f.role === 'attention_mask')
+      for (let t = padFrom; t < SEQUENCE; t++) data[SEQUENCE + t] = typeof data[0] === 'bigint' ? 0n : 0;
     out[f.name] = new ort.Tensor(f.type, data, [...f.dims]);
   }
   return { feeds: out, valid };
 }
 
 /** Lowest per-token cosine similarity between two [batch, sequence, hidden] outputs, over valid tokens. */
-function minTokenCosine(a: Float32Array, b: Float32Array, hidden: number, valid: (b: number, t: number) => boolean): number {
+function minTokenCosine(
+  a: Float32Array,
+  b: Float32Array,
+  hidden: number,
+  valid: (b: number, t: number) => boolean,
+): number {
   let min = 1;
   for (let token = 0; token < a.length / hidden; token++) {
     if (!valid(Math.floor(token / SEQUENCE), token % SEQUENCE)) continue;
@@ -73,7 +92,10 @@ function minTokenCosine(a: Float32Array, b: Float32Array, hidden: number, valid:
   return min;
 }
 
-async function outputOf(model: Uint8Array | string, vocab: number): Promise<{ out: Float32Array; valid: (b: number, t: number) => boolean; names: [string[], string[]] }> {
+async function outputOf(
+  model: Uint8Array | string,
+  vocab: number,
+): Promise<{ out: Float32Array; valid: (b: number, t: number) => boolean; names: [string[], string[]] }> {
   const s = await session(model);
   const f = feeds(s, vocab);
   const result = await s.run(f.feeds);
@@ -89,10 +111,16 @@ async function outputOf(model: Uint8Array | string, vocab: number): Promise<{ ou
  * graph is within cosine 0.99 of fp32; the encoder's contribution (output minus this) is what tells
  * a faithful quantization from a broken one.
  */
-async function zeroWeightOutput(fp32: Uint8Array, vocab: number, settings: QuantizationSettings = DEFAULT_QUANTIZATION): Promise<Float32Array> {
+async function zeroWeightOutput(
+  fp32: Uint8Array,
+  vocab: number,
+  settings: QuantizationSettings = DEFAULT_QUANTIZATION,
+): Promise<Float32Array> {
   const model = decodeModel(quantizeModel(fp32, settings).bytes);
   const products = new Set(['DynamicQuantizeMatMul', 'MatMulInteger', 'MatMulIntegerToFloat', 'QAttention']);
-  const weights = new Set((model.graph?.node ?? []).filter((n) => products.has(n.opType ?? '')).flatMap((n) => n.input ?? []));
+  const weights = new Set(
+    (model.graph?.node ?? []).filter((n) => products.has(n.opType ?? '')).flatMap((n) => n.input ?? []),
+  );
   let zeroed = 0;
   for (const t of model.graph?.initializer ?? []) {
     if (t.dataType === onnxProto.onnx.TensorProto.DataType.INT8 && t.rawData && weights.has(t.name ?? '')) {
@@ -124,7 +152,7 @@ function accuracy(
 }
 
 describe('settings', () => {
-  it('the presets\' shared YAML and the code defaults agree (the CLI and a config without the block use the latter)', () => {
+  it("the presets' shared YAML and the code defaults agree (the CLI and a config without the block use the latter)", () => {
     const yamlFile = join(import.meta.dirname, '..', '..', 'configs', 'model', 'quantization', 'dynamic.yaml');
     expect(parseYaml(readFileSync(yamlFile, 'utf8'))).toEqual(DEFAULT_QUANTIZATION);
   });
@@ -159,7 +187,9 @@ describe('weight quantization (quant_utils arithmetic)', () => {
 
   it('rounds half to even and reconstructs every weight within half a step', () => {
     const halves = Float32Array.from([0.5, 1.5, 2.5, -2.5, 127]);
-    expect(Array.from(quantizeWeight(halves, 1, 5, { type: 'int8', perChannel: false, reduceRange: false }).data)).toEqual([0, 2, 2, -2, 127]);
+    expect(
+      Array.from(quantizeWeight(halves, 1, 5, { type: 'int8', perChannel: false, reduceRange: false }).data),
+    ).toEqual([0, 2, 2, -2, 127]);
     const many = Float32Array.from({ length: 400 }, (_, i) => Math.sin(i * 0.37) * 0.05);
     for (const type of ['int8', 'uint8'] as const) {
       const q = quantizeWeight(many, 20, 20, { type, perChannel: true, reduceRange: false });
@@ -176,7 +206,10 @@ describe('int8 bert-tiny against fp32', () => {
   const variants: [string, QuantizationSettings][] = [
     ['default: DynamicQuantizeMatMul on the graph as exported', DEFAULT_QUANTIZATION],
     ['pre-optimized: QAttention + DynamicQuantizeMatMul', { ...DEFAULT_QUANTIZATION, preoptimize: true }],
-    ['pre-optimized, per channel, uint8 weights', { ...DEFAULT_QUANTIZATION, preoptimize: true, per_channel: true, weight_type: 'uint8' }],
+    [
+      'pre-optimized, per channel, uint8 weights',
+      { ...DEFAULT_QUANTIZATION, preoptimize: true, per_channel: true, weight_type: 'uint8' },
+    ],
     ['standard ops (MatMulInteger)', { ...DEFAULT_QUANTIZATION, operators: 'onnx' }],
   ];
   let fp32: Awaited<ReturnType<typeof outputOf>>;
@@ -190,14 +223,24 @@ describe('int8 bert-tiny against fp32', () => {
     const { bytes, report } = quantizeModel(settings.preoptimize ? preoptimized : tinyFp32, settings);
     // Every linear layer is quantized: 4 projections + 2 feed-forward per layer (Q, K, V inside QAttention).
     const layers = BERT_TINY.num_hidden_layers;
-    expect(report.quantized).toEqual(settings.preoptimize ? { Attention: layers, MatMul: 3 * layers } : { MatMul: 6 * layers });
+    expect(report.quantized).toEqual(
+      settings.preoptimize ? { Attention: layers, MatMul: 3 * layers } : { MatMul: 6 * layers },
+    );
     if (!settings.preoptimize) {
       // Only the activation x activation products (scores, context) stay fp32.
-      expect(report.skipped.map((s) => s.reason)).toEqual(Array(2 * layers).fill('weight input is not a constant (an initializer)'));
+      expect(report.skipped.map((s) => s.reason)).toEqual(
+        Array(2 * layers).fill('weight input is not a constant (an initializer)'),
+      );
     }
     const int8 = await outputOf(bytes, BERT_TINY.vocab_size);
     expect(int8.names).toEqual(fp32.names);
-    const { cosine, contribution, control } = accuracy(int8.out, fp32.out, { int8: baseline, fp32: baseline }, BERT_TINY.hidden_size, fp32.valid);
+    const { cosine, contribution, control } = accuracy(
+      int8.out,
+      fp32.out,
+      { int8: baseline, fp32: baseline },
+      BERT_TINY.hidden_size,
+      fp32.valid,
+    );
     console.log(
       `bert-tiny int8 (${_label}): min per-token cosine vs fp32 ${cosine.toFixed(7)} (1 - ${(1 - cosine).toExponential(1)}); ` +
         `of the encoder's contribution ${contribution.toFixed(5)}; zero weights (control) ${control.toFixed(5)}`,
@@ -210,7 +253,9 @@ describe('int8 bert-tiny against fp32', () => {
 
   it('keeps attention fused when pre-optimized: QAttention and no unfused softmax', async () => {
     preoptimized ??= await preoptimize(tinyFp32);
-    const counts = Object.fromEntries(countOpTypes(decodeModel(quantizeModel(preoptimized, { ...DEFAULT_QUANTIZATION, preoptimize: true }).bytes)));
+    const counts = Object.fromEntries(
+      countOpTypes(decodeModel(quantizeModel(preoptimized, { ...DEFAULT_QUANTIZATION, preoptimize: true }).bytes)),
+    );
     expect(counts).toMatchObject({ QAttention: 2, DynamicQuantizeMatMul: 6, EmbedLayerNormalization: 1 });
     expect(counts.Softmax).toBeUndefined();
     expect(counts.Attention).toBeUndefined();
@@ -223,12 +268,22 @@ describe('int8 bert-tiny against fp32', () => {
       exclude_nodes: ['/bert/encoder/layer.0/intermediate/dense/MatMul'],
     });
     expect(report.quantized).toEqual({ MatMul: 11 });
-    expect(report.skipped).toContainEqual({ node: '/bert/encoder/layer.0/intermediate/dense/MatMul', op_type: 'MatMul', reason: 'excluded (exclude_nodes)' });
+    expect(report.skipped).toContainEqual({
+      node: '/bert/encoder/layer.0/intermediate/dense/MatMul',
+      op_type: 'MatMul',
+      reason: 'excluded (exclude_nodes)',
+    });
   });
 });
 
 describe('user-style fp32 files', () => {
-  const arch: ModelArchitecture = { ...BERT_TINY, model_type: 'distilbert', vocab_size: 3000, num_hidden_layers: 1, type_vocab_size: 0 };
+  const arch: ModelArchitecture = {
+    ...BERT_TINY,
+    model_type: 'distilbert',
+    vocab_size: 3000,
+    num_hidden_layers: 1,
+    type_vocab_size: 0,
+  };
   const userFile = join(workDir, 'user-distilbert.onnx');
   const userBytes = synthesizeModel(arch, { seed: 3, opset: 14 });
   writeFileSync(userFile, userBytes);
@@ -246,31 +301,48 @@ describe('user-style fp32 files', () => {
   ): Promise<void> {
     baseline ??= await zeroWeightOutput(userBytes, arch.vocab_size);
     // int8 embedding tables (Gather) move the residual stream itself: the int8 graph's contribution is over its own.
-    const own = settings.op_types.includes('Gather') ? await zeroWeightOutput(userBytes, arch.vocab_size, settings) : baseline;
-    const { cosine, contribution, control } = accuracy(int8.out, fp32.out, { int8: own, fp32: baseline }, arch.hidden_size, fp32.valid);
-    console.log(`user file int8 (${label}): min per-token cosine vs fp32 ${cosine.toFixed(7)}; of the encoder's contribution ${contribution.toFixed(5)}; zero weights (control) ${control.toFixed(5)}`);
+    const own = settings.op_types.includes('Gather')
+      ? await zeroWeightOutput(userBytes, arch.vocab_size, settings)
+      : baseline;
+    const { cosine, contribution, control } = accuracy(
+      int8.out,
+      fp32.out,
+      { int8: own, fp32: baseline },
+      arch.hidden_size,
+      fp32.valid,
+    );
+    console.log(
+      `user file int8 (${label}): min per-token cosine vs fp32 ${cosine.toFixed(7)}; of the encoder's contribution ${contribution.toFixed(5)}; zero weights (control) ${control.toFixed(5)}`,
+    );
     expect(cosine).toBeGreaterThanOrEqual(0.99);
     expect(contribution).toBeGreaterThanOrEqual(0.99);
     expect(int8.out.some((v, i) => v !== fp32.out[i])).toBe(true);
   }
 
-  it.each([false, true])('quantizes a file on disk, keeping its input and output names (preoptimize=%s)', async (pre) => {
-    const out = join(workDir, `user-int8-${pre}.onnx`);
-    const made = await quantizeFile(userFile, out, { ...DEFAULT_QUANTIZATION, preoptimize: pre });
-    expect(made.report.nodes_quantized).toBeGreaterThanOrEqual(6);
-    const fp32 = await outputOf(userFile, arch.vocab_size);
-    const int8 = await outputOf(out, arch.vocab_size);
-    expect(int8.names).toEqual([['input_ids', 'attention_mask'], ['last_hidden_state']]);
-    expect(int8.names).toEqual(fp32.names);
-    await expectFaithful(`preoptimize=${pre}`, int8, fp32);
-  });
+  it.each([false, true])(
+    'quantizes a file on disk, keeping its input and output names (preoptimize=%s)',
+    async (pre) => {
+      const out = join(workDir, `user-int8-${pre}.onnx`);
+      const made = await quantizeFile(userFile, out, { ...DEFAULT_QUANTIZATION, preoptimize: pre });
+      expect(made.report.nodes_quantized).toBeGreaterThanOrEqual(6);
+      const fp32 = await outputOf(userFile, arch.vocab_size);
+      const int8 = await outputOf(out, arch.vocab_size);
+      expect(int8.names).toEqual([['input_ids', 'attention_mask'], ['last_hidden_state']]);
+      expect(int8.names).toEqual(fp32.names);
+      await expectFaithful(`preoptimize=${pre}`, int8, fp32);
+    },
+  );
 
   it('the contribution check fails a rewrite that loses the feed-forward layers, which the output cosine alone passes', async () => {
     const model = decodeModel(quantizeModel(userBytes, DEFAULT_QUANTIZATION).bytes);
     let zeroed = 0;
     for (const t of model.graph?.initializer ?? []) {
       // The feed-forward weights are the int8 tables with the intermediate size in their shape.
-      if (t.dataType === onnxProto.onnx.TensorProto.DataType.INT8 && t.rawData && (t.dims ?? []).map(Number).includes(arch.intermediate_size)) {
+      if (
+        t.dataType === onnxProto.onnx.TensorProto.DataType.INT8 &&
+        t.rawData &&
+        (t.dims ?? []).map(Number).includes(arch.intermediate_size)
+      ) {
         t.rawData = new Uint8Array(t.rawData.length);
         zeroed++;
       }
@@ -279,8 +351,16 @@ describe('user-style fp32 files', () => {
     const fp32 = await outputOf(userFile, arch.vocab_size);
     const broken = await outputOf(onnxProto.onnx.ModelProto.encode(model).finish(), arch.vocab_size);
     baseline ??= await zeroWeightOutput(userBytes, arch.vocab_size);
-    const { cosine, contribution } = accuracy(broken.out, fp32.out, { int8: baseline, fp32: baseline }, arch.hidden_size, fp32.valid);
-    console.log(`user file, feed-forward weights lost: min per-token cosine vs fp32 ${cosine.toFixed(5)}; of the encoder's contribution ${contribution.toFixed(5)}`);
+    const { cosine, contribution } = accuracy(
+      broken.out,
+      fp32.out,
+      { int8: baseline, fp32: baseline },
+      arch.hidden_size,
+      fp32.valid,
+    );
+    console.log(
+      `user file, feed-forward weights lost: min per-token cosine vs fp32 ${cosine.toFixed(5)}; of the encoder's contribution ${contribution.toFixed(5)}`,
+    );
     expect(cosine).toBeGreaterThanOrEqual(0.99);
     expect(contribution).toBeLessThan(0.99);
   });
@@ -304,7 +384,12 @@ describe('user-style fp32 files', () => {
       id: null,
       opset: 14,
       dtype: 'int8',
-      quantization: { ...DEFAULT_QUANTIZATION, op_types: [...DEFAULT_QUANTIZATION.op_types], exclude_nodes: [], per_channel: true },
+      quantization: {
+        ...DEFAULT_QUANTIZATION,
+        op_types: [...DEFAULT_QUANTIZATION.op_types],
+        exclude_nodes: [],
+        per_channel: true,
+      },
       ...arch,
     };
     const env = { BENCH_CACHE_DIR: join(workDir, 'cache') };
@@ -324,11 +409,23 @@ describe('user-style fp32 files', () => {
     g.addInput('x', 'float32', ['batch', 16]);
     const w = Float32Array.from({ length: 8 * 16 }, (_, i) => Math.cos(i * 0.7) * 0.1); // [N=8, K=16], transB
     g.addInitializer('w', w, [8, 16]);
-    g.addInitializer('c', Float32Array.from({ length: 8 }, (_, i) => i * 0.01), [8]);
-    g.addNode('Gemm', ['x', 'w', 'c'], { name: 'fc', outputs: ['y'], attributes: { transB: attr.int(1), alpha: attr.float(0.5), beta: attr.float(2) } });
+    g.addInitializer(
+      'c',
+      Float32Array.from({ length: 8 }, (_, i) => i * 0.01),
+      [8],
+    );
+    g.addNode('Gemm', ['x', 'w', 'c'], {
+      name: 'fc',
+      outputs: ['y'],
+      attributes: { transB: attr.int(1), alpha: attr.float(0.5), beta: attr.float(2) },
+    });
     g.addOutput('y', 'float32', ['batch', 8]);
     const fp32 = g.serialize(13);
-    const x = new ort.Tensor('float32', Float32Array.from({ length: 3 * 16 }, (_, i) => Math.sin(i)), [3, 16]);
+    const x = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 3 * 16 }, (_, i) => Math.sin(i)),
+      [3, 16],
+    );
     const run = async (bytes: Uint8Array): Promise<Float32Array> => {
       const s = await session(bytes);
       const y = (await s.run({ x })).y!.data as Float32Array;
@@ -346,7 +443,9 @@ describe('user-style fp32 files', () => {
 
   it('refuses what is not a model, and op types that cannot be quantized', () => {
     expect(() => quantizeModel(new Uint8Array([1, 2, 3, 4]), DEFAULT_QUANTIZATION)).toThrow(/not an ONNX model/);
-    expect(() => quantizeModel(tinyFp32, { ...DEFAULT_QUANTIZATION, op_types: ['LayerNormalization' as 'MatMul'] })).toThrow(/op_types: "LayerNormalization" cannot be quantized/);
+    expect(() =>
+      quantizeModel(tinyFp32, { ...DEFAULT_QUANTIZATION, op_types: ['LayerNormalization' as 'MatMul'] }),
+    ).toThrow(/op_types: "LayerNormalization" cannot be quantized/);
     expect(statSync(userFile).size).toBeGreaterThan(0);
     expect(readFileSync(userFile)[0]).toBe(0x08);
   });

@@ -52,11 +52,19 @@ function randomInputs(arch: ModelArchitecture, seed: number, padded: boolean): M
   for (let t = 0; t < tokens; t++) {
     const isPadding = padded && t >= tokens - PADDED_TAIL;
     // Padding positions hold the pad token, as a tokenizer writes them (RoBERTa's positions depend on it).
-    inputIds[t] = BigInt(isPadding ? arch.pad_token_id : arch.pad_token_id + 1 + rng.int(arch.vocab_size - arch.pad_token_id - 1));
+    inputIds[t] = BigInt(
+      isPadding ? arch.pad_token_id : arch.pad_token_id + 1 + rng.int(arch.vocab_size - arch.pad_token_id - 1),
+    );
     attentionMask[t] = isPadding ? 0n : 1n;
     tokenTypeIds[t] = BigInt(hasTokenTypes(arch) ? rng.int(arch.type_vocab_size) : 0);
   }
-  return { batch: BATCH, sequence: SEQUENCE, inputIds, attentionMask, ...(hasTokenTypes(arch) ? { tokenTypeIds } : {}) };
+  return {
+    batch: BATCH,
+    sequence: SEQUENCE,
+    inputIds,
+    attentionMask,
+    ...(hasTokenTypes(arch) ? { tokenTypeIds } : {}),
+  };
 }
 
 async function runOrt(model: Uint8Array, arch: ModelArchitecture, inputs: ModelInputs): Promise<Float32Array> {
@@ -94,8 +102,14 @@ function normalizedMaxError(actual: ArrayLike<number>, expected: ArrayLike<numbe
   return maxDiff / maxExpected;
 }
 
-/** Element-wise relative error over |reference| >= floor, the largest absolute error below it, and how many were below. */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>, floor: number): { maxRelative: number; maxAbsoluteBelowFloor: number; belowFloor: number } {
+/**
+ * Element-wise relative error over |reference| >= floor, the largest absolute error below it, and how many were below.
+ */
+function relativeError(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  floor: number,
+): { maxRelative: number; maxAbsoluteBelowFloor: number; belowFloor: number } {
   expect(actual.length).toBe(expected.length);
   let maxRelative = 0;
   let maxAbsoluteBelowFloor = 0;
@@ -152,7 +166,10 @@ describe('synthesized model vs float64 reference', () => {
     const lastToken = BATCH * SEQUENCE - PADDED_TAIL;
     const slice = (output: Float64Array): Float64Array =>
       output.subarray(firstToken * BERT_TINY.hidden_size, lastToken * BERT_TINY.hidden_size);
-    const change = normalizedMaxError(slice(referenceForward(model, BERT_TINY, unmasked)), slice(referenceForward(model, BERT_TINY, padded)));
+    const change = normalizedMaxError(
+      slice(referenceForward(model, BERT_TINY, unmasked)),
+      slice(referenceForward(model, BERT_TINY, padded)),
+    );
     expect(change).toBeGreaterThan(10 * TOLERANCE);
   });
 });

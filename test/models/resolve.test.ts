@@ -36,7 +36,10 @@ describe('model resolution', () => {
     const folder = mkdtempSync(join(tmpdir(), 'hf-folder-'));
     mkdirSync(join(folder, 'onnx'));
     copyFileSync(synthesized.file, join(folder, 'onnx', 'model.onnx'));
-    writeFileSync(join(folder, 'config.json'), JSON.stringify({ model_type: 'bert', vocab_size: 1000, hidden_size: 32, max_position_embeddings: 64 }));
+    writeFileSync(
+      join(folder, 'config.json'),
+      JSON.stringify({ model_type: 'bert', vocab_size: 1000, hidden_size: 32, max_position_embeddings: 64 }),
+    );
     const m = await resolveModel({ ...TINY, name: 'mine', path: folder, vocab_size: 5 }, 1, e);
     expect(m).toMatchObject({ source: 'file', file: join(folder, 'onnx', 'model.onnx') });
     expect(m.arch.vocab_size).toBe(1000);
@@ -44,8 +47,24 @@ describe('model resolution', () => {
 
   it.each<[string, (dir: string) => string, string]>([
     ['a missing file', (d) => join(d, 'nope.onnx'), 'does not exist'],
-    ['a file that is not ONNX', (d) => { const f = join(d, 'model.onnx'); writeFileSync(f, 'this is not a protobuf at all, just text'); return f; }, 'is not an ONNX model'],
-    ['an empty file', (d) => { const f = join(d, 'empty.onnx'); writeFileSync(f, ''); return f; }, 'is not an ONNX model'],
+    [
+      'a file that is not ONNX',
+      (d) => {
+        const f = join(d, 'model.onnx');
+        writeFileSync(f, 'this is not a protobuf at all, just text');
+        return f;
+      },
+      'is not an ONNX model',
+    ],
+    [
+      'an empty file',
+      (d) => {
+        const f = join(d, 'empty.onnx');
+        writeFileSync(f, '');
+        return f;
+      },
+      'is not an ONNX model',
+    ],
     ['a folder without an ONNX file', (d) => d, 'is a folder without onnx/model.onnx or model.onnx'],
   ])('refuses %s with a message naming model.path', async (_name, make, message) => {
     const dir = mkdtempSync(join(tmpdir(), 'bad-model-'));
@@ -54,7 +73,11 @@ describe('model resolution', () => {
   });
 
   it('asks for model.path with source=file and model.id with source=hub', async () => {
-    await expect(resolveModel({ ...TINY, source: 'file' }, 1, env())).rejects.toThrow('model.path: required with model.source=file');
-    await expect(resolveModel({ ...TINY, source: 'hub' }, 1, env())).rejects.toThrow('model.id: required with model.source=hub');
+    await expect(resolveModel({ ...TINY, source: 'file' }, 1, env())).rejects.toThrow(
+      'model.path: required with model.source=file',
+    );
+    await expect(resolveModel({ ...TINY, source: 'hub' }, 1, env())).rejects.toThrow(
+      'model.id: required with model.source=hub',
+    );
   });
 });

@@ -64,7 +64,9 @@ describe('synthesizeModel', () => {
   });
 
   it('pins the bytes for a seed, so any change to the graph or the weights is deliberate', () => {
-    const digest = createHash('sha256').update(synthesizeModel(TINY, { seed: 42, opset: 12 })).digest('hex');
+    const digest = createHash('sha256')
+      .update(synthesizeModel(TINY, { seed: 42, opset: 12 }))
+      .digest('hex');
     expect(digest).toMatchInlineSnapshot(`"79d1d005241b31b9f47998017aeb7eedf94a8767e58f6b1172cbcaf7eb59dc1b"`);
   });
 
@@ -90,7 +92,8 @@ describe('synthesizeModel', () => {
   it('draws different weights for a different seed, with the same graph', () => {
     const first = decodeModel(synthesizeModel(TINY, { seed: 42, opset: 12 }));
     const second = decodeModel(synthesizeModel(TINY, { seed: 43, opset: 12 }));
-    const weightsOf = (model: typeof first) => floatInitializers(model).get('bert.encoder.layer.0.attention.self.query.weight')?.data;
+    const weightsOf = (model: typeof first) =>
+      floatInitializers(model).get('bert.encoder.layer.0.attention.self.query.weight')?.data;
     expect(weightsOf(first)).not.toEqual(weightsOf(second));
     expect(first.graph?.node?.map((node) => node.opType)).toEqual(second.graph?.node?.map((node) => node.opType));
   });
@@ -128,7 +131,9 @@ describe('synthesizeModel', () => {
 
   it('gives Unsqueeze an axes attribute before opset 13 and an axes input from 13', () => {
     const unsqueezes = (opset: number) =>
-      (decodeModel(synthesizeModel(TINY, { seed: 1, opset })).graph?.node ?? []).filter((node) => node.opType === 'Unsqueeze');
+      (decodeModel(synthesizeModel(TINY, { seed: 1, opset })).graph?.node ?? []).filter(
+        (node) => node.opType === 'Unsqueeze',
+      );
     for (const node of unsqueezes(12)) {
       expect(node.input).toHaveLength(1);
       expect(node.attribute?.map((attribute) => attribute.name)).toEqual(['axes']);
@@ -160,9 +165,16 @@ describe('synthesizeModel', () => {
       const weights = floatInitializers(decodeModel(synthesizeModel(arch, { seed: 1, opset: 12 })));
       const names = parameterNames(arch);
       const moduleParameters = names.layers.flatMap((layer) =>
-        [layer.query, layer.key, layer.value, layer.attentionOutput, layer.attentionNorm, layer.intermediate, layer.output, layer.outputNorm].flatMap(
-          (module) => [module.weight, module.bias],
-        ),
+        [
+          layer.query,
+          layer.key,
+          layer.value,
+          layer.attentionOutput,
+          layer.attentionNorm,
+          layer.intermediate,
+          layer.output,
+          layer.outputNorm,
+        ].flatMap((module) => [module.weight, module.bias]),
       );
       const all = [
         names.wordEmbeddings,
@@ -189,7 +201,7 @@ describe('synthesizeModel', () => {
 });
 
 describe('countParameters', () => {
-  it('counts bert-base-cased as 107,719,680: Hugging Face\'s 108,310,272 less the pooler', () => {
+  it("counts bert-base-cased as 107,719,680: Hugging Face's 108,310,272 less the pooler", () => {
     const pooler = 768 * 768 + 768;
     expect(countParameters(BERT_BASE_CASED)).toBe(107_719_680);
     expect(countParameters(BERT_BASE_CASED) + pooler).toBe(108_310_272);

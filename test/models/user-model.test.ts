@@ -46,7 +46,11 @@ const shown = (arch: ModelArchitecture) => ({
 function embeddingOnly(): Uint8Array {
   const g = new GraphBuilder('embedding-only');
   g.addInput('input_ids', 'int64', ['batch', 'sequence']);
-  g.addInitializer('words', Float32Array.from({ length: 100 * 16 }, (_, i) => Math.sin(i) * 0.02), [100, 16]);
+  g.addInitializer(
+    'words',
+    Float32Array.from({ length: 100 * 16 }, (_, i) => Math.sin(i) * 0.02),
+    [100, 16],
+  );
   g.addNode('Gather', ['words', 'input_ids'], { name: 'embed', outputs: ['hidden'] });
   g.addOutput('hidden', 'float32', ['batch', 'sequence', 16]);
   return g.serialize(13);
@@ -58,8 +62,23 @@ describe('the architecture read from the graph (no config.json)', () => {
   it.each<[string, ModelArchitecture, number]>([
     ['bert-tiny, opset 12', BERT_TINY, 12],
     ['bert-tiny, opset 14', BERT_TINY, 14],
-    ['a distilbert (no token types)', { ...BERT_TINY, model_type: 'distilbert', num_hidden_layers: 3, intermediate_size: 96, type_vocab_size: 0 }, 14],
-    ['a roberta (positions from a cumulative sum)', { ...BERT_TINY, model_type: 'roberta', vocab_size: 500, max_position_embeddings: 130, pad_token_id: 1, type_vocab_size: 1 }, 12],
+    [
+      'a distilbert (no token types)',
+      { ...BERT_TINY, model_type: 'distilbert', num_hidden_layers: 3, intermediate_size: 96, type_vocab_size: 0 },
+      14,
+    ],
+    [
+      'a roberta (positions from a cumulative sum)',
+      {
+        ...BERT_TINY,
+        model_type: 'roberta',
+        vocab_size: 500,
+        max_position_embeddings: 130,
+        pad_token_id: 1,
+        type_vocab_size: 1,
+      },
+      12,
+    ],
   ])('%s: vocabulary, hidden, layers, intermediate and positions are the synthesized ones', (name, arch, opset) => {
     const got = graphArch(save(`${name.replace(/\W+/g, '-')}.onnx`, synthesizeModel(arch, { seed: 1, opset })));
     expect(got.note).toBeNull();
@@ -71,7 +90,12 @@ describe('the architecture read from the graph (no config.json)', () => {
 
   it('reads the graph ONNX Runtime optimized (EmbedLayerNormalization, Attention with packed Q/K/V weights)', async () => {
     const optimized = join(workDir, 'tiny-optimized.onnx');
-    const s = await ort.InferenceSession.create(tiny, { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, intraOpNumThreads: 1, logSeverityLevel: 3 });
+    const s = await ort.InferenceSession.create(tiny, {
+      graphOptimizationLevel: 'all',
+      optimizedModelFilePath: optimized,
+      intraOpNumThreads: 1,
+      logSeverityLevel: 3,
+    });
     await s.release();
     expect(readFileSync(optimized).includes(Buffer.from('EmbedLayerNormalization'))).toBe(true);
     const got = graphArch(optimized);
@@ -89,7 +113,12 @@ describe('the architecture read from the graph (no config.json)', () => {
 
   it('says what it cannot read instead of guessing', () => {
     const got = graphArch(save('embedding-only.onnx', embeddingOnly()));
-    expect(got.arch).toMatchObject({ vocab_size: 100, hidden_size: 16, num_hidden_layers: null, intermediate_size: null });
+    expect(got.arch).toMatchObject({
+      vocab_size: 100,
+      hidden_size: 16,
+      num_hidden_layers: null,
+      intermediate_size: null,
+    });
     expect(got.note).toContain('no feed-forward weights of the hidden size 16');
   });
 
@@ -106,10 +135,20 @@ describe('the architecture read from the graph (no config.json)', () => {
 describe('resolving a user model', () => {
   const cacheEnv = { BENCH_CACHE_DIR: join(workDir, 'cache') };
 
-  it('a bare file gets the graph\'s architecture, not the preset\'s', async () => {
+  it("a bare file gets the graph's architecture, not the preset's", async () => {
     const file = save('u.onnx', synthesizeModel(BERT_TINY, { seed: 42, opset: 12 }));
     // The config's fields are bert-base-cased's, as when a user gives only model.path.
-    const m = await resolveModel(miniModelConfig({ path: file, vocab_size: 28996, hidden_size: 768, num_hidden_layers: 12, intermediate_size: 3072 }), 1, cacheEnv);
+    const m = await resolveModel(
+      miniModelConfig({
+        path: file,
+        vocab_size: 28996,
+        hidden_size: 768,
+        num_hidden_layers: 12,
+        intermediate_size: 3072,
+      }),
+      1,
+      cacheEnv,
+    );
     expect(m).toMatchObject({ arch_source: 'graph', arch_note: null });
     expect(m.arch).toMatchObject(shown(BERT_TINY));
   });
@@ -118,7 +157,10 @@ describe('resolving a user model', () => {
     const folder = join(workDir, 'hf-folder');
     mkdirSync(join(folder, 'onnx'), { recursive: true });
     writeFileSync(join(folder, 'onnx', 'model.onnx'), synthesizeModel(BERT_TINY, { seed: 42, opset: 12 }));
-    writeFileSync(join(folder, 'config.json'), JSON.stringify({ model_type: 'bert', hidden_size: 64, num_attention_heads: 2 }));
+    writeFileSync(
+      join(folder, 'config.json'),
+      JSON.stringify({ model_type: 'bert', hidden_size: 64, num_attention_heads: 2 }),
+    );
     const m = await resolveModel(miniModelConfig({ path: folder }), 1, cacheEnv);
     expect(m).toMatchObject({ arch_source: 'config.json + graph', arch_note: null });
     expect(m.arch).toMatchObject({ ...shown(BERT_TINY), model_type: 'bert', num_attention_heads: 2 });
@@ -128,7 +170,9 @@ describe('resolving a user model', () => {
     const file = save('embedding-only-model.onnx', embeddingOnly());
     const m = await resolveModel(miniModelConfig({ path: file }), 1, cacheEnv);
     expect(m.arch.num_hidden_layers).toBeNull();
-    expect(m.arch_note).toMatch(/^num_hidden_layers and intermediate_size: not readable from the graph \(the graph has no feed-forward weights .*\), and there is no config\.json/);
+    expect(m.arch_note).toMatch(
+      /^num_hidden_layers and intermediate_size: not readable from the graph \(the graph has no feed-forward weights .*\), and there is no config\.json/,
+    );
   });
 
   it('refuses a model with an input bench cannot feed, naming model.path, the file and the input', async () => {
@@ -146,7 +190,8 @@ describe('resolving a user model', () => {
 describe('names: a user file by its file or folder name, a hub model by its id', () => {
   const nameOf = (overrides: string[]): string => {
     const src = { configDir: PACKAGE_CONFIG_DIR, extraDirs: [], configName: 'config' };
-    return resolveTask(composeJob(openRepository(src), src, overrides.map(parseOverride), { version: 'test' }).config).runConfig.model.name;
+    return resolveTask(composeJob(openRepository(src), src, overrides.map(parseOverride), { version: 'test' }).config)
+      .runConfig.model.name;
   };
 
   it.each<[string[], string]>([
@@ -161,7 +206,7 @@ describe('names: a user file by its file or folder name, a hub model by its id',
     expect(nameOf(overrides)).toBe(name);
   });
 
-  it('the preset\'s sequence limit does not apply to a user model (its own is checked once it is read)', () => {
+  it("the preset's sequence limit does not apply to a user model (its own is checked once it is read)", () => {
     expect(() => nameOf(['model=bert-tiny', 'sequence_length=1024'])).toThrow('longer than bert-tiny allows');
     expect(nameOf(['model=bert-tiny', 'sequence_length=1024', 'model.path=/models/long.onnx'])).toBe('long.onnx');
   });
@@ -169,7 +214,14 @@ describe('names: a user file by its file or folder name, a hub model by its id',
 
 describe('bench with a synthesized bert-tiny saved to disk and run as a user file', () => {
   const env = { BENCH_CACHE_DIR: join(workDir, 'cli-cache') };
-  const QUICK = ['backend=onnxruntime', 'benchmark_duration=0.2', 'warmup_runs=1', 'scenario.min_iterations=3', 'sequence_length=32', 'backend.num_threads=1'];
+  const QUICK = [
+    'backend=onnxruntime',
+    'benchmark_duration=0.2',
+    'warmup_runs=1',
+    'scenario.min_iterations=3',
+    'sequence_length=32',
+    'backend.num_threads=1',
+  ];
   const dir = join(workDir, 'cli');
   mkdirSync(join(dir, 'tiny-folder', 'onnx'), { recursive: true });
   const file = join(dir, 'u.onnx');
@@ -185,17 +237,23 @@ describe('bench with a synthesized bert-tiny saved to disk and run as a user fil
   }
   const run = (args: string[]) => {
     const r = bench([...args, ...QUICK], { env });
-    const result = JSON.parse(readFileSync(join(onlyEntry(onlyEntry(join(r.cwd, 'outputs'))), 'results.json'), 'utf8')) as Result;
+    const result = JSON.parse(
+      readFileSync(join(onlyEntry(onlyEntry(join(r.cwd, 'outputs'))), 'results.json'), 'utf8'),
+    ) as Result;
     return { ...r, result };
   };
 
-  it('is named by its file and reports bert-tiny\'s FLOPs', () => {
+  it("is named by its file and reports bert-tiny's FLOPs", () => {
     const r = run([`model.path=${file}`]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('bench: u.onnx · weights from the model file');
     expect(r.stdout).not.toContain('bert-base-cased');
     expect(r.result.config.model.name).toBe('u.onnx');
-    expect(r.result.backend.model).toMatchObject({ name: 'u.onnx', architecture_source: 'graph', architecture: shown(BERT_TINY) });
+    expect(r.result.backend.model).toMatchObject({
+      name: 'u.onnx',
+      architecture_source: 'graph',
+      architecture: shown(BERT_TINY),
+    });
     expect(r.result.efficiency?.flops_per_forward).toBe(flops);
   });
 
@@ -204,14 +262,19 @@ describe('bench with a synthesized bert-tiny saved to disk and run as a user fil
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('bench: tiny-folder · weights from the model file');
     expect(r.result.config.model.name).toBe('tiny-folder');
-    expect(r.result.backend.model).toMatchObject({ architecture_source: 'config.json', architecture: { ...BERT_TINY } });
+    expect(r.result.backend.model).toMatchObject({
+      architecture_source: 'config.json',
+      architecture: { ...BERT_TINY },
+    });
     expect(r.result.efficiency?.flops_per_forward).toBe(flops);
   });
 
   it('omits the compute figure, with the reason, when the architecture cannot be read', () => {
     const r = run([`model.path=${save('no-encoder.onnx', embeddingOnly())}`]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/compute {4}not given: the FLOPs of no-encoder\.onnx are unknown: num_hidden_layers and intermediate_size: not readable from the graph/);
+    expect(r.stdout).toMatch(
+      /compute {4}not given: the FLOPs of no-encoder\.onnx are unknown: num_hidden_layers and intermediate_size: not readable from the graph/,
+    );
     expect(r.stdout).not.toContain('GFLOP/s');
     expect(r.result.efficiency?.omitted).toContain('no feed-forward weights');
   });
@@ -219,6 +282,8 @@ describe('bench with a synthesized bert-tiny saved to disk and run as a user fil
   it('checks the sequence length against the positions the file has', () => {
     const r = bench([`model.path=${file}`, ...QUICK, 'sequence_length=600'], { env });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('sequence_length: 600 is longer than u.onnx allows (512 positions): use sequence_length<=512');
+    expect(r.stderr).toContain(
+      'sequence_length: 600 is longer than u.onnx allows (512 positions): use sequence_length<=512',
+    );
   });
 });

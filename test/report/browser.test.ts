@@ -14,11 +14,16 @@ import { writeReport } from '../../src/report/report.js';
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'results');
 const OUTPUT = join(import.meta.dirname, '..', '..', 'test-output', 'report');
 
-const executable = [process.env.BENCH_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(
-  (p): p is string => p !== undefined && p !== '' && existsSync(p),
-);
+const executable = [
+  process.env.BENCH_CHROMIUM,
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+].find((p): p is string => p !== undefined && p !== '' && existsSync(p));
 if (!executable) {
-  console.warn('browser test skipped: no chromium found (apt-get install chromium, or set BENCH_CHROMIUM=/path/to/chrome)');
+  console.warn(
+    'browser test skipped: no chromium found (apt-get install chromium, or set BENCH_CHROMIUM=/path/to/chrome)',
+  );
 }
 
 describe.skipIf(!executable)('the report in headless chromium', () => {
@@ -59,7 +64,9 @@ describe.skipIf(!executable)('the report in headless chromium', () => {
       return Array.from(doc.querySelectorAll('figure.chart')).map((f) => {
         // Data marks only (vega gives them the role-mark class; axes, grids and legends have others),
         // and only those with an area on screen.
-        const marks = Array.from(f.querySelectorAll('svg g.role-mark > path, svg g.role-mark > line, svg g.role-mark > rect'));
+        const marks = Array.from(
+          f.querySelectorAll('svg g.role-mark > path, svg g.role-mark > line, svg g.role-mark > rect'),
+        );
         const visible = marks.filter((m) => {
           const box = m.getBoundingClientRect();
           return box.width > 0 || box.height > 0;

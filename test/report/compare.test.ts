@@ -43,7 +43,9 @@ describe('loading result sets', () => {
     expect(csv.kind).toBe('csv');
     expect(csv.rows).toHaveLength(6);
     expect(csv.rows[0]!.latencies_ms).toBeNull();
-    expect(canonical(csv.rows[0]!.config['backend.num_threads'])).toBe(canonical(a.rows[0]!.config['backend.num_threads']));
+    expect(canonical(csv.rows[0]!.config['backend.num_threads'])).toBe(
+      canonical(a.rows[0]!.config['backend.num_threads']),
+    );
     // A sweep's summary.csv carries the pooled spread and count and the cores per instance.
     for (const [k, row] of csv.rows.entries()) {
       expect(row.latency_std_ms).toBeCloseTo(a.rows[k]!.result!.aggregate!.pooled.std_ms, 3);
@@ -74,7 +76,9 @@ describe('loading result sets', () => {
     const csv = loadResultSet(join(fx('reps-base'), 'summary.csv'));
     expect(csv.rows).toHaveLength(2);
     csv.rows.forEach((row, k) => {
-      expect(row.repetitions.map((r) => r.latency_p50_ms)).toEqual(dir.rows[k]!.repetitions.map((r) => Number(r.latency_p50_ms!.toFixed(4))));
+      expect(row.repetitions.map((r) => r.latency_p50_ms)).toEqual(
+        dir.rows[k]!.repetitions.map((r) => Number(r.latency_p50_ms!.toFixed(4))),
+      );
       expect(row.latencies_ms).toBeNull();
     });
     // One run's results.csv: its summary row is the run, its aggregate rows the repetitions.
@@ -110,7 +114,12 @@ describe('verdicts over repetitions', () => {
     expect(cmp.matched).toHaveLength(2);
     expect(cmp.tested_rows).toBe(2);
     for (const m of cmp.matched) {
-      expect(m).toMatchObject({ basis: 'repetitions', statistic: 'welch-log-repetitions', interval: 'repetitions', verdict: 'no significant difference' });
+      expect(m).toMatchObject({
+        basis: 'repetitions',
+        statistic: 'welch-log-repetitions',
+        interval: 'repetitions',
+        verdict: 'no significant difference',
+      });
       expect(m.a.used).toBe(5);
       expect(m.b.used).toBe(5);
       expect(m.ratio_lo!).toBeLessThan(1);
@@ -132,7 +141,11 @@ describe('verdicts over repetitions', () => {
     expect(regressions(cmp, 0.05)).toHaveLength(2);
     expect(regressions(cmp, 0.2)).toHaveLength(0);
     // The same verdicts from the two summary.csv files (their repetition rows).
-    const csv = compareSets(loadResultSet(join(fx('reps-base'), 'summary.csv')), loadResultSet(join(fx('reps-slower'), 'summary.csv')), MACHINES);
+    const csv = compareSets(
+      loadResultSet(join(fx('reps-base'), 'summary.csv')),
+      loadResultSet(join(fx('reps-slower'), 'summary.csv')),
+      MACHINES,
+    );
     expect(csv.matched.map((m) => [m.basis, m.verdict])).toEqual([
       ['repetitions', 'slower'],
       ['repetitions', 'slower'],
@@ -159,7 +172,11 @@ describe('verdicts over repetitions', () => {
       ...same,
       rows: same.rows.map((r) => ({
         ...r,
-        repetitions: r.repetitions.map((x) => (x.repetition <= 2 ? { ...x, disturbed: true, latency_p50_ms: x.latency_p50_ms! * (x.repetition === 1 ? 1.3 : 1) } : x)),
+        repetitions: r.repetitions.map((x) =>
+          x.repetition <= 2
+            ? { ...x, disturbed: true, latency_p50_ms: x.latency_p50_ms! * (x.repetition === 1 ? 1.3 : 1) }
+            : x,
+        ),
       })),
     };
     const cmp = compareSets(base, marked);
@@ -174,7 +191,14 @@ describe('verdicts over repetitions', () => {
     const base = loadResultSet(fx('reps-base'));
     const row = base.rows[0]!;
     // B: the row's own repetitions, shifted by a factor chosen so that Welch's p is about 0.03.
-    const shifted = (factor: number): typeof row => ({ ...row, repetitions: row.repetitions.map((x) => ({ ...x, latency_p50_ms: x.latency_p50_ms! * factor, latencies_ms: null })) });
+    const shifted = (factor: number): typeof row => ({
+      ...row,
+      repetitions: row.repetitions.map((x) => ({
+        ...x,
+        latency_p50_ms: x.latency_p50_ms! * factor,
+        latencies_ms: null,
+      })),
+    });
     const spread = (() => {
       const logs = row.repetitions.map((x) => Math.log(x.latency_p50_ms!));
       const m = logs.reduce((s, x) => s + x, 0) / logs.length;
@@ -188,7 +212,10 @@ describe('verdicts over repetitions', () => {
     expect(alone.matched[0]!.p_value!).toBeLessThan(0.05);
     expect(alone.matched[0]!.verdict).toBe('slower');
     // The same pair among four rows of no change: Holm multiplies the smallest p by 4.
-    const tag = (r: typeof row, k: number): typeof row => ({ ...r, config: { ...r.config, experiment_name: `x${k}`, sequence_length: 1000 + k } });
+    const tag = (r: typeof row, k: number): typeof row => ({
+      ...r,
+      config: { ...r.config, experiment_name: `x${k}`, sequence_length: 1000 + k },
+    });
     const rowsA = [row, ...[1, 2, 3].map((k) => tag(row, k))];
     const rowsB = [shifted(factor), ...[1, 2, 3].map((k) => tag(shifted(1), k))];
     const holm = compareSets(one(rowsA), one(rowsB));
@@ -196,10 +223,14 @@ describe('verdicts over repetitions', () => {
     expect(first.p_value).toBeCloseTo(alone.matched[0]!.p_value!, 12);
     expect(first.p_adjusted!).toBeCloseTo(4 * first.p_value!, 12);
     expect(first.verdict).toBe('no significant difference');
-    expect(first.reason).toMatch(/^p = 0\.0\d\d for this row alone, 0\.1\d after Holm \(family-wise error\) over the 4 rows tested; its interval is the row's own, not adjusted$/);
+    expect(first.reason).toMatch(
+      /^p = 0\.0\d\d for this row alone, 0\.1\d after Holm \(family-wise error\) over the 4 rows tested; its interval is the row's own, not adjusted$/,
+    );
     expect(holm.tested_rows).toBe(4);
     const none = compareSets(one(rowsA), one(rowsB), { adjust: 'none' });
-    expect(none.matched.find((m) => m.setup['sequence_length'] === String(row.config['sequence_length']))!.verdict).toBe('slower');
+    expect(
+      none.matched.find((m) => m.setup['sequence_length'] === String(row.config['sequence_length']))!.verdict,
+    ).toBe('slower');
     expect(renderComparison(holm, 'table')).toContain('p adjusted over the 4 rows tested by Holm (family-wise error)');
   });
 });
@@ -210,7 +241,13 @@ describe('verdicts of runs of one repetition: the noise floor', () => {
     expect(cmp.matched).toHaveLength(4);
     expect(cmp.varying_keys).toEqual(['backend.num_threads', 'sequence_length']);
     for (const m of cmp.matched) {
-      expect(m).toMatchObject({ basis: 'noise-floor', statistic: 'noise-floor', interval: 'within-run', verdict: 'faster', p_value: null });
+      expect(m).toMatchObject({
+        basis: 'noise-floor',
+        statistic: 'noise-floor',
+        interval: 'within-run',
+        verdict: 'faster',
+        p_value: null,
+      });
       expect(m.ratio).toBeGreaterThan(0.78);
       expect(m.ratio).toBeLessThan(0.88);
       expect(m.ratio_lo!).toBeLessThan(m.ratio);
@@ -218,7 +255,9 @@ describe('verdicts of runs of one repetition: the noise floor', () => {
       expect(m.reason).toMatch(/beyond the 10% noise floor; no test with 1 repetition per side \(needs 3\)/);
     }
     expect(regressions(cmp, 0.05)).toEqual([]);
-    expect(cmp.notes.join('\n')).toMatch(/every matched row has fewer than 3 usable repetitions on a side: no test is made over the calls of one run/);
+    expect(cmp.notes.join('\n')).toMatch(
+      /every matched row has fewer than 3 usable repetitions on a side: no test is made over the calls of one run/,
+    );
   });
 
   it('the other way round every row is slower; a regression needs the threshold plus the noise floor', () => {
@@ -227,7 +266,9 @@ describe('verdicts of runs of one repetition: the noise floor', () => {
     // About 1.2x slower: past 5% + 10%, not past 15% + 10%.
     expect(regressions(cmp, 0.05)).toHaveLength(4);
     expect(regressions(cmp, 0.15)).toHaveLength(0);
-    expect(regressions(compareSets(loadResultSet(fx('B')), loadResultSet(fx('A')), { ...MACHINES, noiseFloor: 0.2 }), 0.05)).toHaveLength(0);
+    expect(
+      regressions(compareSets(loadResultSet(fx('B')), loadResultSet(fx('A')), { ...MACHINES, noiseFloor: 0.2 }), 0.05),
+    ).toHaveLength(0);
   });
 
   it('the same setup with another seed, and a 3% slower machine: within noise, not a verdict', () => {
@@ -242,7 +283,10 @@ describe('verdicts of runs of one repetition: the noise floor', () => {
     expect(e.ratio).toBeLessThan(1.05);
     expect(e.verdict).toBe('within noise');
     // A lower noise floor, set by the user who measured their machine, calls it.
-    expect(compareSets(loadResultSet(fx('C')), loadResultSet(fx('E')), { ...MACHINES, noiseFloor: 0.005 }).matched[0]!.verdict).toBe('slower');
+    expect(
+      compareSets(loadResultSet(fx('C')), loadResultSet(fx('E')), { ...MACHINES, noiseFloor: 0.005 }).matched[0]!
+        .verdict,
+    ).toBe('slower');
   });
 
   it('lists unmatched rows with the keys their closest counterpart differs in, never drops them', () => {
@@ -275,10 +319,21 @@ describe('verdicts of runs of one repetition: the noise floor', () => {
     const a = loadResultSet(fx('A'));
     const broken = {
       ...a,
-      rows: a.rows.map((r, k) => (k === 0 ? { ...r, status: 'errored', error: 'instance 0 exited with code 1\nstack', repetitions: r.repetitions.map((x) => ({ ...x, status: 'errored' })) } : r)),
+      rows: a.rows.map((r, k) =>
+        k === 0
+          ? {
+              ...r,
+              status: 'errored',
+              error: 'instance 0 exited with code 1\nstack',
+              repetitions: r.repetitions.map((x) => ({ ...x, status: 'errored' })),
+            }
+          : r,
+      ),
     };
     const cmp = compareSets(broken, a);
-    expect(cmp.skipped).toEqual([{ side: 'A', source: '0', status: 'errored', reason: 'instance 0 exited with code 1' }]);
+    expect(cmp.skipped).toEqual([
+      { side: 'A', source: '0', status: 'errored', reason: 'instance 0 exited with code 1' },
+    ]);
     expect(cmp.matched).toHaveLength(5);
     expect(cmp.unmatched.map((u) => `${u.side}:${u.source}`)).toEqual(['B:0']);
 
@@ -287,14 +342,20 @@ describe('verdicts of runs of one repetition: the noise floor', () => {
     const paired = compareSets(twice, c);
     expect(paired.matched).toHaveLength(1);
     expect(paired.unmatched.map((u) => `${u.side}:${u.source}`)).toEqual(['A:again']);
-    expect(paired.notes.join('\n')).toMatch(/2 row\(s\) of A and 1 of B share the same configuration: paired in job order/);
+    expect(paired.notes.join('\n')).toMatch(
+      /2 row\(s\) of A and 1 of B share the same configuration: paired in job order/,
+    );
   });
 
   it('a run stopped after some repetitions is compared on those that measured ok, and says so', () => {
     const base = loadResultSet(fx('reps-base'));
     const cut = {
       ...base,
-      rows: base.rows.map((r) => ({ ...r, status: 'interrupted', repetitions: r.repetitions.map((x) => (x.repetition > 2 ? { ...x, status: 'interrupted' } : x)) })),
+      rows: base.rows.map((r) => ({
+        ...r,
+        status: 'interrupted',
+        repetitions: r.repetitions.map((x) => (x.repetition > 2 ? { ...x, status: 'interrupted' } : x)),
+      })),
     };
     const cmp = compareSets(cut, loadResultSet(fx('reps-same')));
     expect(cmp.matched).toHaveLength(2);
@@ -303,7 +364,11 @@ describe('verdicts of runs of one repetition: the noise floor', () => {
   });
 
   it('from a results.csv or a summary.csv (no raw calls): the same noise-floor verdicts, without a within-run interval', () => {
-    const csvs = compareSets(loadResultSet(join(fx('A'), 'summary.csv')), loadResultSet(join(fx('B'), 'summary.csv')), MACHINES);
+    const csvs = compareSets(
+      loadResultSet(join(fx('A'), 'summary.csv')),
+      loadResultSet(join(fx('B'), 'summary.csv')),
+      MACHINES,
+    );
     expect(csvs.matched).toHaveLength(4);
     for (const m of csvs.matched) {
       expect(m).toMatchObject({ basis: 'noise-floor', verdict: 'faster', interval: null, ratio_lo: null });
@@ -314,9 +379,27 @@ describe('verdicts of runs of one repetition: the noise floor', () => {
     expect(csvs.notes.join('\n')).toMatch(/their within-run spread is unknown/);
     // A summary.csv of an older bench, without latency_std_ms / latency_count / row: the same.
     const old = (name: string): string => {
-      const rows = parse(readFileSync(join(fx(name), 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+      const rows = parse(readFileSync(join(fx(name), 'summary.csv'), 'utf8'), { columns: true }) as Record<
+        string,
+        string
+      >[];
       const file = join(mkdtempSync(join(tmpdir(), 'bench-cmp-')), 'summary.csv');
-      writeFileSync(file, toCsv(rows.map(({ latency_std_ms: _s, latency_count: _c, row: _r, repetition: _p, repetitions: _n, disturbed: _d, ...rest }) => rest)));
+      writeFileSync(
+        file,
+        toCsv(
+          rows.map(
+            ({
+              latency_std_ms: _s,
+              latency_count: _c,
+              row: _r,
+              repetition: _p,
+              repetitions: _n,
+              disturbed: _d,
+              ...rest
+            }) => rest,
+          ),
+        ),
+      );
       return file;
     };
     const bare = compareSets(loadResultSet(old('A')), loadResultSet(old('B')), MACHINES);
@@ -331,7 +414,11 @@ describe('dispatch runs', () => {
   const d = result.dispatch!;
   const requests = d.dispatched.requests;
   const requestLatencies = requests.end_ms.map((end, k) => end - requests.arrival_ms[k]!);
-  const median = (xs: readonly number[]): number => percentile([...xs].sort((x, y) => x - y), 0.5);
+  const median = (xs: readonly number[]): number =>
+    percentile(
+      [...xs].sort((x, y) => x - y),
+      0.5,
+    );
 
   it('are compared on the request latency of the dispatched setup, and the output says so', () => {
     const cmp = compareSets(loadResultSet(fx('F')), loadResultSet(fx('F')));
@@ -348,7 +435,9 @@ describe('dispatch runs', () => {
     const table = renderComparison(cmp, 'table');
     expect(table).toContain('A request median ms');
     expect(table).toContain('A requests/s');
-    expect(table).toMatch(/dispatch runs: latency = request latency of the dispatched setup, arrival to completion \(queueing included\)/);
+    expect(table).toMatch(
+      /dispatch runs: latency = request latency of the dispatched setup, arrival to completion \(queueing included\)/,
+    );
     const rows = parse(renderComparison(cmp, 'csv'), { columns: true }) as Record<string, string>[];
     expect(rows[0]!.latency_measure).toBe('request');
   });
@@ -369,14 +458,22 @@ describe('dispatch runs', () => {
     const refused = compareSets(service, loadResultSet(fx('F')));
     expect(refused.matched).toEqual([]);
     expect(refused.skipped.map((s) => [s.side, s.reason])).toEqual([
-      ['A', 'A has service time only (a dispatch run from a CSV without dispatch.csv), B request latency (dispatch): not the same measure'],
-      ['B', 'A has service time only (a dispatch run from a CSV without dispatch.csv), B request latency (dispatch): not the same measure'],
+      [
+        'A',
+        'A has service time only (a dispatch run from a CSV without dispatch.csv), B request latency (dispatch): not the same measure',
+      ],
+      [
+        'B',
+        'A has service time only (a dispatch run from a CSV without dispatch.csv), B request latency (dispatch): not the same measure',
+      ],
     ]);
     const same = compareSets(service, service);
     expect(same.matched[0]!.latency_measure).toBe('service');
     const text = renderComparison(same, 'table');
     expect(text).toContain('A service median ms');
-    expect(text).toMatch(/latency = service time \(session\.run in the instances, queueing excluded\), not request latency/);
+    expect(text).toMatch(
+      /latency = service time \(session\.run in the instances, queueing excluded\), not request latency/,
+    );
   });
 });
 describe('environment differences', () => {
@@ -384,7 +481,9 @@ describe('environment differences', () => {
     const other = join(mkdtempSync(join(tmpdir(), 'bench-cmp-')), 'C');
     cpSync(fx('C'), other, { recursive: true });
     const file = join(other, 'results.json');
-    const r = JSON.parse(readFileSync(file, 'utf8')) as { environment: Record<string, unknown> & { topology: Record<string, unknown> } };
+    const r = JSON.parse(readFileSync(file, 'utf8')) as {
+      environment: Record<string, unknown> & { topology: Record<string, unknown> };
+    };
     Object.assign(r.environment, {
       cpu_model: 'Intel(R) Xeon(R) Platinum 8275CL CPU @ 3.00GHz',
       logical_cpus: 96,
@@ -397,11 +496,19 @@ describe('environment differences', () => {
     writeFileSync(file, JSON.stringify(r));
     const cmp = compareSets(loadResultSet(fx('C')), loadResultSet(other));
     const diff = Object.fromEntries(cmp.environment.differences.map((d) => [d.key, [d.a, d.b]]));
-    const recorded = (JSON.parse(readFileSync(join(fx('C'), 'results.json'), 'utf8')) as { environment: { cpu_model: string } }).environment.cpu_model;
+    const recorded = (
+      JSON.parse(readFileSync(join(fx('C'), 'results.json'), 'utf8')) as { environment: { cpu_model: string } }
+    ).environment.cpu_model;
     expect(diff['cpu_model']).toEqual([recorded, 'Intel(R) Xeon(R) Platinum 8275CL CPU @ 3.00GHz']);
     expect(diff['topology.physical_cores']).toEqual(['2', '48']);
     expect(Object.keys(diff)).toEqual(
-      expect.arrayContaining(['logical_cpus', 'onnxruntime_node_version', 'bench_version', 'transparent_hugepages', 'node_version']),
+      expect.arrayContaining([
+        'logical_cpus',
+        'onnxruntime_node_version',
+        'bench_version',
+        'transparent_hugepages',
+        'node_version',
+      ]),
     );
     expect(diff['os']).toBeUndefined();
     const text = renderComparison(cmp, 'table');
@@ -415,13 +522,19 @@ describe('output formats', () => {
   const cmp = compareSets(loadResultSet(fx('A')), loadResultSet(fx('B')), MACHINES);
 
   it('markdown is plain text: no HTML entities, only what Markdown needs escaped', () => {
-    const md = renderComparison(compareSets(loadResultSet(fx('reps-base')), loadResultSet(fx('reps-slower')), MACHINES), 'markdown');
+    const md = renderComparison(
+      compareSets(loadResultSet(fx('reps-base')), loadResultSet(fx('reps-slower')), MACHINES),
+      'markdown',
+    );
     expect(md).not.toMatch(/&(lt|gt|amp|quot|#\d+);/);
     expect(md).toContain('significant when p < 0.05');
     expect(md).toMatch(/\| [0-9.e<-]+ \| 1\.\d\d ± 0\.\d\d× slower \|/);
     // Strings from configs: a pipe would end the cell, markup would be passed through as HTML.
     const a = loadResultSet(fx('C'));
-    const marked = { ...a, rows: a.rows.map((r) => ({ ...r, config: { ...r.config, 'backend.name': 'x|<b>y</b> & z &amp;' } })) };
+    const marked = {
+      ...a,
+      rows: a.rows.map((r) => ({ ...r, config: { ...r.config, 'backend.name': 'x|<b>y</b> & z &amp;' } })),
+    };
     const text = renderComparison(compareSets(marked, loadResultSet(fx('A'))), 'markdown');
     expect(text).toContain('x\\|\\<b>y\\</b> & z \\&amp;');
     expect(text).not.toMatch(/[^\\]<b>/);
@@ -430,11 +543,14 @@ describe('output formats', () => {
   it('table and markdown name the statistic and give hyperfine-style speed figures', () => {
     const table = renderComparison(cmp, 'table');
     expect(table).toContain('the unit of evidence is the repetition');
-    expect(table).toContain('within-run 95% bootstrap interval (2000 resamples of each repetition\'s calls, seed 1)');
+    expect(table).toContain("within-run 95% bootstrap interval (2000 resamples of each repetition's calls, seed 1)");
     expect(table).toMatch(/1\.\d\d× faster \(noise floor\)/);
     expect(table).toContain('Unmatched (4)');
     expect(table).toContain('Verdict notes:');
-    const tested = renderComparison(compareSets(loadResultSet(fx('reps-base')), loadResultSet(fx('reps-slower')), MACHINES), 'table');
+    const tested = renderComparison(
+      compareSets(loadResultSet(fx('reps-base')), loadResultSet(fx('reps-slower')), MACHINES),
+      'table',
+    );
     expect(tested).toContain("Welch's t-test on the log repetition figures");
     expect(tested).toMatch(/1\.\d\d ± 0\.\d\d× slower/);
     expect(tested).toMatch(/\b5\/5\b/);
@@ -445,10 +561,35 @@ describe('output formats', () => {
   });
 
   it('csv has one line per matched and unmatched row; json round-trips', () => {
-    const rows = parse(renderComparison(cmp, 'csv', { threshold: 0.05 }), { columns: true }) as Record<string, string>[];
-    expect(rows.map((r) => r.match)).toEqual(['matched', 'matched', 'matched', 'matched', 'only_a', 'only_a', 'only_b', 'only_b']);
-    expect(rows[0]).toMatchObject({ 'config.backend.num_threads': '1', 'config.sequence_length': '32', verdict: 'faster', basis: 'noise-floor', regression: 'false', a_repetitions: '1' });
-    const json = JSON.parse(renderComparison(cmp, 'json', { threshold: 0.05 })) as { matched: unknown[]; unmatched: unknown[]; regressions: unknown[]; statistic: string[]; noise_floor: number };
+    const rows = parse(renderComparison(cmp, 'csv', { threshold: 0.05 }), { columns: true }) as Record<
+      string,
+      string
+    >[];
+    expect(rows.map((r) => r.match)).toEqual([
+      'matched',
+      'matched',
+      'matched',
+      'matched',
+      'only_a',
+      'only_a',
+      'only_b',
+      'only_b',
+    ]);
+    expect(rows[0]).toMatchObject({
+      'config.backend.num_threads': '1',
+      'config.sequence_length': '32',
+      verdict: 'faster',
+      basis: 'noise-floor',
+      regression: 'false',
+      a_repetitions: '1',
+    });
+    const json = JSON.parse(renderComparison(cmp, 'json', { threshold: 0.05 })) as {
+      matched: unknown[];
+      unmatched: unknown[];
+      regressions: unknown[];
+      statistic: string[];
+      noise_floor: number;
+    };
     expect(json.matched).toHaveLength(4);
     expect(json.unmatched).toHaveLength(4);
     expect(json.regressions).toEqual([]);
@@ -467,11 +608,29 @@ describe('output formats', () => {
 describe('bench compare (the command)', () => {
   it('--fail-on-regression exits 1 on a slower B, 0 on a faster one, 2 on trouble', () => {
     // Flags before the positionals: --ignore takes one value (repeatable), never A or B.
-    const slower = bench(['compare', '--ignore', 'backend.gflops_per_thread', fx('reps-base'), fx('reps-slower'), '--fail-on-regression', '5%']);
+    const slower = bench([
+      'compare',
+      '--ignore',
+      'backend.gflops_per_thread',
+      fx('reps-base'),
+      fx('reps-slower'),
+      '--fail-on-regression',
+      '5%',
+    ]);
     expect(slower.code).toBe(1);
     expect(slower.stderr).toMatch(/2 regressions past 5%/);
     expect(slower.stdout).toContain('(regression)');
-    const faster = bench(['compare', fx('reps-slower'), fx('reps-base'), '--ignore', 'backend.gflops_per_thread', '--fail-on-regression', '5%', '--format', 'json']);
+    const faster = bench([
+      'compare',
+      fx('reps-slower'),
+      fx('reps-base'),
+      '--ignore',
+      'backend.gflops_per_thread',
+      '--fail-on-regression',
+      '5%',
+      '--format',
+      'json',
+    ]);
     expect(faster.code).toBe(0);
     expect((JSON.parse(faster.stdout) as { regressions: unknown[] }).regressions).toEqual([]);
     const missing = bench(['compare', fx('A'), join(FIXTURES, 'nope')]);
@@ -483,18 +642,48 @@ describe('bench compare (the command)', () => {
   it('an A/A pair passes the gate; one run each fails it only past the threshold plus the noise floor', () => {
     const same = bench(['compare', fx('reps-base'), fx('reps-same'), '--fail-on-regression', '5%']);
     expect(same.code).toBe(0);
-    expect(same.stderr).toMatch(/no regression past 5%: no row is significantly slower by more than 5% \(with repetitions\), nor slower by more than 5% \+ the 10% noise floor \(without\)/);
+    expect(same.stderr).toMatch(
+      /no regression past 5%: no row is significantly slower by more than 5% \(with repetitions\), nor slower by more than 5% \+ the 10% noise floor \(without\)/,
+    );
     // C vs E: about 3% slower, one repetition each: within noise, so no regression even at 1%.
-    const under = bench(['compare', fx('C'), fx('E'), '--ignore', 'backend.gflops_per_thread', '--fail-on-regression', '1%']);
+    const under = bench([
+      'compare',
+      fx('C'),
+      fx('E'),
+      '--ignore',
+      'backend.gflops_per_thread',
+      '--fail-on-regression',
+      '1%',
+    ]);
     expect(under.code).toBe(0);
     expect(under.stdout).toContain('within noise');
     // Passing is not clearing: a row slower than the threshold within the noise floor is noted.
-    expect(under.stderr).toMatch(/note: \(all\): 1\.0\d× slower, within the noise floor: measure with repetitions for a verdict/);
+    expect(under.stderr).toMatch(
+      /note: \(all\): 1\.0\d× slower, within the noise floor: measure with repetitions for a verdict/,
+    );
     // B vs A: about 1.2x slower, beyond 5% + the 10% floor.
-    const over = bench(['compare', fx('B'), fx('A'), '--ignore', 'backend.gflops_per_thread', '--fail-on-regression', '5%']);
+    const over = bench([
+      'compare',
+      fx('B'),
+      fx('A'),
+      '--ignore',
+      'backend.gflops_per_thread',
+      '--fail-on-regression',
+      '5%',
+    ]);
     expect(over.code).toBe(1);
     expect(over.stdout).toContain('slower (noise floor, regression)');
-    const floor = bench(['compare', fx('B'), fx('A'), '--ignore', 'backend.gflops_per_thread', '--fail-on-regression', '5%', '--noise-floor', '20%']);
+    const floor = bench([
+      'compare',
+      fx('B'),
+      fx('A'),
+      '--ignore',
+      'backend.gflops_per_thread',
+      '--fail-on-regression',
+      '5%',
+      '--noise-floor',
+      '20%',
+    ]);
     expect(floor.code).toBe(0);
   });
 
@@ -506,7 +695,15 @@ describe('bench compare (the command)', () => {
   });
 
   it('--fail-on-regression works on summary CSVs too (their repetition rows)', () => {
-    const r = bench(['compare', join(fx('reps-base'), 'summary.csv'), join(fx('reps-slower'), 'summary.csv'), '--ignore', 'backend.gflops_per_thread', '--fail-on-regression', '5%']);
+    const r = bench([
+      'compare',
+      join(fx('reps-base'), 'summary.csv'),
+      join(fx('reps-slower'), 'summary.csv'),
+      '--ignore',
+      'backend.gflops_per_thread',
+      '--fail-on-regression',
+      '5%',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/2 regressions past 5%/);
   });
@@ -518,12 +715,26 @@ describe('bench compare (the command)', () => {
     const r = bench(['compare', fx('A'), fx('B'), '--fail-on-regression', '0.05']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('a bare number below 1 is ambiguous: write 5% or 0.05%');
-    expect(bench(['compare', fx('A'), fx('B'), '--noise-floor', '150%']).stderr).toMatch(/--noise-floor: expected a percentage from 0% to 100%/);
+    expect(bench(['compare', fx('A'), fx('B'), '--noise-floor', '150%']).stderr).toMatch(
+      /--noise-floor: expected a percentage from 0% to 100%/,
+    );
   });
 
   it('json: every row with the repetition figures behind it and, with a threshold, whether it fails it', () => {
-    const r = bench(['compare', fx('reps-base'), fx('reps-slower'), '--ignore', 'backend.gflops_per_thread', '--fail-on-regression', '5%', '--format', 'json']);
-    const json = JSON.parse(r.stdout) as { matched: { regression: boolean; a: { figures: { repetition: number; used: boolean }[] } }[] };
+    const r = bench([
+      'compare',
+      fx('reps-base'),
+      fx('reps-slower'),
+      '--ignore',
+      'backend.gflops_per_thread',
+      '--fail-on-regression',
+      '5%',
+      '--format',
+      'json',
+    ]);
+    const json = JSON.parse(r.stdout) as {
+      matched: { regression: boolean; a: { figures: { repetition: number; used: boolean }[] } }[];
+    };
     expect(json.matched.every((m) => m.regression)).toBe(true);
     expect(json.matched[0]!.a.figures.map((f) => f.repetition)).toEqual([1, 2, 3, 4, 5]);
     expect(json.matched[0]!.a.figures.every((f) => f.used)).toBe(true);
@@ -538,6 +749,8 @@ describe('bench compare (the command)', () => {
     const bad = bench(['compare', fx('A'), fx('B'), '--adjust', 'bonferroni']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--adjust: invalid choice 'bonferroni' \(choose from holm, bh, none\)/);
-    expect(bench(['compare', fx('A'), fx('B'), '--noise-floor', 'lots']).stderr).toMatch(/--noise-floor: expected a percentage/);
+    expect(bench(['compare', fx('A'), fx('B'), '--noise-floor', 'lots']).stderr).toMatch(
+      /--noise-floor: expected a percentage/,
+    );
   });
 });

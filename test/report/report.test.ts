@@ -4,7 +4,16 @@
  * with experiment_name='<script>alert(1)</script>'); a dispatch run (fixture F) shown as one.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,13 +31,19 @@ const tmp = (): string => mkdtempSync(join(tmpdir(), 'bench-report-'));
 
 describe('escaping', () => {
   it('escapes HTML and Markdown specials', () => {
-    expect(escapeHtml(`<script>alert("x")</script> & 'y'`)).toBe('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;');
-    expect(escapeMarkdownCell('a|b <i>`c`</i> *d* [x](http://e)')).toBe('a\\|b \\<i>\\`c\\`\\</i> \\*d\\* [x]\\(http://e)');
+    expect(escapeHtml(`<script>alert("x")</script> & 'y'`)).toBe(
+      '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;',
+    );
+    expect(escapeMarkdownCell('a|b <i>`c`</i> *d* [x](http://e)')).toBe(
+      'a\\|b \\<i>\\`c\\`\\</i> \\*d\\* [x]\\(http://e)',
+    );
   });
 
   it('leaves plain text plain in Markdown: no entities, and < or & escaped only where Markdown would read markup', () => {
     expect(escapeMarkdownText('p < 0.05, <1e-4, a & b, x > y')).toBe('p < 0.05, <1e-4, a & b, x > y');
-    expect(escapeMarkdownText('<!-- c --> <?php <http://e> &lt; &#60;')).toBe('\\<!-- c --> \\<?php \\<http://e> \\&lt; \\&#60;');
+    expect(escapeMarkdownText('<!-- c --> <?php <http://e> &lt; &#60;')).toBe(
+      '\\<!-- c --> \\<?php \\<http://e> \\&lt; \\&#60;',
+    );
     expect(escapeMarkdownCell('1 | 2')).toBe('1 \\| 2');
     expect(escapeHtml('p < 0.05 & <1e-4')).toBe('p &lt; 0.05 &amp; &lt;1e-4');
   });
@@ -45,7 +60,11 @@ describe('bench report', () => {
       expect(existsSync(byId[id]!.file!)).toBe(true);
       expect(readFileSync(byId[id]!.file!, 'utf8')).toMatch(/^<svg[^>]*class="marks"/);
     }
-    expect(readdirSync(r.chartsDir).sort()).toEqual(['latency-distribution.svg', 'latency-vs-instances.svg', 'throughput-vs-instances.svg']);
+    expect(readdirSync(r.chartsDir).sort()).toEqual([
+      'latency-distribution.svg',
+      'latency-vs-instances.svg',
+      'throughput-vs-instances.svg',
+    ]);
     const html = readFileSync(r.html, 'utf8');
     const md = readFileSync(r.markdown, 'utf8');
     expect(r.markdown).toBe(out.replace(/\.html$/, '.md'));
@@ -55,8 +74,11 @@ describe('bench report', () => {
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/\s(src|href)=["']?(https?:)?\/\//i);
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
-    expect(html).toMatch(/data-skipped="latency-vs-cores"[^>]*><strong>Latency vs cores<\/strong>: not drawn: every single-instance run used the same number of cores/);
-    for (const file of readdirSync(r.chartsDir)) expect(readFileSync(join(r.chartsDir, file), 'utf8')).not.toMatch(/<script/i);
+    expect(html).toMatch(
+      /data-skipped="latency-vs-cores"[^>]*><strong>Latency vs cores<\/strong>: not drawn: every single-instance run used the same number of cores/,
+    );
+    for (const file of readdirSync(r.chartsDir))
+      expect(readFileSync(join(r.chartsDir, file), 'utf8')).not.toMatch(/<script/i);
     // Markdown: the markup shown as text (backslash-escaped), never raw HTML, never entities.
     expect(md).not.toMatch(/(^|[^\\])<script/im);
     expect(md).toContain('\\<script>alert(1)\\</script>');
@@ -67,10 +89,18 @@ describe('bench report', () => {
     expect(md).toMatch(/## Best setup per \(batch, sequence\)\n\n\| batch \| sequence \|/);
     expect(md).toMatch(/\| 2 \| 32 \| /);
     expect(html).toContain('<section id="environment">');
-    expect(html).toContain((JSON.parse(readFileSync(join(FIXTURES, 'D', '0', 'results.json'), 'utf8')) as { environment: { cpu_model: string } }).environment.cpu_model);
+    expect(html).toContain(
+      (
+        JSON.parse(readFileSync(join(FIXTURES, 'D', '0', 'results.json'), 'utf8')) as {
+          environment: { cpu_model: string };
+        }
+      ).environment.cpu_model,
+    );
     // The captions name the series the data has: D splits a total batch of 2, one line per sequence length.
     expect(byId['latency-vs-instances']!.file).not.toBeNull();
-    const caption = md.split('\n').find((l) => l.startsWith('Batch-size scaling (the total batch split over the instances)'));
+    const caption = md
+      .split('\n')
+      .find((l) => l.startsWith('Batch-size scaling (the total batch split over the instances)'));
     expect(caption).toContain('one line per sequence length.');
     expect(md).not.toContain('one line per total batch');
   });
@@ -78,19 +108,29 @@ describe('bench report', () => {
   it('captions follow the data: multi-instance sweeps and the series that vary', () => {
     const model = buildModel(loadResultSet(join(FIXTURES, 'D')));
     const split = planCharts(model.rows);
-    expect(split.find((c) => c.id === 'throughput-vs-instances')!.caption).toMatch(/^Batch-size scaling .* one line per sequence length\.$/);
+    expect(split.find((c) => c.id === 'throughput-vs-instances')!.caption).toMatch(
+      /^Batch-size scaling .* one line per sequence length\.$/,
+    );
     // The same runs as a multi-instance sweep (every instance with its own batch).
-    const own = model.rows.map((c) => ({ ...c, row: { ...c.row, config: { ...c.row.config, 'launcher.split_batch': false } } }));
+    const own = model.rows.map((c) => ({
+      ...c,
+      row: { ...c.row, config: { ...c.row.config, 'launcher.split_batch': false } },
+    }));
     const caption = planCharts(own).find((c) => c.id === 'latency-vs-instances')!.caption;
-    expect(caption).toMatch(/^Multi-instance scaling \(every instance with its own batch\): .* one line per sequence length\.$/);
+    expect(caption).toMatch(
+      /^Multi-instance scaling \(every instance with its own batch\): .* one line per sequence length\.$/,
+    );
     expect(linesPhrase([])).toBe('a single line (no other setting varies)');
     expect(linesPhrase(['sequence_length', 'batch_size'])).toBe('one line per sequence length and batch size');
-    const cores = planCharts(buildModel(loadResultSet(join(FIXTURES, 'A'))).rows).find((c) => c.id === 'latency-vs-cores')!;
+    const cores = planCharts(buildModel(loadResultSet(join(FIXTURES, 'A'))).rows).find(
+      (c) => c.id === 'latency-vs-cores',
+    )!;
     expect(cores.caption).toMatch(/one line per sequence length\.$/);
   });
 
   it('a summary.csv: single-instance runs are found, and the note says why a chart is skipped', async () => {
-    // D/summary.csv: two single-instance runs, backend.num_threads null (the planner chose): cores from cores_per_instance.
+    // D/summary.csv: two single-instance runs, backend.num_threads null (the planner chose): cores from
+    // cores_per_instance.
     const d = await writeReport(join(FIXTURES, 'D', 'summary.csv'), { out: join(tmp(), 'd.html') });
     const skipped = Object.fromEntries(d.charts.map((c) => [c.id, c.skipped]));
     expect(skipped['latency-vs-cores']).toMatch(/^every single-instance run used the same number of cores \(2\)/);
@@ -99,11 +139,19 @@ describe('bench report', () => {
     const a = await writeReport(join(FIXTURES, 'A', 'summary.csv'), { out: join(tmp(), 'a.html') });
     expect(a.charts.find((c) => c.id === 'latency-vs-cores')!.file).not.toBeNull();
     // An older summary.csv without cores_per_instance: the runs are single-instance, their cores unknown.
-    const rows = parse(readFileSync(join(FIXTURES, 'A', 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    const rows = parse(readFileSync(join(FIXTURES, 'A', 'summary.csv'), 'utf8'), { columns: true }) as Record<
+      string,
+      string
+    >[];
     const dir = tmp();
-    writeFileSync(join(dir, 'summary.csv'), toCsv(rows.map(({ cores_per_instance: _c, ...rest }) => ({ ...rest, 'config.backend.num_threads': '' }))));
+    writeFileSync(
+      join(dir, 'summary.csv'),
+      toCsv(rows.map(({ cores_per_instance: _c, ...rest }) => ({ ...rest, 'config.backend.num_threads': '' }))),
+    );
     const old = await writeReport(join(dir, 'summary.csv'));
-    expect(old.charts.find((c) => c.id === 'latency-vs-cores')!.skipped).toMatch(/^the 6 single-instance runs do not record the cores they used/);
+    expect(old.charts.find((c) => c.id === 'latency-vs-cores')!.skipped).toMatch(
+      /^the 6 single-instance runs do not record the cores they used/,
+    );
   });
 
   it('writes atomically: an existing report is replaced, never written through', async () => {
@@ -139,7 +187,9 @@ describe('bench report', () => {
     expect(html).toContain('<section id="dispatch">');
     expect(html).not.toContain('<section id="best">');
     expect(md).not.toContain('## Best setup');
-    expect(md).toContain(`workload: open loop, Poisson 200/s, ${d.workload.requests} requests, lengths mix 32:60% 128:30% 384:10%`);
+    expect(md).toContain(
+      `workload: open loop, Poisson 200/s, ${d.workload.requests} requests, lengths mix 32:60% 128:30% 384:10%`,
+    );
     expect(md).toContain(`dispatched: ${d.dispatched.description}`);
     const table = md.slice(md.indexOf('## Dispatch runs'), md.indexOf('## Runs'));
     const cells = table
@@ -171,7 +221,11 @@ describe('bench report', () => {
     expect(num(cells[2]![8]!)).toBeCloseTo(d.gain!.throughput, 2);
     expect(num(cells[5]![3]!)).toBeCloseTo(d.gain!.per_class['small']!.latency_p50, 2);
     // The runs table: no batch or sequence for a dispatch run; its latency is the request latency.
-    const run = md.split('\n').find((l) => l.startsWith('| F |'))!.slice(2, -2).split(' | ');
+    const run = md
+      .split('\n')
+      .find((l) => l.startsWith('| F |'))!
+      .slice(2, -2)
+      .split(' | ');
     expect(run.slice(3, 5)).toEqual(['-', '-']);
     expect(num(run[7]!)).toBeCloseTo(all.latency.p50_ms, 2 - Math.ceil(Math.log10(all.latency.p50_ms)));
     expect(run[10]).toMatch(/^dispatch run: request latency/);
@@ -179,7 +233,10 @@ describe('bench report', () => {
 
   it('a core-count sweep draws latency vs cores; a run dir with markup in its name is escaped', async () => {
     const a = await writeReport(join(FIXTURES, 'A'), { out: join(tmp(), 'a.html') });
-    expect(a.charts.filter((c) => c.file !== null).map((c) => c.id)).toEqual(['latency-vs-cores', 'latency-distribution']);
+    expect(a.charts.filter((c) => c.file !== null).map((c) => c.id)).toEqual([
+      'latency-vs-cores',
+      'latency-distribution',
+    ]);
     const svg = readFileSync(a.charts[0]!.file!, 'utf8');
     expect(svg).toContain('>sequence length<');
     expect(svg).toContain('>256<');
@@ -192,7 +249,11 @@ describe('bench report', () => {
     const html = readFileSync(c.html, 'utf8');
     expect(html).not.toContain('<img');
     expect(html).toContain('run &lt;img src=x onerror=alert(2)&gt;');
-    expect(c.charts.filter((x) => x.file === null).map((x) => x.id)).toEqual(['latency-vs-cores', 'latency-vs-instances', 'throughput-vs-instances']);
+    expect(c.charts.filter((x) => x.file === null).map((x) => x.id)).toEqual([
+      'latency-vs-cores',
+      'latency-vs-instances',
+      'throughput-vs-instances',
+    ]);
   });
 
   it('the command writes the report and says where; a missing directory exits 1', () => {

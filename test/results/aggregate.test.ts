@@ -9,7 +9,12 @@ import type { InstanceResult } from '../../src/results/types.js';
 import { summarize } from '../../src/stats/summary.js';
 
 /** An instance whose timed window starts at `startMs` (epoch) and whose calls take `latenciesMs`, back to back. */
-function instance(index: number, startMs: number, latenciesMs: readonly number[], opts: { batch?: number; status?: 'ok' | 'errored' } = {}): InstanceResult {
+function instance(
+  index: number,
+  startMs: number,
+  latenciesMs: readonly number[],
+  opts: { batch?: number; status?: 'ok' | 'errored' } = {},
+): InstanceResult {
   const batch = opts.batch ?? 1;
   const windowMs = latenciesMs.reduce((s, l) => s + l, 0);
   const forwardsPerS = latenciesMs.length / (windowMs / 1e3);
@@ -56,13 +61,20 @@ describe('commonWindow', () => {
   });
 
   it('of one instance is its own window with all its calls', () => {
-    expect(commonWindow([instance(0, 1000, calls(5, 20))])).toEqual({ start_epoch_ms: 1000, duration_ms: 100, calls: [5] });
+    expect(commonWindow([instance(0, 1000, calls(5, 20))])).toEqual({
+      start_epoch_ms: 1000,
+      duration_ms: 100,
+      calls: [5],
+    });
   });
 });
 
 describe('aggregate', () => {
   it('sums throughput over the common window, per sample (batch) and per forward', () => {
-    const a = aggregate([instance(0, 1000, calls(10, 10), { batch: 2 }), instance(1, 1020, calls(10, 10), { batch: 4 })])!;
+    const a = aggregate([
+      instance(0, 1000, calls(10, 10), { batch: 2 }),
+      instance(1, 1020, calls(10, 10), { batch: 4 }),
+    ])!;
     // In [1020, 1100]: A 9 calls x 2 samples, B 8 calls x 4 samples, over 80 ms.
     expect(a.common_window_ms).toBe(80);
     expect(a.throughput_samples_per_s).toBeCloseTo((9 * 2 + 8 * 4) / 0.08, 9);
@@ -116,7 +128,7 @@ describe('aggregate', () => {
     expect(aggregate([])).toBeNull();
   });
 
-  it('takes the worst instance\'s latency and pools every call', () => {
+  it("takes the worst instance's latency and pools every call", () => {
     const fast = instance(0, 1000, calls(10, 10));
     const slow = instance(1, 1000, calls(5, 20));
     const a = aggregate([fast, slow])!;

@@ -65,7 +65,13 @@ function run(instances: InstanceResult[]): RunResult {
   };
 }
 
-const outcome = (r: RunResult): JobOutcome => ({ status: 'ok', dir: '/tmp/x', overrides: ['launcher.num_instances=2'], result: r, error: null });
+const outcome = (r: RunResult): JobOutcome => ({
+  status: 'ok',
+  dir: '/tmp/x',
+  overrides: ['launcher.num_instances=2'],
+  result: r,
+  error: null,
+});
 
 describe('withheld percentiles', () => {
   // 400 calls support p99 (368 needed); 40 calls support p90 (36) but not p95 (72) or p99.
@@ -80,7 +86,12 @@ describe('withheld percentiles', () => {
 
   it('results.csv and summary.csv leave their cells empty', () => {
     const rows = parse(resultsCsv(r), { columns: true }) as Record<string, string>[];
-    const cells = (k: number) => [rows[k]!.latency_p90_ms !== '', rows[k]!.latency_p95_ms, rows[k]!.latency_p99_ms, rows[k]!.latency_p999_ms];
+    const cells = (k: number) => [
+      rows[k]!.latency_p90_ms !== '',
+      rows[k]!.latency_p95_ms,
+      rows[k]!.latency_p99_ms,
+      rows[k]!.latency_p999_ms,
+    ];
     expect(cells(0).slice(0, 3)).toEqual([true, expect.stringMatching(/^\d/), expect.stringMatching(/^\d/)]);
     expect(cells(0)[3]).toBe('');
     expect(cells(1)).toEqual([true, '', '', '']);
@@ -91,7 +102,16 @@ describe('withheld percentiles', () => {
     expect(summary.latency_p90_ms).toBeCloseTo(r.aggregate!.latency_p90_ms, 3);
     // An older results.json (no field) is judged by its counts.
     const { unsupported_percentiles: _dropped, ...old } = r.aggregate!;
-    expect(summaryRecords({ job: 0, status: 'ok', dir: 'd', overrides: [], result: { ...r, aggregate: old }, error: null }).at(-1)!.latency_p99_ms).toBe('');
+    expect(
+      summaryRecords({
+        job: 0,
+        status: 'ok',
+        dir: 'd',
+        overrides: [],
+        result: { ...r, aggregate: old },
+        error: null,
+      }).at(-1)!.latency_p99_ms,
+    ).toBe('');
   });
 
   it('the terminal says n/a, with the count and what is needed', () => {
@@ -112,16 +132,27 @@ describe('withheld percentiles', () => {
 
   it('the run warns once: which, how many calls, and how to get them', () => {
     const w = withheldPercentilesWarning(r.instances)!;
-    expect(w).toMatch(/^too few timed calls for p95, p99, p99\.9 \(40-400 per instance; a 95% interval needs 72 \(p95\), 368 \(p99\), 3688 \(p99\.9\)\)/);
+    expect(w).toMatch(
+      /^too few timed calls for p95, p99, p99\.9 \(40-400 per instance; a 95% interval needs 72 \(p95\), 368 \(p99\), 3688 \(p99\.9\)\)/,
+    );
     // At 76.9 calls/s: 368 calls x 1.1 / 76.9 = 5.3 s.
-    expect(w).toContain('set scenario.min_iterations to that count, or benchmark_duration to about 2 s (p95), 6 s (p99), 53 s (p99.9) at the measured 76.9 calls/s');
+    expect(w).toContain(
+      'set scenario.min_iterations to that count, or benchmark_duration to about 2 s (p95), 6 s (p99), 53 s (p99.9) at the measured 76.9 calls/s',
+    );
     expect(withheldPercentilesWarning([instance(0, 4000)])).toBeNull();
     // p99.9 alone (thousands of calls; shown only in the CSVs) is no reason to warn.
     expect(withheldPercentilesWarning([instance(0, 1000)])).toBeNull();
   });
 
   it('end to end: a 10-call run prints n/a and warns; results.json keeps p99 and lists it', () => {
-    const b = bench(['model=bert-tiny', 'backend=mock', 'backend.latency_ms=1', 'benchmark_duration=0.001', 'scenario.min_iterations=10', 'warmup_runs=1']);
+    const b = bench([
+      'model=bert-tiny',
+      'backend=mock',
+      'backend.latency_ms=1',
+      'benchmark_duration=0.001',
+      'scenario.min_iterations=10',
+      'warmup_runs=1',
+    ]);
     expect(b.code, b.stderr).toBe(0);
     expect(b.stdout).toMatch(/p90 n\/a \(10 calls; needs >= 36\) · p99 n\/a \(10 calls; needs >= 368\)/);
     expect(b.stdout).toMatch(/warning {3}too few timed calls for p90, p95, p99, p99\.9 \(10 per instance/);

@@ -22,7 +22,13 @@ const ENV = { BENCH_CACHE_DIR: CACHE };
 interface Result {
   status: string;
   config: { model: Parameters<typeof forwardFlops>[0] };
-  instances: { index: number; cpus: number[] | null; threads: number; iterations: number; interference?: Interference | null }[];
+  instances: {
+    index: number;
+    cpus: number[] | null;
+    threads: number;
+    iterations: number;
+    interference?: Interference | null;
+  }[];
   plan: { instances: { cpus: number[] }[] };
   dispatch: DispatchReport;
   efficiency: Efficiency;
@@ -39,7 +45,15 @@ const result = (dir: string): Result => JSON.parse(readFileSync(join(dir, 'resul
 describe('bench +experiment=smart-dispatch', () => {
   it('runs with launcher=inline: the workers of the pools in the bench process, the same report, and the run says so', () => {
     const r = bench(
-      ['+experiment=smart-dispatch', 'model=bert-tiny', 'backend=mock', 'launcher=inline', 'benchmark_duration=1', 'scenario.arrival.rate_per_s=50', 'scenario.min_requests_per_class=0'],
+      [
+        '+experiment=smart-dispatch',
+        'model=bert-tiny',
+        'backend=mock',
+        'launcher=inline',
+        'benchmark_duration=1',
+        'scenario.arrival.rate_per_s=50',
+        'scenario.min_requests_per_class=0',
+      ],
       { env: ENV },
     );
     expect(r.code, r.stderr).toBe(0);
@@ -56,19 +70,27 @@ describe('bench +experiment=smart-dispatch', () => {
   it('runs with bert-tiny on ONNX Runtime and shows dispatched vs homogeneous side by side', () => {
     const started = Date.now();
     // Four requests (no sizing for the classes, to keep it short): too few for any percentile.
-    const r = bench(['+experiment=smart-dispatch', 'model=bert-tiny', 'benchmark_duration=1', 'scenario.min_requests_per_class=0'], { env: ENV });
+    const r = bench(
+      ['+experiment=smart-dispatch', 'model=bert-tiny', 'benchmark_duration=1', 'scenario.min_requests_per_class=0'],
+      { env: ENV },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(r.stdout).toMatch(/dispatch: \d+ requests, open loop, Poisson 4\.0\/s/);
     expect(r.stdout).toMatch(/class\s+metric\s+dispatched\s+homogeneous\s+gain/);
     expect(r.stdout).toMatch(/dispatched\s+small <=32: 1 x 1 core; large >32: 1 x 1 core/);
     expect(r.stdout).toMatch(/homogeneous\s+2 x 1 core, length-blind/);
-    for (const row of ['latency p50 ms', 'latency p99 ms', 'queueing p99 ms', 'throughput req/s']) expect(r.stdout).toContain(row);
+    for (const row of ['latency p50 ms', 'latency p99 ms', 'queueing p99 ms', 'throughput req/s'])
+      expect(r.stdout).toContain(row);
     // 4 requests support no percentile (p50 needs 6): every latency figure and its gain is n/a, and the run says why.
     expect(r.stdout).toMatch(/latency p50 ms\s+n\/a\s+n\/a\n/);
     expect(r.stdout).toMatch(/throughput req\/s\s+[\d.]+\s+[\d.]+\s+[\d.]+x \[[\d.]+, [\d.]+\]/);
-    expect(r.stdout).toContain('n/a: too few requests in the class for a 95% interval of that percentile (p50 needs 6, p90 36, p99 368)');
-    expect(r.stdout).toMatch(/warning {3}too few requests for p50 \(all, .*\), p90 \(all, .*\), p99 \(all, .*\): a 95% interval needs 6 for p50, 36 for p90, 368 for p99 per class/);
+    expect(r.stdout).toContain(
+      'n/a: too few requests in the class for a 95% interval of that percentile (p50 needs 6, p90 36, p99 368)',
+    );
+    expect(r.stdout).toMatch(
+      /warning {3}too few requests for p50 \(all, .*\), p90 \(all, .*\), p99 \(all, .*\): a 95% interval needs 6 for p50, 36 for p90, 368 for p99 per class/,
+    );
     const dir = runDir(r.cwd);
     const res = result(dir);
     expect(res.status).toBe('ok');
@@ -84,7 +106,14 @@ describe('bench +experiment=smart-dispatch', () => {
     // The same workload in both setups: same lengths, same arrival times.
     expect(d.baseline!.requests.length).toEqual(d.dispatched.requests.length);
     expect(d.baseline!.requests.arrival_ms).toEqual(d.dispatched.requests.arrival_ms);
-    expect(Object.keys(d.gain!)).toEqual(['latency_p50', 'latency_p90', 'latency_p99', 'throughput', 'per_class', 'intervals']);
+    expect(Object.keys(d.gain!)).toEqual([
+      'latency_p50',
+      'latency_p90',
+      'latency_p99',
+      'throughput',
+      'per_class',
+      'intervals',
+    ]);
     // The figures stay in results.json, marked; their gains' intervals are null (withheld).
     expect(d.dispatched.overall.latency.unsupported_percentiles).toEqual(['p50', 'p90', 'p95', 'p99', 'p999']);
     expect(Number.isFinite(d.dispatched.overall.latency.p50_ms)).toBe(true);
@@ -94,7 +123,9 @@ describe('bench +experiment=smart-dispatch', () => {
     expect(res.instances.map((i) => [i.cpus, i.threads])).toEqual(d.pools.map((p) => [p.cpus[0], 1]));
     const csv = readFileSync(join(dir, 'dispatch.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toMatch(/^setup,class,length_range,requests,tokens,latency_mean_ms,latency_p50_ms/);
-    expect(csv[0]).toMatch(/,gain_latency_p50,gain_latency_p50_lo,gain_latency_p50_hi,.*,gain_throughput,gain_throughput_lo,gain_throughput_hi,repetition$/);
+    expect(csv[0]).toMatch(
+      /,gain_latency_p50,gain_latency_p50_lo,gain_latency_p50_hi,.*,gain_throughput,gain_throughput_lo,gain_throughput_hi,repetition$/,
+    );
     // Withheld percentiles are empty cells.
     expect(csv[1]!.split(',').slice(6, 9)).toEqual(['', '', '']);
     expect(csv.slice(1).map((line) => line.split(',').slice(0, 2).join(','))).toEqual([
@@ -110,7 +141,15 @@ describe('bench +experiment=smart-dispatch', () => {
   it('holds the open-loop target rate within 2% over a run (mock backend)', () => {
     const rate = 200;
     const r = bench(
-      ['+experiment=smart-dispatch', 'model=bert-tiny', 'backend=mock', 'backend.latency_ms=2', 'benchmark_duration=3', `scenario.arrival.rate_per_s=${rate}`, 'warmup_runs=1'],
+      [
+        '+experiment=smart-dispatch',
+        'model=bert-tiny',
+        'backend=mock',
+        'backend.latency_ms=2',
+        'benchmark_duration=3',
+        `scenario.arrival.rate_per_s=${rate}`,
+        'warmup_runs=1',
+      ],
       { env: ENV },
     );
     expect(r.code, r.stderr).toBe(0);
@@ -143,13 +182,23 @@ describe('bench +experiment=smart-dispatch', () => {
     const flops = q.length.reduce((sum, len) => sum + forwardFlops(res.config.model, 1, len), 0);
     expect(res.efficiency.achieved_gflops / (flops / d.dispatched.window_s / 1e9)).toBeCloseTo(1, 6);
     expect(res.efficiency.flops_per_forward / (flops / q.length.length)).toBeCloseTo(1, 6);
-    expect(Math.abs(res.efficiency.flops_per_forward / forwardFlops(res.config.model, 1, 128) - 1)).toBeGreaterThan(0.1);
+    expect(Math.abs(res.efficiency.flops_per_forward / forwardFlops(res.config.model, 1, 128) - 1)).toBeGreaterThan(
+      0.1,
+    );
   });
 
   it('sizes an open loop so that every length class has the requests p90 needs (scenario.min_requests_per_class)', () => {
     // 100/s for 0.2 s would be 20 requests; the default asks for 36 in each class.
     const r = bench(
-      ['+experiment=smart-dispatch', 'model=bert-tiny', 'backend=mock', 'backend.latency_ms=1', 'benchmark_duration=0.2', 'scenario.arrival.rate_per_s=100', 'warmup_runs=1'],
+      [
+        '+experiment=smart-dispatch',
+        'model=bert-tiny',
+        'backend=mock',
+        'backend.latency_ms=1',
+        'benchmark_duration=0.2',
+        'scenario.arrival.rate_per_s=100',
+        'warmup_runs=1',
+      ],
       { env: ENV },
     );
     expect(r.code, r.stderr).toBe(0);
@@ -161,16 +210,29 @@ describe('bench +experiment=smart-dispatch', () => {
     for (const c of Object.values(d.gain!.intervals!.per_class)) expect(c.latency_p90).not.toBeNull();
     expect(r.stdout).toMatch(/latency p90 ms(\s+[\d.]+){2}\s+[\d.]+x \[/);
     expect(r.stdout).toMatch(/latency p99 ms\s+n\/a\s+n\/a\n/);
-    expect(r.stdout).toMatch(/too few requests for p99 \(all, small, large\).*for them run longer \(p99: benchmark_duration=\d+ or scenario\.requests=\d+\)/);
+    expect(r.stdout).toMatch(
+      /too few requests for p99 \(all, small, large\).*for them run longer \(p99: benchmark_duration=\d+ or scenario\.requests=\d+\)/,
+    );
   });
 
   it('flags a dispatch run whose CPUs other processes used, as a latency run is flagged', async () => {
     // A busy loop pinned to every CPU bench may use, for the length of the run.
     const cpus = currentAffinity() ?? [0];
-    const loops = cpus.map((cpu) => spawn('taskset', ['-c', String(cpu), process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' }));
+    const loops = cpus.map((cpu) =>
+      spawn('taskset', ['-c', String(cpu), process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' }),
+    );
     try {
       const run = benchStart(
-        ['+experiment=smart-dispatch', 'model=bert-tiny', 'backend=mock', 'backend.latency_ms=2', 'benchmark_duration=1', 'scenario.arrival.rate_per_s=50', 'scenario.min_requests_per_class=0', 'warmup_runs=1'],
+        [
+          '+experiment=smart-dispatch',
+          'model=bert-tiny',
+          'backend=mock',
+          'backend.latency_ms=2',
+          'benchmark_duration=1',
+          'scenario.arrival.rate_per_s=50',
+          'scenario.min_requests_per_class=0',
+          'warmup_runs=1',
+        ],
         { env: ENV },
       );
       const r = await run.done;
@@ -180,12 +242,18 @@ describe('bench +experiment=smart-dispatch', () => {
         expect(i.interference, `instance ${i.index}`).toBeTruthy();
         expect(i.interference!.others_share).toBeGreaterThan(0.05);
       }
-      expect(res.warnings.join('\n')).toMatch(/other processes used \d+% of CPU .* while instance 0 measured: its numbers are disturbed/);
+      expect(res.warnings.join('\n')).toMatch(
+        /other processes used \d+% of CPU .* while instance 0 measured: its numbers are disturbed/,
+      );
       expect(res.dispatch.warnings.join('\n')).toMatch(/homogeneous setup: other processes used \d+% of CPU/);
       expect(r.stdout).toMatch(/warning {3}other processes used/);
       // And the report flags the run where it shows its figures.
-      const report = await writeReport(runDir(r.cwd), { out: join(mkdtempSync(join(tmpdir(), 'bench-report-')), 'r.html') });
-      expect(readFileSync(report.markdown, 'utf8')).toMatch(/dispatch run: request latency .*; disturbed: other processes used its CPUs/);
+      const report = await writeReport(runDir(r.cwd), {
+        out: join(mkdtempSync(join(tmpdir(), 'bench-report-')), 'r.html'),
+      });
+      expect(readFileSync(report.markdown, 'utf8')).toMatch(
+        /dispatch run: request latency .*; disturbed: other processes used its CPUs/,
+      );
     } finally {
       for (const l of loops) l.kill('SIGKILL');
     }
@@ -193,7 +261,16 @@ describe('bench +experiment=smart-dispatch', () => {
 
   it('runs a closed loop of a fixed number of requests', () => {
     const r = bench(
-      ['scenario=dispatch', 'model=bert-tiny', 'backend=mock', 'backend.latency_ms=1', 'scenario.arrival.mode=closed', 'scenario.arrival.clients=3', 'scenario.requests=60', 'warmup_runs=1'],
+      [
+        'scenario=dispatch',
+        'model=bert-tiny',
+        'backend=mock',
+        'backend.latency_ms=1',
+        'scenario.arrival.mode=closed',
+        'scenario.arrival.clients=3',
+        'scenario.requests=60',
+        'warmup_runs=1',
+      ],
       { env: ENV },
     );
     expect(r.code, r.stderr).toBe(0);
@@ -206,26 +283,54 @@ describe('bench +experiment=smart-dispatch', () => {
 
   it('stops a setup that falls too far behind, naming the rate, and keeps the error in results.json', () => {
     const r = bench(
-      ['scenario=dispatch', 'model=bert-tiny', 'backend=mock', 'backend.latency_ms=50', 'benchmark_duration=1', 'scenario.arrival.rate_per_s=200', 'launcher.run_timeout_s=2', 'warmup_runs=1'],
+      [
+        'scenario=dispatch',
+        'model=bert-tiny',
+        'backend=mock',
+        'backend.latency_ms=50',
+        'benchmark_duration=1',
+        'scenario.arrival.rate_per_s=200',
+        'launcher.run_timeout_s=2',
+        'warmup_runs=1',
+      ],
       { env: ENV },
     );
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/the pools did not finish the workload within launcher\.run_timeout_s=2: \d+ requests completed, \d+ still outstanding .* lower scenario\.arrival\.rate_per_s/);
+    expect(r.stderr).toMatch(
+      /the pools did not finish the workload within launcher\.run_timeout_s=2: \d+ requests completed, \d+ still outstanding .* lower scenario\.arrival\.rate_per_s/,
+    );
     const res = result(runDir(r.cwd)) as Result & { error: string };
     expect(res.status).toBe('errored');
     expect(res.error).toContain('launcher.run_timeout_s=2');
   });
 
   it('refuses, before any directory exists, pools this machine cannot hold and lengths no pool takes', () => {
-    const big = bench(['+experiment=smart-dispatch', 'model=bert-tiny', 'backend=mock', 'scenario.pools=[{name:small,max_length:32,instances:2,cores_per_instance:1000},{name:large,max_length:null,instances:1,cores_per_instance:1}]'], { env: ENV });
+    const big = bench(
+      [
+        '+experiment=smart-dispatch',
+        'model=bert-tiny',
+        'backend=mock',
+        'scenario.pools=[{name:small,max_length:32,instances:2,cores_per_instance:1000},{name:large,max_length:null,instances:1,cores_per_instance:1}]',
+      ],
+      { env: ENV },
+    );
     expect(big.code).toBe(1);
-    expect(big.stderr).toMatch(/scenario\.pools: small 2 x 1000, large 1 x 1 need 2001 physical cores but \d+ physical cores are usable/);
+    expect(big.stderr).toMatch(
+      /scenario\.pools: small 2 x 1000, large 1 x 1 need 2001 physical cores but \d+ physical cores are usable/,
+    );
     expect(existsSync(join(big.cwd, 'outputs'))).toBe(false);
 
     const file = join(mkdtempSync(join(tmpdir(), 'bench-lengths-')), 'lengths.txt');
     writeFileSync(file, '16\n64\n200\n');
     const uncovered = bench(
-      ['scenario=dispatch', 'model=bert-tiny', 'backend=mock', 'scenario.lengths.distribution=file', `scenario.lengths.file=${file}`, 'scenario.pools=[{name:small,max_length:32,instances:1,cores_per_instance:1},{name:mid,max_length:128,instances:1,cores_per_instance:1}]'],
+      [
+        'scenario=dispatch',
+        'model=bert-tiny',
+        'backend=mock',
+        'scenario.lengths.distribution=file',
+        `scenario.lengths.file=${file}`,
+        'scenario.pools=[{name:small,max_length:32,instances:1,cores_per_instance:1},{name:mid,max_length:128,instances:1,cores_per_instance:1}]',
+      ],
       { env: ENV },
     );
     expect(uncovered.code).toBe(1);

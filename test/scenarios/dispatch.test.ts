@@ -62,7 +62,17 @@ const share = (xs: readonly number[], v: number): number => xs.filter((x) => x =
 
 describe('length distributions', () => {
   it('mix: frequencies follow the normalized weights', () => {
-    const xs = new LengthStream({ ...LENGTHS, mix: [[32, 6], [128, 3], [384, 1]] }, 1).take(100_000);
+    const xs = new LengthStream(
+      {
+        ...LENGTHS,
+        mix: [
+          [32, 6],
+          [128, 3],
+          [384, 1],
+        ],
+      },
+      1,
+    ).take(100_000);
     expect(share(xs, 32)).toBeCloseTo(0.6, 2);
     expect(share(xs, 128)).toBeCloseTo(0.3, 2);
     expect(share(xs, 384)).toBeCloseTo(0.1, 2);
@@ -70,16 +80,31 @@ describe('length distributions', () => {
   });
 
   it('mix: a zero weight never draws its length', () => {
-    const xs = new LengthStream({ ...LENGTHS, mix: [[16, 1], [64, 0]] }, 1).take(1000);
+    const xs = new LengthStream(
+      {
+        ...LENGTHS,
+        mix: [
+          [16, 1],
+          [64, 0],
+        ],
+      },
+      1,
+    ).take(1000);
     expect(new Set(xs)).toEqual(new Set([16]));
   });
 
   it('lognormal: median and log-spread as configured, truncated to [min, max]', () => {
-    const wide = new LengthStream({ ...LENGTHS, distribution: 'lognormal', lognormal: { median: 100, sigma: 0.5, min: 1, max: 100_000 } }, 7).take(50_000);
+    const wide = new LengthStream(
+      { ...LENGTHS, distribution: 'lognormal', lognormal: { median: 100, sigma: 0.5, min: 1, max: 100_000 } },
+      7,
+    ).take(50_000);
     const sorted = [...wide].sort((a, b) => a - b);
     expect(sorted[25_000]! / 100).toBeCloseTo(1, 1);
     expect(sampleStd(wide.map(Math.log))).toBeCloseTo(0.5, 1);
-    const narrow = new LengthStream({ ...LENGTHS, distribution: 'lognormal', lognormal: { median: 64, sigma: 0.8, min: 8, max: 128 } }, 7).take(20_000);
+    const narrow = new LengthStream(
+      { ...LENGTHS, distribution: 'lognormal', lognormal: { median: 64, sigma: 0.8, min: 8, max: 128 } },
+      7,
+    ).take(20_000);
     expect(Math.min(...narrow)).toBeGreaterThanOrEqual(8);
     expect(Math.max(...narrow)).toBeLessThanOrEqual(128);
     expect(narrow.every(Number.isInteger)).toBe(true);
@@ -91,7 +116,9 @@ describe('length distributions', () => {
     writeFileSync(file, '# recorded trace\n12, 40\n7 # short one\n\n300\n');
     const lengths = readLengthFile(file);
     expect(lengths).toEqual([12, 40, 7, 300]);
-    expect(new LengthStream({ ...LENGTHS, distribution: 'file', file }, 1, lengths).take(6)).toEqual([12, 40, 7, 300, 12, 40]);
+    expect(new LengthStream({ ...LENGTHS, distribution: 'file', file }, 1, lengths).take(6)).toEqual([
+      12, 40, 7, 300, 12, 40,
+    ]);
   });
 
   it('file: bad contents and missing files name the key and the line', () => {
@@ -182,14 +209,28 @@ describe('router', () => {
   });
 
   it('sends each length to the first class it fits', () => {
-    expect([1, 32, 33, 384, 385, 512].map((l) => router.classes[router.classOf(l)]!.name)).toEqual(['small', 'small', 'medium', 'medium', 'large', 'large']);
+    expect([1, 32, 33, 384, 385, 512].map((l) => router.classes[router.classOf(l)]!.name)).toEqual([
+      'small',
+      'small',
+      'medium',
+      'medium',
+      'large',
+      'large',
+    ]);
   });
 
   it('refuses lengths no pool takes and lengths beyond the model', () => {
-    const bounded = makeRouter([{ name: 'small', max_length: 32 }, { name: 'medium', max_length: 128 }]);
+    const bounded = makeRouter([
+      { name: 'small', max_length: 32 },
+      { name: 'medium', max_length: 128 },
+    ]);
     expect(bounded.classOf(200)).toBe(-1);
-    expect(() => checkLengths([16, 200], bounded, 512, 'scenario.lengths.mix')).toThrow(/scenario\.pools: requests of 200 tokens .* fit no pool; .*medium.*max_length: null/);
-    expect(() => checkLengths([16, 600], router, 512, 'scenario.lengths.file=x')).toThrow('scenario.lengths.file=x: a request of 600 tokens is longer than the model allows (512 positions)');
+    expect(() => checkLengths([16, 200], bounded, 512, 'scenario.lengths.mix')).toThrow(
+      /scenario\.pools: requests of 200 tokens .* fit no pool; .*medium.*max_length: null/,
+    );
+    expect(() => checkLengths([16, 600], router, 512, 'scenario.lengths.file=x')).toThrow(
+      'scenario.lengths.file=x: a request of 600 tokens is longer than the model allows (512 positions)',
+    );
   });
 });
 
@@ -244,7 +285,13 @@ describe('dispatcher', () => {
   });
 
   it('balances within a pool by outstanding requests and queues the rest', async () => {
-    const w: Workload = { mode: 'open', ratePerS: 1000, arrivalsMs: Array.from({ length: 40 }, () => 0), windowMs: 1, lengths: new LengthStream(LENGTHS, 1) };
+    const w: Workload = {
+      mode: 'open',
+      ratePerS: 1000,
+      arrivalsMs: Array.from({ length: 40 }, () => 0),
+      windowMs: 1,
+      lengths: new LengthStream(LENGTHS, 1),
+    };
     const fake = fakeTransport(() => 5);
     const d = new Dispatcher(w, { poolOfInstance: [0, 0, 0, 0], route: () => 0 }, fake.transport);
     fake.attach(d);
@@ -266,7 +313,11 @@ describe('dispatcher', () => {
         outstanding--;
       },
     });
-    const w = buildWorkload({ ...SCENARIO, requests: 30, arrival: { mode: 'closed', rate_per_s: 1, clients: 3 } }, 10, 1);
+    const w = buildWorkload(
+      { ...SCENARIO, requests: 30, arrival: { mode: 'closed', rate_per_s: 1, clients: 3 } },
+      10,
+      1,
+    );
     const d = new Dispatcher(w, { poolOfInstance: [0, 0, 0, 0], route: () => 0 }, fake.transport);
     fake.attach(d);
     const run = await d.run(20_000);
@@ -299,7 +350,13 @@ describe('dispatcher', () => {
 
 describe('statistics', () => {
   const router = makeRouter(SCENARIO.pools);
-  const w: Workload = { mode: 'open', ratePerS: 10, arrivalsMs: [0, 100, 200, 300], windowMs: 400, lengths: new LengthStream(LENGTHS, 1) };
+  const w: Workload = {
+    mode: 'open',
+    ratePerS: 10,
+    arrivalsMs: [0, 100, 200, 300],
+    windowMs: 400,
+    lengths: new LengthStream(LENGTHS, 1),
+  };
   const rec = (id: number, length: number, pool: number, arrival: number, start: number, end: number) => ({
     id,
     length,
@@ -314,7 +371,12 @@ describe('statistics', () => {
 
   it('latency = end - arrival, queueing = start - arrival, per class and overall, over the whole window', () => {
     const run = {
-      records: [rec(0, 16, 0, 0, 0, 10), rec(1, 100, 1, 100, 100, 150), rec(2, 16, 0, 200, 210, 220), rec(3, 300, 1, 300, 300, 400)],
+      records: [
+        rec(0, 16, 0, 0, 0, 10),
+        rec(1, 100, 1, 100, 100, 150),
+        rec(2, 16, 0, 200, 210, 220),
+        rec(3, 300, 1, 300, 300, 400),
+      ],
       max_queue_per_pool: [1, 0],
       max_queue: 1,
       backlog_at_last_arrival: 1,
@@ -333,7 +395,12 @@ describe('statistics', () => {
 
   it('warns when a pool is offered more work than it can serve', () => {
     const run = {
-      records: [rec(0, 16, 0, 0, 0, 150), rec(1, 16, 0, 100, 150, 300), rec(2, 16, 0, 200, 300, 450), rec(3, 16, 0, 300, 450, 600)],
+      records: [
+        rec(0, 16, 0, 0, 0, 150),
+        rec(1, 16, 0, 100, 150, 300),
+        rec(2, 16, 0, 200, 300, 450),
+        rec(3, 16, 0, 300, 450, 600),
+      ],
       max_queue_per_pool: [3, 0],
       max_queue: 3,
       backlog_at_last_arrival: 2,
@@ -363,7 +430,8 @@ describe('statistics', () => {
 
 describe('sample sizes: enough requests per length class', () => {
   const router = makeRouter(SCENARIO.pools);
-  const perClass = (lengths: readonly number[]): number[] => router.classes.map((_, c) => lengths.filter((l) => router.classOf(l) === c).length);
+  const perClass = (lengths: readonly number[]): number[] =>
+    router.classes.map((_, c) => lengths.filter((l) => router.classOf(l) === c).length);
 
   it('arrives for longer than rate x duration until every class has its requests, and no longer', () => {
     const lengths = new LengthStream(LENGTHS, 42);
@@ -377,11 +445,15 @@ describe('sample sizes: enough requests per length class', () => {
     // At most 10 x rate x duration, however rare a class.
     expect(requestsForClasses(lengths, router, 20, 10_000)).toBe(200);
     // A class no length falls in is not waited for.
-    const three = makeRouter([...SCENARIO.pools.slice(0, 1), { name: 'mid', max_length: 384 }, { name: 'huge', max_length: null }]);
+    const three = makeRouter([
+      ...SCENARIO.pools.slice(0, 1),
+      { name: 'mid', max_length: 384 },
+      { name: 'huge', max_length: null },
+    ]);
     expect(requestsForClasses(lengths, three, 20, 36)).toBe(n);
   });
 
-  it('the open loop\'s workload takes that count, over a window at the configured rate; requests: N is taken as given', () => {
+  it("the open loop's workload takes that count, over a window at the configured rate; requests: N is taken as given", () => {
     const sized = buildWorkload({ ...SCENARIO, min_requests_per_class: 36 }, 0.4, 42);
     if (sized.mode !== 'open') throw new Error('open loop expected');
     const n = requestsForClasses(new LengthStream(LENGTHS, 42), router, 20, 36);
@@ -396,7 +468,13 @@ describe('sample sizes: enough requests per length class', () => {
 
 describe('gains with bootstrap intervals, withheld where a class is too small', () => {
   const router = makeRouter(SCENARIO.pools);
-  const w: Workload = { mode: 'open', ratePerS: 100, arrivalsMs: [], windowMs: 0, lengths: new LengthStream(LENGTHS, 1) };
+  const w: Workload = {
+    mode: 'open',
+    ratePerS: 100,
+    arrivalsMs: [],
+    windowMs: 0,
+    lengths: new LengthStream(LENGTHS, 1),
+  };
 
   /** n requests 10 ms apart, lengths from the seeded mix, lognormal latencies x `scale`, served as they come. */
   function records(n: number, scale: number, seed: number): RequestRecord[] {
@@ -405,11 +483,28 @@ describe('gains with bootstrap intervals, withheld where a class is too small', 
     return lengths.map((length, id) => {
       const arrival = id * 10;
       const latency = scale * Math.exp(0.5 * rng.normal());
-      return { id, length, pool: length <= 32 ? 0 : 1, instance: 0, arrival_ms: arrival, released_ms: arrival, start_ms: arrival, end_ms: arrival + latency, service_ms: latency };
+      return {
+        id,
+        length,
+        pool: length <= 32 ? 0 : 1,
+        instance: 0,
+        arrival_ms: arrival,
+        released_ms: arrival,
+        start_ms: arrival,
+        end_ms: arrival + latency,
+        service_ms: latency,
+      };
     });
   }
   const stats = (recs: RequestRecord[]): SetupStats =>
-    setupStats({ records: recs, max_queue_per_pool: [0, 0], max_queue: 0, backlog_at_last_arrival: 0 }, w, router, ['small', 'large'], [1, 1], 'x');
+    setupStats(
+      { records: recs, max_queue_per_pool: [0, 0], max_queue: 0, backlog_at_last_arrival: 0 },
+      w,
+      router,
+      ['small', 'large'],
+      [1, 1],
+      'x',
+    );
   const gainOf = (d: RequestRecord[], b: RequestRecord[], seed = 1, resamples?: number) =>
     gain(stats(d), stats(b), { dispatched: d, baseline: b, router, seed, ...(resamples ? { resamples } : {}) });
 
@@ -453,7 +548,7 @@ describe('gains with bootstrap intervals, withheld where a class is too small', 
     expect(covered / trials).toBeLessThan(1);
   });
 
-  it('withholds the gains of percentiles a class\'s requests do not support, in the intervals, dispatch.csv and the warning', () => {
+  it("withholds the gains of percentiles a class's requests do not support, in the intervals, dispatch.csv and the warning", () => {
     // 100 requests: 60 small and 40 large support p50 and p90 (36 needed), no class p99 (368).
     const d = records(100, 5, 21);
     const b = records(100, 10, 22);
@@ -465,9 +560,24 @@ describe('gains with bootstrap intervals, withheld where a class is too small', 
     expect(g.intervals!.per_class.large!.latency_p90).not.toBeNull();
     expect(g.intervals!.latency_p50).not.toBeNull();
 
-    const setup = (s: SetupStats, setupName: 'dispatched' | 'homogeneous', recs: RequestRecord[]) => ({ ...s, setup: setupName, description: '', instances: [], requests: requestColumns(recs) });
+    const setup = (s: SetupStats, setupName: 'dispatched' | 'homogeneous', recs: RequestRecord[]) => ({
+      ...s,
+      setup: setupName,
+      description: '',
+      instances: [],
+      requests: requestColumns(recs),
+    });
     const report = {
-      workload: { mode: 'open', requests: 100, offered_rate_per_s: 100, clients: null, arrival_window_s: 1, seed: 1, lengths: {}, classes: { small: { range: '<=32', share: 0.6 }, large: { range: '>32', share: 0.4 } } },
+      workload: {
+        mode: 'open',
+        requests: 100,
+        offered_rate_per_s: 100,
+        clients: null,
+        arrival_window_s: 1,
+        seed: 1,
+        lengths: {},
+        classes: { small: { range: '<=32', share: 0.6 }, large: { range: '>32', share: 0.4 } },
+      },
       pools: [],
       dispatched: setup(sd, 'dispatched', d),
       baseline: setup(stats(b), 'homogeneous', b),
@@ -486,17 +596,31 @@ describe('gains with bootstrap intervals, withheld where a class is too small', 
     expect(all.gain_throughput_lo).toBeCloseTo(g.intervals!.throughput!.lo, 3);
     // The gains are the last columns, on the dispatched rows only.
     expect(Object.keys(all).slice(-12)).toEqual([
-      'gain_latency_p50', 'gain_latency_p50_lo', 'gain_latency_p50_hi',
-      'gain_latency_p90', 'gain_latency_p90_lo', 'gain_latency_p90_hi',
-      'gain_latency_p99', 'gain_latency_p99_lo', 'gain_latency_p99_hi',
-      'gain_throughput', 'gain_throughput_lo', 'gain_throughput_hi',
+      'gain_latency_p50',
+      'gain_latency_p50_lo',
+      'gain_latency_p50_hi',
+      'gain_latency_p90',
+      'gain_latency_p90_lo',
+      'gain_latency_p90_hi',
+      'gain_latency_p99',
+      'gain_latency_p99_lo',
+      'gain_latency_p99_hi',
+      'gain_throughput',
+      'gain_throughput_lo',
+      'gain_throughput_hi',
     ]);
-    expect(rows.filter((r) => r.setup === 'homogeneous').every((r) => r.gain_latency_p50 === '' && r.gain_throughput === '')).toBe(true);
+    expect(
+      rows.filter((r) => r.setup === 'homogeneous').every((r) => r.gain_latency_p50 === '' && r.gain_throughput === ''),
+    ).toBe(true);
 
     const warning = withheldDispatchWarning(report)!;
-    expect(warning).toMatch(/^too few requests for p99 \(all, small, large\): a 95% interval needs 368 for p99 per class/);
+    expect(warning).toMatch(
+      /^too few requests for p99 \(all, small, large\): a 95% interval needs 368 for p99 per class/,
+    );
     // 368 for the smallest class, 40% of the lengths: 920 requests, 10 s at 100/s.
     expect(warning).toContain('p99: benchmark_duration=10 or scenario.requests=920');
-    expect(withheldDispatchWarning({ ...report, dispatched: setup(stats(records(1000, 5, 1)), 'dispatched', []) })).toBeNull();
+    expect(
+      withheldDispatchWarning({ ...report, dispatched: setup(stats(records(1000, 5, 1)), 'dispatched', []) }),
+    ).toBeNull();
   });
 });

@@ -22,7 +22,9 @@ const STUDY_POOLS =
 
 function runConfig(overrides: readonly string[]): RunConfig {
   const src = { configDir: PACKAGE_CONFIG_DIR, extraDirs: [], configName: 'config' };
-  const comp = composeJob(openRepository(src), src, ['+experiment=smart-dispatch', ...overrides].map(parseOverride), { version: 'test' });
+  const comp = composeJob(openRepository(src), src, ['+experiment=smart-dispatch', ...overrides].map(parseOverride), {
+    version: 'test',
+  });
   return resolveTask(comp.config).runConfig;
 }
 
@@ -31,7 +33,11 @@ async function plan(overrides: readonly string[]): Promise<DispatchPlan> {
 }
 
 const layout = (p: DispatchPlan): [string, string[], number[][]][] =>
-  p.pools.map((pool) => [pool.name, pool.instances.map((i) => formatCpuList(i.cpus)), pool.instances.map((i) => i.memory_nodes)]);
+  p.pools.map((pool) => [
+    pool.name,
+    pool.instances.map((i) => formatCpuList(i.cpus)),
+    pool.instances.map((i) => i.memory_nodes),
+  ]);
 
 function expectDisjoint(p: DispatchPlan): void {
   const cpus = p.pools.flatMap((pool) => pool.instances.flatMap((i) => i.cpus));
@@ -46,7 +52,11 @@ describe('pool placement on the study machine', () => {
       ['medium', ['8-23'], [[0]]],
       ['large', ['24-47'], [[1]]],
     ]);
-    expect(p.pools.map((pool) => pool.instances.map((i) => [i.index, i.threads]))).toEqual([[[0, 8]], [[1, 16]], [[2, 24]]]);
+    expect(p.pools.map((pool) => pool.instances.map((i) => [i.index, i.threads]))).toEqual([
+      [[0, 8]],
+      [[1, 16]],
+      [[2, 24]],
+    ]);
     expect(p.plan.instances.map((i) => i.index)).toEqual([0, 1, 2]);
     expect(p.plan.leftover_cpus).toEqual([]);
     // The baseline: the same 48 cores as two equal instances, one per socket.
@@ -61,7 +71,9 @@ describe('pool placement on the study machine', () => {
     const p = await plan([STUDY_POOLS]);
     expect(p.baseline!.map((i) => formatCpuList(i.cpus))).toEqual(['0-15', '24-39', '16-23,40-47']);
     expect(p.baseline_cores_per_instance).toBe(16);
-    expect(p.warnings.join('\n')).toMatch(/baseline: instance 2 of 3 spans NUMA nodes.*a multiple of 2 for scenario\.baseline\.instances/);
+    expect(p.warnings.join('\n')).toMatch(
+      /baseline: instance 2 of 3 spans NUMA nodes.*a multiple of 2 for scenario\.baseline\.instances/,
+    );
   });
 
   it('pins SMT siblings with their core when launcher.use_smt=true', async () => {
@@ -93,32 +105,52 @@ describe('pool placement on the study machine', () => {
       ['large', ['1-23', '24-46'], [[0], [1]]],
     ]);
     expect(p.warnings.join('\n')).not.toContain('pool large');
-    expect(p.plan.dispatch!.pools.map((pool) => [pool.name, pool.instances])).toEqual([['small', [0]], ['large', [1, 2]]]);
+    expect(p.plan.dispatch!.pools.map((pool) => [pool.name, pool.instances])).toEqual([
+      ['small', [0]],
+      ['large', [1, 2]],
+    ]);
     expectDisjoint(p);
   });
 
   it('instances: null goes only with cores_per_instance: null', () => {
-    expect(() => runConfig(['scenario.pools=[{name:small,max_length:32,instances:null,cores_per_instance:2},{name:large,max_length:null,instances:1,cores_per_instance:null}]'])).toThrow(
-      'scenario.pools.0.instances: null (one instance per NUMA node) only goes with cores_per_instance: null',
-    );
+    expect(() =>
+      runConfig([
+        'scenario.pools=[{name:small,max_length:32,instances:null,cores_per_instance:2},{name:large,max_length:null,instances:1,cores_per_instance:null}]',
+      ]),
+    ).toThrow('scenario.pools.0.instances: null (one instance per NUMA node) only goes with cores_per_instance: null');
   });
 
   it('reports cores the pools leave idle', async () => {
-    const p = await plan(['scenario.pools=[{name:small,max_length:32,instances:1,cores_per_instance:4},{name:large,max_length:null,instances:1,cores_per_instance:8}]']);
+    const p = await plan([
+      'scenario.pools=[{name:small,max_length:32,instances:1,cores_per_instance:4},{name:large,max_length:null,instances:1,cores_per_instance:8}]',
+    ]);
     expect(p.plan.leftover_cpus).toEqual(Array.from({ length: 36 }, (_, i) => 12 + i));
-    expect(p.warnings.join('\n')).toContain('scenario.pools use 12 of the 48 usable physical cores; CPUs 12-47 stay idle');
+    expect(p.warnings.join('\n')).toContain(
+      'scenario.pools use 12 of the 48 usable physical cores; CPUs 12-47 stay idle',
+    );
   });
 
   it('honours launcher.sockets: the pools share socket 1 only', async () => {
-    const p = await plan(['launcher.sockets=[1]', 'scenario.pools=[{name:small,max_length:32,instances:2,cores_per_instance:4},{name:large,max_length:null,instances:1,cores_per_instance:null}]']);
+    const p = await plan([
+      'launcher.sockets=[1]',
+      'scenario.pools=[{name:small,max_length:32,instances:2,cores_per_instance:4},{name:large,max_length:null,instances:1,cores_per_instance:null}]',
+    ]);
     expect(layout(p).map(([, cpus]) => cpus)).toEqual([['24-27', '28-31'], ['32-47']]);
   });
 
   it('refuses pools that need more cores than exist, naming scenario.pools', async () => {
-    await expect(plan(['scenario.pools=[{name:small,max_length:32,instances:2,cores_per_instance:20},{name:large,max_length:null,instances:1,cores_per_instance:16}]'])).rejects.toThrow(
+    await expect(
+      plan([
+        'scenario.pools=[{name:small,max_length:32,instances:2,cores_per_instance:20},{name:large,max_length:null,instances:1,cores_per_instance:16}]',
+      ]),
+    ).rejects.toThrow(
       /^scenario\.pools: small 2 x 20, large 1 x 16 need 56 physical cores but 48 physical cores are usable \(CPUs 0-47\)/,
     );
-    await expect(plan(['scenario.pools=[{name:small,max_length:32,instances:1,cores_per_instance:48},{name:large,max_length:null,instances:1,cores_per_instance:null}]'])).rejects.toThrow(
+    await expect(
+      plan([
+        'scenario.pools=[{name:small,max_length:32,instances:1,cores_per_instance:48},{name:large,max_length:null,instances:1,cores_per_instance:null}]',
+      ]),
+    ).rejects.toThrow(
       /scenario\.pools: .* leaves 0 core\(s\) for the 1 instance\(s\) of large \(cores_per_instance: null\)/,
     );
     await expect(plan([STUDY_POOLS, 'scenario.baseline.instances=49'])).rejects.toBeInstanceOf(PlanError);
@@ -127,7 +159,9 @@ describe('pool placement on the study machine', () => {
   it('plans launcher=inline too: the pools are the same, their workers run in the bench process', async () => {
     const inline = await plan(['launcher=inline']);
     const pinned = await plan([]);
-    expect(inline.pools.map((p) => p.instances.map((i) => i.cpus))).toEqual(pinned.pools.map((p) => p.instances.map((i) => i.cpus)));
+    expect(inline.pools.map((p) => p.instances.map((i) => i.cpus))).toEqual(
+      pinned.pools.map((p) => p.instances.map((i) => i.cpus)),
+    );
   });
 
   it('keeps any layout disjoint', async () => {
@@ -148,14 +182,28 @@ describe('pool placement on the study machine', () => {
 
 describe('the dispatch config', () => {
   it('checks pools and lengths with dot paths', () => {
-    expect(() => runConfig(['scenario.pools=[{name:a,max_length:32,instances:1,cores_per_instance:1},{name:a,max_length:32,instances:1,cores_per_instance:1}]'])).toThrow(
+    expect(() =>
+      runConfig([
+        'scenario.pools=[{name:a,max_length:32,instances:1,cores_per_instance:1},{name:a,max_length:32,instances:1,cores_per_instance:1}]',
+      ]),
+    ).toThrow(
       /scenario\.pools\.1\.name: two pools are named "a"[\s\S]*scenario\.pools\.1\.max_length: two pools have max_length 32/,
     );
-    expect(() => runConfig(['scenario.lengths.mix=[[32,1],[1024,1]]'])).toThrow('scenario.lengths.mix: 1024 tokens is longer than bert-base-cased allows (512 positions)');
-    expect(() => runConfig(['scenario.lengths.mix=[[32,0]]'])).toThrow('scenario.lengths.mix: expected a list of [tokens, weight] pairs');
-    expect(() => runConfig(['scenario.lengths.distribution=file'])).toThrow('scenario.lengths.file: distribution=file needs a file of lengths');
-    expect(() => runConfig(['scenario.arrival.mode=sometimes'])).toThrow('scenario.arrival.mode: expected one of open, closed, got "sometimes"');
-    expect(() => runConfig(['scenario.name=tune'])).toThrow('expected scenario.name to be one of latency, dispatch, got "tune"');
+    expect(() => runConfig(['scenario.lengths.mix=[[32,1],[1024,1]]'])).toThrow(
+      'scenario.lengths.mix: 1024 tokens is longer than bert-base-cased allows (512 positions)',
+    );
+    expect(() => runConfig(['scenario.lengths.mix=[[32,0]]'])).toThrow(
+      'scenario.lengths.mix: expected a list of [tokens, weight] pairs',
+    );
+    expect(() => runConfig(['scenario.lengths.distribution=file'])).toThrow(
+      'scenario.lengths.file: distribution=file needs a file of lengths',
+    );
+    expect(() => runConfig(['scenario.arrival.mode=sometimes'])).toThrow(
+      'scenario.arrival.mode: expected one of open, closed, got "sometimes"',
+    );
+    expect(() => runConfig(['scenario.name=tune'])).toThrow(
+      'expected scenario.name to be one of latency, dispatch, got "tune"',
+    );
   });
 
   it('leaves the latency scenario as it was', () => {

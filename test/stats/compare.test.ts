@@ -3,7 +3,12 @@
  * within-run bootstrap of a ratio of medians.
  */
 import { describe, expect, it } from 'vitest';
-import { bootstrapRepetitionRatio, normalCdf, studentTQuantileTwoSided, studentTTwoSidedP } from '../../src/stats/compare.js';
+import {
+  bootstrapRepetitionRatio,
+  normalCdf,
+  studentTQuantileTwoSided,
+  studentTTwoSidedP,
+} from '../../src/stats/compare.js';
 
 describe('distributions', () => {
   it('normal CDF and Student t match SciPy', () => {
@@ -42,7 +47,14 @@ describe('bootstrap interval of the median ratio', () => {
 
   it('over several repetitions: the ratio of geometric means of their medians, each resampled on its own', () => {
     // Medians 10 and 12.1 on A (geometric mean 11), 11 on B: ratio 1.
-    const r = bootstrapRepetitionRatio([[9.9, 10, 10.1], [12, 12.1, 12.2]], [[10.9, 11, 11.1]], { seed: 3 });
+    const r = bootstrapRepetitionRatio(
+      [
+        [9.9, 10, 10.1],
+        [12, 12.1, 12.2],
+      ],
+      [[10.9, 11, 11.1]],
+      { seed: 3 },
+    );
     expect(r.ratio).toBeCloseTo(1, 12);
     // The spread between A's repetitions is not resampled: the interval stays narrow (within-run only).
     expect(r.hi - r.lo).toBeLessThan(0.04);

@@ -4,8 +4,17 @@ import { efficiency, estimatedPeak } from '../../src/stats/efficiency.js';
 import { busyByCpu, interference } from '../../src/stats/interference.js';
 
 const BERT_TINY = {
-  model_type: 'bert', vocab_size: 30522, hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 256,
-  max_position_embeddings: 512, type_vocab_size: 2, hidden_act: 'gelu', layer_norm_eps: 1e-12, pad_token_id: 0,
+  model_type: 'bert',
+  vocab_size: 30522,
+  hidden_size: 64,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  intermediate_size: 256,
+  max_position_embeddings: 512,
+  type_vocab_size: 2,
+  hidden_act: 'gelu',
+  layer_norm_eps: 1e-12,
+  pad_token_id: 0,
 } as const;
 
 describe('FLOPs and efficiency', () => {
@@ -36,7 +45,12 @@ describe('interference from /proc/stat', () => {
     `cpu  1 2 3 4\ncpu0 ${ticks0} 0 0 1000 0 0 0 0 0 0\ncpu1 ${ticks1} 0 0 1000 0 0 0 0 0 0\nintr 1 2 3\n`;
 
   it('reads busy milliseconds per CPU (USER_HZ ticks of 10 ms)', () => {
-    expect(busyByCpu(stat(5, 7))).toEqual(new Map([[0, 50], [1, 70]]));
+    expect(busyByCpu(stat(5, 7))).toEqual(
+      new Map([
+        [0, 50],
+        [1, 70],
+      ]),
+    );
   });
 
   it('attributes busy time that is not ours to other processes', () => {

@@ -3,7 +3,14 @@
  * /proc/stat's ticks can resolve, and not bench's own parent.
  */
 import { describe, expect, it } from 'vitest';
-import { busyByCpu, certainOthersShare, DISTURBED_SHARE, interference, isDisturbed, withoutHarness } from '../../src/stats/interference.js';
+import {
+  busyByCpu,
+  certainOthersShare,
+  DISTURBED_SHARE,
+  interference,
+  isDisturbed,
+  withoutHarness,
+} from '../../src/stats/interference.js';
 
 describe('interference', () => {
   it('reads busy time per CPU from /proc/stat (ticks of 10 ms; idle and iowait are not busy)', () => {

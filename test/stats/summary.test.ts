@@ -82,14 +82,22 @@ describe('whether the samples support a percentile', () => {
     expect(unsupportedFor(367)).toEqual(['p99', 'p999']);
     expect(unsupportedFor(368)).toEqual(['p999']);
     expect(unsupportedFor(3688)).toEqual([]);
-    expect(summarize(Array.from({ length: 10 }, (_, i) => i)).unsupported_percentiles).toEqual(['p90', 'p95', 'p99', 'p999']);
+    expect(summarize(Array.from({ length: 10 }, (_, i) => i)).unsupported_percentiles).toEqual([
+      'p90',
+      'p95',
+      'p99',
+      'p999',
+    ]);
     expect(unsupportedPercentiles({ count: 40 })).toEqual(['p95', 'p99', 'p999']);
     expect(unsupportedPercentiles({ count: 40, unsupported_percentiles: [] })).toEqual([]);
   });
 
   it('takes the order statistics from the Binomial(n, p) tails (as scipy.stats.binom gives them)', () => {
     const ranks = (n: number, p: number) => {
-      const x = percentileInterval(Array.from({ length: n }, (_, i) => i + 1), p)!;
+      const x = percentileInterval(
+        Array.from({ length: n }, (_, i) => i + 1),
+        p,
+      )!;
       return [x.lo_rank, x.hi_rank, Number(x.coverage.toFixed(6))];
     };
     // The textbook case: the median of 10 lies in [x_(2), x_(9)] with probability 0.978516.

@@ -25,7 +25,10 @@ export function referenceForward(model: Uint8Array, arch: ModelArchitecture, inp
   const { batch, sequence } = inputs;
   const hidden = arch.hidden_size;
   const tokens = batch * sequence;
-  for (const [what, values] of [['input_ids', inputs.inputIds], ['attention_mask', inputs.attentionMask]] as const) {
+  for (const [what, values] of [
+    ['input_ids', inputs.inputIds],
+    ['attention_mask', inputs.attentionMask],
+  ] as const) {
     if (values.length !== tokens) throw new RangeError(`${what} has ${values.length} values, expected ${tokens}`);
   }
   const get = (name: string): Float32Array => {
@@ -38,7 +41,9 @@ export function referenceForward(model: Uint8Array, arch: ModelArchitecture, inp
 
   // Embeddings: (word + position) + token type, then LayerNorm.
   const positions = checkedIds(
-    arch.model_type === 'roberta' ? robertaPositions(ids, batch, sequence, arch.pad_token_id) : ids.map((_, i) => i % sequence),
+    arch.model_type === 'roberta'
+      ? robertaPositions(ids, batch, sequence, arch.pad_token_id)
+      : ids.map((_, i) => i % sequence),
     arch.max_position_embeddings,
     'position ids',
   );
@@ -50,7 +55,10 @@ export function referenceForward(model: Uint8Array, arch: ModelArchitecture, inp
     if (!inputs.tokenTypeIds || names.tokenTypeEmbeddings === undefined) {
       throw new Error(`${arch.model_type} needs token_type_ids`);
     }
-    rows.push({ table: get(names.tokenTypeEmbeddings), ids: checkedIds(inputs.tokenTypeIds, arch.type_vocab_size, 'token_type_ids') });
+    rows.push({
+      table: get(names.tokenTypeEmbeddings),
+      ids: checkedIds(inputs.tokenTypeIds, arch.type_vocab_size, 'token_type_ids'),
+    });
   }
   let x: Float64Array = new Float64Array(tokens * hidden);
   for (const { table, ids: rowIds } of rows) {
@@ -99,7 +107,10 @@ export function referenceForward(model: Uint8Array, arch: ModelArchitecture, inp
     }
     const attended = layerNorm(addInto(linear(context, layer.attentionOutput, hidden, hidden), x), layer.attentionNorm);
     const intermediate = linear(attended, layer.intermediate, hidden, arch.intermediate_size).map(gelu);
-    x = layerNorm(addInto(linear(intermediate, layer.output, arch.intermediate_size, hidden), attended), layer.outputNorm);
+    x = layerNorm(
+      addInto(linear(intermediate, layer.output, arch.intermediate_size, hidden), attended),
+      layer.outputNorm,
+    );
   }
   return x;
 }
@@ -125,7 +136,13 @@ function robertaPositions(ids: number[], batch: number, sequence: number, pad: n
   return positions;
 }
 
-function linearRows(input: Float64Array, inFeatures: number, outFeatures: number, weight: Float32Array, bias: Float32Array): Float64Array {
+function linearRows(
+  input: Float64Array,
+  inFeatures: number,
+  outFeatures: number,
+  weight: Float32Array,
+  bias: Float32Array,
+): Float64Array {
   const rows = input.length / inFeatures;
   const out = new Float64Array(rows * outFeatures);
   for (let r = 0; r < rows; r++) {
@@ -139,7 +156,13 @@ function linearRows(input: Float64Array, inFeatures: number, outFeatures: number
   return out;
 }
 
-function layerNormRows(input: Float64Array, width: number, gamma: Float32Array, beta: Float32Array, eps: number): Float64Array {
+function layerNormRows(
+  input: Float64Array,
+  width: number,
+  gamma: Float32Array,
+  beta: Float32Array,
+  eps: number,
+): Float64Array {
   const out = new Float64Array(input.length);
   for (let start = 0; start < input.length; start += width) {
     let mean = 0;

@@ -17,9 +17,12 @@ describe('parseCpuList', () => {
     expect(parseCpuList(text)).toEqual(ids);
   });
 
-  it.each(['a', '3-1', '0-4:0', '0-4/2', '1,,2', '-1', '0-99999999', '1-2:3:4'])('rejects %j with a TopologyError', (text) => {
-    expect(() => parseCpuList(text)).toThrow(TopologyError);
-  });
+  it.each(['a', '3-1', '0-4:0', '0-4/2', '1,,2', '-1', '0-99999999', '1-2:3:4'])(
+    'rejects %j with a TopologyError',
+    (text) => {
+      expect(() => parseCpuList(text)).toThrow(TopologyError);
+    },
+  );
 
   it('names the bad term and the accepted syntax', () => {
     expect(() => parseCpuList('0-3,x')).toThrow(/'x' is not N, A-B or A-B:STEP/);

@@ -10,7 +10,9 @@ const load = (file: string) => parseLscpu(readFileSync(`${FIXTURE_DIR}${file}`, 
 describe('renderTopologyText', () => {
   it('shows sockets, nodes, cores and sibling examples', () => {
     const text = renderTopologyText(load('epyc-7451-2s-smt-8node.lscpu-p.txt'));
-    expect(text).toContain('96 CPUs (96 online), 48 physical cores, up to 2 threads per core, 2 sockets, 8 NUMA nodes (8 with CPUs)');
+    expect(text).toContain(
+      '96 CPUs (96 online), 48 physical cores, up to 2 threads per core, 2 sockets, 8 NUMA nodes (8 with CPUs)',
+    );
     expect(text).toMatch(/^0\s+0,1,2,3\s+24\s+0-23,48-71$/m);
     expect(text).toMatch(/^7\s+1\s+6\s+42-47,90-95$/m);
     expect(text).toContain('SMT siblings: {0,48} {1,49} {2,50} {3,51} ... (48 cores with SMT)');
@@ -45,7 +47,12 @@ describe('topologyToJson', () => {
       nodes: 3,
       nodes_with_cpus: 3,
     });
-    expect(json.nodes[0]).toEqual({ id: 0, sockets: [0, 2], cores: 16, cpus: '0,2,4,6,8,10,12,14,16,18,20,22,24,26,28,30,32,34,36,38,40,42,44,46,48,50,52,54,56,58,60,62' });
+    expect(json.nodes[0]).toEqual({
+      id: 0,
+      sockets: [0, 2],
+      cores: 16,
+      cpus: '0,2,4,6,8,10,12,14,16,18,20,22,24,26,28,30,32,34,36,38,40,42,44,46,48,50,52,54,56,58,60,62',
+    });
     expect(json.cores[0]).toEqual({ core: 0, socket: 0, node: 0, cpus: [0, 32] });
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
   });

@@ -18,7 +18,15 @@ const TUNE: TuneConfig = {
   prune_margin: 0.1,
   screen_warmup_runs: 2,
   screen_min_iterations: 5,
-  space: { instances: null, cores_per_instance: null, use_all_cores: true, use_smt: null, split_batch: null, threads: ['cpus'], params: {} },
+  space: {
+    instances: null,
+    cores_per_instance: null,
+    use_all_cores: true,
+    use_smt: null,
+    split_batch: null,
+    threads: ['cpus'],
+    params: {},
+  },
 };
 
 /** A result with one instance per entry of `meansMs`, each `n` calls of seeded noise around its mean. */
@@ -62,7 +70,7 @@ describe('selectSurvivors', () => {
     expect(d.survivors).toEqual([0, 1]);
     const reasons = Object.fromEntries(d.eliminated.map((e) => [e.candidate, e.reason]));
     expect(reasons[2]).toBe('rank 3: not in the best 2 of 5 (tune.eta=4)');
-    expect(reasons[3]).toBe('20.0% behind the rung\'s best (tune.prune_margin=0.1)');
+    expect(reasons[3]).toBe("20.0% behind the rung's best (tune.prune_margin=0.1)");
     expect(reasons[4]).toBe('failed: instance 0 exited on signal SIGKILL');
   });
 

@@ -25,7 +25,12 @@ function space(topology: Topology, overrides: readonly string[]): TuneSpace {
 }
 
 const layouts = (s: TuneSpace): string[] => [
-  ...new Set(s.candidates.map((c) => `${c.layout.instances}x${c.layout.cores_per_instance}${c.layout.use_smt ? '+smt' : ''}${c.layout.split_batch ? ' split' : ''} t${c.layout.threads_per_instance}`)),
+  ...new Set(
+    s.candidates.map(
+      (c) =>
+        `${c.layout.instances}x${c.layout.cores_per_instance}${c.layout.use_smt ? '+smt' : ''}${c.layout.split_batch ? ' split' : ''} t${c.layout.threads_per_instance}`,
+    ),
+  ),
 ];
 
 describe('tune.space on a 2-core machine without SMT', () => {
@@ -50,24 +55,34 @@ describe('tune.space on a 2-core machine without SMT', () => {
   });
 
   it('throughput: whole batches per instance too; batch 1 cannot be split, and says so', () => {
-    expect(layouts(space(TWO_CORES, ['batch_size=8', 'tune.objective=throughput']))).toEqual(['1x2 t2', '2x1 t1', '2x1 split t1']);
+    expect(layouts(space(TWO_CORES, ['batch_size=8', 'tune.objective=throughput']))).toEqual([
+      '1x2 t2',
+      '2x1 t1',
+      '2x1 split t1',
+    ]);
     const one = space(TWO_CORES, ['batch_size=1', 'tune.objective=throughput']);
     expect(layouts(one)).toEqual(['1x2 t2', '2x1 t1']);
     expect(one.notes.join(' ')).toContain('2 instances cannot split batch_size=1 evenly');
   });
 
   it('use_all_cores=false adds the setups that leave a core idle', () => {
-    expect(layouts(space(TWO_CORES, ['batch_size=8', 'tune.space.use_all_cores=false', 'tune.space.params=null']))).toEqual(['1x1 t1', '1x2 t2', '2x1 split t1']);
+    expect(
+      layouts(space(TWO_CORES, ['batch_size=8', 'tune.space.use_all_cores=false', 'tune.space.params=null'])),
+    ).toEqual(['1x1 t1', '1x2 t2', '2x1 split t1']);
   });
 
   it('skips params keys the backend does not have, with a note', () => {
     const s = space(TWO_CORES, ['backend=mock', 'batch_size=8']);
     expect(s.candidates).toHaveLength(2);
-    expect(s.notes).toContain('tune.space.params: backend.execution_mode is not in this config (backend=mock); left out');
+    expect(s.notes).toContain(
+      'tune.space.params: backend.execution_mode is not in this config (backend=mock); left out',
+    );
   });
 
   it('a params key that no option of its group has is an error, not a silent skip', () => {
-    expect(() => space(TWO_CORES, ['+tune.space.params.backend.nope=[1,2]'])).toThrow(/tune.space.params: backend.nope is not a key/);
+    expect(() => space(TWO_CORES, ['+tune.space.params.backend.nope=[1,2]'])).toThrow(
+      /tune.space.params: backend.nope is not a key/,
+    );
   });
 
   it('an empty space is an error that names the keys to widen', () => {
@@ -94,7 +109,12 @@ describe("tune.space on the study's machine (2 x 24 cores, SMT)", () => {
   });
 
   it('respects launcher.sockets: one socket is 24 cores', async () => {
-    const s = space(await loadTopologyFile(STUDY), ['batch_size=24', 'launcher.sockets=[1]', 'tune.space.params=null', 'tune.space.use_smt=[false]']);
+    const s = space(await loadTopologyFile(STUDY), [
+      'batch_size=24',
+      'launcher.sockets=[1]',
+      'tune.space.params=null',
+      'tune.space.use_smt=[false]',
+    ]);
     expect(s.physical_cores).toBe(24);
     expect(s.candidates.map((c) => c.layout.instances)).toEqual([1, 2, 3, 4, 6, 8, 12, 24]);
   });

@@ -15,8 +15,21 @@ import { bench, benchStart, onlyEntry, waitFor } from '../helpers.js';
 // Chosen so that each optimum is >= 20% ahead of the runner-up: the test runs beside other test
 // files on a 2-core machine, and their load must not be able to reorder the setups.
 const MOCK = { latency_ms: null, cv: 0.03, serial_fraction: 0.5, contention: 0.05, call_overhead_ms: 2 };
-const PROBLEM = ['backend=mock', 'model=bert-tiny', 'batch_size=8', 'sequence_length=32', 'benchmark_duration=1', 'warmup_runs=3'];
-const KNOBS = ['backend.serial_fraction=0.5', 'backend.contention=0.05', 'backend.call_overhead_ms=2', '+tune.space.params.backend.gflops_per_thread=[4,8]', 'tune.min_duration_s=0.3'];
+const PROBLEM = [
+  'backend=mock',
+  'model=bert-tiny',
+  'batch_size=8',
+  'sequence_length=32',
+  'benchmark_duration=1',
+  'warmup_runs=3',
+];
+const KNOBS = [
+  'backend.serial_fraction=0.5',
+  'backend.contention=0.05',
+  'backend.call_overhead_ms=2',
+  '+tune.space.params.backend.gflops_per_thread=[4,8]',
+  'tune.min_duration_s=0.3',
+];
 
 /** The four layouts x gflops of the 2-core space, with the latency and throughput the mock will give. */
 function predicted(): { label: string; latencyMs: number; throughput: number }[] {
@@ -27,8 +40,17 @@ function predicted(): { label: string; latencyMs: number; throughput: number }[]
   ];
   return layouts.flatMap((l) =>
     [4, 8].map((g) => {
-      const latencyMs = mockMeanLatencyMs({ ...MOCK, gflops_per_thread: g }, forwardFlops(BERT_TINY, l.batch, 32), l.threads, l.instances);
-      return { label: `${l.label}, gflops_per_thread=${g}`, latencyMs, throughput: (l.instances * l.batch * 1000) / latencyMs };
+      const latencyMs = mockMeanLatencyMs(
+        { ...MOCK, gflops_per_thread: g },
+        forwardFlops(BERT_TINY, l.batch, 32),
+        l.threads,
+        l.instances,
+      );
+      return {
+        label: `${l.label}, gflops_per_thread=${g}`,
+        latencyMs,
+        throughput: (l.instances * l.batch * 1000) / latencyMs,
+      };
     }),
   );
 }
@@ -39,11 +61,25 @@ interface TuneJson {
   trials: { job: number; status: string; dir: string; rung: number; repetitions?: number }[];
   ranking: { label: string; latency_mean_ms: number; throughput_samples_per_s: number }[];
   winner: { label: string };
-  confidence: { significant: boolean; runner_up_behind: number; duration_s: number; runner_up: string; basis: string; repetitions: number[] };
+  confidence: {
+    significant: boolean;
+    runner_up_behind: number;
+    duration_s: number;
+    runner_up: string;
+    basis: string;
+    repetitions: number[];
+  };
   trials_wall_s: number;
 }
 
-function tune(args: readonly string[]): { code: number | null; stdout: string; stderr: string; cwd: string; dir: string; json: TuneJson } {
+function tune(args: readonly string[]): {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  cwd: string;
+  dir: string;
+  json: TuneJson;
+} {
   const r = bench(['tune', ...PROBLEM, ...KNOBS, ...args]);
   const dir = onlyEntry(onlyEntry(join(r.cwd, 'multirun')));
   return { ...r, dir, json: JSON.parse(readFileSync(join(dir, 'tune.json'), 'utf8')) as TuneJson };
@@ -74,16 +110,22 @@ describe('bench tune on the mock backend finds the known optimum', () => {
     const finalists = t.json.rungs[1]!.candidates.length;
     expect(t.json.confidence).toMatchObject({ significant: true, runner_up: expected[1]!.label });
     expect(t.json.confidence.duration_s).toBe(finalists === 1 ? 0.3 : 1);
-    expect(t.json.confidence).toMatchObject(finalists === 1 ? { basis: 'noise-floor', repetitions: [1, 1] } : { basis: 'repetitions', repetitions: [3, 3] });
+    expect(t.json.confidence).toMatchObject(
+      finalists === 1 ? { basis: 'noise-floor', repetitions: [1, 1] } : { basis: 'repetitions', repetitions: [3, 3] },
+    );
     expect(t.json.trials.filter((x) => x.rung === 1).every((x) => x.repetitions === 3)).toBe(true);
     expect(t.json.trials.filter((x) => x.rung === 0).every((x) => x.repetitions === 1)).toBe(true);
     // The ranking never puts screening figures beside final ones: a block per rung, each labelled.
     expect(t.stdout).toContain('rung 2 (final): ');
     expect(t.stdout).toContain(' x 1 s x 3 repetitions each, interleaved');
-    expect(t.stdout).toMatch(/-- final rung: 1 s runs x 3 repetitions \(geometric mean\) --\n {2}1 +2 x 1 core, batch 4 each, gflops_per_thread=8/);
+    expect(t.stdout).toMatch(
+      /-- final rung: 1 s runs x 3 repetitions \(geometric mean\) --\n {2}1 +2 x 1 core, batch 4 each, gflops_per_thread=8/,
+    );
     expect(t.stdout).toContain('-- rung 1, screening: 0.3 s runs, fewer warm-up calls --');
     expect(t.stdout).toContain(`winner: ${expected[0]!.label}`);
-    expect(t.stdout).toMatch(/deploy: bench backend=mock .* launcher.num_instances=2 launcher.cores_per_instance=1 launcher.split_batch=true backend.gflops_per_thread=8/);
+    expect(t.stdout).toMatch(
+      /deploy: bench backend=mock .* launcher.num_instances=2 launcher.cores_per_instance=1 launcher.split_batch=true backend.gflops_per_thread=8/,
+    );
     // The winner's config runs as a primary config of its own.
     const again = bench(['-cp', t.dir, '-cn', 'winner', 'benchmark_duration=0.3']);
     expect(again.code, again.stderr).toBe(0);
@@ -109,7 +151,11 @@ describe('bench tune on the mock backend finds the known optimum', () => {
     const bounded = tune(['tune.objective=throughput', `tune.max_latency_ms=${budgetMs}`, 'tune.latency_stat=mean']);
     expect(bounded.code, bounded.stderr).toBe(0);
     expect(bounded.json.winner.label).toBe(feasible[0]!.label);
-    expect(bounded.json.rungs[0]!.eliminated.some((e) => e.reason.includes(`mean latency`) && e.reason.includes(`over tune.max_latency_ms=${budgetMs}`))).toBe(true);
+    expect(
+      bounded.json.rungs[0]!.eliminated.some(
+        (e) => e.reason.includes(`mean latency`) && e.reason.includes(`over tune.max_latency_ms=${budgetMs}`),
+      ),
+    ).toBe(true);
   });
 
   it('the grid strategy measures every candidate at full length and agrees', () => {
@@ -171,12 +217,22 @@ describe('bench tune on the mock backend finds the known optimum', () => {
     expect(short.stderr).toContain('tune.min_duration_s=5 is above tune.max_duration_s=1');
     const badValue = bench(['tune', ...PROBLEM, '+tune.space.params.backend.cv=[-1]']);
     expect(badValue.code).toBe(1);
-    expect(badValue.stderr).toContain("tune.space: the candidate '1 x 2 cores, batch 8, cv=-1' is not a valid config (backend.cv=-1)");
+    expect(badValue.stderr).toContain(
+      "tune.space: the candidate '1 x 2 cores, batch 8, cv=-1' is not a valid config (backend.cv=-1)",
+    );
     expect(badValue.stderr).toContain('backend.cv: expected a number >= 0, got -1');
     expect(readdirSync(badValue.cwd)).toEqual([]);
-    const budget = bench(['tune', ...PROBLEM, 'tune.objective=throughput', 'tune.max_latency_ms=0.001', 'tune.min_duration_s=0.2']);
+    const budget = bench([
+      'tune',
+      ...PROBLEM,
+      'tune.objective=throughput',
+      'tune.max_latency_ms=0.001',
+      'tune.min_duration_s=0.2',
+    ]);
     expect(budget.code).toBe(1);
-    expect(budget.stderr).toMatch(/no setup ran within tune.max_latency_ms=0.001: the lowest p99 latency was [\d.]+ ms \(.*\); raise tune.max_latency_ms/);
+    expect(budget.stderr).toMatch(
+      /no setup ran within tune.max_latency_ms=0.001: the lowest p99 latency was [\d.]+ ms \(.*\); raise tune.max_latency_ms/,
+    );
     const typo = bench(['tune', ...PROBLEM, 'tune.objective=speed']);
     expect(typo.code).toBe(1);
     expect(typo.stderr).toContain('tune.objective: expected one of latency, throughput, got "speed"');

@@ -83,7 +83,13 @@ export class MockBackend implements Backend {
   }
 
   async prepare(shape: InputShape): Promise<PreparedInputs> {
-    const meanMs = mockMeanLatencyMs(this.opts, forwardFlops(this.arch, shape.batchSize, shape.sequenceLength), this.req.threads, this.req.instances) * this.factor;
+    const meanMs =
+      mockMeanLatencyMs(
+        this.opts,
+        forwardFlops(this.arch, shape.batchSize, shape.sequenceLength),
+        this.req.threads,
+        this.req.instances,
+      ) * this.factor;
     const prepared: MockInputs = { shape, meanMs, mu: Math.log(meanMs) - this.sigma ** 2 / 2 };
     this.prepared.push(prepared);
     return prepared;
@@ -109,7 +115,9 @@ export class MockBackend implements Backend {
       // One shape (a latency run): its mean; several (a dispatch run): the mean of each request length.
       ...(this.prepared.length <= 1
         ? { mean_latency_ms: means[0] ?? null }
-        : { mean_latency_ms_by_length: Object.fromEntries(this.prepared.map((p) => [p.shape.sequenceLength, p.meanMs])) }),
+        : {
+            mean_latency_ms_by_length: Object.fromEntries(this.prepared.map((p) => [p.shape.sequenceLength, p.meanMs])),
+          }),
       cv: this.opts.cv,
       ...(this.opts.run_cv ? { run_cv: this.opts.run_cv, repetition: this.req.repetition ?? 1 } : {}),
     };

@@ -35,7 +35,9 @@ export interface OnnxRuntimeOptions {
 }
 
 /** What the optimized-graph cache did for this session. */
-type GraphCache = { readonly status: 'off' } | { readonly status: 'hit' | 'written' | 'failed'; readonly file: string; readonly note?: string };
+type GraphCache =
+  | { readonly status: 'off' }
+  | { readonly status: 'hit' | 'written' | 'failed'; readonly file: string; readonly note?: string };
 
 export const ORT_VERSION = ort.env.versions.node ?? ort.env.versions.common;
 
@@ -53,9 +55,13 @@ export class OnnxRuntimeBackend implements Backend {
     private readonly req: BackendRequest,
   ) {}
 
-  sessionOptions(level: OnnxRuntimeOptions['graph_optimization_level'] = this.opts.graph_optimization_level, saveTo: string | null = null): ort.InferenceSession.SessionOptions {
+  sessionOptions(
+    level: OnnxRuntimeOptions['graph_optimization_level'] = this.opts.graph_optimization_level,
+    saveTo: string | null = null,
+  ): ort.InferenceSession.SessionOptions {
     const extra: Record<string, string> = {};
-    for (const [k, v] of Object.entries(this.opts.session_config)) extra[k] = typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
+    for (const [k, v] of Object.entries(this.opts.session_config))
+      extra[k] = typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
     return {
       executionProviders: ['cpu'],
       intraOpNumThreads: this.req.threads,
@@ -97,7 +103,11 @@ export class OnnxRuntimeBackend implements Backend {
       paddedTokens: shape.paddedTokens ?? 0,
       padTokenId: this.model.arch.pad_token_id,
     });
-    const prepared: OrtInputs = { shape, inputs, feeds: Object.fromEntries(inputs.map((f) => [f.name, new ort.Tensor(f.type, f.data, [...f.dims])])) };
+    const prepared: OrtInputs = {
+      shape,
+      inputs,
+      feeds: Object.fromEntries(inputs.map((f) => [f.name, new ort.Tensor(f.type, f.data, [...f.dims])])),
+    };
     this.prepared.push(prepared);
     return prepared;
   }
@@ -126,15 +136,23 @@ export class OnnxRuntimeBackend implements Backend {
         return session;
       } catch (err) {
         rmSync(cached, { force: true });
-        this.graphCache = { status: 'failed', file: cached, note: `the cached graph did not load and was removed: ${(err as Error).message.split('\n')[0]}` };
+        this.graphCache = {
+          status: 'failed',
+          file: cached,
+          note: `the cached graph did not load and was removed: ${(err as Error).message.split('\n')[0]}`,
+        };
       }
     }
-    // Save the optimized graph beside its final name, then rename it in: instances optimizing at once never read half a file.
+    // Save the optimized graph beside its final name, then rename it in: instances optimizing at once never read half a
+    // file.
     const tmp = `${cached}.${process.pid}.tmp`;
     try {
       mkdirSync(join(cacheRoot(), 'optimized'), { recursive: true });
       // ORT warns that a level-all graph may be CPU-specific: the cache key has the CPU in it.
-      const session = await ort.InferenceSession.create(file, { ...this.sessionOptions(level, tmp), logSeverityLevel: 3 });
+      const session = await ort.InferenceSession.create(file, {
+        ...this.sessionOptions(level, tmp),
+        logSeverityLevel: 3,
+      });
       renameSync(tmp, cached);
       if (copyOut) copyFileSync(cached, copyOut);
       if (this.graphCache.status !== 'failed') this.graphCache = { status: 'written', file: cached };
@@ -142,7 +160,11 @@ export class OnnxRuntimeBackend implements Backend {
     } catch (err) {
       rmSync(tmp, { force: true });
       // Caching is an optimization: without it (e.g. a model too big to save inline) the run goes on.
-      this.graphCache = { status: 'failed', file: cached, note: `not cached: ${(err as Error).message.split('\n')[0]}` };
+      this.graphCache = {
+        status: 'failed',
+        file: cached,
+        note: `not cached: ${(err as Error).message.split('\n')[0]}`,
+      };
       return ort.InferenceSession.create(file, this.sessionOptions(level, copyOut));
     }
   }
@@ -196,7 +218,10 @@ function describeInputs(prepared: readonly OrtInputs[]): Record<string, unknown>
   if (!first) return { inputs: [] };
   if (prepared.length === 1) {
     // Tokens of every sequence fed as padding (scenario.padding), counted in the mask fed.
-    return { inputs: first.inputs.map((f) => ({ name: f.name, role: f.role, type: f.type, dims: f.dims })), padded_tokens: paddedInFeeds(first.inputs) };
+    return {
+      inputs: first.inputs.map((f) => ({ name: f.name, role: f.role, type: f.type, dims: f.dims })),
+      padded_tokens: paddedInFeeds(first.inputs),
+    };
   }
   return {
     inputs: first.inputs.map((f) => ({ name: f.name, role: f.role, type: f.type, dims: ['batch', 'request length'] })),
@@ -217,7 +242,12 @@ function paddedInFeeds(feeds: readonly Feed[]): number {
 export function optimizedGraphPath(file: string, level: string): string {
   const st = statSync(file);
   const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
-  const cpu = ['model name', 'flags', 'Features'].map((k) => cpuinfo.split('\n').find((l) => l.startsWith(k)) ?? '').join('\n');
-  const key = createHash('sha256').update(JSON.stringify({ file, size: st.size, mtime: st.mtimeMs, ort: ORT_VERSION, level, cpu })).digest('hex').slice(0, 16);
+  const cpu = ['model name', 'flags', 'Features']
+    .map((k) => cpuinfo.split('\n').find((l) => l.startsWith(k)) ?? '')
+    .join('\n');
+  const key = createHash('sha256')
+    .update(JSON.stringify({ file, size: st.size, mtime: st.mtimeMs, ort: ORT_VERSION, level, cpu }))
+    .digest('hex')
+    .slice(0, 16);
   return join(cacheRoot(), 'optimized', `${basename(file, '.onnx')}-${level}-${key}.onnx`);
 }

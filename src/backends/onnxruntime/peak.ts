@@ -61,7 +61,10 @@ async function matmulModel(): Promise<Uint8Array> {
 }
 
 /** Runs the probe in this process, on `cpus` (this process's affinity, for the interference check). */
-export async function measureGemmPeak(threads: number, opts: { readonly probeMs: number; readonly cpus: readonly number[] }): Promise<GemmProbe> {
+export async function measureGemmPeak(
+  threads: number,
+  opts: { readonly probeMs: number; readonly cpus: readonly number[] },
+): Promise<GemmProbe> {
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(await matmulModel(), {
     executionProviders: ['cpu'],
@@ -107,7 +110,10 @@ export function machineIdentity(): Pick<PeakKey, 'cpu_model' | 'online_cpus'> {
 
 /** The key as one string, its environment in name order. */
 function canonical(key: PeakKey): string {
-  return JSON.stringify({ ...key, env: Object.fromEntries(Object.entries(key.env).sort(([a], [b]) => a.localeCompare(b))) });
+  return JSON.stringify({
+    ...key,
+    env: Object.fromEntries(Object.entries(key.env).sort(([a], [b]) => a.localeCompare(b))),
+  });
 }
 
 /** Where the figure for `key` is kept: `<cache>/peak/gemm-t<threads>-<hash of the key>.json`. */

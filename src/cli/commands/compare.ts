@@ -5,7 +5,17 @@
  * rests only on disturbed measurements (inconclusive).
  */
 import { argParser, UsageError } from '../args.js';
-import { compareSets, DEFAULT_NOISE_FLOOR, inconclusiveRows, MIN_REPETITIONS, parseThreshold, pct, regressions, unresolvedRows, type MatchedRow } from '../../report/compare.js';
+import {
+  compareSets,
+  DEFAULT_NOISE_FLOOR,
+  inconclusiveRows,
+  MIN_REPETITIONS,
+  parseThreshold,
+  pct,
+  regressions,
+  unresolvedRows,
+  type MatchedRow,
+} from '../../report/compare.js';
 import { COMPARE_FORMATS, renderComparison, speedText, type CompareFormat } from '../../report/compare-render.js';
 import { loadResultSet } from '../../report/load.js';
 import type { Adjustment } from '../../stats/repetitions.js';
@@ -89,22 +99,29 @@ async function parseFlags(argv: readonly string[]): Promise<Flags | 'help'> {
   const positional = parsed._.map(String);
   if (positional.length !== 2) throw new UsageError(`expected two result sets A and B, got ${positional.length}`);
   const format = parsed.format;
-  if (!(COMPARE_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format: invalid choice '${format}' (choose from ${COMPARE_FORMATS.join(', ')})`);
+  if (!(COMPARE_FORMATS as readonly string[]).includes(format))
+    throw new UsageError(`--format: invalid choice '${format}' (choose from ${COMPARE_FORMATS.join(', ')})`);
   let threshold: number | null = null;
   if (parsed['fail-on-regression'] !== undefined) {
     threshold = parseThreshold(parsed['fail-on-regression']);
-    if (threshold === null) throw new UsageError(`--fail-on-regression: expected a percentage such as 5% or 2.5 (a bare number below 1 is ambiguous: write 5% or 0.05%), got '${parsed['fail-on-regression']}'`);
+    if (threshold === null)
+      throw new UsageError(
+        `--fail-on-regression: expected a percentage such as 5% or 2.5 (a bare number below 1 is ambiguous: write 5% or 0.05%), got '${parsed['fail-on-regression']}'`,
+      );
   }
   let noiseFloor = DEFAULT_NOISE_FLOOR;
   if (parsed['noise-floor'] !== undefined) {
     const x = parseThreshold(parsed['noise-floor']);
     if (x === null || x > 1) {
-      throw new UsageError(`--noise-floor: expected a percentage from 0% to 100% such as 10% or 5 (a bare number below 1 is ambiguous: write 10% or 0.1%), got '${parsed['noise-floor']}'`);
+      throw new UsageError(
+        `--noise-floor: expected a percentage from 0% to 100% such as 10% or 5 (a bare number below 1 is ambiguous: write 10% or 0.1%), got '${parsed['noise-floor']}'`,
+      );
     }
     noiseFloor = x;
   }
   const adjust = parsed.adjust ?? 'holm';
-  if (adjust !== 'holm' && adjust !== 'bh' && adjust !== 'none') throw new UsageError(`--adjust: invalid choice '${adjust}' (choose from holm, bh, none)`);
+  if (adjust !== 'holm' && adjust !== 'bh' && adjust !== 'none')
+    throw new UsageError(`--adjust: invalid choice '${adjust}' (choose from holm, bh, none)`);
   const number = (name: string, text: string | undefined, fallback: number, ok: (x: number) => boolean): number => {
     if (text === undefined) return fallback;
     const x = Number(text);
@@ -116,7 +133,10 @@ async function parseFlags(argv: readonly string[]): Promise<Flags | 'help'> {
     b: positional[1]!,
     format: format as CompareFormat,
     threshold,
-    ignore: parsed.ignore.flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter((s) => s !== ''),
+    ignore: parsed.ignore
+      .flatMap((s) => String(s).split(','))
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
     alpha: number('alpha', parsed.alpha, 0.05, (x) => x > 0 && x < 1),
     resamples: number('resamples', parsed.resamples, 2000, (x) => Number.isInteger(x) && x >= 100),
     seed: number('seed', parsed.seed, 1, (x) => Number.isSafeInteger(x) && x >= 0),
@@ -127,7 +147,11 @@ async function parseFlags(argv: readonly string[]): Promise<Flags | 'help'> {
 
 /** A matched row's setup as `key=value ...`; `(all)` when nothing varies (as the table says). */
 function setupText(m: MatchedRow): string {
-  return Object.entries(m.setup).map(([k, v]) => `${k}=${v}`).join(' ') || '(all)';
+  return (
+    Object.entries(m.setup)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ') || '(all)'
+  );
 }
 
 /** Like diff(1): 2 is trouble (bad flags, unreadable input), 1 a regression. */
@@ -165,7 +189,9 @@ export async function run(argv: readonly string[]): Promise<number> {
       const bad = regressions(cmp, flags.threshold);
       const pctText = `${+(flags.threshold * 100).toFixed(4)}%`;
       if (bad.length > 0) {
-        process.stderr.write(`bench compare: ${bad.length} regression${bad.length === 1 ? '' : 's'} past ${pctText}:\n`);
+        process.stderr.write(
+          `bench compare: ${bad.length} regression${bad.length === 1 ? '' : 's'} past ${pctText}:\n`,
+        );
         for (const m of bad) {
           process.stderr.write(`  ${setupText(m)}: ${speedText(m)}\n`);
         }

@@ -36,9 +36,16 @@ Flags:
   -h, --help                      this text`;
 
 const list = (v: string | undefined): string[] =>
-  v === undefined ? [] : v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  v === undefined
+    ? []
+    : v
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== '');
 
-async function parse(argv: readonly string[]): Promise<{ input: string; output: string; settings: QuantizationSettings; json: boolean } | 'help'> {
+async function parse(
+  argv: readonly string[],
+): Promise<{ input: string; output: string; settings: QuantizationSettings; json: boolean } | 'help'> {
   const parsed = await argParser(argv)
     .option('weight-type', { type: 'string', choices: WEIGHT_TYPES, default: DEFAULT_QUANTIZATION.weight_type })
     .option('per-channel', { type: 'boolean', default: DEFAULT_QUANTIZATION.per_channel })
@@ -53,12 +60,16 @@ async function parse(argv: readonly string[]): Promise<{ input: string; output: 
   if (parsed.help) return 'help';
   const positional = parsed._.map(String);
   if (positional.length !== 2) {
-    throw new UsageError(`expected INPUT.onnx and OUTPUT.onnx, got ${positional.length} argument${positional.length === 1 ? '' : 's'}`);
+    throw new UsageError(
+      `expected INPUT.onnx and OUTPUT.onnx, got ${positional.length} argument${positional.length === 1 ? '' : 's'}`,
+    );
   }
   const opTypes = parsed['op-types'] === undefined ? [...DEFAULT_QUANTIZATION.op_types] : list(parsed['op-types']);
   for (const op of opTypes) {
     if (!(QUANTIZABLE_OP_TYPES as readonly string[]).includes(op)) {
-      throw new UsageError(`--op-types: ${JSON.stringify(op)} cannot be quantized dynamically; choose from ${QUANTIZABLE_OP_TYPES.join(', ')}`);
+      throw new UsageError(
+        `--op-types: ${JSON.stringify(op)} cannot be quantized dynamically; choose from ${QUANTIZABLE_OP_TYPES.join(', ')}`,
+      );
     }
   }
   return {
@@ -80,9 +91,12 @@ async function parse(argv: readonly string[]): Promise<{ input: string; output: 
 /** Checks the two paths before any work, so a typo costs nothing. */
 function checkPaths(input: string, output: string): void {
   if (!existsSync(input)) throw new QuantizeFileError('input', `${input} does not exist; give an fp32 .onnx file`);
-  if (statSync(input).isDirectory()) throw new QuantizeFileError('input', `${input} is a folder; give the .onnx file inside it (e.g. onnx/model.onnx)`);
-  if (output === input) throw new QuantizeFileError('output', `${output} is the input file; write the int8 model to another file`);
-  if (existsSync(output) && statSync(output).isDirectory()) throw new QuantizeFileError('output', `${output} is a folder; give a file name`);
+  if (statSync(input).isDirectory())
+    throw new QuantizeFileError('input', `${input} is a folder; give the .onnx file inside it (e.g. onnx/model.onnx)`);
+  if (output === input)
+    throw new QuantizeFileError('output', `${output} is the input file; write the int8 model to another file`);
+  if (existsSync(output) && statSync(output).isDirectory())
+    throw new QuantizeFileError('output', `${output} is a folder; give a file name`);
   const dir = dirname(output);
   if (!existsSync(dir)) throw new QuantizeFileError('output', `cannot write ${output}: folder ${dir} does not exist`);
   try {
@@ -105,21 +119,28 @@ export async function run(argv: readonly string[]): Promise<number> {
     const made = await quantizeFile(args.input, args.output, args.settings);
     const r = made.report;
     if (args.json) {
-      process.stdout.write(`${JSON.stringify({ input: args.input, output: args.output, settings: args.settings, ...made }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ input: args.input, output: args.output, settings: args.settings, ...made }, null, 2)}\n`,
+      );
       return 0;
     }
-    const byOp = Object.entries(r.quantized).map(([op, n]) => `${op} ${n}`).join(', ');
+    const byOp = Object.entries(r.quantized)
+      .map(([op, n]) => `${op} ${n}`)
+      .join(', ');
     process.stdout.write(
       `bench quantize: ${r.nodes_quantized} nodes quantized${byOp ? ` (${byOp})` : ''}, ${r.skipped.length} left fp32 · ` +
         `${mb(made.size_bytes_in)} -> ${mb(made.size_bytes_out)} · ${displayPath(args.output)} in ${(made.elapsed_ms / 1000).toFixed(1)} s\n`,
     );
     if (r.nodes_quantized === 0) {
-      process.stderr.write(`bench quantize: warning: nothing was quantized (no ${args.settings.op_types.join('/')} node with a constant float weight)\n`);
+      process.stderr.write(
+        `bench quantize: warning: nothing was quantized (no ${args.settings.op_types.join('/')} node with a constant float weight)\n`,
+      );
     }
     return 0;
   } catch (err) {
     // Which of the two files is at fault leads the message.
-    if (err instanceof QuantizeFileError) throw new QuantizeFileError(err.which, `${err.which === 'input' ? 'INPUT' : 'OUTPUT'}: ${err.message}`);
+    if (err instanceof QuantizeFileError)
+      throw new QuantizeFileError(err.which, `${err.which === 'input' ? 'INPUT' : 'OUTPUT'}: ${err.message}`);
     throw err;
   }
 }

@@ -44,7 +44,9 @@ export async function run(argv: readonly string[]): Promise<number> {
   const out = parsed.out;
   try {
     const r = await writeReport(dir, out === undefined ? {} : { out });
-    process.stdout.write(`bench report: ${displayPath(r.html)} (${r.model.rows.length} run${r.model.rows.length === 1 ? '' : 's'})\n`);
+    process.stdout.write(
+      `bench report: ${displayPath(r.html)} (${r.model.rows.length} run${r.model.rows.length === 1 ? '' : 's'})\n`,
+    );
     for (const c of r.charts) {
       process.stdout.write(c.file ? `  chart   ${displayPath(c.file)}\n` : `  skipped ${c.title}: ${c.skipped}\n`);
     }

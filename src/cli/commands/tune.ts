@@ -61,10 +61,17 @@ export async function run(argv: readonly string[]): Promise<number> {
   let source: ConfigSource = configSourceOf(parsed);
   let resumeDir: string | undefined;
   if (parsed.resume !== undefined) {
-    if (overrides.length > 0) throw new UsageError(`--resume finishes the tune as it was configured: drop the overrides (${overrides.join(' ')})`);
+    if (overrides.length > 0)
+      throw new UsageError(
+        `--resume finishes the tune as it was configured: drop the overrides (${overrides.join(' ')})`,
+      );
     resumeDir = resolve(parsed.resume);
-    if (!existsSync(resumeDir)) throw new ConfigError(`--resume: ${parsed.resume} does not exist; give the multirun/DATE/TIME folder a tune wrote`);
-    if (!existsSync(join(resumeDir, TUNE_JSON))) throw new ConfigError(`--resume: ${parsed.resume} is not a tune directory (no ${TUNE_JSON})`);
+    if (!existsSync(resumeDir))
+      throw new ConfigError(
+        `--resume: ${parsed.resume} does not exist; give the multirun/DATE/TIME folder a tune wrote`,
+      );
+    if (!existsSync(join(resumeDir, TUNE_JSON)))
+      throw new ConfigError(`--resume: ${parsed.resume} is not a tune directory (no ${TUNE_JSON})`);
     const origin = readSweepOrigin(resumeDir);
     source = origin.source;
     overrides = origin.overrides;
@@ -85,9 +92,14 @@ export async function run(argv: readonly string[]): Promise<number> {
       onEvent: (e) => {
         if (e.type === 'tune-start') {
           const t = e.tune;
-          const search = t.strategy === 'grid' ? `grid: every candidate for ${t.max_duration_s} s` : `successive halving ${t.min_duration_s} s -> ${t.max_duration_s} s (eta ${t.eta})`;
+          const search =
+            t.strategy === 'grid'
+              ? `grid: every candidate for ${t.max_duration_s} s`
+              : `successive halving ${t.min_duration_s} s -> ${t.max_duration_s} s (eta ${t.eta})`;
           const budget = t.max_latency_ms !== null ? `, ${t.latency_stat} latency <= ${t.max_latency_ms} ms` : '';
-          out(`bench: tuning for ${t.objective}${budget} on ${e.space.physical_cores} cores${e.space.smt ? ' (SMT)' : ''}: ${e.space.candidates.length} candidates, ${search}, into ${displayPath(e.dir)}`);
+          out(
+            `bench: tuning for ${t.objective}${budget} on ${e.space.physical_cores} cores${e.space.smt ? ' (SMT)' : ''}: ${e.space.candidates.length} candidates, ${search}, into ${displayPath(e.dir)}`,
+          );
           for (const n of e.space.notes) out(`  note: ${n}`);
         } else if (e.type === 'rung-start') {
           total = e.candidates.length;
@@ -95,24 +107,40 @@ export async function run(argv: readonly string[]): Promise<number> {
           labels = new Map(e.candidates.map((c) => [c.overrides, c.label]));
           const reps = e.repetitions;
           const interleaved = reps > 1 ? ` x ${reps} repetitions each, interleaved` : '';
-          out(`rung ${e.rung + 1}${e.final ? ' (final)' : ''}: ${plural(e.candidates.length, 'candidate')} x ${e.duration_s} s${interleaved}`);
+          out(
+            `rung ${e.rung + 1}${e.final ? ' (final)' : ''}: ${plural(e.candidates.length, 'candidate')} x ${e.duration_s} s${interleaved}`,
+          );
         } else if (e.type === 'repetition-end' && e.planned > 1) {
-          const label = [...labels].find(([o]) => o.every((x) => e.overrides.includes(x)))?.[1] ?? e.overrides.join(' ');
+          const label =
+            [...labels].find(([o]) => o.every((x) => e.overrides.includes(x)))?.[1] ?? e.overrides.join(' ');
           out(`  ${renderRepetitionLine(e, '', label)}`);
         } else if (e.type === 'trial-end') {
           const t = e.trial;
           const across = (t.repetitions ?? 1) > 1 ? ` (geometric mean of ${t.repetitions} repetitions)` : '';
-          const figure = t.status !== 'ok' ? `${t.status}: ${(t.error ?? '').split('\n')[0]}` : `${ms(t.latency_mean_ms!)} ms  ${fmt(t.throughput_samples_per_s!)}/s${across}`;
-          out(`  [${++index}/${total}] ${e.candidate.label}: ${figure}${e.kept ? ' (kept from the earlier run)' : ` (${t.wall_s.toFixed(1)} s)`}`);
+          const figure =
+            t.status !== 'ok'
+              ? `${t.status}: ${(t.error ?? '').split('\n')[0]}`
+              : `${ms(t.latency_mean_ms!)} ms  ${fmt(t.throughput_samples_per_s!)}/s${across}`;
+          out(
+            `  [${++index}/${total}] ${e.candidate.label}: ${figure}${e.kept ? ' (kept from the earlier run)' : ` (${t.wall_s.toFixed(1)} s)`}`,
+          );
           // A disturbed measurement is worth knowing about in a search too (job.ts words it).
           for (const w of e.warnings.filter(isDisturbanceWarning)) out(`      warning: ${w}`);
         } else if (e.type === 'rung-end' && !e.rung.final) {
           const why = new Map<string, number>();
           for (const x of e.rung.eliminated) {
-            const kind = x.reason.startsWith('failed') ? 'failed' : x.reason.includes('behind') ? 'too far behind' : x.reason.includes('max_latency_ms') ? 'over the latency budget' : 'outranked';
+            const kind = x.reason.startsWith('failed')
+              ? 'failed'
+              : x.reason.includes('behind')
+                ? 'too far behind'
+                : x.reason.includes('max_latency_ms')
+                  ? 'over the latency budget'
+                  : 'outranked';
             why.set(kind, (why.get(kind) ?? 0) + 1);
           }
-          out(`  kept ${e.rung.survivors.length}; dropped ${e.rung.eliminated.length}${why.size > 0 ? ` (${[...why].map(([k, n]) => `${n} ${k}`).join(', ')})` : ''}`);
+          out(
+            `  kept ${e.rung.survivors.length}; dropped ${e.rung.eliminated.length}${why.size > 0 ? ` (${[...why].map(([k, n]) => `${n} ${k}`).join(', ')})` : ''}`,
+          );
         }
       },
     });
@@ -127,11 +155,15 @@ function report(o: TuneOutcome, interruptedCode: number | null): number {
   const dir = displayPath(o.dir);
   if (o.ranking.length > 0) out(renderRanking(o));
   if (o.status === 'interrupted') {
-    process.stderr.write(`bench: tune interrupted after ${o.trials.length} runs; finish it with: bench tune --resume ${dir}\n`);
+    process.stderr.write(
+      `bench: tune interrupted after ${o.trials.length} runs; finish it with: bench tune --resume ${dir}\n`,
+    );
     return interruptedCode ?? 130;
   }
   if (o.status === 'no-setup') {
-    const ran = o.ranking.filter((r) => r.budget_latency_ms !== null).sort((a, b) => a.budget_latency_ms! - b.budget_latency_ms!);
+    const ran = o.ranking
+      .filter((r) => r.budget_latency_ms !== null)
+      .sort((a, b) => a.budget_latency_ms! - b.budget_latency_ms!);
     const fix =
       o.tune.max_latency_ms !== null && ran.length > 0
         ? ` within tune.max_latency_ms=${o.tune.max_latency_ms}: the lowest ${o.tune.latency_stat} latency was ${ms(ran[0]!.budget_latency_ms!)} ms (${ran[0]!.label}); raise tune.max_latency_ms or lower batch_size`
@@ -143,7 +175,10 @@ function report(o: TuneOutcome, interruptedCode: number | null): number {
   const c = o.confidence;
   const worse = o.tune.objective === 'latency' ? 'takes' : 'delivers';
   const more = o.tune.objective === 'latency' ? 'longer' : 'less';
-  const interval = c && c.lo !== null && c.hi !== null ? `${Math.round(c.confidence * 100)}% CI ${pct(c.lo, false)} to ${pct(c.hi, false)}, ` : '';
+  const interval =
+    c && c.lo !== null && c.hi !== null
+      ? `${Math.round(c.confidence * 100)}% CI ${pct(c.lo, false)} to ${pct(c.hi, false)}, `
+      : '';
   let conf = 'the only setup that ran';
   if (c && c.basis === 'repetitions') {
     conf =
@@ -159,8 +194,11 @@ function report(o: TuneOutcome, interruptedCode: number | null): number {
   out(`    or: bench -cp ${dir} -cn winner`);
   if (o.winner_plan) out(renderPlan(o.winner_plan as unknown as PlanJson, 'this machine').trimEnd());
   const failed = o.trials.filter((t) => t.status !== 'ok').length;
-  const kept = o.trials_wall_s === 0 && o.trials.length > 0 ? ' (all kept from the earlier run: the tune was finished)' : '';
-  out(`bench: ${plural(o.trials.length, 'run')} (${o.trials_wall_s.toFixed(1)} s of runs, ${o.elapsed_s.toFixed(1)} s in all)${kept}${failed > 0 ? `, ${failed} failed` : ''}; ranking in ${dir}/tune.csv, config in ${dir}/winner.yaml`);
+  const kept =
+    o.trials_wall_s === 0 && o.trials.length > 0 ? ' (all kept from the earlier run: the tune was finished)' : '';
+  out(
+    `bench: ${plural(o.trials.length, 'run')} (${o.trials_wall_s.toFixed(1)} s of runs, ${o.elapsed_s.toFixed(1)} s in all)${kept}${failed > 0 ? `, ${failed} failed` : ''}; ranking in ${dir}/tune.csv, config in ${dir}/winner.yaml`,
+  );
   return 0;
 }
 
@@ -170,7 +208,10 @@ function report(o: TuneOutcome, interruptedCode: number | null): number {
  * is against the winner's figure in the same rung.
  */
 function renderRanking(o: TuneOutcome): string {
-  const objective = o.tune.objective === 'latency' ? 'latency: worst instance mean per batch' : 'throughput: sequences/s summed over instances';
+  const objective =
+    o.tune.objective === 'latency'
+      ? 'latency: worst instance mean per batch'
+      : 'throughput: sequences/s summed over instances';
   const header = ['rank', 'setup', 'mean ms', `${o.tune.latency_stat} ms`, 'seq/s', 'vs winner', 'dropped'];
   const worse = o.tune.objective === 'latency' ? 'longer' : 'less';
   const cells = (r: RankRow): string[] => [
@@ -180,25 +221,41 @@ function renderRanking(o: TuneOutcome): string {
     r.budget_latency_ms === null ? '-' : r.budget_supported ? ms(r.budget_latency_ms) : 'n/a',
     r.throughput_samples_per_s === null ? '-' : fmt(r.throughput_samples_per_s),
     // -vs_winner is how far behind: "1.5% longer" (latency) or "1.5% less" (throughput).
-    r.vs_winner === null ? '-' : r.vs_winner === 0 && r.rank === 1 ? 'winner' : r.vs_winner <= 0 ? `${pct(-r.vs_winner, false)} ${worse}` : `${pct(r.vs_winner, false)} better`,
+    r.vs_winner === null
+      ? '-'
+      : r.vs_winner === 0 && r.rank === 1
+        ? 'winner'
+        : r.vs_winner <= 0
+          ? `${pct(-r.vs_winner, false)} ${worse}`
+          : `${pct(r.vs_winner, false)} better`,
     r.dropped ?? '',
   ];
   const all = o.ranking.map(cells);
   const widths = header.map((h, k) => Math.max(h.length, ...all.map((r) => r[k]!.length)));
   const line = (c: string[]): string => `  ${c.map((x, k) => x.padEnd(widths[k]!)).join('  ')}`.trimEnd();
-  const lines = [`ranking (${objective}); each block's figures come from one rung, and "vs winner" is against the winner in that rung:`, line(header)];
+  const lines = [
+    `ranking (${objective}); each block's figures come from one rung, and "vs winner" is against the winner in that rung:`,
+    line(header),
+  ];
   const rungs = [...new Set(o.ranking.map((r) => r.rung))];
   for (const rung of rungs) {
     const rows = o.ranking.filter((r) => r.rung === rung);
     const final = rows.some((r) => r.final);
     const reps = Math.max(...rows.map((r) => r.repetitions));
     const what = final ? 'final rung' : `rung ${rung + 1}, screening`;
-    const repText = reps > 1 ? ` x ${rows.every((r) => r.repetitions === reps) ? reps : `up to ${reps}`} repetitions (geometric mean)` : '';
-    lines.push(`  -- ${what}: ${rows[0]?.duration_s ?? '?'} s runs${repText}${final ? '' : ', fewer warm-up calls'} --`);
+    const repText =
+      reps > 1
+        ? ` x ${rows.every((r) => r.repetitions === reps) ? reps : `up to ${reps}`} repetitions (geometric mean)`
+        : '';
+    lines.push(
+      `  -- ${what}: ${rows[0]?.duration_s ?? '?'} s runs${repText}${final ? '' : ', fewer warm-up calls'} --`,
+    );
     lines.push(...rows.map((r) => line(cells(r))));
   }
   if (o.ranking.some((r) => r.budget_latency_ms !== null && !r.budget_supported)) {
-    lines.push(`  (n/a: too few calls for a 95% interval of the ${o.tune.latency_stat}; tune.csv leaves it empty, tune.json keeps it)`);
+    lines.push(
+      `  (n/a: too few calls for a 95% interval of the ${o.tune.latency_stat}; tune.csv leaves it empty, tune.json keeps it)`,
+    );
   }
   return lines.join('\n');
 }

@@ -89,7 +89,9 @@ export class Dispatcher {
     this.queues = Array.from({ length: n }, () => []);
     this.busy = Array.from({ length: n }, () => false);
     this.outstanding = Array.from({ length: n }, () => 0);
-    this.poolInstances = Array.from({ length: pools }, (_, p) => setup.poolOfInstance.flatMap((q, i) => (q === p ? [i] : [])));
+    this.poolInstances = Array.from({ length: pools }, (_, p) =>
+      setup.poolOfInstance.flatMap((q, i) => (q === p ? [i] : [])),
+    );
     this.queuedPerPool = Array.from({ length: pools }, () => 0);
     this.maxQueuePerPool = Array.from({ length: pools }, () => 0);
   }
@@ -100,7 +102,11 @@ export class Dispatcher {
       this.settle = { resolve: resolveRun, reject: rejectRun };
       const deadline = setTimeout(() => {
         const left = this.issued - this.completed;
-        this.fail(new DispatchTimeout(`${this.completed} requests completed, ${left} still outstanding after ${(deadlineMs / 1000).toFixed(0)} s`));
+        this.fail(
+          new DispatchTimeout(
+            `${this.completed} requests completed, ${left} still outstanding after ${(deadlineMs / 1000).toFixed(0)} s`,
+          ),
+        );
       }, deadlineMs);
       const done = this.settle;
       this.settle = {
@@ -116,7 +122,10 @@ export class Dispatcher {
       this.t0 = this.now();
       if (this.workload.mode === 'open') this.tick();
       else {
-        const first = this.workload.requests === null ? this.workload.clients : Math.min(this.workload.clients, this.workload.requests);
+        const first =
+          this.workload.requests === null
+            ? this.workload.clients
+            : Math.min(this.workload.clients, this.workload.requests);
         for (let c = 0; c < first; c++) this.arrive(this.clock(), this.clock());
         this.maybeFinish();
       }
@@ -149,11 +158,22 @@ export class Dispatcher {
     const length = this.workload.lengths.at(id);
     const pool = this.setup.route(length);
     const candidates = this.poolInstances[pool];
-    if (!candidates || candidates.length === 0) throw new Error(`request ${id} of ${length} tokens routed to pool ${pool}, which has no instance`);
+    if (!candidates || candidates.length === 0)
+      throw new Error(`request ${id} of ${length} tokens routed to pool ${pool}, which has no instance`);
     // Least outstanding first, ties to the lowest index: a length-blind balancer within the pool.
     let instance = candidates[0]!;
     for (const i of candidates) if (this.outstanding[i]! < this.outstanding[instance]!) instance = i;
-    const rec: RequestRecord = { id, length, pool, instance, arrival_ms: arrivalMs, released_ms: releasedMs, start_ms: NaN, end_ms: NaN, service_ms: NaN };
+    const rec: RequestRecord = {
+      id,
+      length,
+      pool,
+      instance,
+      arrival_ms: arrivalMs,
+      released_ms: releasedMs,
+      start_ms: NaN,
+      end_ms: NaN,
+      service_ms: NaN,
+    };
     this.records.push(rec);
     this.outstanding[instance]!++;
     if (!this.busy[instance]) this.startService(instance, rec);
@@ -219,4 +239,3 @@ export class Dispatcher {
     });
   }
 }
-

@@ -87,17 +87,32 @@ export async function runDispatch(req: ScenarioContext): Promise<ScenarioOutcome
       workload: again,
       onSpawn,
     });
-    baselineStats = setupStats(baselineRun.run, again, router, ['homogeneous'], [placement.baseline.length], 'homogeneous');
+    baselineStats = setupStats(
+      baselineRun.run,
+      again,
+      router,
+      ['homogeneous'],
+      [placement.baseline.length],
+      'homogeneous',
+    );
   }
 
   const poolNames = s.pools.map((p) => p.name);
   const dispatchedReport: SetupReport = {
     setup: 'dispatched',
     description: placement.pools
-      .map((p, i) => `${p.name} ${describeClass(classOfPool[i]!)}: ${p.instances.length} x ${p.cores_per_instance} core${p.cores_per_instance === 1 ? '' : 's'}`)
+      .map(
+        (p, i) =>
+          `${p.name} ${describeClass(classOfPool[i]!)}: ${p.instances.length} x ${p.cores_per_instance} core${p.cores_per_instance === 1 ? '' : 's'}`,
+      )
       .join('; '),
     ...dispatchedStats,
-    instances: servedInstances(dispatchedInstances, dispatched, poolOfInstance.map((p) => poolNames[p]!), dispatchedStats.window_s),
+    instances: servedInstances(
+      dispatchedInstances,
+      dispatched,
+      poolOfInstance.map((p) => poolNames[p]!),
+      dispatchedStats.window_s,
+    ),
     requests: requestColumns(dispatched.run.records),
   };
   const baselineReport: SetupReport | null =
@@ -106,7 +121,12 @@ export async function runDispatch(req: ScenarioContext): Promise<ScenarioOutcome
           setup: 'homogeneous',
           description: `${placement.baseline.length} x ${placement.baseline_cores_per_instance} core${placement.baseline_cores_per_instance === 1 ? '' : 's'}, length-blind`,
           ...baselineStats,
-          instances: servedInstances(placement.baseline, baselineRun, placement.baseline.map(() => 'homogeneous'), baselineStats.window_s),
+          instances: servedInstances(
+            placement.baseline,
+            baselineRun,
+            placement.baseline.map(() => 'homogeneous'),
+            baselineStats.window_s,
+          ),
           requests: requestColumns(baselineRun.run.records),
         }
       : null;
@@ -121,10 +141,20 @@ export async function runDispatch(req: ScenarioContext): Promise<ScenarioOutcome
       requests: dispatched.run.records.length,
       offered_rate_per_s: workload.mode === 'open' ? workload.ratePerS : null,
       clients: workload.mode === 'closed' ? workload.clients : null,
-      arrival_window_s: workload.mode === 'open' ? workload.windowMs / 1000 : workload.requests === null ? workload.durationMs / 1000 : null,
+      arrival_window_s:
+        workload.mode === 'open'
+          ? workload.windowMs / 1000
+          : workload.requests === null
+            ? workload.durationMs / 1000
+            : null,
       seed: cfg.seed,
       lengths: lengthsFacts(s, preview),
-      classes: Object.fromEntries(router.classes.map((c) => [c.name, { range: describeClass(c), share: (shares.get(c.name) ?? 0) / Math.max(1, preview.length) }])),
+      classes: Object.fromEntries(
+        router.classes.map((c) => [
+          c.name,
+          { range: describeClass(c), share: (shares.get(c.name) ?? 0) / Math.max(1, preview.length) },
+        ]),
+      ),
     },
     pools: placement.pools.map((p, i) => ({
       name: p.name,
@@ -138,13 +168,20 @@ export async function runDispatch(req: ScenarioContext): Promise<ScenarioOutcome
     baseline: baselineReport,
     gain:
       baselineStats && baselineRun
-        ? gain(dispatchedStats, baselineStats, { dispatched: dispatched.run.records, baseline: baselineRun.run.records, router, seed: cfg.seed })
+        ? gain(dispatchedStats, baselineStats, {
+            dispatched: dispatched.run.records,
+            baseline: baselineRun.run.records,
+            router,
+            seed: cfg.seed,
+          })
         : null,
     warnings: [
       ...dispatchedStats.warnings,
       ...(baselineStats?.warnings ?? []),
       // The dispatched setup's instances are the run's: job.ts warns about them as for any run.
-      ...disturbedInstances(baselineReport?.instances ?? []).map((i) => `homogeneous setup: ${disturbanceWarning(i.index, i.interference)}`),
+      ...disturbedInstances(baselineReport?.instances ?? []).map(
+        (i) => `homogeneous setup: ${disturbanceWarning(i.index, i.interference)}`,
+      ),
     ],
   };
   return {
@@ -158,9 +195,20 @@ export async function runDispatch(req: ScenarioContext): Promise<ScenarioOutcome
 
 function lengthsFacts(s: DispatchScenarioConfig, preview: readonly number[]): Record<string, unknown> {
   const l = s.lengths;
-  const detail = l.distribution === 'mix' ? { mix: l.mix } : l.distribution === 'lognormal' ? { lognormal: l.lognormal } : { file: l.file };
+  const detail =
+    l.distribution === 'mix'
+      ? { mix: l.mix }
+      : l.distribution === 'lognormal'
+        ? { lognormal: l.lognormal }
+        : { file: l.file };
   const summary = summarize(preview);
-  return { distribution: l.distribution, ...detail, mean_tokens: summary.mean_ms, p50_tokens: summary.p50_ms, max_tokens: summary.max_ms };
+  return {
+    distribution: l.distribution,
+    ...detail,
+    mean_tokens: summary.mean_ms,
+    p50_tokens: summary.p50_ms,
+    max_tokens: summary.max_ms,
+  };
 }
 
 interface SetupRun {
@@ -185,7 +233,9 @@ async function runSetup(ctx: ScenarioContext, instances: readonly PlanInstance[]
   spec.onSpawn(workers.map((w) => w.pid));
   const failure = (w: Endpoint, what: string, timeout = ''): LaunchError => {
     const f = w.failure(what, timeout);
-    return new LaunchError(`instance ${f.index}: ${f.message}${f.stderr_tail ? `\n--- its stderr (tail) ---\n${f.stderr_tail}` : ''}`);
+    return new LaunchError(
+      `instance ${f.index}: ${f.message}${f.stderr_tail ? `\n--- its stderr (tail) ---\n${f.stderr_tail}` : ''}`,
+    );
   };
   const onAbort = (): void => {
     for (const w of workers) w.interrupt();
@@ -197,11 +247,16 @@ async function runSetup(ctx: ScenarioContext, instances: readonly PlanInstance[]
     const readyBy = Date.now() + startTimeoutS * 1000;
     const ready = await Promise.all(workers.map((w) => w.next('ready', readyBy)));
     const notReady = ready.findIndex((m) => m?.type !== 'ready');
-    if (notReady >= 0) throw failure(workers[notReady]!, 'before it was ready', `launcher.start_timeout_s=${startTimeoutS}`);
+    if (notReady >= 0)
+      throw failure(workers[notReady]!, 'before it was ready', `launcher.start_timeout_s=${startTimeoutS}`);
 
-    const dispatcher = new Dispatcher(spec.workload, { poolOfInstance: spec.poolOfInstance, route: spec.route }, {
-      submit: (instance, id, length) => workers[instance]!.send({ type: 'request', id, length }),
-    });
+    const dispatcher = new Dispatcher(
+      spec.workload,
+      { poolOfInstance: spec.poolOfInstance, route: spec.route },
+      {
+        submit: (instance, id, length) => workers[instance]!.send({ type: 'request', id, length }),
+      },
+    );
     workers.forEach((w) => {
       w.onMessage((m) => {
         if (m.type === 'done') dispatcher.complete(m.id as number, m.service_ms as number);
@@ -239,7 +294,9 @@ async function runSetup(ctx: ScenarioContext, instances: readonly PlanInstance[]
       if (m?.type !== 'served') throw failure(workers[i]!, 'while reporting');
       const report = m.report as ServedReport;
       const x = report.interference;
-      return x ? { ...report, interference: withoutHarness(x, (parentMs * cpusOf(i)) / Math.max(totalCpus, 1)) } : report;
+      return x
+        ? { ...report, interference: withoutHarness(x, (parentMs * cpusOf(i)) / Math.max(totalCpus, 1)) }
+        : report;
     });
     return { run, reports, startEpochMs };
   } finally {
@@ -251,7 +308,8 @@ async function runSetup(ctx: ScenarioContext, instances: readonly PlanInstance[]
 /** Messages a serving worker may send: a request done, and its report when stopped. */
 export function acceptsDispatch(x: Readonly<Record<string, unknown>>): boolean {
   if (x.type === 'done') return typeof x.id === 'number' && typeof x.service_ms === 'number';
-  if (x.type === 'served') return isRecord(x.report) && typeof x.report.index === 'number' && isRecord(x.report.backend);
+  if (x.type === 'served')
+    return isRecord(x.report) && typeof x.report.index === 'number' && isRecord(x.report.backend);
   return false;
 }
 
@@ -266,7 +324,12 @@ function defaultRunTimeoutS(w: Workload, durationS: number): number {
   return w.requests === null ? durationS * 3 + 120 : 3600;
 }
 
-function servedInstances(instances: readonly PlanInstance[], setup: SetupRun, poolNames: readonly string[], windowS: number): ServedInstance[] {
+function servedInstances(
+  instances: readonly PlanInstance[],
+  setup: SetupRun,
+  poolNames: readonly string[],
+  windowS: number,
+): ServedInstance[] {
   return instances.map((inst, i) => {
     const mine = setup.run.records.filter((r) => r.instance === i);
     const rep = setup.reports[i];
@@ -321,4 +384,3 @@ function instanceResults(instances: readonly PlanInstance[], setup: SetupRun, wi
     };
   });
 }
-

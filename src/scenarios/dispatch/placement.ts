@@ -69,13 +69,22 @@ export function planDispatch(topology: Topology, cfg: RunConfig): DispatchPlan {
   const restCount =
     restPool?.instances ??
     (restPool
-      ? Math.max(1, new Set(planInstances(topology, { ...base, num_instances: available, cores_per_instance: 1 }).instances.slice(fixed).flatMap((c) => c.memory_nodes)).size)
+      ? Math.max(
+          1,
+          new Set(
+            planInstances(topology, { ...base, num_instances: available, cores_per_instance: 1 })
+              .instances.slice(fixed)
+              .flatMap((c) => c.memory_nodes),
+          ).size,
+        )
       : 0);
   const counts = s.pools.map((p) => p.instances ?? restCount);
   const restEach = restPool ? Math.floor((available - fixed) / restCount) : 0;
   const sizes = s.pools.map((p) => p.cores_per_instance ?? restEach);
   const needed = s.pools.reduce((sum, _p, i) => sum + sizes[i]! * counts[i]!, 0);
-  const layout = s.pools.map((p, i) => `${p.name} ${p.instances ?? 'per-node'} x ${p.cores_per_instance ?? 'rest'}`).join(', ');
+  const layout = s.pools
+    .map((p) => `${p.name} ${p.instances ?? 'per-node'} x ${p.cores_per_instance ?? 'rest'}`)
+    .join(', ');
   const where = `${available} physical core${available === 1 ? ' is' : 's are'} usable (CPUs ${formatCpuList(all.cpus)})`;
   if (restPool && restEach < 1) {
     throw new PlanError(
@@ -84,7 +93,9 @@ export function planDispatch(topology: Topology, cfg: RunConfig): DispatchPlan {
     );
   }
   if (needed > available) {
-    throw new PlanError(`scenario.pools: ${layout} need ${needed} physical cores but ${where}; give the pools fewer instances or cores_per_instance`);
+    throw new PlanError(
+      `scenario.pools: ${layout} need ${needed} physical cores but ${where}; give the pools fewer instances or cores_per_instance`,
+    );
   }
 
   // One plan instance per core, node by node in the planner's order; pools take consecutive slices.
@@ -99,7 +110,10 @@ export function planDispatch(topology: Topology, cfg: RunConfig): DispatchPlan {
       const slice = cores.slice(next, (next += size));
       const cpus = slice.flatMap((c) => c.cpus).sort((a, b) => a - b);
       const memory_nodes = [...new Set(slice.flatMap((c) => c.memory_nodes))].sort((a, b) => a - b);
-      if (memory_nodes.length > 1) warnings.push(`pool ${p.name}: instance ${index} (CPUs ${formatCpuList(cpus)}) spans NUMA nodes ${memory_nodes.join(', ')}, so part of its memory is remote`);
+      if (memory_nodes.length > 1)
+        warnings.push(
+          `pool ${p.name}: instance ${index} (CPUs ${formatCpuList(cpus)}) spans NUMA nodes ${memory_nodes.join(', ')}, so part of its memory is remote`,
+        );
       return { index: index++, cpus, memory_nodes, threads: threadsFor(cpus), batch_size: 1 };
     });
     return { name: p.name, max_length: p.max_length, cores_per_instance: size, instances };
@@ -108,9 +122,14 @@ export function planDispatch(topology: Topology, cfg: RunConfig): DispatchPlan {
   const leftover = planInstances(topology, { ...base, num_instances: 1 })
     .instances[0]!.cpus.filter((c) => !used.has(c))
     .sort((a, b) => a - b);
-  if (leftover.length > 0) warnings.push(`scenario.pools use ${needed} of the ${available} usable physical cores; ${leftover.length === 1 ? 'CPU' : 'CPUs'} ${formatCpuList(leftover)} ${leftover.length === 1 ? 'stays' : 'stay'} idle`);
+  if (leftover.length > 0)
+    warnings.push(
+      `scenario.pools use ${needed} of the ${available} usable physical cores; ${leftover.length === 1 ? 'CPU' : 'CPUs'} ${formatCpuList(leftover)} ${leftover.length === 1 ? 'stays' : 'stay'} idle`,
+    );
   if (l.num_instances !== 1 || l.cores_per_instance !== null || l.split_batch) {
-    warnings.push('launcher.num_instances, cores_per_instance and split_batch do not apply to scenario=dispatch: scenario.pools sets the instances');
+    warnings.push(
+      'launcher.num_instances, cores_per_instance and split_batch do not apply to scenario=dispatch: scenario.pools sets the instances',
+    );
   }
   if (l.binding === 'none') warnings.push('launcher.binding=none: the pools are not pinned and will compete for CPUs');
 
@@ -119,7 +138,9 @@ export function planDispatch(topology: Topology, cfg: RunConfig): DispatchPlan {
   if (s.baseline.enabled) {
     const count = s.baseline.instances ?? pools.reduce((sum, p) => sum + p.instances.length, 0);
     if (count > needed) {
-      throw new PlanError(`scenario.baseline.instances=${count} needs at least one core each, but the pools have ${needed} cores; use scenario.baseline.instances<=${needed}`);
+      throw new PlanError(
+        `scenario.baseline.instances=${count} needs at least one core each, but the pools have ${needed} cores; use scenario.baseline.instances<=${needed}`,
+      );
     }
     const b = planInstances(topology, {
       ...base,
@@ -144,13 +165,23 @@ export function planDispatch(topology: Topology, cfg: RunConfig): DispatchPlan {
   const instances = pools.flatMap((p) => p.instances);
   const dispatch = {
     pools: pools.map((p) => ({ name: p.name, max_length: p.max_length, instances: p.instances.map((i) => i.index) })),
-    baseline: baseline?.map((i) => ({ cpus: [...i.cpus], memory_nodes: [...i.memory_nodes], threads: i.threads })) ?? null,
+    baseline:
+      baseline?.map((i) => ({ cpus: [...i.cpus], memory_nodes: [...i.memory_nodes], threads: i.threads })) ?? null,
   };
-  return { pools, baseline, baseline_cores_per_instance: baselineCores, plan: { binding: l.binding, instances: [...instances], leftover_cpus: leftover, warnings, dispatch }, warnings };
+  return {
+    pools,
+    baseline,
+    baseline_cores_per_instance: baselineCores,
+    plan: { binding: l.binding, instances: [...instances], leftover_cpus: leftover, warnings, dispatch },
+    warnings,
+  };
 }
 
 /** The lengths a run may draw, for the checks made before anything starts. */
-function possibleLengths(s: DispatchScenarioConfig, fileLengths: readonly number[] | null): { lengths: number[]; source: string } {
+function possibleLengths(
+  s: DispatchScenarioConfig,
+  fileLengths: readonly number[] | null,
+): { lengths: number[]; source: string } {
   switch (s.lengths.distribution) {
     case 'mix':
       return { lengths: s.lengths.mix.filter(([, w]) => w > 0).map(([len]) => len), source: 'scenario.lengths.mix' };
@@ -169,7 +200,8 @@ function maxPositions(cfg: RunConfig): number {
 /** Reads the lengths file (if any) and refuses lengths no pool takes; no directory exists yet. */
 export function checkDispatchWorkload(cfg: RunConfig): readonly number[] | null {
   const s = dispatchConfig(cfg);
-  const fileLengths = s.lengths.distribution === 'file' && s.lengths.file !== null ? readLengthFile(s.lengths.file) : null;
+  const fileLengths =
+    s.lengths.distribution === 'file' && s.lengths.file !== null ? readLengthFile(s.lengths.file) : null;
   const { lengths, source } = possibleLengths(s, fileLengths);
   checkLengths(lengths, makeRouter(s.pools), maxPositions(cfg), source);
   return fileLengths;

@@ -53,7 +53,10 @@ export interface DispatchReport {
     readonly requests: number;
     readonly offered_rate_per_s: number | null;
     readonly clients: number | null;
-    /** Open loop: the window the arrivals are spread over; closed loop: how long clients issue (null with a fixed count). */
+    /**
+     * Open loop: the window the arrivals are spread over; closed loop: how long clients issue (null with a fixed
+     * count).
+     */
     readonly arrival_window_s: number | null;
     readonly seed: number;
     readonly lengths: Record<string, unknown>;
@@ -98,17 +101,29 @@ export function requestColumns(records: readonly RequestRecord[]): RequestColumn
 export function dispatchCsvRows(report: DispatchReport): Record<string, unknown>[] {
   const rows: Record<string, unknown>[] = [];
   const g = report.gain;
-  const cell = (l: LatencySummary, name: PercentileName, x: number): number | '' => (isSupported(l, name) ? round4(x) : '');
+  const cell = (l: LatencySummary, name: PercentileName, x: number): number | '' =>
+    isSupported(l, name) ? round4(x) : '';
   for (const s of [report.dispatched, report.baseline]) {
     if (!s) continue;
-    const entries: [string, string, ClassStats][] = [['all', 'any', s.overall], ...Object.entries(s.per_class).map(([n, c]): [string, string, ClassStats] => [n, report.workload.classes[n]?.range ?? '', c])];
+    const entries: [string, string, ClassStats][] = [
+      ['all', 'any', s.overall],
+      ...Object.entries(s.per_class).map(([n, c]): [string, string, ClassStats] => [
+        n,
+        report.workload.classes[n]?.range ?? '',
+        c,
+      ]),
+    ];
     for (const [name, range, c] of entries) {
       const gains: Record<string, number | ''> = {};
       if (g) {
         const point = name === 'all' ? g : g.per_class[name];
         const iv = name === 'all' ? g.intervals : g.intervals?.per_class[name];
         for (const [key, pname] of GAIN_PERCENTILES) {
-          const shown = s.setup === 'dispatched' && point !== undefined && isSupported(c.latency, pname) && (!g.intervals || iv?.[key] !== null);
+          const shown =
+            s.setup === 'dispatched' &&
+            point !== undefined &&
+            isSupported(c.latency, pname) &&
+            (!g.intervals || iv?.[key] !== null);
           gains[`gain_${key}`] = shown ? round4(point[key] ?? NaN) : '';
           gains[`gain_${key}_lo`] = shown && iv?.[key] ? round4(iv[key].lo) : '';
           gains[`gain_${key}_hi`] = shown && iv?.[key] ? round4(iv[key].hi) : '';
@@ -143,4 +158,3 @@ export function dispatchCsvRows(report: DispatchReport): Record<string, unknown>
   }
   return rows;
 }
-

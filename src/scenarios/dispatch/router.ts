@@ -21,7 +21,11 @@ export interface Router {
 /** One class per pool, by ascending max_length; a request goes to the first pool whose max_length it fits. */
 export function makeRouter(pools: readonly { readonly name: string; readonly max_length: number | null }[]): Router {
   const sorted = [...pools].sort((a, b) => (a.max_length ?? Infinity) - (b.max_length ?? Infinity));
-  const classes = sorted.map((p, i): LengthClass => ({ name: p.name, min_length: i === 0 ? 1 : sorted[i - 1]!.max_length! + 1, max_length: p.max_length }));
+  const classes = sorted.map((p, i): LengthClass => ({
+    name: p.name,
+    min_length: i === 0 ? 1 : sorted[i - 1]!.max_length! + 1,
+    max_length: p.max_length,
+  }));
   return {
     classes,
     classOf: (length) => classes.findIndex((c) => c.max_length === null || length <= c.max_length),
@@ -42,6 +46,8 @@ export function checkLengths(lengths: readonly number[], router: Router, maxPosi
       `scenario.pools: requests of ${longest} tokens (${source}) fit no pool; the longest pool, ${top.name}, stops at max_length ${top.max_length}: give it max_length: null`,
     );
   }
-  if (longest > maxPositions) throw new ConfigError(`${source}: a request of ${longest} tokens is longer than the model allows (${maxPositions} positions)`);
+  if (longest > maxPositions)
+    throw new ConfigError(
+      `${source}: a request of ${longest} tokens is longer than the model allows (${maxPositions} positions)`,
+    );
 }
-

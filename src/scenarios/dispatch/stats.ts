@@ -3,9 +3,14 @@
  * the dispatched setup over the homogeneous one, with seeded bootstrap intervals over requests;
  * and the warning when a class has too few requests for the percentiles shown.
  */
-import type { Interference } from '../../stats/interference.js';
 import { percentileBootstrapInterval, percentilesOfCounts, type Interval } from '../../stats/bootstrap.js';
-import { isSupported, minSamplesFor, summarize, type LatencySummary, type PercentileName } from '../../stats/summary.js';
+import {
+  isSupported,
+  minSamplesFor,
+  summarize,
+  type LatencySummary,
+  type PercentileName,
+} from '../../stats/summary.js';
 import { Rng } from '../../util/rng.js';
 import type { DispatchRun, RequestRecord } from './dispatcher.js';
 import type { DispatchReport } from './report.js';
@@ -71,7 +76,14 @@ function classStats(recs: readonly RequestRecord[], windowS: number): ClassStats
  * Per class (by length, whatever pool served it, so a baseline is split the same way), overall and
  * per pool. `poolNames` name the pools of this setup; `label` goes into warnings.
  */
-export function setupStats(run: DispatchRun, workload: Workload, router: Router, poolNames: readonly string[], poolInstances: readonly number[], label: string): SetupStats {
+export function setupStats(
+  run: DispatchRun,
+  workload: Workload,
+  router: Router,
+  poolNames: readonly string[],
+  poolInstances: readonly number[],
+  label: string,
+): SetupStats {
   const recs = run.records;
   const first = workload.mode === 'open' ? Math.min(...recs.map((r) => r.arrival_ms)) : 0;
   const last = Math.max(...recs.map((r) => r.end_ms));
@@ -84,7 +96,8 @@ export function setupStats(run: DispatchRun, workload: Workload, router: Router,
     );
   });
   const warnings: string[] = [];
-  const arrivalWindowS = workload.mode === 'open' ? Math.max(workload.windowMs, ...recs.map((r) => r.released_ms)) / 1000 : windowS;
+  const arrivalWindowS =
+    workload.mode === 'open' ? Math.max(workload.windowMs, ...recs.map((r) => r.released_ms)) / 1000 : windowS;
   const perPool: Record<string, PoolStats> = {};
   poolNames.forEach((name, p) => {
     const mine = recs.filter((r) => r.pool === p);
@@ -149,7 +162,9 @@ export interface Gain {
   /** Dispatched / baseline: above 1, dispatching serves more. */
   readonly throughput: number;
   /** latency_p90 is absent in files written before it was added. */
-  readonly per_class: Readonly<Record<string, { readonly latency_p50: number; readonly latency_p90?: number; readonly latency_p99: number }>>;
+  readonly per_class: Readonly<
+    Record<string, { readonly latency_p50: number; readonly latency_p90?: number; readonly latency_p99: number }>
+  >;
   /** Each gain's bootstrap interval; absent in files written before intervals were added. */
   readonly intervals?: GainIntervals;
 }
@@ -221,11 +236,17 @@ interface Resamplable {
 }
 
 function resamplable(recs: readonly RequestRecord[], router: Router, windowMs: number): Resamplable {
-  const byLatency = recs.map((r) => ({ latency: r.end_ms - r.arrival_ms, cls: router.classOf(r.length) })).sort((x, y) => x.latency - y.latency);
+  const byLatency = recs
+    .map((r) => ({ latency: r.end_ms - r.arrival_ms, cls: router.classOf(r.length) }))
+    .sort((x, y) => x.latency - y.latency);
   const classes = router.classes.map((_, c) => Int32Array.from(byLatency.flatMap((r, k) => (r.cls === c ? [k] : []))));
   const ends = recs.map((r) => r.end_ms).sort((x, y) => x - y);
   const first = (ends.at(-1) ?? 0) - windowMs;
-  return { sorted: Float64Array.from(byLatency.map((r) => r.latency)), classes, gaps: Float64Array.from(ends, (e, k) => e - (k === 0 ? first : ends[k - 1]!)) };
+  return {
+    sorted: Float64Array.from(byLatency.map((r) => r.latency)),
+    classes,
+    gaps: Float64Array.from(ends, (e, k) => e - (k === 0 ? first : ends[k - 1]!)),
+  };
 }
 
 /**
@@ -249,8 +270,16 @@ export function gainIntervals(dispatched: SetupStats, baseline: SetupStats, req:
   const ps = GAIN_PERCENTILES.map(([, , p]) => p);
   const names = req.router.classes.map((c) => c.name);
   const setups = [
-    { stats: dispatched, data: resamplable(req.dispatched, req.router, dispatched.window_s * 1000), rng: new Rng(streamSeed(req.seed, BOOTSTRAP_STREAM_DISPATCHED)) },
-    { stats: baseline, data: resamplable(req.baseline, req.router, baseline.window_s * 1000), rng: new Rng(streamSeed(req.seed, BOOTSTRAP_STREAM_BASELINE)) },
+    {
+      stats: dispatched,
+      data: resamplable(req.dispatched, req.router, dispatched.window_s * 1000),
+      rng: new Rng(streamSeed(req.seed, BOOTSTRAP_STREAM_DISPATCHED)),
+    },
+    {
+      stats: baseline,
+      data: resamplable(req.baseline, req.router, baseline.window_s * 1000),
+      rng: new Rng(streamSeed(req.seed, BOOTSTRAP_STREAM_BASELINE)),
+    },
   ];
   // Which gains are backed by the samples: the percentile supported in both setups (scope -1: all requests).
   const supported = (scope: number, name: PercentileName): boolean =>
@@ -261,8 +290,15 @@ export function gainIntervals(dispatched: SetupStats, baseline: SetupStats, req:
   // gains[scope + 1][percentile][resample]; throughput[resample].
   const gains = [-1, ...names.map((_, c) => c)].map(() => GAIN_PERCENTILES.map(() => new Array<number>(resamples)));
   const throughput = new Array<number>(resamples);
-  const counts = setups.map(({ data }) => ({ overall: new Uint32Array(data.sorted.length), classes: data.classes.map((c) => new Uint32Array(c.length)) }));
-  const figures = setups.map(() => ({ overall: [] as number[], classes: names.map(() => [] as number[]), requestsPerMs: NaN }));
+  const counts = setups.map(({ data }) => ({
+    overall: new Uint32Array(data.sorted.length),
+    classes: data.classes.map((c) => new Uint32Array(c.length)),
+  }));
+  const figures = setups.map(() => ({
+    overall: [] as number[],
+    classes: names.map(() => [] as number[]),
+    requestsPerMs: NaN,
+  }));
   for (let r = 0; r < resamples; r++) {
     setups.forEach(({ data, rng }, s) => {
       const n = data.sorted.length;
@@ -276,7 +312,8 @@ export function gainIntervals(dispatched: SetupStats, baseline: SetupStats, req:
           own[j]!++;
           cnt.overall[members[j]!]!++;
         }
-        figures[s]!.classes[c] = members.length > 0 ? percentilesOfCounts(data.sorted, own, members, members.length, ps) : [];
+        figures[s]!.classes[c] =
+          members.length > 0 ? percentilesOfCounts(data.sorted, own, members, members.length, ps) : [];
       });
       figures[s]!.overall = n > 0 ? percentilesOfCounts(data.sorted, cnt.overall, null, n, ps) : [];
       let windowMs = 0;
@@ -292,12 +329,18 @@ export function gainIntervals(dispatched: SetupStats, baseline: SetupStats, req:
   }
   const interval = (scope: number): Record<LatencyGainKey, Interval | null> => {
     const out = {} as Record<LatencyGainKey, Interval | null>;
-    GAIN_PERCENTILES.forEach(([key, name], q) => (out[key] = supported(scope, name) ? percentileBootstrapInterval(gains[scope + 1]![q]!, GAIN_CONFIDENCE) : null));
+    GAIN_PERCENTILES.forEach(
+      ([key, name], q) =>
+        (out[key] = supported(scope, name)
+          ? percentileBootstrapInterval(gains[scope + 1]![q]!, GAIN_CONFIDENCE)
+          : null),
+    );
     return out;
   };
   const perClass: Record<string, Record<LatencyGainKey, Interval | null>> = {};
   names.forEach((name, c) => {
-    if ((dispatched.per_class[name]?.requests ?? 0) > 0 && (baseline.per_class[name]?.requests ?? 0) > 0) perClass[name] = interval(c);
+    if ((dispatched.per_class[name]?.requests ?? 0) > 0 && (baseline.per_class[name]?.requests ?? 0) > 0)
+      perClass[name] = interval(c);
   });
   return {
     confidence: GAIN_CONFIDENCE,
@@ -320,7 +363,9 @@ export function withheldDispatchWarning(report: DispatchReport): string | null {
   const d = report.dispatched;
   const scopes: [string, ClassStats, number][] = [
     ['all', d.overall, 1],
-    ...Object.entries(d.per_class).flatMap(([name, c]): [string, ClassStats, number][] => (c.requests > 0 ? [[name, c, report.workload.classes[name]?.share ?? 0]] : [])),
+    ...Object.entries(d.per_class).flatMap(([name, c]): [string, ClassStats, number][] =>
+      c.requests > 0 ? [[name, c, report.workload.classes[name]?.share ?? 0]] : [],
+    ),
   ];
   const parts: string[] = [];
   const advice: string[] = [];
@@ -337,11 +382,12 @@ export function withheldDispatchWarning(report: DispatchReport): string | null {
     advice.push(`${name}: ${rate ? `benchmark_duration=${Math.ceil(n / rate)} or ` : ''}scenario.requests=${n}`);
   }
   if (parts.length === 0) return null;
-  const needs = GAIN_PERCENTILES.filter(([, name]) => parts.some((p) => p.startsWith(`${name} `))).map(([, name]) => `${minSamplesFor(name)} for ${name}`);
+  const needs = GAIN_PERCENTILES.filter(([, name]) => parts.some((p) => p.startsWith(`${name} `))).map(
+    ([, name]) => `${minSamplesFor(name)} for ${name}`,
+  );
   return (
     `too few requests for ${parts.join(', ')}: a 95% interval needs ${needs.join(', ')} per class; withheld with their gains ` +
     `from the terminal and dispatch.csv, kept in results.json` +
     (advice.length > 0 ? `; for them run longer (${advice.join('; ')})` : '')
   );
 }
-

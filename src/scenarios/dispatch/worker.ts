@@ -19,7 +19,14 @@ export async function dispatchWorker(init: InitMessage, port: WorkerPort): Promi
   const { config: cfg, instance, model, outputDir, repetition } = init;
   const backend = createBackend(
     cfg,
-    { threads: instance.threads, instanceIndex: instance.index, instances: cfg.launcher.num_instances, repetition, seed: cfg.seed, outputDir },
+    {
+      threads: instance.threads,
+      instanceIndex: instance.index,
+      instances: cfg.launcher.num_instances,
+      repetition,
+      seed: cfg.seed,
+      outputDir,
+    },
     model,
   );
   // The inputs of each length, built on first use (untimed) and kept.
@@ -27,7 +34,11 @@ export async function dispatchWorker(init: InitMessage, port: WorkerPort): Promi
   const serve = async (length: number): Promise<number> => {
     let inputs = prepared.get(length);
     if (!inputs) {
-      inputs = await backend.prepare({ batchSize: 1, sequenceLength: length, seed: cfg.seed + 1000 * instance.index + length });
+      inputs = await backend.prepare({
+        batchSize: 1,
+        sequenceLength: length,
+        seed: cfg.seed + 1000 * instance.index + length,
+      });
       prepared.set(length, inputs);
     }
     const t0 = nowNs();
@@ -69,7 +80,8 @@ export async function dispatchWorker(init: InitMessage, port: WorkerPort): Promi
           // maxRSS is in KiB on Linux.
           peak_rss_mb: process.resourceUsage().maxRSS / 1024,
           backend: backend.describe(),
-          interference: window && end && cpus ? interference(cpus, window.start, end, performance.now() - window.startMs) : null,
+          interference:
+            window && end && cpus ? interference(cpus, window.start, end, performance.now() - window.startMs) : null,
         };
         await port.send({ type: 'served', report });
         break;

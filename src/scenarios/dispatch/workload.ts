@@ -50,14 +50,21 @@ export function readLengthFile(path: string): number[] {
   try {
     text = readFileSync(resolve(path), 'utf8');
   } catch (err) {
-    throw new ConfigError(`scenario.lengths.file=${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new ConfigError(
+      `scenario.lengths.file=${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   const lengths: number[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
-    for (const token of line.replace(/#.*/, '').split(/[\s,]+/).filter((t) => t !== '')) {
+    for (const token of line
+      .replace(/#.*/, '')
+      .split(/[\s,]+/)
+      .filter((t) => t !== '')) {
       const n = Number(token);
       if (!Number.isInteger(n) || n < 1) {
-        throw new ConfigError(`scenario.lengths.file=${path}: line ${i + 1}: ${JSON.stringify(token)} is not a positive integer length`);
+        throw new ConfigError(
+          `scenario.lengths.file=${path}: line ${i + 1}: ${JSON.stringify(token)} is not a positive integer length`,
+        );
       }
       lengths.push(n);
     }
@@ -105,7 +112,8 @@ export class LengthStream {
         break;
       }
       case 'file': {
-        if (!fileLengths || fileLengths.length === 0) throw new ConfigError('scenario.lengths.distribution=file needs scenario.lengths.file');
+        if (!fileLengths || fileLengths.length === 0)
+          throw new ConfigError('scenario.lengths.distribution=file needs scenario.lengths.file');
         let i = 0;
         this.next = () => fileLengths[i++ % fileLengths.length]!;
         break;
@@ -172,7 +180,10 @@ export type Workload =
       readonly lengths: LengthStream;
     };
 
-/** At most this many times the rate x duration arrivals to fill the classes: a rare class must not turn a 5 s run into an hour. */
+/**
+ * At most this many times the rate x duration arrivals to fill the classes: a rare class must not turn a 5 s run into
+ * an hour.
+ */
 export const MAX_CLASS_SIZING_FACTOR = 10;
 
 /**
@@ -180,7 +191,12 @@ export const MAX_CLASS_SIZING_FACTOR = 10;
  * fewest n whose first n lengths (the seeded stream every setup replays) give every class that
  * occurs at all at least `minPerClass` requests, at most MAX_CLASS_SIZING_FACTOR x nominal.
  */
-export function requestsForClasses(lengths: LengthStream, router: Router, nominal: number, minPerClass: number): number {
+export function requestsForClasses(
+  lengths: LengthStream,
+  router: Router,
+  nominal: number,
+  minPerClass: number,
+): number {
   if (minPerClass <= 0) return nominal;
   const limit = nominal * MAX_CLASS_SIZING_FACTOR;
   const classes = lengths.take(limit).map((l) => router.classOf(l));
@@ -195,7 +211,12 @@ export function requestsForClasses(lengths: LengthStream, router: Router, nomina
 }
 
 /** The same scenario, duration and seed always give the same lengths and arrival times. */
-export function buildWorkload(s: DispatchScenarioConfig, durationS: number, seed: number, fileLengths: readonly number[] | null = null): Workload {
+export function buildWorkload(
+  s: DispatchScenarioConfig,
+  durationS: number,
+  seed: number,
+  fileLengths: readonly number[] | null = null,
+): Workload {
   const lengths = new LengthStream(s.lengths, seed, fileLengths);
   if (s.arrival.mode === 'closed') {
     return { mode: 'closed', clients: s.arrival.clients, requests: s.requests, durationMs: durationS * 1000, lengths };
@@ -204,7 +225,13 @@ export function buildWorkload(s: DispatchScenarioConfig, durationS: number, seed
   const nominal = Math.max(1, Math.round(rate * durationS));
   const count = s.requests ?? requestsForClasses(lengths, makeRouter(s.pools), nominal, s.min_requests_per_class ?? 0);
   const windowMs = (count / rate) * 1000;
-  return { mode: 'open', ratePerS: rate, arrivalsMs: conditionedPoissonArrivalsMs(count, windowMs, seed), windowMs, lengths };
+  return {
+    mode: 'open',
+    ratePerS: rate,
+    arrivalsMs: conditionedPoissonArrivalsMs(count, windowMs, seed),
+    windowMs,
+    lengths,
+  };
 }
 
 /** Lengths the run is known to start with: all of an open-loop run's, the first few thousand otherwise. */
@@ -218,7 +245,9 @@ export function spreadLengths(lengths: readonly number[], count: number): number
   const distinct = [...new Set(lengths)].sort((a, b) => a - b);
   if (distinct.length <= count) return distinct;
   if (count === 1) return [distinct.at(-1)!];
-  const picked = Array.from({ length: count }, (_, i) => distinct[Math.round((i * (distinct.length - 1)) / (count - 1))]!);
+  const picked = Array.from(
+    { length: count },
+    (_, i) => distinct[Math.round((i * (distinct.length - 1)) / (count - 1))]!,
+  );
   return [...new Set(picked)];
 }
-

@@ -10,7 +10,13 @@ import type { Scenario } from '../types.js';
 import { runLatency } from './parent.js';
 import { latencyWorker } from './worker.js';
 
-export { Interrupted, measureLatency, withheldPercentilesWarning, type LatencyMeasurement, type LatencyOptions } from './measure.js';
+export {
+  Interrupted,
+  measureLatency,
+  withheldPercentilesWarning,
+  type LatencyMeasurement,
+  type LatencyOptions,
+} from './measure.js';
 
 export const latencyScenario: Scenario = {
   name: 'latency',
@@ -32,9 +38,16 @@ export const latencyScenario: Scenario = {
   },
   // Instances measure side by side: in one process they would run one after the other.
   inlineRefusal: (plan) =>
-    plan.instances.length > 1 ? `launcher=inline runs one instance in the bench process: use launcher=process for launcher.num_instances=${plan.instances.length}` : null,
+    plan.instances.length > 1
+      ? `launcher=inline runs one instance in the bench process: use launcher=process for launcher.num_instances=${plan.instances.length}`
+      : null,
   run: runLatency,
   worker: latencyWorker,
   // `result`: an instance's figures (its raw latencies among them) and its backend's description.
-  accepts: (x) => x.type === 'result' && isRecord(x.instance) && typeof x.instance.index === 'number' && Array.isArray(x.instance.latencies_ms) && isRecord(x.backend),
+  accepts: (x) =>
+    x.type === 'result' &&
+    isRecord(x.instance) &&
+    typeof x.instance.index === 'number' &&
+    Array.isArray(x.instance.latencies_ms) &&
+    isRecord(x.backend),
 };

@@ -115,14 +115,18 @@ export function withheldPercentilesWarning(instances: readonly InstanceResult[])
   // a warning on nearly every run would drown the ones that matter.
   if (ok.length === 0 || withheld.every((p) => p === 'p999')) return null;
   const counts = ok.map((i) => i.latency.count);
-  const made = Math.min(...counts) === Math.max(...counts) ? `${counts[0]}` : `${Math.min(...counts)}-${Math.max(...counts)}`;
+  const made =
+    Math.min(...counts) === Math.max(...counts) ? `${counts[0]}` : `${Math.min(...counts)}-${Math.max(...counts)}`;
   const rate = Math.min(...ok.map((i) => i.forwards_per_s));
   const needs = withheld.map(minSamplesFor);
-  const each = (values: readonly (string | number)[], unit = ''): string => values.map((v, k) => `${v}${unit} (${percentileLabel(withheld[k]!)})`).join(', ');
+  const each = (values: readonly (string | number)[], unit = ''): string =>
+    values.map((v, k) => `${v}${unit} (${percentileLabel(withheld[k]!)})`).join(', ');
   const seconds = needs.map((n) => Math.ceil((n / rate) * 1.1));
   return (
     `too few timed calls for ${withheld.map(percentileLabel).join(', ')} (${made} per instance; a 95% interval needs ${each(needs)}): ` +
     'withheld from the terminal and the CSVs, kept in results.json (unsupported_percentiles); for them set scenario.min_iterations to that count' +
-    (rate > 0 ? `, or benchmark_duration to about ${each(seconds, ' s')} at the measured ${rate.toFixed(1)} calls/s` : '')
+    (rate > 0
+      ? `, or benchmark_duration to about ${each(seconds, ' s')} at the measured ${rate.toFixed(1)} calls/s`
+      : '')
   );
 }

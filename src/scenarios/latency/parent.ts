@@ -12,7 +12,11 @@ import type { InstanceResult, ScenarioContext, ScenarioOutcome } from '../types.
 /** How long the other instances may still report after one has failed. */
 const FAILURE_GRACE_MS = 2000;
 
-type ResultMessage = { readonly type: 'result'; readonly instance: InstanceResult; readonly backend: Record<string, unknown> };
+type ResultMessage = {
+  readonly type: 'result';
+  readonly instance: InstanceResult;
+  readonly backend: Record<string, unknown>;
+};
 const isResult = (m: ChildMessage | null): m is ResultMessage => m?.type === 'result';
 
 export async function runLatency(ctx: ScenarioContext): Promise<ScenarioOutcome> {
@@ -41,7 +45,8 @@ export async function runLatency(ctx: ScenarioContext): Promise<ScenarioOutcome>
     const readyBy = Date.now() + startTimeoutMs;
     const ready = await Promise.all(workers.map((w) => w.next('ready', readyBy)));
     ready.forEach((m, i) => {
-      if (m?.type !== 'ready') failures.push(workers[i]!.failure('before it was ready', `launcher.start_timeout_s=${startTimeoutMs / 1000}`));
+      if (m?.type !== 'ready')
+        failures.push(workers[i]!.failure('before it was ready', `launcher.start_timeout_s=${startTimeoutMs / 1000}`));
     });
     if (failures.length > 0) return outcome();
     for (const w of workers) w.send({ type: 'go' });

@@ -17,7 +17,14 @@ export async function latencyWorker(init: InitMessage, port: WorkerPort): Promis
   await injectFault(fault, instance.index, 'load', port);
   const backend = createBackend(
     cfg,
-    { threads: instance.threads, instanceIndex: instance.index, instances: cfg.launcher.num_instances, repetition, seed: cfg.seed, outputDir },
+    {
+      threads: instance.threads,
+      instanceIndex: instance.index,
+      instances: cfg.launcher.num_instances,
+      repetition,
+      seed: cfg.seed,
+      outputDir,
+    },
     model,
   );
   // Inline, every instance shares the process's CPUs; a child reports its own affinity.
