@@ -154,9 +154,10 @@ export class GraphBuilder {
 
   /**
    * Writes the same bytes as serialize() to an open file, generating lazy data chunk by chunk: the
-   * weights never sit in memory whole, and no large buffer is touched page by page (on a VM that
-   * alone cost ~1 s per 430 MB). protobufjs writes fields in field-number order, and a message is
-   * the concatenation of its fields, so the parts are encoded apart and joined here:
+   * weights never sit in memory whole, and no large buffer is touched page by page (first touches of
+   * new memory are slow on a VM: docs/performance.md, synthesis). protobufjs writes fields in
+   * field-number order, and a message is the concatenation of its fields, so the parts are encoded
+   * apart and joined here:
    *   ModelProto  = ir_version(1) producer_name(2) graph(7) opset_import(8)
    *   GraphProto  = node(1)* name(2) initializer(5)* input(11)* output(12)*
    *   TensorProto = dims(1)* data_type(2) name(8) raw_data(9)

@@ -20,7 +20,9 @@ import type { ResolvedModel } from './resolve.js';
 /** Bumped whenever the rewrite's output changes, so old cache entries are not reused. */
 export const QUANTIZER_VERSION = 1;
 
-/** The onnxruntime-node version, loaded only when needed (the fp32 path never pays for the import). */
+/** onnxruntime-node, loaded only when needed (the fp32 path never pays for the import). Models use it
+ * to transform a graph (pre-optimization) and to key the cache, never to run inference: that is the
+ * onnxruntime backend's alone (docs/architecture.md). */
 async function ort(): Promise<typeof import('onnxruntime-node')> {
   return import('onnxruntime-node');
 }

@@ -53,8 +53,8 @@ export interface QuantizationSettings {
   readonly operators: QuantizationOperators;
   /** Let ONNX Runtime fuse the graph first (level extended: Attention, SkipLayerNormalization, ...)
    * so attention is quantized as one QAttention instead of losing its fusion. Off by default: on
-   * bert-base-cased 1x128, 2 threads, the unfused graph with int8 Q/K/V ran as fast or a few
-   * percent faster (README, "Quantization (int8)"). */
+   * bert-base-cased 1x128, 2 threads, the unfused graph with int8 Q/K/V ran as fast or faster
+   * (docs/performance.md, int8). */
   readonly preoptimize: boolean;
 }
 

@@ -447,7 +447,7 @@ export interface SvgRendering {
 }
 
 /**
- * Renders with vega's headless view; vega and vega-lite are imported on first use (about 0.5 s).
+ * Renders with vega's headless view; vega and vega-lite are imported on first use (they take a while to load).
  * Their loggers write to the console by default; core code must not print, so a logger collects
  * the messages instead, and an error while rendering throws.
  */

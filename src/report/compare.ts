@@ -6,7 +6,7 @@
  * experiment without changing what is measured:
  * - `experiment_name`: a label;
  * - `seed`: it seeds the synthesized weights and the token ids, and the time of dense fp32 inference
- *   does not depend on their values (the claim the README makes for synthesized models);
+ *   does not depend on their values (the claim docs/models.md makes for synthesized models);
  * - `benchmark_duration`, `scenario.min_iterations`, `scenario.min_requests_per_class`,
  *   `repetitions`: how much is measured, i.e. the sample size, which the verdict takes into account;
  * - `topology.file`: which machine description the plan was made for (the machine itself is

@@ -129,8 +129,8 @@ const HUGETLB_TUNABLE = 'glibc.malloc.hugetlb=1';
 
 /**
  * `launcher.thp`: glibc's malloc asks for transparent huge pages (madvise), so loading a model
- * faults in 2 MiB pages instead of 4 KiB ones: session creation of bert-base went from 3.8 s to
- * 2.2 s on a VM where page faults are costly, with the same latency. Other tunables are kept.
+ * faults in 2 MiB pages instead of 4 KiB ones: faster session creation where page faults are costly,
+ * with the same latency (docs/performance.md, "Transparent huge pages"). Other tunables are kept.
  */
 export function childEnv(
   cfg: Pick<RunConfig, 'launcher'>,

@@ -291,7 +291,7 @@ describe('user-style fp32 files', () => {
 
   /**
    * Cosine >= 0.99 per token, of the outputs and of the encoder's contribution: the zero-weight
-   * control passes the first (0.9994 here) and fails the second (its contribution is nothing).
+   * control passes the first (docs/performance.md has the figure) and fails the second (its contribution is nothing).
    */
   async function expectFaithful(
     label: string,

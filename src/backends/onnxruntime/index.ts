@@ -115,8 +115,8 @@ export class OnnxRuntimeBackend implements Backend {
   /**
    * `backend.cache_optimized_graph`: ORT's graph optimizations are done once per model, ORT version,
    * level and CPU, the optimized graph saved in the cache, and later sessions load that graph with
-   * optimizations off (ORT's "offline" mode). The same graph is run either way; session creation
-   * of bert-base-cased here fell from 1.1-2.2 s to 0.7 s. A cached graph that fails to load is
+   * optimizations off (ORT's "offline" mode). The same graph is run either way, its session made
+   * faster (docs/performance.md, "The optimized-graph cache"). A cached graph that fails to load is
    * removed and the session made from the original model.
    */
   private async createSession(): Promise<ort.InferenceSession> {

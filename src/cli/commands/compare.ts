@@ -54,7 +54,7 @@ Flags:
                              PCT plus the noise floor (fewer repetitions); exit 3 when there is no such
                              row but some row is inconclusive (disturbed measurements only)
   --noise-floor PCT          the run-to-run drift a change must exceed without repetitions
-                             (default ${pct(DEFAULT_NOISE_FLOOR)}, measured by npm run bench:calibrate; see README)
+                             (default ${pct(DEFAULT_NOISE_FLOOR)}, see docs/compare-and-report.md)
   --adjust holm|bh|none      multiplicity adjustment of the rows' p-values (default holm: the
                              chance that any row is called on noise stays below alpha)
   --ignore KEYS              more config keys (or dotted prefixes) to leave out of matching, comma-
