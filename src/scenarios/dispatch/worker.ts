@@ -5,30 +5,19 @@
  * every `request` with a `done` carrying the service time, measured with the monotonic clock around
  * the forward alone, until `stop`, when it reports. Never prints, never reads argv.
  */
-import { createBackend } from '../../backends/registry.js';
 import type { PreparedInputs } from '../../backends/types.js';
 import type { InitMessage } from '../../launcher/protocol.js';
 import type { WorkerPort } from '../../launcher/worker.js';
 import { interference, sampleCpus, type CpuSample } from '../../stats/interference.js';
 import { currentAffinity } from '../../topology/detect.js';
 import type { ServedReport } from './parent.js';
+import { instanceBackend } from '../backend.js';
 
 const nowNs = (): bigint => process.hrtime.bigint();
 
 export async function dispatchWorker(init: InitMessage, port: WorkerPort): Promise<void> {
-  const { config: cfg, instance, model, outputDir, repetition } = init;
-  const backend = createBackend(
-    cfg,
-    {
-      threads: instance.threads,
-      instanceIndex: instance.index,
-      instances: cfg.launcher.num_instances,
-      repetition,
-      seed: cfg.seed,
-      outputDir,
-    },
-    model,
-  );
+  const { config: cfg, instance } = init;
+  const backend = instanceBackend(init);
   // The inputs of each length, built on first use (untimed) and kept.
   const prepared = new Map<number, PreparedInputs>();
   const serve = async (length: number): Promise<number> => {

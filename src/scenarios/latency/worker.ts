@@ -3,7 +3,6 @@
  * wait for the common start (`go`), measure, report the instance's result and where the kernel let
  * it run. The same in a pinned child and in the bench process (launcher=inline).
  */
-import { createBackend } from '../../backends/registry.js';
 import type { InitMessage } from '../../launcher/protocol.js';
 import { injectFault, type WorkerPort } from '../../launcher/worker.js';
 import { paddedTail } from '../../models/inputs.js';
@@ -11,22 +10,12 @@ import { summarize } from '../../stats/summary.js';
 import { currentAffinity } from '../../topology/detect.js';
 import type { InstanceResult } from '../types.js';
 import { measureLatency } from './measure.js';
+import { instanceBackend } from '../backend.js';
 
 export async function latencyWorker(init: InitMessage, port: WorkerPort): Promise<void> {
-  const { config: cfg, instance, model, outputDir, fault, repetition } = init;
+  const { config: cfg, instance, fault } = init;
   await injectFault(fault, instance.index, 'load', port);
-  const backend = createBackend(
-    cfg,
-    {
-      threads: instance.threads,
-      instanceIndex: instance.index,
-      instances: cfg.launcher.num_instances,
-      repetition,
-      seed: cfg.seed,
-      outputDir,
-    },
-    model,
-  );
+  const backend = instanceBackend(init);
   // Inline, every instance shares the process's CPUs; a child reports its own affinity.
   const cpus = currentAffinity();
   try {
