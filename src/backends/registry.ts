@@ -12,6 +12,8 @@ import type { Backend, BackendRequest } from './types.js';
 
 interface BackendEntry<C extends BackendConfig> {
   readonly needsModelFile: boolean;
+  /** Latencies drawn from a model of the machine, not measured: no GEMM peak is probed for them. */
+  readonly simulated: boolean;
   create(options: C, cfg: RunConfig, req: BackendRequest, model: ResolvedModel | null): Backend;
 }
 
@@ -20,6 +22,7 @@ type Registry = { readonly [K in BackendConfig['name']]: BackendEntry<Extract<Ba
 const BACKENDS: Registry = {
   onnxruntime: {
     needsModelFile: true,
+    simulated: false,
     create: (options, _cfg, req, model) => {
       if (!model) throw new Error('backend=onnxruntime needs a resolved model');
       return new OnnxRuntimeBackend(options, model, req);
@@ -29,6 +32,7 @@ const BACKENDS: Registry = {
   // count's fields).
   mock: {
     needsModelFile: false,
+    simulated: true,
     create: (options, cfg, req, model) =>
       new MockBackend(options, (model ? flopShape(model.arch) : null) ?? architectureOf(cfg.model), req),
   },
@@ -42,4 +46,9 @@ export function createBackend(cfg: RunConfig, req: BackendRequest, model: Resolv
 /** Whether the backend runs a model file (and so needs it resolved, synthesized or downloaded first). */
 export function needsModelFile(cfg: RunConfig): boolean {
   return BACKENDS[cfg.backend.name].needsModelFile;
+}
+
+/** Whether the backend's latencies are simulated (the mock), so the machine's ceiling means nothing to them. */
+export function isSimulated(cfg: RunConfig): boolean {
+  return BACKENDS[cfg.backend.name].simulated;
 }

@@ -322,20 +322,15 @@ function renderFigures(head: string, o: JobOutcome): string {
   return `${head} · mean ${ms(a.latency_mean_ms)} ms · p99 ${p99.startsWith('n/a') ? p99 : `${p99} ms`} · ${fmt(a.throughput_samples_per_s)} samples/s`;
 }
 
-/** A dispatch plan's instance index -> ` small (<= 32)`, the pool it serves; empty for other plans. */
-function poolLabels(plan: PlanJson): Map<number, string> {
-  const pools = plan.dispatch?.pools ?? [];
-  return new Map(
-    pools.flatMap((p) =>
-      p.instances.map((i) => [i, ` ${p.name} (${p.max_length === null ? 'longer' : `<= ${p.max_length}`})`] as const),
-    ),
-  );
+/** A plan's instance index -> ` small (<= 32)`, its group (a dispatch pool); empty without groups. */
+function groupLabels(plan: PlanJson): Map<number, string> {
+  return new Map((plan.groups ?? []).flatMap((g) => g.instances.map((i) => [i, ` ${g.name} (${g.label})`] as const)));
 }
 
 export function renderPlan(plan: PlanJson, source: string): string {
   const n = plan.instances.length;
   const lines = [`plan on ${source}: ${n} instance${n === 1 ? '' : 's'}, binding ${plan.binding}`];
-  const poolOf = poolLabels(plan);
+  const poolOf = groupLabels(plan);
   const rows = plan.instances.map((i) => [
     `[${i.index}]${poolOf.get(i.index) ?? ''}`,
     `cpus ${formatCpuList(i.cpus)}`,
@@ -348,8 +343,8 @@ export function renderPlan(plan: PlanJson, source: string): string {
   for (const r of rows)
     lines.push(`  ${r.map((cell, c) => (c < r.length - 1 ? cell.padEnd(widths[c]!) : cell)).join('  ')}`);
   lines.push(`  leftover cpus: ${plan.leftover_cpus.length > 0 ? formatCpuList(plan.leftover_cpus) : 'none'}`);
-  if (plan.dispatch?.baseline) {
-    const b = plan.dispatch.baseline;
+  if (plan.baseline) {
+    const b = plan.baseline;
     lines.push(
       `  baseline (length-blind, run after the pools on the same cores): ${b.length} instance${b.length === 1 ? '' : 's'}: ` +
         b
@@ -383,7 +378,7 @@ export function renderSweepPlan(
       lines.push(`  cannot run: ${p.error ?? 'unknown error'}`);
       continue;
     }
-    const poolOf = poolLabels(p.plan);
+    const poolOf = groupLabels(p.plan);
     for (const i of p.plan.instances) {
       const cpus = formatCpuList(i.cpus);
       const binding =

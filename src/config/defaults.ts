@@ -7,6 +7,7 @@
  * command line beat `override` entries in files.
  */
 import { ConfigError } from './errors.js';
+import { nearest } from './suggest.js';
 import type { ConfigRepository, LoadedConfig } from './repository.js';
 import { MISSING } from '../util/tree.js';
 
@@ -217,8 +218,11 @@ export function missingOption(repo: ConfigRepository, group: string, option: str
       ? `\nNo folder of the search path has a '${group}' group. -cp DIR replaces bench's own configs; ` +
         `to add your configs to bench's groups, use -cd DIR instead.`
       : '';
+  // Beyond Hydra's message: the option most likely meant, as misspelt keys get.
+  const [best] = nearest(option, listed);
+  const meant = best === undefined ? '' : `\nDid you mean ${group.replaceAll('/', '.')}=${best}?`;
   return new ConfigError(
-    `Could not find '${group}/${option}'\n\nAvailable options in '${group}':\n${options}\nConfig search path:\n${repo.describe()}${hint}`,
+    `Could not find '${group}/${option}'\n\nAvailable options in '${group}':\n${options}\nConfig search path:\n${repo.describe()}${hint}${meant}`,
   );
 }
 

@@ -1,6 +1,6 @@
 /**
  * The one error type of the config layer. Messages follow Hydra's wording where Hydra has one
- * (../shared/design/research/hydra.md), name the key or flag, and say what would work.
+ * (Hydra 1.3's messages, as its tests expect them), name the key or flag, and say what would work.
  */
 import { UserError } from '../util/errors.js';
 export class ConfigError extends UserError {

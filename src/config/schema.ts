@@ -208,7 +208,7 @@ const PoolSchema = z.strictObject({
   cores_per_instance: nullable(positiveInt),
 });
 
-/** Smart dispatching (src/scenarios/dispatch.ts): requests of mixed lengths routed to pools by length. */
+/** Smart dispatching (src/scenarios/dispatch/): requests of mixed lengths routed to pools by length. */
 const DispatchScenarioSchema = z
   .strictObject({
     name: z.literal('dispatch'),
@@ -391,7 +391,7 @@ export const RunConfigSchema = z
         message: `hidden_size ${m.hidden_size} is not divisible by num_attention_heads ${m.num_attention_heads}`,
       });
     }
-    // A user or hub model's positions are known once its file is read (launcher/launch.ts checks them there).
+    // A user or hub model's positions are known once its file is read (run/launch.ts checks them there).
     if (userModel(m)) return;
     // RoBERTa numbers positions from pad_token_id + 1, so two of its slots are never used.
     const maxSequence =

@@ -3,7 +3,7 @@
  * child started like an instance (the same command, so the same numactl/taskset binding, CPUs and
  * memory nodes, and the same environment: launcher.thp's GLIBC_TUNABLES, OMP_NUM_THREADS), not in
  * the bench parent, which is unpinned and has its own heap settings. The probe itself is
- * backends/peak.ts; the figure is cached under the bench cache, keyed by the ONNX Runtime version,
+ * backends/onnxruntime/peak.ts; the figure is cached under the bench cache, keyed by the ONNX Runtime version,
  * the CPU, the thread count, the binding and the environment, and never cached when other processes
  * took our CPUs meanwhile.
  */
@@ -24,6 +24,8 @@ import type { PeakReport } from './protocol.js';
 
 /** Where and how the probe's child starts: as `instance` did, with the children's extra environment. */
 export interface PeakPlacement {
+  /** The child's entry point, which answers a `peak` request (bench's: src/run/child.ts). */
+  readonly entry: string;
   readonly binding: BindingKind;
   readonly instance: PlanInstance;
   /**
@@ -77,7 +79,7 @@ export async function gemmPeak(p: PeakPlacement, opts: PeakOptions = {}): Promis
   };
   // Start-up and session creation are seconds at most; the rounds themselves are probe_ms.
   const limitMs = 60_000 + 10 * key.probe_ms;
-  const child = spawnChild(p.binding, p.instance, p.env);
+  const child = spawnChild(p.entry, p.binding, p.instance, p.env);
   try {
     child.send({ type: 'peak', threads: key.threads, probe_ms: key.probe_ms });
     const m = await child.next('peak', Date.now() + limitMs);
@@ -131,6 +133,7 @@ export async function gemmPeak(p: PeakPlacement, opts: PeakOptions = {}): Promis
  */
 export async function runPeaks(
   launch: {
+    readonly entry: string;
     readonly binding: BindingKind;
     readonly env: Readonly<Record<string, string>>;
     readonly plan: { readonly instances: readonly PlanInstance[] };
@@ -150,7 +153,7 @@ export async function runPeaks(
     const instance: PlanInstance = planned
       ? { ...planned, threads }
       : { index: like.index, cpus: [...(like.cpus ?? [])], memory_nodes: [], threads, batch_size: like.batch_size };
-    probes.push(await gemmPeak({ binding: launch.binding, instance, env: launch.env }, opts));
+    probes.push(await gemmPeak({ entry: launch.entry, binding: launch.binding, instance, env: launch.env }, opts));
   }
   return probes;
 }

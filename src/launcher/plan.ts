@@ -48,11 +48,16 @@ export interface Plan {
   instances: PlanInstance[];
   leftover_cpus: number[];
   warnings: string[];
-  /** scenario=dispatch only: which instances form each pool, and the homogeneous baseline's. */
-  dispatch?: {
-    pools: { name: string; max_length: number | null; instances: number[] }[];
-    baseline: { cpus: number[]; memory_nodes: number[]; threads: number }[] | null;
-  };
+  /**
+   * Named groups of the instances, for a scenario that routes work between them (dispatch's pools,
+   * labelled by the lengths each takes); shown by bench plan. Absent: one group.
+   */
+  groups?: { name: string; label: string; instances: number[] }[];
+  /**
+   * Instances run after these, on the same cores, as the setup to compare with (dispatch's
+   * length-blind baseline); shown by bench plan. Absent or null: none.
+   */
+  baseline?: { cpus: number[]; memory_nodes: number[]; threads: number }[] | null;
 }
 
 /** A plan that cannot be made; the message names the config key and what would work. */

@@ -1,23 +1,17 @@
 /**
- * Instances as pinned child processes (execa, argument arrays, never a shell): the child runs
- * bench's worker entry point (src/run/child.ts) under numactl/taskset, and talks over Node's IPC
- * channel. A child that crashes, hangs past its timeout or talks nonsense (a malformed message, or
+ * Instances as pinned child processes (execa, argument arrays, never a shell): the child runs the
+ * worker entry point it is given (bench's is src/run/child.ts) under numactl/taskset, and talks
+ * over Node's IPC channel. A child that crashes, hangs past its timeout or talks nonsense (a malformed message, or
  * bytes on the channel that are no message at all) is reported with its exit code, signal and the
  * tail of its stderr.
  */
 import { execa, type ResultPromise } from 'execa';
 import type { ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { bindingPrefix, type BindingKind } from './binding.js';
 import { Inbox, type Endpoint, type InstanceFailure } from './endpoint.js';
 import type { PlanInstance } from './plan.js';
 import { asChildMessage, type MessageCheck, type ParentMessage } from './protocol.js';
 
-/**
- * The worker entry point every child runs: src/run/child.ts, which knows the scenarios. It is
- * started by path, so this layer imports nothing above it.
- */
-const CHILD_ENTRY = fileURLToPath(new URL('../run/child.js', import.meta.url));
 const STDERR_TAIL_BYTES = 4000;
 /** No message of ours comes near this (a long run's latencies are a few MB); a bigger frame is junk. */
 export const MAX_IPC_MESSAGE_BYTES = 64 * 2 ** 20;
@@ -77,8 +71,13 @@ const hex = (bytes: Uint8Array): string =>
   Array.from(bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join(' ') +
   (bytes.length > 16 ? ' ...' : '');
 
-export function childCommand(kind: BindingKind, instance: Pick<PlanInstance, 'cpus' | 'memory_nodes'>): string[] {
-  return [...bindingPrefix(kind, instance), process.execPath, CHILD_ENTRY];
+/** The command line of a child running the script `entry` with Node, pinned as `kind` says. */
+export function childCommand(
+  entry: string,
+  kind: BindingKind,
+  instance: Pick<PlanInstance, 'cpus' | 'memory_nodes'>,
+): string[] {
+  return [...bindingPrefix(kind, instance), process.execPath, entry];
 }
 
 /** One child process and its IPC inbox. */
@@ -180,12 +179,13 @@ export const CHILD_PROCESS_OPTIONS = {
  * admits the messages of the scenario it will run (the envelope's are always admitted).
  */
 export function spawnChild(
+  entry: string,
   binding: BindingKind,
   inst: PlanInstance,
   env: Readonly<Record<string, string>>,
   accepts: MessageCheck = () => false,
 ): ProcessEndpoint {
-  const [file, ...args] = childCommand(binding, inst);
+  const [file, ...args] = childCommand(entry, binding, inst);
   const proc = execa(file!, args, {
     ...CHILD_PROCESS_OPTIONS,
     env: { ...env, OMP_NUM_THREADS: String(inst.threads) },

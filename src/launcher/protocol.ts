@@ -33,6 +33,8 @@ export interface InitMessage {
   readonly instance: PlanInstance;
   /** Which repetition of the run (1-based). */
   readonly repetition: number;
+  /** Instances running at the same time as this one, itself included. */
+  readonly alongside: number;
   readonly model: ResolvedModel | null;
   readonly outputDir: string;
   readonly fault: FaultInjection | null;

@@ -3,8 +3,8 @@
 //
 // The point is that ONNX Runtime's in-session transformer fusions (EmbedLayerNormalization,
 // Attention, SkipLayerNormalization, BiasGelu) see the same patterns as in an exported model, so a
-// benchmark of the synthetic model runs the same kernels. Those matchers are exact (see
-// shared/design/facts-measured.md and onnxruntime/core/optimizer/attention_fusion*.{h,cc}), which
+// benchmark of the synthetic model runs the same kernels. Those matchers are exact (ONNX Runtime's
+// onnxruntime/core/optimizer/attention_fusion*.{h,cc}; docs/models.md), which
 // fixes several details below: the input order of Adds, one Transpose (0,2,3,1) for K, division by
 // exactly sqrt(head_size), mask constants 1.0 and -10000, and Unsqueeze with an `axes` attribute.
 // Where the export computes a reshape target with Shape/Gather/Concat, this graph uses the

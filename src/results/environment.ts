@@ -1,6 +1,7 @@
 /**
  * The machine a result was measured on, read from /proc and /sys (a few small files, well under a
- * millisecond, no child processes), so that two result sets can be told apart and explained.
+ * millisecond), and bench's own git commit (two `git` calls, once per process), so that two result
+ * sets can be told apart and explained.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

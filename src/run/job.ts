@@ -3,7 +3,7 @@
  * fresh launch of its instances), write its results after each. In a single run a config error is
  * thrown before any directory exists; in a sweep the job's directory is made anyway and its
  * results.json says what went wrong, so the sweep goes on. A sweep opens its jobs and interleaves
- * their repetitions (multirun.ts); a single run runs them back to back.
+ * their repetitions (sweep.ts); a single run runs them back to back.
  */
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
@@ -18,6 +18,7 @@ import { composeJob, resolveContext, resolveTask, type ConfigSource, type JobIde
 import type { ConfigRepository } from '../config/repository.js';
 import type { RunConfig } from '../config/schema.js';
 import { isTree, type Tree } from '../util/tree.js';
+import { isSimulated } from '../backends/registry.js';
 import { aggregate } from '../results/aggregate.js';
 import { collectEnvironment } from '../results/environment.js';
 import { benchVersion } from '../util/versions.js';
@@ -473,8 +474,9 @@ function modelWarnings(model: ResolvedModel | null): string[] {
 
 /**
  * Achieved GFLOP/s of the instances that finished, against the GEMM ceiling measured through the
- * same runtime in a child placed like the instances (launcher/peak.ts; cached per ORT version, CPU,
- * thread count, binding and environment); only for a real runtime, not the mock.
+ * ONNX Runtime in a child placed like the instances (launcher/peak.ts; cached per ORT version, CPU,
+ * thread count, binding and environment): the machine's practical ceiling, whatever runtime the
+ * instances ran; only for a real runtime, not the mock.
  * FLOPs come from the architecture of the model that ran (for a user or hub model, its config.json
  * or its graph); when that does not show them, no figure is given, and the result says why.
  */
@@ -500,7 +502,7 @@ async function runEfficiency(
       omitted: `the FLOPs of ${model?.name ?? 'the model'} are unknown: ${model?.arch_note ?? 'its architecture does not show them'}`,
     };
   const flops = flopsPerForward(arch, cfg, dispatch, instances, ok);
-  const probes = cfg.backend.name === 'onnxruntime' ? await runPeaks(prepared, ok) : [];
+  const probes = isSimulated(cfg) ? [] : await runPeaks(prepared, ok);
   const peaks = ok.map((i) => probes.find((p) => p.threads === i.threads)?.gflops ?? null);
   const mhz = typeof env.cpu_mhz === 'number' ? env.cpu_mhz : null;
   const threads = ok.reduce((s, i) => s + i.threads, 0);

@@ -4,6 +4,7 @@
  * nothing), then resolve the model once in the parent and hand the scenario its context: where its
  * instances go and how to start them, in pinned children or (launcher=inline) in the bench process.
  */
+import { fileURLToPath } from 'node:url';
 import { needsModelFile } from '../backends/registry.js';
 import { sequenceLengths, type RunConfig } from '../config/schema.js';
 import { LaunchError, resolveBinding, type BindingKind } from '../launcher/binding.js';
@@ -19,6 +20,10 @@ import { detectTopology, loadTopologyFile } from '../topology/detect.js';
 import { summarize, type Topology } from '../topology/model.js';
 
 export interface PreparedLaunch {
+  /** The script every child runs (run/child.ts, built); the GEMM probe's child too. */
+  readonly entry: string;
+  /** launcher=inline: the instances run in the bench process, no child, nothing pinned. */
+  readonly inline: boolean;
   readonly topology: Topology;
   readonly plan: Plan;
   readonly binding: BindingKind;
@@ -41,13 +46,17 @@ export interface PlanJson {
   }[];
   readonly leftover_cpus: readonly number[];
   readonly warnings: readonly string[];
-  readonly dispatch?: Plan['dispatch'];
+  readonly groups?: Plan['groups'];
+  readonly baseline?: Plan['baseline'];
 }
 
 export interface LaunchOutcome extends ScenarioOutcome {
   /** The model the instances ran (null for the mock backend, which needs no file). */
   readonly model: ResolvedModel | null;
 }
+
+/** The script every child runs: run/child.ts, built; the launcher starts whatever it is given. */
+export const CHILD_ENTRY = fileURLToPath(new URL('./child.js', import.meta.url));
 
 let machineTopologyCache: Promise<Topology> | null = null;
 
@@ -92,7 +101,7 @@ export async function prepareLaunch(
   const plan = makePlan(cfg, topology);
   if (!opts.forRun && cfg.topology.file !== null && cfg.launcher.name !== 'inline') {
     const binding = cfg.launcher.binding === 'auto' ? 'numactl' : cfg.launcher.binding;
-    return { topology, plan, binding, warnings: plan.warnings, env: childEnv(cfg) };
+    return { entry: CHILD_ENTRY, inline: false, topology, plan, binding, warnings: plan.warnings, env: childEnv(cfg) };
   }
   if (cfg.topology.file !== null) {
     const here = new Set((await machineTopology()).cpus.map((c) => c.id));
@@ -109,14 +118,24 @@ export async function prepareLaunch(
     if (refused !== null) throw new PlanError(refused);
     if (cfg.launcher.fault !== null)
       throw new PlanError('launcher.fault needs launcher=process: an inline worker shares the bench process');
-    const shared =
+    const unpinned =
       plan.instances.length > 1
-        ? ['launcher=inline: the instances run in the bench process, unpinned, and share its event loop']
-        : [];
-    return { topology, plan, binding: 'none', warnings: [...plan.warnings, ...shared], env: {} };
+        ? 'launcher=inline: the instances run in the bench process, unpinned, and share its event loop: the figures are not comparable with pinned runs'
+        : 'launcher=inline: the instance runs in the bench process, unpinned: the figures are not comparable with pinned runs';
+    return {
+      entry: CHILD_ENTRY,
+      inline: true,
+      topology,
+      plan,
+      binding: 'none',
+      warnings: [...plan.warnings, unpinned],
+      env: {},
+    };
   }
   const binding = await resolveBinding(cfg.launcher.binding, plan.instances[0]!);
   return {
+    entry: CHILD_ENTRY,
+    inline: false,
     topology,
     plan,
     binding: binding.kind,
@@ -142,25 +161,31 @@ export function childEnv(
   return { GLIBC_TUNABLES: current === '' ? HUGETLB_TUNABLE : `${current}:${HUGETLB_TUNABLE}` };
 }
 
-export function planJson(prepared: Pick<PreparedLaunch, 'plan' | 'binding' | 'warnings' | 'env'>): PlanJson {
+export function planJson(
+  prepared: Pick<PreparedLaunch, 'entry' | 'inline' | 'plan' | 'binding' | 'warnings' | 'env'>,
+): PlanJson {
   return {
     binding: prepared.binding,
     env: prepared.env,
     instances: prepared.plan.instances.map((i) => {
-      const argv = childCommand(prepared.binding, i);
+      // Inline, no child is started: the instance is a worker in the bench process.
+      const argv = prepared.inline ? [] : childCommand(prepared.entry, prepared.binding, i);
       return {
         index: i.index,
         cpus: i.cpus,
         memory_nodes: i.memory_nodes,
         threads: i.threads,
         batch_size: i.batch_size,
-        command: argv.map(shellQuote).join(' '),
+        command: prepared.inline
+          ? 'in the bench process (launcher=inline), not pinned'
+          : argv.map(shellQuote).join(' '),
         argv,
       };
     }),
     leftover_cpus: prepared.plan.leftover_cpus,
     warnings: prepared.warnings,
-    ...(prepared.plan.dispatch ? { dispatch: prepared.plan.dispatch } : {}),
+    ...(prepared.plan.groups ? { groups: prepared.plan.groups } : {}),
+    ...(prepared.plan.baseline ? { baseline: prepared.plan.baseline } : {}),
   };
 }
 
@@ -200,12 +225,17 @@ export async function executeLaunch(
   const scenario = scenarioOf(cfg);
   const inline = cfg.launcher.name === 'inline';
   const repetition = opts.repetition ?? 1;
-  const initFor = (instance: PlanInstance, options: Readonly<Record<string, unknown>>): InitMessage => ({
+  const initFor = (
+    instance: PlanInstance,
+    alongside: number,
+    options: Readonly<Record<string, unknown>>,
+  ): InitMessage => ({
     type: 'init',
     scenario: scenario.name,
     config: cfg,
     instance,
     repetition,
+    alongside,
     model,
     outputDir,
     fault: cfg.launcher.fault,
@@ -222,10 +252,10 @@ export async function executeLaunch(
     repetition,
     inline,
     ...(opts.signal ? { signal: opts.signal } : {}),
-    start: (instance, options = {}) => {
-      const init = initFor(instance, options);
+    start: (instance, alongside, options = {}) => {
+      const init = initFor(instance, alongside, options);
       if (inline) return new InlineEndpoint(instance.index, (port) => scenario.worker(init, port), scenario.accepts);
-      const child = spawnChild(prepared.binding, instance, prepared.env, scenario.accepts);
+      const child = spawnChild(prepared.entry, prepared.binding, instance, prepared.env, scenario.accepts);
       child.send(init);
       return child;
     },

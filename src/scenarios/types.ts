@@ -59,8 +59,11 @@ export interface ScenarioContext {
   /** launcher=inline: the workers run in the bench process. */
   readonly inline: boolean;
   readonly signal?: AbortSignal;
-  /** Starts `instance`'s worker (a pinned child, or inline), sending it its init with `options`. */
-  start(instance: PlanInstance, options?: Readonly<Record<string, unknown>>): Endpoint;
+  /**
+   * Starts `instance`'s worker (a pinned child, or inline), sending it its init with `options`;
+   * `alongside` instances (itself included) run at the same time.
+   */
+  start(instance: PlanInstance, alongside: number, options?: Readonly<Record<string, unknown>>): Endpoint;
 }
 
 /** What a repetition gave: the instances' results, what failed, and (dispatch) the scenario's report. */

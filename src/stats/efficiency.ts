@@ -2,7 +2,7 @@
  * How much of the machine a run used: achieved GFLOP/s (the forward's FLOPs, counted from the
  * architecture by forwardFlops, times forwards per second) over a ceiling. The ceiling that
  * counts is measured: a large fp32 MatMul run through the same ONNX Runtime with the instance's
- * thread count, i.e. the practical GEMM peak (backends/peak.ts). An estimate from the CPU's
+ * thread count, i.e. the practical GEMM peak (backends/onnxruntime/peak.ts). An estimate from the CPU's
  * vector width x FMA units x clock x cores is given beside it, since clocks under load are not the
  * ones /proc/cpuinfo shows.
  */

@@ -118,6 +118,7 @@ describe('bench rejects bad input with the key and the fix', () => {
     [['batch_size=eight'], ['batch_size: expected a positive integer, got "eight"']],
     [['+batch_size=2'], ["Could not append to config. An item is already at 'batch_size'."]],
     [['model=bert-huge'], ["Could not find 'model/bert-huge'", 'bert-base-cased']],
+    [['model=bert-tny'], ["Could not find 'model/bert-tny'", 'Did you mean model=bert-tiny?']],
     [['batch_size=1,2'], ["Ambiguous value for argument 'batch_size=1,2'"]],
     [
       ['sequence_length=1024'],

@@ -128,6 +128,15 @@ describe('bench plan on the study machine (2 sockets x 24 cores, SMT)', () => {
   });
 });
 
+describe('bench plan with launcher=inline', () => {
+  it('shows no child command and says the instance is not pinned', () => {
+    const p = plan(['model=bert-tiny', 'launcher=inline']);
+    expect(p.binding).toBe('none');
+    expect(p.instances[0]!.command).toBe('in the bench process (launcher=inline), not pinned');
+    expect(p.warnings.join(' ')).toContain('not comparable with pinned runs');
+  });
+});
+
 describe('bench topology', () => {
   it('prints this machine as text and JSON', () => {
     const text = bench(['topology']);

@@ -16,6 +16,7 @@ import { onnxruntimeVersion } from '../../src/util/versions.js';
 import { BIN, LIVE_CORES, onlyEntry } from '../helpers.js';
 
 const placement = (over: Partial<PeakPlacement> = {}): PeakPlacement => ({
+  entry: '/bench/dist/run/child.js',
   binding: 'numactl',
   instance: { index: 0, cpus: [0, 1], memory_nodes: [0], threads: 2, batch_size: 1 },
   env: { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' },

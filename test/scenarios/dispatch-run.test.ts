@@ -67,6 +67,27 @@ describe('bench +experiment=smart-dispatch', () => {
     expect(r.stdout).toContain('dispatched');
   });
 
+  it.each([
+    ['{instance:1,kind:garbage,phase:report}', 'instance 1: sent a message that is not part of the protocol'],
+    ['{instance:0,kind:crash,phase:measure}', 'instance 0: exited on signal SIGKILL while serving'],
+  ])('takes launcher.fault=%s like a latency run: the run errors, exit 1, results.json kept', (fault, message) => {
+    const r = bench(
+      [
+        '+experiment=smart-dispatch',
+        'model=bert-tiny',
+        'backend=mock',
+        'benchmark_duration=1',
+        'scenario.arrival.rate_per_s=20',
+        'scenario.min_requests_per_class=0',
+        `launcher.fault=${fault}`,
+      ],
+      { env: ENV },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(message);
+    expect(result(runDir(r.cwd)).status).toBe('errored');
+  });
+
   it('runs with bert-tiny on ONNX Runtime and shows dispatched vs homogeneous side by side', () => {
     const started = Date.now();
     // Four requests (no sizing for the classes, to keep it short): too few for any percentile.

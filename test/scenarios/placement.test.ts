@@ -105,9 +105,9 @@ describe('pool placement on the study machine', () => {
       ['large', ['1-23', '24-46'], [[0], [1]]],
     ]);
     expect(p.warnings.join('\n')).not.toContain('pool large');
-    expect(p.plan.dispatch!.pools.map((pool) => [pool.name, pool.instances])).toEqual([
-      ['small', [0]],
-      ['large', [1, 2]],
+    expect(p.plan.groups!.map((g) => [g.name, g.label, g.instances])).toEqual([
+      ['small', '<= 32', [0]],
+      ['large', 'longer', [1, 2]],
     ]);
     expectDisjoint(p);
   });

@@ -229,7 +229,9 @@ interface SetupSpec {
 /** Starts one setup's workers, runs the workload through them, stops them; throws LaunchError on failure. */
 async function runSetup(ctx: ScenarioContext, instances: readonly PlanInstance[], spec: SetupSpec): Promise<SetupRun> {
   const cfg = ctx.config;
-  const workers: Endpoint[] = instances.map((inst, i) => ctx.start(inst, { warmup_lengths: spec.warmups[i] ?? [] }));
+  const workers: Endpoint[] = instances.map((inst, i) =>
+    ctx.start(inst, instances.length, { warmup_lengths: spec.warmups[i] ?? [] }),
+  );
   spec.onSpawn(workers.map((w) => w.pid));
   const failure = (w: Endpoint, what: string, timeout = ''): LaunchError => {
     const f = w.failure(what, timeout);

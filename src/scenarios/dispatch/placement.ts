@@ -163,16 +163,25 @@ export function planDispatch(topology: Topology, cfg: RunConfig): DispatchPlan {
     }
   }
   const instances = pools.flatMap((p) => p.instances);
-  const dispatch = {
-    pools: pools.map((p) => ({ name: p.name, max_length: p.max_length, instances: p.instances.map((i) => i.index) })),
-    baseline:
-      baseline?.map((i) => ({ cpus: [...i.cpus], memory_nodes: [...i.memory_nodes], threads: i.threads })) ?? null,
-  };
+  const groups = pools.map((p) => ({
+    name: p.name,
+    label: p.max_length === null ? 'longer' : `<= ${p.max_length}`,
+    instances: p.instances.map((i) => i.index),
+  }));
+  const baselinePlan =
+    baseline?.map((i) => ({ cpus: [...i.cpus], memory_nodes: [...i.memory_nodes], threads: i.threads })) ?? null;
   return {
     pools,
     baseline,
     baseline_cores_per_instance: baselineCores,
-    plan: { binding: l.binding, instances: [...instances], leftover_cpus: leftover, warnings, dispatch },
+    plan: {
+      binding: l.binding,
+      instances: [...instances],
+      leftover_cpus: leftover,
+      warnings,
+      groups,
+      baseline: baselinePlan,
+    },
     warnings,
   };
 }

@@ -7,7 +7,7 @@
  */
 import type { PreparedInputs } from '../../backends/types.js';
 import type { InitMessage } from '../../launcher/protocol.js';
-import type { WorkerPort } from '../../launcher/worker.js';
+import { injectFault, type WorkerPort } from '../../launcher/worker.js';
 import { interference, sampleCpus, type CpuSample } from '../../stats/interference.js';
 import { currentAffinity } from '../../topology/detect.js';
 import type { ServedReport } from './parent.js';
@@ -16,7 +16,8 @@ import { instanceBackend } from '../backend.js';
 const nowNs = (): bigint => process.hrtime.bigint();
 
 export async function dispatchWorker(init: InitMessage, port: WorkerPort): Promise<void> {
-  const { config: cfg, instance } = init;
+  const { config: cfg, instance, fault } = init;
+  await injectFault(fault, instance.index, 'load', port);
   const backend = instanceBackend(init);
   // The inputs of each length, built on first use (untimed) and kept.
   const prepared = new Map<number, PreparedInputs>();
@@ -48,10 +49,14 @@ export async function dispatchWorker(init: InitMessage, port: WorkerPort): Promi
     // time on our CPUs against our own CPU time, here from the first request to `stop`.
     const cpus = currentAffinity();
     let window: { readonly start: CpuSample; readonly startMs: number } | null = null;
+    let serving = false;
     for await (const msg of port.messages()) {
       if (msg.type === 'request') {
-        if (window === null && cpus && cpus.length > 0) {
-          const start = sampleCpus(cpus);
+        if (!serving) {
+          serving = true;
+          // At the first request: the other instances are serving by then.
+          await injectFault(fault, instance.index, 'measure', port);
+          const start = cpus && cpus.length > 0 ? sampleCpus(cpus) : null;
           if (start) window = { start, startMs: performance.now() };
         }
         const serviceMs = await serve(msg.length as number);
@@ -72,6 +77,7 @@ export async function dispatchWorker(init: InitMessage, port: WorkerPort): Promi
           interference:
             window && end && cpus ? interference(cpus, window.start, end, performance.now() - window.startMs) : null,
         };
+        await injectFault(fault, instance.index, 'report', port);
         await port.send({ type: 'served', report });
         break;
       }

@@ -23,7 +23,7 @@ export async function runLatency(ctx: ScenarioContext): Promise<ScenarioOutcome>
   const cfg = ctx.config;
   const startTimeoutMs = cfg.launcher.start_timeout_s * 1000;
   const runTimeoutS = cfg.launcher.run_timeout_s ?? cfg.benchmark_duration * 3 + 120;
-  const workers: Endpoint[] = ctx.plan.instances.map((inst) => ctx.start(inst));
+  const workers: Endpoint[] = ctx.plan.instances.map((inst, _i, all) => ctx.start(inst, all.length));
   const pids = workers.map((w) => w.pid);
   const onAbort = (): void => {
     for (const w of workers) w.interrupt();
