@@ -28,15 +28,45 @@ export interface PreparedInputs {
   readonly shape: InputShape;
 }
 
+/**
+ * A forward as the runtime timed it itself, for a backend whose runtime is another process (a
+ * Python child): scenarios record this instead of their own clock, which would also count the
+ * round trip to that process (the backend reports the round trip in describe()).
+ */
+export interface ForwardTiming {
+  /** The forward alone, measured in the runtime's process with its monotonic clock. */
+  readonly runtimeMs: number;
+}
+
+/** A timed window the runtime ran itself (Backend.loop). */
+export interface TimedLoop {
+  /** Each call, timed around the forward alone. */
+  readonly latencies: number[];
+  /** First call's start to last call's end. */
+  readonly windowMs: number;
+  /** When the window began, in ms since the epoch (to line instances up). */
+  readonly windowEpochMs: number;
+}
+
 export interface Backend {
   readonly name: string;
   load(): Promise<LoadTimings>;
   /** The inputs of one forward of `shape`, built once; after load(). */
   prepare(shape: InputShape): Promise<PreparedInputs>;
-  /** One forward over inputs this backend prepared. */
-  run(inputs: PreparedInputs): Promise<void>;
+  /** One forward over inputs this backend prepared; an out-of-process runtime says how long it took. */
+  run(inputs: PreparedInputs): Promise<ForwardTiming | void>;
+  /**
+   * A runtime in another process runs the latency scenario's timed window itself: calls over `inputs`
+   * until both `durationMs` and `minCalls` are reached, as the scenario's own loop does, so no
+   * round trip to it falls inside the window. Absent: the scenario calls run() in a loop.
+   */
+  loop?(inputs: PreparedInputs, until: { readonly durationMs: number; readonly minCalls: number }): Promise<TimedLoop>;
   /** Facts for results.json: versions, thread counts, model provenance, the inputs prepared. */
   describe(): Record<string, unknown>;
+  /** Peak resident memory, in MiB, of the processes the backend runs besides this one (none: absent). */
+  externalPeakRssMb?(): Promise<number>;
+  /** The processes the backend runs besides this one (a Python runtime): their CPU time is the instance's. */
+  processIds?(): readonly number[];
   dispose(): Promise<void>;
 }
 

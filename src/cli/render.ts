@@ -131,6 +131,14 @@ function repetitionLines(r: RunResult): string[] {
   return lines;
 }
 
+/** `backend pytorch 1.13.0 (torchscript)`: the runtime, its version and, where it has one, its mode. */
+function runtimeLabel(backend: { name?: string; version?: string; mode?: string } | null): string {
+  return (
+    `backend ${backend?.name ?? 'unknown'}${backend?.version ? ` ${backend.version}` : ''}` +
+    (backend?.mode ? ` (${backend.mode})` : '')
+  );
+}
+
 function describeRun(r: RunResult): string {
   const cfg = r.config as {
     model?: { name?: string; opset?: number };
@@ -140,10 +148,11 @@ function describeRun(r: RunResult): string {
   const backend = r.backend as {
     name?: string;
     version?: string;
+    mode?: string;
     model?: { weights?: string; source?: string };
   } | null;
   const weights = backend?.model?.weights ? ` · weights ${backend.model.weights}` : '';
-  const runtime = `backend ${backend?.name ?? 'unknown'}${backend?.version ? ` ${backend.version}` : ''}`;
+  const runtime = runtimeLabel(backend);
   const instances = layoutOf(r);
   const threads = instances.map((i) => i.threads).join('+');
   const planned = r.repetition_summary?.planned ?? 1;
@@ -482,7 +491,7 @@ function describeSetupCpus(s: SetupReport): string {
 export function renderDispatchRun(outcome: JobOutcome, d: DispatchReport): string {
   const r = outcome.result;
   const cfg = r.config as { model?: { name?: string } } | null;
-  const backend = r.backend as { name?: string; version?: string } | null;
+  const backend = r.backend as { name?: string; version?: string; mode?: string } | null;
   const w = d.workload;
   const lengths = w.lengths as {
     distribution?: string;
@@ -504,7 +513,7 @@ export function renderDispatchRun(outcome: JobOutcome, d: DispatchReport): strin
       ? `open loop, Poisson ${fmt(w.offered_rate_per_s ?? NaN, 1)}/s (achieved ${fmt(d.dispatched.achieved_arrival_rate_per_s, 1)}/s)`
       : `closed loop, ${w.clients} clients`;
   const lines: string[] = [
-    `bench: ${cfg?.model?.name ?? 'model'} · backend ${backend?.name ?? 'unknown'}${backend?.version ? ` ${backend.version}` : ''} · dispatch: ${w.requests} requests, ${arrivals} · lengths ${shape} (mean ${fmt(lengths.mean_tokens ?? NaN, 1)} tokens)`,
+    `bench: ${cfg?.model?.name ?? 'model'} · ${runtimeLabel(backend)} · dispatch: ${w.requests} requests, ${arrivals} · lengths ${shape} (mean ${fmt(lengths.mean_tokens ?? NaN, 1)} tokens)`,
   ];
   for (const warning of [...r.warnings, ...d.warnings]) lines.push(`  warning   ${warning}`);
   const setups = [d.dispatched, ...(d.baseline ? [d.baseline] : [])];

@@ -108,10 +108,26 @@ const OnnxRuntimeBackendSchema = z.strictObject({
   cache_optimized_graph: bool,
 });
 
-const BackendSchema = z.discriminatedUnion('name', [MockBackendSchema, OnnxRuntimeBackendSchema], {
-  error: (issue) =>
-    `expected backend.name to be one of mock, onnxruntime, got ${show((issue.input as { name?: unknown } | undefined)?.name)}`,
+const PyTorchBackendSchema = z.strictObject({
+  name: z.literal('pytorch'),
+  num_threads: nullable(positiveInt),
+  num_interop_threads: positiveInt,
+  /** eager: the module as it is; torchscript: traced, frozen and (optimize_for_inference) optimized. */
+  mode: oneOf(['eager', 'torchscript'] as const),
+  grad: oneOf(['inference_mode', 'no_grad'] as const),
+  optimize_for_inference: bool,
+  /** The interpreter with torch; null: python3 on PATH, then /usr/bin/python3. */
+  python: nullable(text),
 });
+
+const BackendSchema = z.discriminatedUnion(
+  'name',
+  [MockBackendSchema, OnnxRuntimeBackendSchema, PyTorchBackendSchema],
+  {
+    error: (issue) =>
+      `expected backend.name to be one of mock, onnxruntime, pytorch, got ${show((issue.input as { name?: unknown } | undefined)?.name)}`,
+  },
+);
 
 const idList = z.custom<number[]>((v) => Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0), {
   error: (issue) => `expected a list of ids, e.g. [0,1], got ${show(issue.input)}`,

@@ -320,7 +320,11 @@ export class Job {
 
   private collectEnvironment(): Record<string, unknown> {
     const prepared = this.prep?.prepared;
-    return collectEnvironment(prepared ? { topology: topologyFacts(prepared.topology) } : {});
+    return collectEnvironment(
+      prepared
+        ? { topology: topologyFacts(prepared.topology), ...(prepared.runtime ? { runtime: prepared.runtime } : {}) }
+        : {},
+    );
   }
 
   /**

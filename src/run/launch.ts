@@ -5,7 +5,7 @@
  * instances go and how to start them, in pinned children or (launcher=inline) in the bench process.
  */
 import { fileURLToPath } from 'node:url';
-import { needsModelFile } from '../backends/registry.js';
+import { needsModelFile, preflightBackend, resolveBackendModel } from '../backends/registry.js';
 import { sequenceLengths, type RunConfig } from '../config/schema.js';
 import { LaunchError, resolveBinding, type BindingKind } from '../launcher/binding.js';
 import { InlineEndpoint } from '../launcher/inline.js';
@@ -13,7 +13,7 @@ import { PlanError, type Plan, type PlanInstance } from '../launcher/plan.js';
 import { childCommand, spawnChild } from '../launcher/process.js';
 import type { InitMessage } from '../launcher/protocol.js';
 import { ModelError } from '../models/errors.js';
-import { locateLocalModel, resolveModel, type ResolvedModel } from '../models/resolve.js';
+import type { ResolvedModel } from '../models/resolve.js';
 import { scenarioOf } from '../scenarios/registry.js';
 import type { ScenarioOutcome } from '../scenarios/types.js';
 import { detectTopology, loadTopologyFile } from '../topology/detect.js';
@@ -30,6 +30,8 @@ export interface PreparedLaunch {
   readonly warnings: readonly string[];
   /** Environment the children get on top of bench's own (each also gets OMP_NUM_THREADS=threads). */
   readonly env: Readonly<Record<string, string>>;
+  /** What the backend's checks found of its runtime (torch's version and BLAS), for the environment block. */
+  readonly runtime: Readonly<Record<string, unknown>> | null;
 }
 
 export interface PlanJson {
@@ -95,13 +97,22 @@ export async function prepareLaunch(
   cfg: RunConfig,
   opts: { forRun: boolean } = { forRun: true },
 ): Promise<PreparedLaunch> {
-  // A missing or non-ONNX model file is the user's input: refused before a run directory exists.
-  if (opts.forRun && cfg.model.path !== null) locateLocalModel(cfg.model.path);
+  // The backend's runtime and a model file the user names are checked before a run directory exists.
+  const pre = opts.forRun ? await preflightBackend(cfg) : { runtime: null, childEnv: {}, warnings: [] };
   const topology = await topologyFor(cfg);
   const plan = makePlan(cfg, topology);
   if (!opts.forRun && cfg.topology.file !== null && cfg.launcher.name !== 'inline') {
     const binding = cfg.launcher.binding === 'auto' ? 'numactl' : cfg.launcher.binding;
-    return { entry: CHILD_ENTRY, inline: false, topology, plan, binding, warnings: plan.warnings, env: childEnv(cfg) };
+    return {
+      entry: CHILD_ENTRY,
+      inline: false,
+      topology,
+      plan,
+      binding,
+      warnings: plan.warnings,
+      env: childEnv(cfg),
+      runtime: null,
+    };
   }
   if (cfg.topology.file !== null) {
     const here = new Set((await machineTopology()).cpus.map((c) => c.id));
@@ -128,8 +139,9 @@ export async function prepareLaunch(
       topology,
       plan,
       binding: 'none',
-      warnings: [...plan.warnings, unpinned],
+      warnings: [...plan.warnings, ...pre.warnings, unpinned],
       env: {},
+      runtime: pre.runtime,
     };
   }
   const binding = await resolveBinding(cfg.launcher.binding, plan.instances[0]!);
@@ -139,8 +151,9 @@ export async function prepareLaunch(
     topology,
     plan,
     binding: binding.kind,
-    warnings: [...plan.warnings, ...binding.warnings],
-    env: childEnv(cfg),
+    warnings: [...plan.warnings, ...binding.warnings, ...pre.warnings],
+    env: { ...childEnv(cfg), ...pre.childEnv },
+    runtime: pre.runtime,
   };
 }
 
@@ -199,7 +212,7 @@ export function shellQuote(arg: string): string {
  * only now; the config checked the presets' already).
  */
 async function prepareModel(cfg: RunConfig): Promise<ResolvedModel> {
-  const model = await resolveModel(cfg.model, cfg.seed);
+  const model = await resolveBackendModel(cfg);
   const a = model.arch;
   if (a.max_position_embeddings === null) return model;
   // RoBERTa numbers positions from pad_token_id + 1, so two of its slots are never used.

@@ -1,7 +1,8 @@
 /**
  * Did something else run on our CPUs while we measured? The kernel's per-CPU busy time
  * (/proc/stat, in USER_HZ ticks) on the instance's CPUs over the timed window, minus the CPU time
- * of our own process, is the time other processes took there. A few percent is noise; more means
+ * of our own process (and of the runtime processes it runs, e.g. a Python child, from
+ * /proc/PID/stat), is the time other processes took there. A few percent is noise; more means
  * the latencies were measured on a shared machine (the study's "third busy process" case).
  */
 import { readFileSync } from 'node:fs';
@@ -39,11 +40,29 @@ export function busyByCpu(procStat: string): Map<number, number> {
   return out;
 }
 
-export function sampleCpus(cpus: readonly number[]): CpuSample | null {
+/** User + system CPU time of process `pid` from /proc/PID/stat, in ms; 0 once it is gone. */
+export function processCpuMs(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return 0;
+  }
+}
+
+/** `pids`: processes whose CPU time counts as ours too (a runtime the instance runs in a child). */
+export function sampleCpus(cpus: readonly number[], pids: readonly number[] = []): CpuSample | null {
   try {
     const busy = busyByCpu(readFileSync('/proc/stat', 'utf8'));
     const usage = process.cpuUsage();
-    return { busyMs: cpus.reduce((s, c) => s + (busy.get(c) ?? 0), 0), ownCpuMs: (usage.user + usage.system) / 1000 };
+    const children = pids.reduce((s, pid) => s + processCpuMs(pid), 0);
+    return {
+      busyMs: cpus.reduce((s, c) => s + (busy.get(c) ?? 0), 0),
+      ownCpuMs: (usage.user + usage.system) / 1000 + children,
+    };
   } catch {
     return null;
   }

@@ -2,6 +2,7 @@
  * What counts as a disturbed measurement: other processes' time on the instance's CPUs, beyond what
  * /proc/stat's ticks can resolve, and not bench's own parent.
  */
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
   busyByCpu,
@@ -9,10 +10,27 @@ import {
   DISTURBED_SHARE,
   interference,
   isDisturbed,
+  processCpuMs,
+  sampleCpus,
   withoutHarness,
 } from '../../src/stats/interference.js';
 
 describe('interference', () => {
+  it("counts a runtime child's CPU time as the instance's own (a Python runtime's work is not interference)", async () => {
+    // A process that is gone contributes nothing.
+    expect(processCpuMs(2 ** 22 + 12345)).toBe(0);
+    const child = spawn(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 3000);']);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(processCpuMs(child.pid!)).toBeGreaterThan(100);
+      const withChild = sampleCpus([0], [child.pid!])!;
+      const without = sampleCpus([0])!;
+      expect(withChild.ownCpuMs - without.ownCpuMs).toBeGreaterThan(100);
+    } finally {
+      child.kill();
+    }
+  });
+
   it('reads busy time per CPU from /proc/stat (ticks of 10 ms; idle and iowait are not busy)', () => {
     const busy = busyByCpu('cpu  1 2 3 4\ncpu0 10 0 5 100 7 1 1 0 0 0\ncpu1 3 0 0 50 0 0 0 2\nintr 123\n');
     expect(busy.get(0)).toBe((10 + 5 + 1 + 1) * 10);

@@ -13,6 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { basename, join } from 'node:path';
 import { cacheRoot } from '../../models/cache.js';
 import { buildFeeds, type Feed, type InputSpec } from '../../models/inputs.js';
+import { describeInputs, describeModel } from '../describe.js';
 import { ModelError } from '../../models/errors.js';
 import type { ResolvedModel } from '../../models/resolve.js';
 import type { Backend, BackendRequest, InputShape, LoadTimings, PreparedInputs } from '../types.js';
@@ -186,20 +187,8 @@ export class OnnxRuntimeBackend implements Backend {
       optimized_model: this.optimizedModelPath,
       optimized_graph_cache: this.graphCache,
       ...describeInputs(this.prepared),
-      model: {
-        name: m.name,
-        file: m.file,
-        source: m.source,
-        weights: m.weights,
-        size_mb: Number(m.size_mb.toFixed(1)),
-        cached: m.cached,
-        architecture: m.arch,
-        architecture_source: m.arch_source,
-        ...(m.arch_note !== null ? { architecture_note: m.arch_note } : {}),
-        dtype: m.dtype ?? 'fp32',
-        // Settings and what the rewrite did, so fp32 and int8 results can be told apart and compared.
-        quantization: m.quantization ?? null,
-      },
+      // The quantization settings and what the rewrite did, so fp32 and int8 results can be told apart and compared.
+      model: describeModel(m, { quantization: m.quantization ?? null }),
     };
   }
 
@@ -207,35 +196,6 @@ export class OnnxRuntimeBackend implements Backend {
     await this.session?.release();
     this.session = null;
   }
-}
-
-/**
- * The inputs fed: of one shape, each input with its dims and the padded tokens; of several (a
- * dispatch run's request lengths), the inputs with symbolic dims and every shape prepared.
- */
-function describeInputs(prepared: readonly OrtInputs[]): Record<string, unknown> {
-  const first = prepared[0];
-  if (!first) return { inputs: [] };
-  if (prepared.length === 1) {
-    // Tokens of every sequence fed as padding (scenario.padding), counted in the mask fed.
-    return {
-      inputs: first.inputs.map((f) => ({ name: f.name, role: f.role, type: f.type, dims: f.dims })),
-      padded_tokens: paddedInFeeds(first.inputs),
-    };
-  }
-  return {
-    inputs: first.inputs.map((f) => ({ name: f.name, role: f.role, type: f.type, dims: ['batch', 'request length'] })),
-    shapes: prepared.map((p) => [p.shape.batchSize, p.shape.sequenceLength]),
-  };
-}
-
-/** Masked tokens in the first sequence of the attention mask fed (0 when there is no mask). */
-function paddedInFeeds(feeds: readonly Feed[]): number {
-  const mask = feeds.find((f) => f.role === 'attention_mask');
-  if (!mask) return 0;
-  let zeros = 0;
-  for (let t = 0; t < mask.dims[1]; t++) if (Number(mask.data[t]) === 0) zeros++;
-  return zeros;
 }
 
 /** Where the optimized graph of `file` at `level` is cached: keyed by the file, ORT's version and the CPU. */

@@ -11,9 +11,7 @@ import { injectFault, type WorkerPort } from '../../launcher/worker.js';
 import { interference, sampleCpus, type CpuSample } from '../../stats/interference.js';
 import { currentAffinity } from '../../topology/detect.js';
 import type { ServedReport } from './parent.js';
-import { instanceBackend } from '../backend.js';
-
-const nowNs = (): bigint => process.hrtime.bigint();
+import { instanceBackend, instancePeakRssMb, timedForward } from '../backend.js';
 
 export async function dispatchWorker(init: InitMessage, port: WorkerPort): Promise<void> {
   const { config: cfg, instance, fault } = init;
@@ -31,9 +29,7 @@ export async function dispatchWorker(init: InitMessage, port: WorkerPort): Promi
       });
       prepared.set(length, inputs);
     }
-    const t0 = nowNs();
-    await backend.run(inputs);
-    return Number(nowNs() - t0) / 1e6;
+    return (await timedForward(backend, inputs)).ms;
   };
   try {
     const load = await backend.load();
@@ -56,13 +52,13 @@ export async function dispatchWorker(init: InitMessage, port: WorkerPort): Promi
           serving = true;
           // At the first request: the other instances are serving by then.
           await injectFault(fault, instance.index, 'measure', port);
-          const start = cpus && cpus.length > 0 ? sampleCpus(cpus) : null;
+          const start = cpus && cpus.length > 0 ? sampleCpus(cpus, backend.processIds?.() ?? []) : null;
           if (start) window = { start, startMs: performance.now() };
         }
         const serviceMs = await serve(msg.length as number);
         await port.send({ type: 'done', id: msg.id as number, service_ms: serviceMs });
       } else if (msg.type === 'stop') {
-        const end = window && cpus ? sampleCpus(cpus) : null;
+        const end = window && cpus ? sampleCpus(cpus, backend.processIds?.() ?? []) : null;
         const report: ServedReport = {
           index: instance.index,
           cpus,
@@ -71,8 +67,7 @@ export async function dispatchWorker(init: InitMessage, port: WorkerPort): Promi
           load_session_ms: load.session_ms,
           first_inference_ms: firstInferenceMs,
           warmup_calls: warmupCalls,
-          // maxRSS is in KiB on Linux.
-          peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+          peak_rss_mb: await instancePeakRssMb(backend),
           backend: backend.describe(),
           interference:
             window && end && cpus ? interference(cpus, window.start, end, performance.now() - window.startMs) : null,

@@ -3,14 +3,17 @@
  * calls, then — once the start signal comes, so that instances started together measure together —
  * timed calls until both `benchmark_duration` seconds and `min_iterations` calls are reached.
  *
- * Each call is timed with the monotonic high-resolution clock around `backend.run(inputs)` alone;
- * the inputs are prepared once, before the cold call, and are the same for every call.
+ * Each call is timed with the monotonic high-resolution clock around `backend.run(inputs)` alone; the
+ * inputs are prepared once, before the cold call, and are the same for every call. A runtime in
+ * another process (PyTorch's Python child) runs the timed window itself (Backend.loop), so no round
+ * trip to it falls inside the window, and times its own calls the same way.
  * Throughput divides the calls made by the wall time of the timed window as measured (first call's
  * start to last call's end), never by the configured duration.
  */
-import type { Backend, InputShape, LoadTimings } from '../../backends/types.js';
+import type { Backend, InputShape, LoadTimings, PreparedInputs, TimedLoop } from '../../backends/types.js';
 import { interference, sampleCpus, type Interference } from '../../stats/interference.js';
 import { minSamplesFor, percentileLabel, unsupportedAcross } from '../../stats/summary.js';
+import { timedForward } from '../backend.js';
 import type { InstanceResult } from '../types.js';
 
 export interface LatencyOptions {
@@ -50,13 +53,33 @@ export interface LatencyMeasurement {
 const nowNs = (): bigint => process.hrtime.bigint();
 const msBetween = (a: bigint, b: bigint): number => Number(b - a) / 1e6;
 
+/** The timed window, one backend.run after the other, each timed around the call alone. */
+async function timedLoop(backend: Backend, inputs: PreparedInputs, opts: LatencyOptions): Promise<TimedLoop> {
+  const durationNs = BigInt(Math.round(opts.durationS * 1e9));
+  const latencies: number[] = [];
+  // Sub-millisecond wall-clock time, comparable across the instances' processes.
+  const windowEpochMs = performance.timeOrigin + performance.now();
+  const windowStart = nowNs();
+  let end = windowStart;
+  let lastYield = windowStart;
+  while (end - windowStart < durationNs || latencies.length < opts.minIterations) {
+    const call = await timedForward(backend, inputs);
+    end = call.end;
+    latencies.push(call.ms);
+    if (opts.abort && end - lastYield > 100_000_000n) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (opts.abort.aborted) throw new Interrupted('interrupted while measuring');
+      lastYield = nowNs();
+    }
+  }
+  return { latencies, windowMs: msBetween(windowStart, end), windowEpochMs };
+}
+
 export async function measureLatency(backend: Backend, opts: LatencyOptions): Promise<LatencyMeasurement> {
   const load = await backend.load();
   const inputs = await backend.prepare(opts.shape);
 
-  const coldStart = nowNs();
-  await backend.run(inputs);
-  const firstInferenceMs = msBetween(coldStart, nowNs());
+  const firstInferenceMs = (await timedForward(backend, inputs)).ms;
 
   for (let i = 0; i < opts.warmupRuns; i++) {
     if (opts.abort?.aborted) throw new Interrupted('interrupted during warmup');
@@ -65,28 +88,13 @@ export async function measureLatency(backend: Backend, opts: LatencyOptions): Pr
 
   if (opts.startSignal) await opts.startSignal();
 
-  const durationNs = BigInt(Math.round(opts.durationS * 1e9));
-  const latencies: number[] = [];
   const cpus = opts.cpus ?? [];
-  const cpuStart = cpus.length > 0 ? sampleCpus(cpus) : null;
-  // Sub-millisecond wall-clock time, comparable across the instances' processes.
-  const windowEpochMs = performance.timeOrigin + performance.now();
-  const windowStart = nowNs();
-  let end = windowStart;
-  let lastYield = windowStart;
-  while (end - windowStart < durationNs || latencies.length < opts.minIterations) {
-    const t0 = nowNs();
-    await backend.run(inputs);
-    end = nowNs();
-    latencies.push(msBetween(t0, end));
-    if (opts.abort && end - lastYield > 100_000_000n) {
-      await new Promise((resolve) => setImmediate(resolve));
-      if (opts.abort.aborted) throw new Interrupted('interrupted while measuring');
-      lastYield = nowNs();
-    }
-  }
-  const windowMs = msBetween(windowStart, end);
-  const cpuEnd = cpuStart ? sampleCpus(cpus) : null;
+  const pids = backend.processIds?.() ?? [];
+  const cpuStart = cpus.length > 0 ? sampleCpus(cpus, pids) : null;
+  const { latencies, windowMs, windowEpochMs } = backend.loop
+    ? await backend.loop(inputs, { durationMs: opts.durationS * 1e3, minCalls: opts.minIterations })
+    : await timedLoop(backend, inputs, opts);
+  const cpuEnd = cpuStart ? sampleCpus(cpus, pids) : null;
   const forwardsPerS = latencies.length / (windowMs / 1e3);
   return {
     load,

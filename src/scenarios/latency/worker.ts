@@ -10,7 +10,7 @@ import { summarize } from '../../stats/summary.js';
 import { currentAffinity } from '../../topology/detect.js';
 import type { InstanceResult } from '../types.js';
 import { measureLatency } from './measure.js';
-import { instanceBackend } from '../backend.js';
+import { instanceBackend, instancePeakRssMb } from '../backend.js';
 
 export async function latencyWorker(init: InitMessage, port: WorkerPort): Promise<void> {
   const { config: cfg, instance, fault } = init;
@@ -56,8 +56,7 @@ export async function latencyWorker(init: InitMessage, port: WorkerPort): Promis
       latency: summarize(m.latencies_ms),
       throughput_samples_per_s: m.throughput_samples_per_s,
       forwards_per_s: m.forwards_per_s,
-      // maxRSS is in KiB on Linux.
-      peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+      peak_rss_mb: await instancePeakRssMb(backend),
       latencies_ms: m.latencies_ms,
       interference: m.interference,
     };
