@@ -419,19 +419,20 @@ export function renderSweepPlan(
 
 export function renderBestSetups(best: readonly BestSetup[]): string {
   if (best.length === 0) return '';
-  // The model column only when the sweep had more than one (model, backend).
-  const problems = new Set(best.map((b) => `${b.model} ${b.backend}`));
-  const modelOf = (b: BestSetup): string[] =>
-    problems.size > 1 ? [`${b.model}${b.backend === 'mock' ? ' (mock)' : ''}`] : [];
+  // The model and backend columns only when the sweep had more than one of them.
+  const models = new Set(best.map((b) => b.model)).size > 1;
+  const backends = new Set(best.map((b) => b.backend)).size > 1;
   const rows = best.map((b) => [
-    ...modelOf(b),
+    ...(models ? [b.model] : []),
+    ...(backends ? [b.backend] : []),
     `${b.batch_size} x ${b.sequence_length}`,
     `${b.lowest_latency.setup} (${ms(b.lowest_latency.latency_mean_ms)} ms)${b.lowest_latency.disturbed ? ' DISTURBED' : ''}`,
     `${b.highest_throughput.setup} (${fmt(b.highest_throughput.throughput_samples_per_s)}/s)${b.highest_throughput.disturbed ? ' DISTURBED' : ''}`,
     `${b.candidates}`,
   ]);
   const header = [
-    ...(problems.size > 1 ? ['model'] : []),
+    ...(models ? ['model'] : []),
+    ...(backends ? ['backend'] : []),
     'batch x seq',
     'lowest latency',
     'highest throughput',

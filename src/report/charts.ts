@@ -92,16 +92,39 @@ export function isDispatch(r: ResultRow): boolean {
 function varyingKeys(rows: readonly ResultRow[], exclude: readonly string[]): string[] {
   const keys = new Set<string>();
   for (const r of rows) for (const k of Object.keys(r.config)) keys.add(k);
-  return [...keys]
+  const varying = [...keys]
     .filter((k) => !exclude.some((e) => k === e || k.startsWith(`${e}.`)) && !NEUTRAL_KEYS.includes(k))
-    .filter((k) => new Set(rows.map((r) => canonical(r.config[k]))).size > 1)
+    .filter((k) => new Set(rows.map((r) => canonical(r.config[k]))).size > 1);
+  return varying
+    .filter((k) => !followsGroupChoice(rows, k, varying))
     .sort((a, b) => (a === 'sequence_length' ? -1 : b === 'sequence_length' ? 1 : a.localeCompare(b)));
+}
+
+/**
+ * A key of a config group whose option varies (`backend.cache_optimized_graph` when the runs mix
+ * `backend=onnxruntime` and `backend=pytorch`, `model.hidden_size` across models) that takes one
+ * value per option: the option already names the series, the key adds nothing to it.
+ */
+function followsGroupChoice(rows: readonly ResultRow[], key: string, varying: readonly string[]): boolean {
+  const dot = key.indexOf('.');
+  if (dot < 0) return false;
+  const choice = `${key.slice(0, dot)}.name`;
+  if (key === choice || !varying.includes(choice)) return false;
+  const seen = new Map<string, string>();
+  return rows.every((r) => {
+    const option = canonical(r.config[choice]);
+    const value = canonical(r.config[key]);
+    const before = seen.get(option);
+    seen.set(option, value);
+    return before === undefined || before === value;
+  });
 }
 
 const LEGEND_TITLES: Readonly<Record<string, string>> = {
   sequence_length: 'sequence length',
   batch_size: 'batch size',
   'model.name': 'model',
+  'backend.name': 'backend',
 };
 
 /** One key: its value alone, under a legend titled with the key; several: `seq 32 · batch 8`, untitled. */

@@ -173,7 +173,9 @@ function sections(cmp: Comparison, opts: RenderOptions): Section[] {
     out.push({ title: 'Environment', lines: ['unknown for at least one side (see notes)'] });
   } else if (cmp.environment.differences.length === 0) {
     const same = cmp.environment.same.filter((d) =>
-      ['cpu_model', 'logical_cpus', 'onnxruntime_node_version', 'bench_version'].includes(d.key),
+      ['cpu_model', 'logical_cpus', 'onnxruntime_node_version', 'runtime.torch_version', 'bench_version'].includes(
+        d.key,
+      ),
     );
     out.push({
       title: 'Environment',

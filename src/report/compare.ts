@@ -95,6 +95,8 @@ export const ENVIRONMENT_FIELDS: readonly (readonly [key: string, label: string]
   ['logical_cpus', 'logical CPUs'],
   ['memory_gib', 'memory (GiB)'],
   ['onnxruntime_node_version', 'onnxruntime-node'],
+  ['runtime.torch_version', 'torch'],
+  ['runtime.blas_libraries', 'BLAS torch loaded'],
   ['bench_version', 'bench version'],
   ['bench_commit', 'bench commit'],
   ['node_version', 'Node.js'],

@@ -298,8 +298,14 @@ function describeCores(r: ResultRow): string {
 }
 
 function bestTable(model: ReportModel): Table {
+  // The model and backend columns only when the runs had more than one of them.
+  const models = new Set(model.best.map((b) => b.model)).size > 1;
+  const backends = new Set(model.best.map((b) => b.backend)).size > 1;
+  const lead = (models ? 1 : 0) + (backends ? 1 : 0);
   return {
     header: [
+      ...(models ? ['model'] : []),
+      ...(backends ? ['backend'] : []),
       'batch',
       'sequence',
       'lowest latency: setup',
@@ -311,6 +317,8 @@ function bestTable(model: ReportModel): Table {
       'runs compared',
     ],
     rows: model.best.map((b) => [
+      ...(models ? [b.model] : []),
+      ...(backends ? [b.backend] : []),
       String(b.batch_size),
       String(b.sequence_length),
       b.lowest_latency.setup,
@@ -321,7 +329,7 @@ function bestTable(model: ReportModel): Table {
       b.highLabel,
       String(b.candidates),
     ]),
-    numeric: [0, 1, 3, 6, 8],
+    numeric: [0, 1, 3, 6, 8].map((c) => c + lead),
   };
 }
 

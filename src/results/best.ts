@@ -24,7 +24,11 @@ export interface SetupFigure {
 export interface BestSetup {
   /** The model (and dtype when not fp32), e.g. `bert-base-cased` or `bert-base-cased int8`. */
   readonly model: string;
-  /** `mock` when the latencies are simulated. */
+  /**
+   * The runtime, with its mode where it has one: `onnxruntime`, `pytorch (torchscript)`; `mock`
+   * when the latencies are simulated. Runtimes are setups of the same problem, but each gets its
+   * own best setup: the study compares them side by side, not as one field.
+   */
   readonly backend: string;
   readonly batch_size: number;
   readonly sequence_length: number;
@@ -99,7 +103,8 @@ export function bestSetups(jobs: readonly (JobForBest & { readonly job?: number 
     const dtype =
       typeof config.model?.dtype === 'string' && config.model.dtype !== 'fp32' ? ` ${config.model.dtype}` : '';
     const model = `${String(config.model?.name ?? '?')}${dtype}`;
-    const backend = String(r.backend?.name ?? '?');
+    const mode = (r.backend as { mode?: unknown } | null)?.mode;
+    const backend = `${String(r.backend?.name ?? '?')}${typeof mode === 'string' ? ` (${mode})` : ''}`;
     const key = JSON.stringify([model, backend, batch, seq]);
     const g = groups.get(key) ?? { model, backend, batch, seq, items: [] };
     g.items.push({ job: j.job ?? k, r, overrides: j.overrides });

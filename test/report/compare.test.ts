@@ -491,6 +491,11 @@ describe('environment differences', () => {
       bench_version: '0.2.0',
       transparent_hugepages: 'always',
       node_version: '22.11.0',
+      runtime: {
+        name: 'pytorch',
+        torch_version: '2.5.1',
+        blas_libraries: ['/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblasp-r0.3.21.so'],
+      },
     });
     r.environment.topology.physical_cores = 48;
     writeFileSync(file, JSON.stringify(r));
@@ -501,6 +506,9 @@ describe('environment differences', () => {
     ).environment.cpu_model;
     expect(diff['cpu_model']).toEqual([recorded, 'Intel(R) Xeon(R) Platinum 8275CL CPU @ 3.00GHz']);
     expect(diff['topology.physical_cores']).toEqual(['2', '48']);
+    // A PyTorch run names the torch it ran and the BLAS it loaded; an ONNX Runtime run has neither.
+    expect(diff['runtime.torch_version']).toEqual(['', '2.5.1']);
+    expect(diff['runtime.blas_libraries']![1]).toContain('openblas-openmp');
     expect(Object.keys(diff)).toEqual(
       expect.arrayContaining([
         'logical_cpus',

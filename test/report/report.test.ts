@@ -128,6 +128,35 @@ describe('bench report', () => {
     expect(cores.caption).toMatch(/one line per sequence length\.$/);
   });
 
+  it('two runtimes in one sweep: one line and one best setup per runtime, named by the runtime alone', () => {
+    const model = buildModel(loadResultSet(join(FIXTURES, 'A')));
+    // The same runs once more as PyTorch runs: the backend group's own keys differ with the option.
+    const torch = model.rows.map((c) => {
+      const config = Object.fromEntries(Object.entries(c.row.config).filter(([k]) => !k.startsWith('backend.')));
+      const result = c.row.result && {
+        ...c.row.result,
+        backend: { ...c.row.result.backend, name: 'pytorch', mode: 'torchscript' },
+      };
+      return {
+        ...c,
+        row: {
+          ...c.row,
+          result: result as RunResult | null,
+          config: { ...config, 'backend.name': 'pytorch', 'backend.mode': 'torchscript', 'backend.grad': 'no_grad' },
+        },
+      };
+    });
+    const mixed = [...model.rows, ...torch];
+    const cores = planCharts(mixed).find((c) => c.id === 'latency-vs-cores')!;
+    expect(cores.caption).toMatch(/one line per sequence length and backend\.$/);
+
+    const set = { ...model.set, rows: mixed.map((c) => c.row) };
+    const both = buildModel(set);
+    const runtimes = [...new Set(both.best.map((b) => b.backend))].sort();
+    expect(runtimes).toEqual([String(model.rows[0]!.row.result!.backend!.name), 'pytorch (torchscript)']);
+    expect(both.best.length).toBe(2 * model.best.length);
+  });
+
   it('a summary.csv: single-instance runs are found, and the note says why a chart is skipped', async () => {
     // D/summary.csv: two single-instance runs, backend.num_threads null (the planner chose): cores from
     // cores_per_instance.
