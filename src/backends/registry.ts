@@ -6,7 +6,7 @@
  * can run.
  */
 import type { BackendConfig, RunConfig } from '../config/schema.js';
-import { architectureOf, flopShape } from '../models/arch.js';
+import { architectureOf, flopShape, type KnownArchitecture } from '../models/arch.js';
 import { locateLocalModel, resolveModel, type ResolvedModel } from '../models/resolve.js';
 import { MockBackend } from './mock/index.js';
 import { OnnxRuntimeBackend } from './onnxruntime/index.js';
@@ -21,6 +21,8 @@ export interface Preflight {
   readonly childEnv: Readonly<Record<string, string>>;
   /** What the run should say about the runtime it found (e.g. a BLAS build that will slow it down). */
   readonly warnings: readonly string[];
+  /** The model's architecture where the checks already read it (a PyTorch folder's config.json). */
+  readonly arch?: KnownArchitecture | null;
 }
 
 interface BackendEntry<C extends BackendConfig> {
@@ -61,17 +63,18 @@ const BACKENDS: Registry = {
       const torch = findTorch(options.python);
       // Loaded when needed: the weight export pulls in the ONNX reader, which children never need.
       const { checkTorchModel } = await import('./pytorch/model.js');
-      checkTorchModel(cfg);
+      const arch = checkTorchModel(cfg, torch);
       return {
+        arch,
         runtime: { name: 'pytorch', ...torch },
         childEnv: { [PYTHON_ENV]: torch.python },
         warnings: blasWarnings(torch),
       };
     },
     resolveModel: async (_options, cfg) => (await import('./pytorch/model.js')).resolveTorchModel(cfg),
-    create: (options, _cfg, req, model) => {
+    create: (options, cfg, req, model) => {
       if (!model) throw new Error('backend=pytorch needs a resolved model');
-      return new PyTorchBackend(options, model, req);
+      return new PyTorchBackend(options, model, req, cfg.model.quantization?.per_channel ?? false);
     },
   },
   // The mock needs no file; it reads the architecture from the config (or from a resolved model that shows its FLOP

@@ -41,7 +41,7 @@ export interface ForwardTiming {
 /** A timed window the runtime ran itself (Backend.loop). */
 export interface TimedLoop {
   /** Each call, timed around the forward alone. */
-  readonly latencies: number[];
+  readonly latenciesMs: number[];
   /** First call's start to last call's end. */
   readonly windowMs: number;
   /** When the window began, in ms since the epoch (to line instances up). */

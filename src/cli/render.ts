@@ -131,11 +131,15 @@ function repetitionLines(r: RunResult): string[] {
   return lines;
 }
 
-/** `backend pytorch 1.13.0 (torchscript)`: the runtime, its version and, where it has one, its mode. */
-function runtimeLabel(backend: { name?: string; version?: string; mode?: string } | null): string {
+/**
+ * `backend pytorch 1.13.0 (torchscript, inference_mode)`: the runtime, its version and, where it
+ * has them, its mode and autograd context.
+ */
+function runtimeLabel(backend: { name?: string; version?: string; mode?: string; grad?: string } | null): string {
+  const how = [backend?.mode, backend?.grad].filter((x): x is string => typeof x === 'string');
   return (
     `backend ${backend?.name ?? 'unknown'}${backend?.version ? ` ${backend.version}` : ''}` +
-    (backend?.mode ? ` (${backend.mode})` : '')
+    (how.length > 0 ? ` (${how.join(', ')})` : '')
   );
 }
 
@@ -149,6 +153,7 @@ function describeRun(r: RunResult): string {
     name?: string;
     version?: string;
     mode?: string;
+    grad?: string;
     model?: { weights?: string; source?: string };
   } | null;
   const weights = backend?.model?.weights ? ` · weights ${backend.model.weights}` : '';
@@ -257,7 +262,7 @@ function computeLines(r: RunResult, where: string): string[] {
   if (e && 'omitted' in e) return [`  compute    not given: ${e.omitted}`];
   if (e && e.measured_peak_gflops !== null && e.fraction_of_measured_peak !== null) {
     return [
-      `  compute    ${fmt(e.achieved_gflops, 1)} GFLOP/s${where} = ${(e.fraction_of_measured_peak * 100).toFixed(0)}% of the measured fp32 GEMM peak (${fmt(e.measured_peak_gflops, 1)} GFLOP/s)`,
+      `  compute    ${fmt(e.achieved_gflops, 1)} GFLOP/s${where} = ${(e.fraction_of_measured_peak * 100).toFixed(0)}% of the measured fp32 GEMM peak (${fmt(e.measured_peak_gflops, 1)} GFLOP/s, ONNX Runtime's MatMul)`,
     ];
   }
   const failed = e?.peak_probes?.find((p) => p.error !== null && p.gflops === null);
@@ -492,7 +497,7 @@ function describeSetupCpus(s: SetupReport): string {
 export function renderDispatchRun(outcome: JobOutcome, d: DispatchReport): string {
   const r = outcome.result;
   const cfg = r.config as { model?: { name?: string } } | null;
-  const backend = r.backend as { name?: string; version?: string; mode?: string } | null;
+  const backend = r.backend as { name?: string; version?: string; mode?: string; grad?: string } | null;
   const w = d.workload;
   const lengths = w.lengths as {
     distribution?: string;

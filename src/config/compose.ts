@@ -199,7 +199,8 @@ function otherOptionHint(repo: ConfigRepository, root: Tree, key: string): strin
   const having = optionsWithKey(repo, key).filter((opt) => opt !== chosen);
   return having.length === 0
     ? ''
-    : `\n'${key}' is a key of ${having.map((o) => `${group}=${o}`).join(' or ')}: choose that option first (${group}=${having[0]} ${key}=...)`;
+    : `\n'${key}' is a key of ${having.map((o) => `${group}=${o}`).join(' or ')}: choose that option first (${group}=${having[0]} ${key}=...)` +
+        `; to sweep it beside other ${group} options, make it an option of its own: a ${group}/NAME.yaml with \`defaults: [${having[0]}, _self_]\` and the key, in a -cd folder (configs/backend/torchscript.yaml is one)`;
 }
 
 /** A `Did you mean ...?` line for a key that does not exist, or nothing. */

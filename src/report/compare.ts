@@ -78,6 +78,8 @@ export const DEFAULT_IGNORED_KEYS: readonly string[] = [
   'topology.file',
   'launcher.start_timeout_s',
   'launcher.run_timeout_s',
+  // Which interpreter ran torch (its version is compared as part of the environment).
+  'backend.python',
   'backend.save_optimized_model',
   'backend.cache_optimized_graph',
   'tune',
@@ -479,8 +481,14 @@ function environmentOf(rows: readonly ResultRow[]): { env: Record<string, string
   const envs = rows.map((r) => r.environment).filter((e): e is Readonly<Record<string, unknown>> => e !== null);
   if (envs.length === 0) return { env: null, mixed: [] };
   const values = envs.map((e) => Object.fromEntries(ENVIRONMENT_FIELDS.map(([k]) => [k, environmentValue(e, k)])));
-  const env = values[0]!;
-  const mixed = ENVIRONMENT_FIELDS.filter(([k]) => values.some((v) => v[k] !== env[k])).map(([, label]) => label);
+  // A field only some rows have (torch's version, in a set that mixes ONNX Runtime and PyTorch runs)
+  // is that of the rows that have it, and does not make the environments mixed.
+  const env = Object.fromEntries(
+    ENVIRONMENT_FIELDS.map(([k]) => [k, values.find((v) => v[k] !== '')?.[k] ?? values[0]![k]!]),
+  );
+  const mixed = ENVIRONMENT_FIELDS.filter(
+    ([k]) => new Set(values.map((v) => v[k]).filter((x) => x !== '')).size > 1,
+  ).map(([, label]) => label);
   return { env, mixed };
 }
 

@@ -13,6 +13,7 @@ import { PlanError, type Plan, type PlanInstance } from '../launcher/plan.js';
 import { childCommand, spawnChild } from '../launcher/process.js';
 import type { InitMessage } from '../launcher/protocol.js';
 import { ModelError } from '../models/errors.js';
+import type { KnownArchitecture } from '../models/arch.js';
 import type { ResolvedModel } from '../models/resolve.js';
 import { scenarioOf } from '../scenarios/registry.js';
 import type { ScenarioOutcome } from '../scenarios/types.js';
@@ -99,6 +100,7 @@ export async function prepareLaunch(
 ): Promise<PreparedLaunch> {
   // The backend's runtime and a model file the user names are checked before a run directory exists.
   const pre = opts.forRun ? await preflightBackend(cfg) : { runtime: null, childEnv: {}, warnings: [] };
+  if ('arch' in pre && pre.arch) checkPositions(cfg, pre.arch, cfg.model.name);
   const topology = await topologyFor(cfg);
   const plan = makePlan(cfg, topology);
   if (!opts.forRun && cfg.topology.file !== null && cfg.launcher.name !== 'inline') {
@@ -213,18 +215,22 @@ export function shellQuote(arg: string): string {
  */
 async function prepareModel(cfg: RunConfig): Promise<ResolvedModel> {
   const model = await resolveBackendModel(cfg);
-  const a = model.arch;
-  if (a.max_position_embeddings === null) return model;
+  checkPositions(cfg, model.arch, model.name);
+  return model;
+}
+
+/** The run's sequence lengths fit the positions the model has (where its architecture says them). */
+function checkPositions(cfg: RunConfig, a: KnownArchitecture, name: string): void {
+  if (a.max_position_embeddings === null) return;
   // RoBERTa numbers positions from pad_token_id + 1, so two of its slots are never used.
   const maxPositions =
     a.model_type === 'roberta' ? a.max_position_embeddings - (a.pad_token_id ?? 1) - 1 : a.max_position_embeddings;
   for (const { length, key } of sequenceLengths(cfg)) {
     if (length <= maxPositions) continue;
     throw new ModelError(
-      `${key}: ${length} is longer than ${model.name} allows (${maxPositions} positions)${key === 'sequence_length' ? `: use sequence_length<=${maxPositions}` : ''}`,
+      `${key}: ${length} is longer than ${name} allows (${maxPositions} positions)${key === 'sequence_length' ? `: use sequence_length<=${maxPositions}` : ''}`,
     );
   }
-  return model;
 }
 
 export async function executeLaunch(

@@ -23,7 +23,8 @@ export function instanceBackend(init: InitMessage): Backend {
   );
 }
 
-const nowNs = (): bigint => process.hrtime.bigint();
+/** The monotonic clock, in nanoseconds. */
+export const nowNs = (): bigint => process.hrtime.bigint();
 
 /**
  * One forward, timed: with the monotonic clock around backend.run alone, or as the runtime timed it

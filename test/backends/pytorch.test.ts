@@ -5,7 +5,7 @@
  * with torch (Debian: python3-torch); without one the tests are skipped and say why.
  */
 import * as ort from 'onnxruntime-node';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ try {
 }
 if (!torch) console.warn(`PyTorch tests skipped: ${why}`);
 
+const ROOT = join(import.meta.dirname, '..', '..');
 const CACHE = mkdtempSync(join(tmpdir(), 'bench-torch-cache-'));
 const ENV = { BENCH_CACHE_DIR: CACHE };
 const QUICK = ['backend=pytorch', 'model=bert-tiny', 'benchmark_duration=0.3', 'warmup_runs=2'];
@@ -137,8 +138,8 @@ describe.skipIf(!torch)('PyTorch against ONNX Runtime on the same weights', () =
       durationMs: 50,
       minCalls: 7,
     });
-    expect(loop.latencies.length).toBeGreaterThanOrEqual(7);
-    expect(loop.windowMs).toBeGreaterThanOrEqual(loop.latencies.reduce((s, x) => s + x, 0));
+    expect(loop.latenciesMs.length).toBeGreaterThanOrEqual(7);
+    expect(loop.windowMs).toBeGreaterThanOrEqual(loop.latenciesMs.reduce((s, x) => s + x, 0));
     expect(backend.describe()).toMatchObject({ name: 'pytorch', mode: 'torchscript', threads: 1 });
     await backend.dispose();
     expect(isAlive(pid)).toBe(false);
@@ -153,6 +154,7 @@ interface Result {
     mode: string;
     version: string;
     thread_env: Record<string, string>;
+    runtime: Record<string, unknown>;
     model: { source: string };
   };
   instances: { cpus: number[] | null; threads: number; peak_rss_mb: number }[];
@@ -176,7 +178,7 @@ describe.skipIf(!torch)('bench backend=pytorch', () => {
   it('runs bert-tiny and prints the same block as an ORT run, torch facts in the environment', () => {
     const r = bench(QUICK, { env: ENV });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/backend pytorch \S+ \(eager\)/);
+    expect(r.stdout).toMatch(/backend pytorch \S+ \(eager, inference_mode\)/);
     for (const line of ['latency   mean', 'throughput', 'results   ']) expect(r.stdout).toContain(line);
     const res = result(r.cwd);
     expect(res.status).toBe('ok');
@@ -201,14 +203,48 @@ describe.skipIf(!torch)('bench backend=pytorch', () => {
   it('runs TorchScript, int8 and the dispatch scenario', () => {
     for (const extra of [
       ['backend.mode=torchscript'],
-      ['model.dtype=int8'],
+      ['model.dtype=int8', 'model.quantization.per_channel=true'],
       ['+experiment=smart-dispatch', 'benchmark_duration=1', 'scenario.min_requests_per_class=0'],
     ]) {
       const r = bench([...QUICK, ...extra], { env: ENV });
       expect(r.code, `${extra.join(' ')}: ${r.stderr}`).toBe(0);
-      expect(result(r.cwd).status).toBe('ok');
+      const res = result(r.cwd);
+      expect(res.status).toBe('ok');
+      if (extra.includes('model.dtype=int8')) {
+        expect(res.backend.runtime).toMatchObject({ dtype: 'int8', per_channel: true });
+        expect(r.stdout).toContain("int8 (torch's dynamic quantization)");
+      }
     }
   }, 180_000);
+
+  it('the Python runtime dies with the process that started it, even mid-window', async () => {
+    // A Node process (an instance's child) starts the runtime, enters a long timed window, and is
+    // killed: SIGKILL leaves it no chance to clean up.
+    const { model } = tinyModel(ARCHS.bert!, 5);
+    const script = `
+      import { PyTorchBackend } from ${JSON.stringify(join(ROOT, 'dist', 'backends', 'pytorch', 'index.js'))};
+      const b = new PyTorchBackend(${JSON.stringify(EAGER)}, ${JSON.stringify(model)}, ${JSON.stringify(req)});
+      await b.load();
+      const inputs = await b.prepare({ batchSize: 1, sequenceLength: 8, seed: 1 });
+      const window = b.loop(inputs, { durationMs: 60_000, minCalls: 1 });
+      console.log(b.processIds()[0]);
+      await window;
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
+      child.once('exit', (code) => reject(new Error(`the node process exited first (${String(code)})`)));
+    });
+    // Inside the window: the runtime has the request and is busy (not waiting on its stdin).
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(isAlive(pid)).toBe(true);
+    child.kill('SIGKILL');
+    const deadline = Date.now() + 5000;
+    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(isAlive(pid)).toBe(false);
+  }, 60_000);
 
   it('runs a Hugging Face folder with model.safetensors and config.json', () => {
     const arch = ARCHS.roberta!;
@@ -236,6 +272,25 @@ describe.skipIf(!torch)('bad input for backend=pytorch: one line naming the key 
   mkdirSync(xlnet);
   writeFileSync(join(xlnet, 'config.json'), JSON.stringify({ model_type: 'xlnet' }));
   writeFileSync(join(xlnet, 'model.safetensors'), Buffer.alloc(16));
+  /** A BERT folder whose config.json is `config` and whose weights file is `weights`. */
+  const folder = (name: string, config: Record<string, unknown>, weights: Buffer | null): string => {
+    const f = join(dir, name);
+    mkdirSync(f);
+    writeFileSync(join(f, 'config.json'), JSON.stringify({ ...ARCHS.bert, ...config }));
+    if (weights) writeFileSync(join(f, 'model.safetensors'), weights);
+    return f;
+  };
+  const good = torch ? readFileSync(tinyModel(ARCHS.bert!, 3).model.file) : Buffer.alloc(0);
+  const relu = folder('relu', { hidden_act: 'relu' }, good);
+  const relative = folder('relative', { position_embedding_type: 'relative_key' }, good);
+  const truncated = folder('truncated', {}, good.subarray(0, good.length - 100));
+  const garbage = folder('garbage', {}, Buffer.from('not a safetensors file, just some bytes'));
+  const lfs = folder(
+    'lfs',
+    {},
+    Buffer.from('version https://git-lfs.github.com/spec/v1\noid sha256:0123\nsize 440473133\n'),
+  );
+  const longer = folder('longer', {}, good);
 
   it.each<[string, string[], string]>([
     [
@@ -252,6 +307,30 @@ describe.skipIf(!torch)('bad input for backend=pytorch: one line naming the key 
       'backend=pytorch builds bert, roberta and distilbert encoders',
     ],
     ['a hub model', ['model.source=hub', 'model.id=x/y'], 'backend=pytorch does not download models'],
+    ['an activation the encoder does not build', [`model.path=${relu}`], 'says hidden_act="relu"; backend=pytorch'],
+    [
+      'relative position embeddings',
+      [`model.path=${relative}`],
+      'says position_embedding_type="relative_key"; backend=pytorch',
+    ],
+    ['a truncated safetensors file', [`model.path=${truncated}`], 'is truncated'],
+    ['a file that is not safetensors', [`model.path=${garbage}`], 'model.path: '],
+    ['a Git LFS pointer', [`model.path=${lfs}`], 'is a Git LFS pointer, not the weights: fetch them (git lfs pull)'],
+    [
+      'a sequence longer than the folder model has positions',
+      [`model.path=${longer}`, 'sequence_length=64'],
+      'sequence_length: 64 is longer than',
+    ],
+    [
+      'an ONNX Runtime quantization setting',
+      ['model.dtype=int8', 'model.quantization.op_types=[MatMul]'],
+      'model.quantization.op_types=["MatMul"]: backend=pytorch quantizes every nn.Linear',
+    ],
+    [
+      'uint8 weights',
+      ['model.dtype=int8', 'model.quantization.weight_type=uint8'],
+      'model.quantization.weight_type="uint8"',
+    ],
   ])(
     '%s',
     (_name, args, message) => {

@@ -31,7 +31,7 @@ export const RUNTIME_SCRIPT = fileURLToPath(new URL('./runtime.py', import.meta.
 /** The environment variable through which the parent hands its children the interpreter it checked. */
 export const PYTHON_ENV = 'BENCH_TORCH_PYTHON';
 
-const STDERR_TAIL_BYTES = 4000;
+const STDERR_TAIL_CHARS = 4000;
 
 export interface PyTorchOptions {
   readonly mode: 'eager' | 'torchscript';
@@ -46,7 +46,7 @@ interface TorchInputs extends PreparedInputs {
   readonly inputs: readonly Feed[];
 }
 
-/** The round trip to the Python process beyond the forward itself, over the timed calls. */
+/** The round trip to the Python process beyond the forward itself, over the calls made one by one (run). */
 interface RoundTrip {
   calls: number;
   totalUs: number;
@@ -70,6 +70,8 @@ export class PyTorchBackend implements Backend {
     private readonly opts: PyTorchOptions,
     private readonly model: ResolvedModel,
     private readonly req: BackendRequest,
+    /** int8 only: one scale per output channel (model.quantization.per_channel). */
+    private readonly perChannel = false,
   ) {
     this.arch = completeArchitecture(model.name, model.arch);
   }
@@ -92,15 +94,24 @@ export class PyTorchBackend implements Backend {
     proc.stdout.on('data', (chunk: string) => this.onData(chunk));
     proc.stderr.setEncoding('utf8');
     proc.stderr.on('data', (chunk: string) => {
-      this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
+      this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
     });
-    // Writes to a process that died fail on its pipe; the exit handler has the reason.
+    // Writes to a process that died fail on its pipe; the close handler has the reason.
     proc.stdin.on('error', () => {});
     proc.on('error', (err) => this.fail(new BackendError(`cannot start ${this.python}: ${err.message}`)));
-    proc.on('exit', (code, signal) => {
+    // 'close', not 'exit': by then stderr is drained, so its tail holds the last words.
+    proc.on('close', (code, signal) => {
       const how = signal !== null ? `on signal ${signal}` : `with code ${String(code)}`;
+      const hint =
+        signal === 'SIGKILL'
+          ? ' (killed: out of memory? see dmesg)'
+          : signal !== null
+            ? ' (a crash in torch: its stack is in the stderr tail)'
+            : '';
       const tail = this.stderrTail.trim().split('\n').slice(-5).join(' | ');
-      this.fail(new Error(`the PyTorch runtime (${this.python}) exited ${how}${tail ? `: ${tail}` : ''}`));
+      this.fail(
+        new BackendError(`the PyTorch runtime (${this.python}) exited ${how}${hint}${tail ? `: ${tail}` : ''}`),
+      );
     });
     const reply = await this.request({
       op: 'load',
@@ -110,6 +121,7 @@ export class PyTorchBackend implements Backend {
       grad: this.opts.grad,
       optimize: this.opts.optimize_for_inference,
       dtype: this.model.dtype ?? 'fp32',
+      per_channel: this.perChannel,
       arch: this.arch,
       weights: this.model.file,
     });
@@ -165,7 +177,7 @@ export class PyTorchBackend implements Backend {
       min_calls: until.minCalls,
     });
     return {
-      latencies: (reply.ns as number[]).map((ns) => ns / 1e6),
+      latenciesMs: (reply.ns as number[]).map((ns) => ns / 1e6),
       windowMs: (reply.window_ns as number) / 1e6,
       windowEpochMs: (reply.start_epoch_ns as number) / 1e6,
     };
@@ -201,8 +213,9 @@ export class PyTorchBackend implements Backend {
       interop_threads: this.opts.num_interop_threads,
       thread_env: this.threadEnv(),
       runtime: this.facts,
-      // What the Python round trip adds to each call beyond the forward timed in Python: counted in
-      // throughput (the window's wall time), not in latency.
+      // What the Python round trip added to each call made one by one (the cold call, warm-ups,
+      // dispatch requests) beyond the forward timed in Python; the latency loop runs inside Python
+      // and has none. This instance's (the backend block describes instance 0).
       round_trip: {
         calls: rt.calls,
         mean_us: rt.calls > 0 ? Number((rt.totalUs / rt.calls).toFixed(1)) : null,
@@ -212,7 +225,10 @@ export class PyTorchBackend implements Backend {
       model: describeModel(this.model, {
         quantization:
           (this.model.dtype ?? 'fp32') === 'int8'
-            ? { method: 'torch dynamic quantization (nn.Linear, qint8)', engine: this.facts.quantized_engine ?? null }
+            ? {
+                method: `torch dynamic quantization (nn.Linear, qint8, ${this.perChannel ? 'per channel' : 'per tensor'})`,
+                engine: this.facts.quantized_engine ?? null,
+              }
             : null,
       }),
     };
@@ -220,8 +236,8 @@ export class PyTorchBackend implements Backend {
 
   async dispose(): Promise<void> {
     const proc = this.proc;
-    if (!proc || this.exited) return;
-    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    if (!proc || this.exited || proc.exitCode !== null || proc.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => proc.once('close', () => resolve()));
     proc.stdin.end(`${JSON.stringify({ op: 'exit' })}\n`);
     const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
     await gone;
@@ -265,6 +281,11 @@ export function completeArchitecture(name: string, a: KnownArchitecture): ModelA
   if (missing.length > 0) {
     throw new ModelError(
       `backend=pytorch builds the encoder from its config, and ${name}'s does not give ${missing.join(', ')}; add them to its config.json`,
+    );
+  }
+  if (a.hidden_size! % a.num_attention_heads! !== 0) {
+    throw new ModelError(
+      `${name}: hidden_size ${a.hidden_size} is not a multiple of num_attention_heads ${a.num_attention_heads}; attention needs equal heads: fix the config`,
     );
   }
   return a as ModelArchitecture;

@@ -9,18 +9,21 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import type { RunConfig } from '../../config/schema.js';
+import type { TorchFacts } from './python.js';
 import type { KnownArchitecture, ModelArchitecture } from '../../models/arch.js';
 import { ModelError } from '../../models/errors.js';
 import { architectureFromHfConfig, resolveModel, type ResolvedModel } from '../../models/resolve.js';
 import { completeArchitecture } from './index.js';
-import { exportedWeights, folderWeights } from './weights.js';
+import { exportedWeights, folderWeights, safetensorsProblem } from './weights.js';
 
 const FOLDER =
   'a Hugging Face folder with config.json and model.safetensors (or pytorch_model.bin) of a bert, roberta or distilbert model';
 
 /**
- * What the Hugging Face config classes assume where a config.json is silent (BertConfig,
- * RobertaConfig as the checkpoints use it, DistilBertConfig, whose LayerNorms use eps 1e-12).
+ * What bench assumes where a config.json is silent about a field the encoder needs: BertConfig's and
+ * DistilBertConfig's defaults, and for RoBERTa the values of roberta-base's own config.json (514
+ * positions, one token type, eps 1e-5), which RobertaConfig's class defaults (BERT's) do not match.
+ * The sizes (vocabulary, hidden, layers, heads, intermediate) have no default: a folder must say them.
  */
 const HF_DEFAULTS: Record<ModelArchitecture['model_type'], Partial<ModelArchitecture>> = {
   bert: {
@@ -76,6 +79,23 @@ export function checkTorchFolder(path: string): { folder: string; weights: strin
       `model.path: ${configFile} says model_type=${JSON.stringify(json.model_type)}; backend=pytorch builds bert, roberta and distilbert encoders`,
     );
   }
+  // What the encoder would otherwise build differently from the checkpoint, silently.
+  const unsupported: [key: string, value: unknown, builds: string][] = [
+    [found.model_type === 'distilbert' ? 'activation' : 'hidden_act', undefined, 'gelu'],
+    ['position_embedding_type', undefined, 'absolute'],
+  ];
+  for (const [key, , builds] of unsupported) {
+    const value = json[key];
+    if (value !== undefined && value !== builds) {
+      throw new ModelError(
+        `model.path: ${configFile} says ${key}=${JSON.stringify(value)}; backend=pytorch builds the encoder with ${key}=${JSON.stringify(builds)} only: use backend=onnxruntime with an ONNX export of this model`,
+      );
+    }
+  }
+  if (weights.endsWith('.safetensors')) {
+    const problem = safetensorsProblem(weights);
+    if (problem !== null) throw new ModelError(`model.path: ${weights} ${problem}`);
+  }
   const defaults = HF_DEFAULTS[found.model_type];
   const arch = Object.fromEntries(
     Object.entries(found).map(([k, v]) => [k, v ?? defaults[k as keyof ModelArchitecture] ?? null]),
@@ -83,19 +103,57 @@ export function checkTorchFolder(path: string): { folder: string; weights: strin
   return { folder, weights, arch };
 }
 
-/** Checks made before a run directory exists: the model is one PyTorch can run. */
-export function checkTorchModel(cfg: RunConfig): void {
+/**
+ * `model.quantization` as ONNX Runtime's quantizer reads it, and what torch's dynamic quantization
+ * (every nn.Linear, qint8 weights) can honour: `per_channel` either way, the rest only as is.
+ */
+const TORCH_QUANTIZATION = {
+  weight_type: 'int8',
+  reduce_range: false,
+  op_types: ['MatMul', 'Gemm', 'Attention'],
+  exclude_nodes: [],
+  operators: 'com.microsoft',
+  preoptimize: false,
+} as const;
+
+/**
+ * Checks made before a run directory exists: the model is one PyTorch can run, with the int8
+ * settings it can honour on a torch that can quantize. Returns the architecture when it is known
+ * now (a folder's), so the caller can check the sequence lengths against its positions.
+ */
+export function checkTorchModel(
+  cfg: RunConfig,
+  torch: Pick<TorchFacts, 'quantized_engines' | 'torch_version'>,
+): ModelArchitecture | null {
   const m = cfg.model;
+  if (m.dtype === 'int8') {
+    if (torch.quantized_engines.filter((e) => e !== 'none').length === 0) {
+      throw new ModelError(
+        `model.dtype=int8: this torch (${torch.torch_version}) has no quantized engine; use model.dtype=fp32 or a torch built with fbgemm or onednn`,
+      );
+    }
+    const q = m.quantization;
+    if (q) {
+      for (const [key, accepted] of Object.entries(TORCH_QUANTIZATION)) {
+        const value = q[key as keyof typeof q];
+        if (JSON.stringify(value) !== JSON.stringify(accepted)) {
+          throw new ModelError(
+            `model.quantization.${key}=${JSON.stringify(value)}: backend=pytorch quantizes every nn.Linear to qint8 (torch's dynamic quantization) and honours only per_channel; remove the override or use backend=onnxruntime`,
+          );
+        }
+      }
+    }
+  }
   if (m.path !== null) {
     const { arch } = checkTorchFolder(m.path);
-    completeArchitecture(m.name, arch);
-    return;
+    return completeArchitecture(m.name, arch);
   }
   if (m.source === 'hub') {
     throw new ModelError(
       `model.source=hub: backend=pytorch does not download models; download ${m.id ?? 'the model'}'s config.json and model.safetensors into a folder and set model.path=FOLDER, or use backend=onnxruntime`,
     );
   }
+  return null;
 }
 
 export async function resolveTorchModel(cfg: RunConfig): Promise<ResolvedModel> {
@@ -106,7 +164,7 @@ export async function resolveTorchModel(cfg: RunConfig): Promise<ResolvedModel> 
       name: m.name,
       file: weights,
       source: 'file',
-      weights: 'from the model folder',
+      weights: `from the model folder${m.dtype === 'int8' ? ", int8 (torch's dynamic quantization)" : ''}`,
       arch,
       arch_source: 'config.json',
       arch_note: null,
@@ -122,7 +180,7 @@ export async function resolveTorchModel(cfg: RunConfig): Promise<ResolvedModel> 
     ...graph,
     file: exported.file,
     // The graph's initializers, exported: the values ONNX Runtime runs.
-    weights: `${graph.weights}, as in the ONNX graph`,
+    weights: `${graph.weights}, as in the ONNX graph${m.dtype === 'int8' ? ", int8 (torch's dynamic quantization)" : ''}`,
     size_mb: exported.sizeMb,
     cached: graph.cached && exported.ms === 0,
     prepare_ms: graph.prepare_ms + exported.ms,

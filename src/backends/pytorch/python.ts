@@ -20,7 +20,7 @@ export interface TorchFacts {
   readonly torch_version: string;
   /** ATen's parallel backend (OpenMP, native thread pool, TBB). */
   readonly parallel_backend: string | null;
-  /** BLAS and LAPACK as torch was built (BLAS_INFO, LAPACK_INFO), and the library mapped at run time. */
+  /** The BLAS torch was built for (BLAS_INFO of its build settings: mkl, open, generic, ...). */
   readonly blas_info: string | null;
   /** The BLAS and LAPACK libraries mapped once torch has multiplied two matrices. */
   readonly blas_libraries: readonly string[];
@@ -31,7 +31,7 @@ export interface TorchFacts {
 }
 
 const PROBE = `
-import json, sys
+import json, re, sys
 try:
     import torch
 except Exception as e:
@@ -40,11 +40,8 @@ a = torch.ones(64, 64); (a @ a).sum()
 show = torch.__config__.show()
 parallel = torch.__config__.parallel_info()
 def field(text, key):
-    for part in text.replace("\\n", ",").split(","):
-        part = part.strip()
-        if part.startswith(key + "="):
-            return part[len(key) + 1:]
-    return None
+    found = re.search(r"\\b" + key + r"=([^,\\s]+)", text)
+    return found.group(1) if found else None
 backend = next((l.split(":", 1)[1].strip() for l in parallel.splitlines() if "parallel backend" in l), None)
 libs = []
 for line in open("/proc/self/maps"):
@@ -64,7 +61,7 @@ print(json.dumps({
 }))
 `;
 
-const INSTALL = 'install it (Debian: apt-get install python3-torch; elsewhere: pip install torch)';
+const INSTALL = 'install torch (Debian: apt-get install python3-torch; elsewhere: pip install torch)';
 
 const cache = new Map<string, TorchFacts>();
 
@@ -89,14 +86,21 @@ function probe(python: string): ProbeResult {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT' || e.code === 'EACCES')
       return { missing: `${python}: ${e.code === 'ENOENT' ? 'not found' : 'not executable'}` };
-    const tail = (e.stderr ?? '').trim().split('\n').slice(-1)[0] ?? e.message;
-    return { noTorch: `${python} failed to import torch (${tail})` };
+    const e2 = e as typeof e & { signal?: string | null };
+    const why =
+      e.code === 'ETIMEDOUT'
+        ? 'no answer in 120 s'
+        : e2.signal
+          ? `killed by ${e2.signal}`
+          : (e.stderr ?? '').trim().split('\n').at(-1) || e.message;
+    return { noTorch: `${python} failed to import torch (${why})` };
   }
   let parsed: Record<string, unknown>;
   try {
     parsed = JSON.parse(out.trim().split('\n').at(-1) ?? '') as Record<string, unknown>;
   } catch {
-    return { noTorch: `${python} printed something other than the probe's answer: ${out.slice(0, 200)}` };
+    const said = out.trim() === '' ? 'printed nothing' : `printed ${JSON.stringify(out.trim().slice(0, 120))}`;
+    return { noTorch: `${python} is not a Python that runs bench's probe: it ${said}` };
   }
   if (typeof parsed.error === 'string')
     return { noTorch: `${String(parsed.python)} cannot import torch (${parsed.error})` };
@@ -122,7 +126,7 @@ export function findTorch(python: string | null): TorchFacts {
   }
   if (python !== null) {
     throw new BackendError(
-      `backend.python=${python}: ${problems[0]}; ${INSTALL}, or set backend.python to an interpreter that has torch`,
+      `backend.python=${python}: ${problems[0]}; ${INSTALL} for it, set backend.python to an interpreter that has torch, or drop backend.python to try python3 and /usr/bin/python3`,
     );
   }
   throw new BackendError(

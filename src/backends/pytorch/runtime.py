@@ -7,8 +7,13 @@ with; whatever a library prints goes to stderr, so it can never corrupt a reply.
 
 Requests, in order: `load` (threads, the module, its weights, eager or TorchScript, fp32 or int8),
 then any number of `prepare` (inputs of one shape, kept under an id), `run` (one forward over
-prepared inputs, timed here with the monotonic clock around the module call alone) and `output` (the
-last hidden state, for the agreement tests), and `exit`.
+prepared inputs, timed here with the monotonic clock around the module call alone), `loop` (the
+latency scenario's timed window: calls until a duration and a count are reached, each timed alike),
+`output` (the last hidden state, for the agreement tests), `stats` (the process's peak RSS), and
+`exit`.
+
+It dies with the process that started it (PR_SET_PDEATHSIG): when the launcher stops or kills an
+instance's child, no torch process is left spinning on the instance's CPUs.
 
 The module is bench's own BERT / RoBERTa / DistilBERT encoder with the Hugging Face parameter names
 and the operations of the Hugging Face modules (eager attention, erf GELU, BERT's -10000 additive
@@ -18,8 +23,12 @@ graph, same values) and a Hugging Face checkpoint of those model types alike.
 
 import array
 import base64
+import ctypes
+import faulthandler
 import json
+import contextlib
 import math
+import mmap
 import os
 import resource
 import struct
@@ -33,18 +42,34 @@ class UserFacingError(Exception):
 
 
 def reply_channel():
-    """The stdout bench reads replies from; fd 1 then points at stderr for everything else."""
-    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    """The stdout bench reads replies from; fd 1 then points at stderr for everything else.
+    Buffered, flushed after each reply: a reply is written whole even when a write is cut short."""
+    out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     return out
+
+
+def die_with_parent():
+    """SIGKILL this process when the one that started it ends, however it ends (Linux); then
+    check the parent once, in case it ended before the request took effect."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: stdin's EOF still ends the loop once the parent is gone
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 # --------------------------------------------------------------------------------------------
 # Weights
 
 
-SAFETENSORS_DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}
+# safetensors dtype -> (torch dtype name, bytes per element)
+SAFETENSORS_DTYPES = {"F32": ("float32", 4), "F16": ("float16", 2), "BF16": ("bfloat16", 2), "F64": ("float64", 8)}
 
 
 def read_safetensors(path):
@@ -53,38 +78,60 @@ def read_safetensors(path):
     with open(path, "rb") as f:
         (header_len,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(header_len))
-        data = bytearray(f.read())
+        # Mapped copy-on-write rather than read: the pages come from the page cache as the weights
+        # are copied into the module, with no second copy in this process's own memory.
+        whole = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+    data = memoryview(whole)[8 + header_len :]
     tensors = {}
     for name, spec in header.items():
         if name == "__metadata__":
             continue
-        dtype = SAFETENSORS_DTYPES.get(spec["dtype"])
-        if dtype is None:
+        known = SAFETENSORS_DTYPES.get(spec["dtype"])
+        if known is None:
             continue  # integer buffers (e.g. position_ids) are not parameters we need
+        dtype, itemsize = known
         begin, end = spec["data_offsets"]
-        t = torch.frombuffer(data, dtype=getattr(torch, dtype), count=(end - begin) // _itemsize(dtype), offset=begin)
+        if end > len(data) or begin > end:
+            raise UserFacingError(f"{name} lies beyond the end of the file: the file is truncated; download it again")
+        t = torch.frombuffer(data, dtype=getattr(torch, dtype), count=(end - begin) // itemsize, offset=begin)
         tensors[name] = t.reshape(spec["shape"]).float()
     return tensors
-
-
-def _itemsize(dtype):
-    return {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}[dtype]
 
 
 def read_weights(path):
     if path.endswith(".safetensors"):
         return read_safetensors(path)
+    import inspect
+
     import torch
 
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except TypeError:  # torch < 1.13 has no weights_only
-        state = torch.load(path, map_location="cpu")
+    # A pickle runs code when it is loaded: only torch's restricted loader, never the plain one.
+    if "weights_only" not in inspect.signature(torch.load).parameters:
+        raise UserFacingError(
+            f"this torch ({torch.__version__}) cannot load pytorch_model.bin safely (no weights_only); "
+            "convert the folder to model.safetensors or use torch >= 1.13"
+        )
+    state = torch.load(path, map_location="cpu", weights_only=True)
     return {k: v.float() for k, v in state.items() if hasattr(v, "is_floating_point") and v.is_floating_point()}
 
 
 # --------------------------------------------------------------------------------------------
 # The encoder
+
+
+@contextlib.contextmanager
+def no_init(nn):
+    """Modules built without their random initialization, which the weights loaded next replace
+    (what Hugging Face's no_init_weights does): a large model starts seconds sooner."""
+    kinds = (nn.Linear, nn.Embedding, nn.LayerNorm)
+    saved = [k.reset_parameters for k in kinds]
+    for k in kinds:
+        k.reset_parameters = lambda self: None
+    try:
+        yield
+    finally:
+        for k, f in zip(kinds, saved):
+            k.reset_parameters = f
 
 
 def build_encoder(arch):
@@ -161,7 +208,8 @@ def build_encoder(arch):
                 x = layer(x, mask)
             return x
 
-    return Encoder()
+    with no_init(nn):
+        return Encoder()
 
 
 def hf_names(arch):
@@ -208,6 +256,9 @@ def hf_names(arch):
 
 # Older checkpoints call LayerNorm's parameters gamma and beta.
 LEGACY = {".LayerNorm.weight": ".LayerNorm.gamma", ".LayerNorm.bias": ".LayerNorm.beta"}
+# The word embeddings are tied to the language-model head's decoder; a checkpoint saved with the
+# tie may keep only the head's copy.
+TIED = ["cls.predictions.decoder.weight", "lm_head.decoder.weight", "vocab_projector.weight"]
 
 
 def load_weights(model, arch, weights):
@@ -222,6 +273,8 @@ def load_weights(model, arch, weights):
             if theirs.endswith(old):
                 legacy = theirs[: -len(old)] + new
                 candidates += [legacy, prefix + legacy]
+        if theirs == "embeddings.word_embeddings.weight":
+            candidates += TIED
         found = next((weights[c] for c in candidates if c in weights), None)
         if found is None:
             missing.append(prefix + theirs)
@@ -265,11 +318,7 @@ class Runtime:
         torch.set_num_threads(msg["threads"])
         torch.set_num_interop_threads(msg["interop_threads"])
         self.grad = msg["grad"]
-        arch = msg["arch"]
-        if arch["model_type"] not in ("bert", "roberta", "distilbert"):
-            raise UserFacingError(f"backend=pytorch builds bert, roberta and distilbert encoders, not {arch['model_type']}")
-        if arch["hidden_size"] % arch["num_attention_heads"] != 0:
-            raise UserFacingError("hidden_size must be a multiple of num_attention_heads")
+        arch = msg["arch"]  # checked by bench (backends/pytorch/model.ts) before any instance starts
         model = build_encoder(arch).eval()
         t1 = time.perf_counter()
         try:
@@ -284,7 +333,10 @@ class Runtime:
         engine = None
         if msg["dtype"] == "int8":
             engine = pick_quantized_engine(torch)
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            q = torch.ao.quantization
+            # Per tensor by default, as ONNX Runtime's dynamic quantization; per channel on request.
+            qconfig = q.per_channel_dynamic_qconfig if msg.get("per_channel") else q.default_dynamic_qconfig
+            model = q.quantize_dynamic(model, {torch.nn.Linear: qconfig}, dtype=torch.qint8)
         t2 = time.perf_counter()
         if msg["mode"] == "torchscript":
             model = self.script(torch, model, arch, msg)
@@ -296,6 +348,7 @@ class Runtime:
             "grad": self.grad,
             "dtype": msg["dtype"],
             "quantized_engine": engine,
+            "per_channel": bool(msg.get("per_channel")) if msg["dtype"] == "int8" else None,
             "threads": torch.get_num_threads(),
             "interop_threads": torch.get_num_interop_threads(),
             "import_ms": import_s * 1e3,
@@ -306,7 +359,9 @@ class Runtime:
 
     def script(self, torch, model, arch, msg):
         """TorchScript: trace on a small example (sizes are traced symbolically, so other shapes run
-        the same graph), freeze (parameters become constants), then torch's inference passes."""
+        the same graph), freeze (parameters become constants), then torch's inference passes. The
+        profiling executor optimizes the graph over its first calls: they run here, on the example,
+        so that no measured call (warm-up_runs=0 included) pays for it."""
         s = min(8, arch["max_position_embeddings"] - (arch["pad_token_id"] + 1 if arch["model_type"] == "roberta" else 0))
         ids = torch.full((1, s), 5 if arch["vocab_size"] > 5 else arch["vocab_size"] - 1, dtype=torch.long)
         mask = torch.ones((1, s), dtype=torch.long)
@@ -316,6 +371,9 @@ class Runtime:
             frozen = torch.jit.freeze(traced.eval())
             if msg["optimize"]:
                 frozen = torch.jit.optimize_for_inference(frozen)
+        with self.context():
+            for _ in range(3):
+                frozen(*example)
         return frozen
 
     def prepare(self, msg):
@@ -381,6 +439,8 @@ def pick_quantized_engine(torch):
 
 
 def main():
+    die_with_parent()
+    faulthandler.enable()  # a crash in torch's native code leaves its Python stack in stderr's tail
     out = reply_channel()
     runtime = Runtime()
     handlers = {
@@ -404,6 +464,7 @@ def main():
             traceback.print_exc()
             reply = {"error": f"{type(e).__name__}: {e}", "user": False}
         out.write(json.dumps(reply).encode() + b"\n")
+        out.flush()
 
 
 if __name__ == "__main__":

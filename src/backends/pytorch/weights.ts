@@ -8,7 +8,7 @@
  * shape and byte range, then the bytes (https://github.com/huggingface/safetensors).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { ModelArchitecture } from '../../models/arch.js';
 import { cacheRoot } from '../../models/cache.js';
@@ -77,10 +77,59 @@ export function writeSafetensors(fd: number, tensors: readonly Tensor[], metadat
   json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
   const length = Buffer.alloc(8);
   length.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  let written = writeSync(fd, length) + writeSync(fd, json);
-  for (const t of tensors)
-    written += writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  let written = writeAll(fd, length) + writeAll(fd, Buffer.from(json));
+  for (const t of tensors) written += writeAll(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
   return written;
+}
+
+/** writeSync until every byte is written (a write may be cut short). */
+function writeAll(fd: number, bytes: Uint8Array): number {
+  let done = 0;
+  while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
+  return done;
+}
+
+/** A Git LFS pointer: what a clone made without git-lfs holds instead of the weights. */
+const LFS_POINTER = 'version https://git-lfs';
+
+/**
+ * What is wrong with a safetensors file, read from its header alone (no tensor data): null when its
+ * header parses and its tensors end exactly where the file does.
+ */
+export function safetensorsProblem(file: string): string | null {
+  const size = statSync(file).size;
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(Math.min(size, 64));
+    readSync(fd, head, 0, head.length, 0);
+    if (head.toString('latin1').startsWith(LFS_POINTER))
+      return 'is a Git LFS pointer, not the weights: fetch them (git lfs pull) or download the file again';
+    if (size < 8) return `is ${size} bytes, too short for a safetensors file: download it again`;
+    const headerBytes = Number(head.readBigUInt64LE(0));
+    if (8 + headerBytes > size) return 'is truncated (its header runs past the end): download it again';
+    const raw = Buffer.alloc(headerBytes);
+    readSync(fd, raw, 0, headerBytes, 8);
+    let header: Record<string, { data_offsets?: unknown }>;
+    try {
+      header = JSON.parse(raw.toString('utf8')) as typeof header;
+    } catch {
+      return 'has a header that is not JSON: it is not a safetensors file, or it is corrupt';
+    }
+    let end = 0;
+    for (const [name, spec] of Object.entries(header)) {
+      if (name === '__metadata__') continue;
+      const offsets = spec.data_offsets;
+      if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((x) => Number.isInteger(x)))
+        return `has no byte range for ${name}: it is corrupt`;
+      end = Math.max(end, offsets[1] as number);
+    }
+    const expected = 8 + headerBytes + end;
+    if (expected > size) return `is truncated (${size} bytes, its header needs ${expected}): download it again`;
+    if (expected < size) return `has ${size - expected} bytes past its last tensor: it is corrupt`;
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -99,7 +148,9 @@ export function exportedWeights(
     .slice(0, 16);
   const dir = join(cacheRoot(env), 'torch');
   const file = join(dir, `${basename(onnxFile, '.onnx')}-${key}.safetensors`);
-  if (existsSync(file)) return { file, ms: 0, sizeMb: statSync(file).size / 2 ** 20 };
+  // A cached export is reused only whole (a file cut short elsewhere is exported again).
+  if (existsSync(file) && safetensorsProblem(file) === null)
+    return { file, ms: 0, sizeMb: statSync(file).size / 2 ** 20 };
   const t0 = performance.now();
   const tensors = torchParameters(readFileSync(onnxFile), arch);
   try {

@@ -13,7 +13,7 @@
 import type { Backend, InputShape, LoadTimings, PreparedInputs, TimedLoop } from '../../backends/types.js';
 import { interference, sampleCpus, type Interference } from '../../stats/interference.js';
 import { minSamplesFor, percentileLabel, unsupportedAcross } from '../../stats/summary.js';
-import { timedForward } from '../backend.js';
+import { nowNs, timedForward } from '../backend.js';
 import type { InstanceResult } from '../types.js';
 
 export interface LatencyOptions {
@@ -50,29 +50,28 @@ export interface LatencyMeasurement {
   readonly interference: Interference | null;
 }
 
-const nowNs = (): bigint => process.hrtime.bigint();
 const msBetween = (a: bigint, b: bigint): number => Number(b - a) / 1e6;
 
 /** The timed window, one backend.run after the other, each timed around the call alone. */
 async function timedLoop(backend: Backend, inputs: PreparedInputs, opts: LatencyOptions): Promise<TimedLoop> {
   const durationNs = BigInt(Math.round(opts.durationS * 1e9));
-  const latencies: number[] = [];
+  const latenciesMs: number[] = [];
   // Sub-millisecond wall-clock time, comparable across the instances' processes.
   const windowEpochMs = performance.timeOrigin + performance.now();
   const windowStart = nowNs();
   let end = windowStart;
   let lastYield = windowStart;
-  while (end - windowStart < durationNs || latencies.length < opts.minIterations) {
+  while (end - windowStart < durationNs || latenciesMs.length < opts.minIterations) {
     const call = await timedForward(backend, inputs);
     end = call.end;
-    latencies.push(call.ms);
+    latenciesMs.push(call.ms);
     if (opts.abort && end - lastYield > 100_000_000n) {
       await new Promise((resolve) => setImmediate(resolve));
       if (opts.abort.aborted) throw new Interrupted('interrupted while measuring');
       lastYield = nowNs();
     }
   }
-  return { latencies, windowMs: msBetween(windowStart, end), windowEpochMs };
+  return { latenciesMs, windowMs: msBetween(windowStart, end), windowEpochMs };
 }
 
 export async function measureLatency(backend: Backend, opts: LatencyOptions): Promise<LatencyMeasurement> {
@@ -91,10 +90,21 @@ export async function measureLatency(backend: Backend, opts: LatencyOptions): Pr
   const cpus = opts.cpus ?? [];
   const pids = backend.processIds?.() ?? [];
   const cpuStart = cpus.length > 0 ? sampleCpus(cpus, pids) : null;
-  const { latencies, windowMs, windowEpochMs } = backend.loop
+  const sampledFrom = nowNs();
+  // A backend that loops in its own process (PyTorch) cannot be interrupted mid-window: the window
+  // ends (benchmark_duration at most), then the interruption is honoured.
+  const {
+    latenciesMs: latencies,
+    windowMs,
+    windowEpochMs,
+  } = backend.loop
     ? await backend.loop(inputs, { durationMs: opts.durationS * 1e3, minCalls: opts.minIterations })
     : await timedLoop(backend, inputs, opts);
+  if (opts.abort?.aborted) throw new Interrupted('interrupted while measuring');
   const cpuEnd = cpuStart ? sampleCpus(cpus, pids) : null;
+  // The CPU time others took is weighed against the time between the two samples, which for a loop
+  // run in another process includes its request and reply.
+  const sampledMs = msBetween(sampledFrom, nowNs());
   const forwardsPerS = latencies.length / (windowMs / 1e3);
   return {
     load,
@@ -106,7 +116,7 @@ export async function measureLatency(backend: Backend, opts: LatencyOptions): Pr
     throughput_samples_per_s: forwardsPerS * opts.shape.batchSize,
     forwards_per_s: forwardsPerS,
     latencies_ms: latencies,
-    interference: cpuStart && cpuEnd ? interference(cpus, cpuStart, cpuEnd, windowMs) : null,
+    interference: cpuStart && cpuEnd ? interference(cpus, cpuStart, cpuEnd, Math.max(windowMs, sampledMs)) : null,
   };
 }
 
