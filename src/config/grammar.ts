@@ -12,6 +12,7 @@
  * A primitive made of exactly one token is typed (int, float, bool, null); several tokens are
  * concatenated into a string, with escapes removed.
  */
+import { assertSafeKey } from '../util/tree.js';
 import { OverrideParseError } from './errors.js';
 
 export type OverrideType = 'change' | 'add' | 'forceAdd' | 'delete';
@@ -268,6 +269,7 @@ class ValueParser {
     if (this.peek()?.type !== 'BRACE_CLOSE') {
       for (;;) {
         const key = this.parseDictKey();
+        assertSafeKey(key, `in ${this.line}`);
         this.expect('COLON', "':'");
         dict[key] = asElement(this.parseElement(), this.line).value;
         if (this.peek()?.type !== 'COMMA') break;

@@ -4,6 +4,7 @@
  * maps stay out, so a config file can only ever produce plain data).
  */
 import { parseDocument, stringify, type Tags } from 'yaml';
+import { assertSafeTree } from '../util/tree.js';
 import { ConfigError } from './errors.js';
 
 const UNSAFE_TAGS = new Set([
@@ -45,7 +46,9 @@ export function parseYaml(text: string, fileLabel: string): ParsedYaml {
       );
     }
   }
-  return { content: doc.toJS({ maxAliasCount: 1000 }) ?? null, packageHeader: readPackageHeader(text) };
+  const content: unknown = doc.toJS({ maxAliasCount: 1000 }) ?? null;
+  assertSafeTree(content, fileLabel);
+  return { content, packageHeader: readPackageHeader(text) };
 }
 
 /** Hydra reads the header only in the leading block of blank lines and `#` lines. */

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { joinInside } from '../util/paths.js';
 import { ModelError } from './errors.js';
 
 export interface HubDownload {
@@ -79,7 +80,8 @@ function cachedFile(cacheDir: string, id: string, revision: string, path: string
   const ref = join(repoDir, 'refs', revision);
   const commit = existsSync(ref) ? readFileSync(ref, 'utf8').trim() : /^[0-9a-f]{40}$/.test(revision) ? revision : null;
   if (commit === null) return null;
-  const file = join(repoDir, 'snapshots', commit, path);
+  // The ref file and the repo's file list are not ours: neither may lead out of the repo's folder.
+  const file = joinInside(repoDir, `the Hugging Face cache of ${id}`, 'snapshots', commit, path);
   return existsSync(file) ? file : null;
 }
 

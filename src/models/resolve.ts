@@ -10,6 +10,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, sta
 import { join, resolve } from 'node:path';
 import type { ModelConfig } from '../config/schema.js';
 import { writeFileAtomicWith } from '../util/atomic.js';
+import { fileSafeName } from '../util/paths.js';
 import { architectureOf, FLOP_FIELDS, type KnownArchitecture, type ModelArchitecture } from './arch.js';
 import { cacheRoot } from './cache.js';
 import { ModelError } from './errors.js';
@@ -88,10 +89,11 @@ async function resolveSynthetic(m: ModelConfig, seed: number, env: NodeJS.Proces
   const arch = architectureOf(m);
   // The synthesizer writes fp32 whatever model.dtype says; int8 is derived from this file.
   const dtype = 'fp32';
+  // model.name is the user's: one safe file-name component, so the file stays in the cache.
   const file = join(
     cacheRoot(env),
     'models',
-    `${m.name}-${dtype}-opset${m.opset}-seed${seed}-${synthesisKey(arch, m.opset, dtype, seed)}.onnx`,
+    `${fileSafeName(m.name)}-${dtype}-opset${m.opset}-seed${seed}-${synthesisKey(arch, m.opset, dtype, seed)}.onnx`,
   );
   const base = {
     name: m.name,

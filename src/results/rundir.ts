@@ -1,7 +1,10 @@
 /**
  * Run directories. A directory is claimed by creating its marker atomically (mkdir of `.hydra`, or
  * an exclusive create of `multirun.yaml`), so two runs started in the same second, even by two bench
- * processes, never share one: the second gets `<dir>_1`, `<dir>_2`, ...
+ * processes, never share one: the second gets `<dir>_1`, `<dir>_2`, ... That holds for directories
+ * named after the time (the defaults, `outputs/${now:...}`). A directory the user named, with no
+ * `${now:...}` in it, is never renamed: one that already holds a run or a sweep is refused, so a
+ * CI job that reuses a fixed path can never read the last run's results as its own.
  */
 import { UserError } from '../util/errors.js';
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
@@ -17,13 +20,26 @@ function fsMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Whether `dir` already holds another run's or sweep's files (whatever its marker). */
-function heldByAnother(dir: string): boolean {
-  return ['results.json', 'multirun.yaml', 'tune.json', '.hydra'].some((f) => existsSync(join(dir, f)));
-}
-
 function candidates(dir: string): string[] {
   return Array.from({ length: 1000 }, (_, k) => (k === 0 ? dir : `${dir}_${k}`));
+}
+
+/** Whether a directory pattern (unresolved, as composed) names the folder after the time. */
+export function namedAfterTime(pattern: unknown): boolean {
+  return typeof pattern === 'string' && pattern.includes('${now:');
+}
+
+/** What a folder the user named already holds, or null. */
+function heldBy(dir: string): string | null {
+  return ['results.json', 'multirun.yaml', 'tune.json', '.hydra'].find((f) => existsSync(join(dir, f))) ?? null;
+}
+
+function refuseNamed(dir: string, key: string, sweep: boolean, holds: string): never {
+  throw new ResultsError(
+    `${key}=${dir} already holds ${holds === 'multirun.yaml' || holds === 'tune.json' ? 'a sweep' : 'a run'} (${holds}); ` +
+      `bench neither writes over results nor renames a folder you named: remove it, choose another ${key}` +
+      (sweep ? `, or finish that sweep with \`bench --resume ${dir}\`` : ''),
+  );
 }
 
 /**
@@ -58,17 +74,24 @@ function ensureDir(dir: string, key: string): void {
   }
 }
 
-/** Claims a run directory through its marker subfolder; returns the absolute directory. */
-export function claimRunDir(dir: string, marker: string, key: string): string {
-  for (const candidate of candidates(dir)) {
+/**
+ * Claims a run directory through its marker subfolder; returns the absolute directory. `named`: the
+ * user named it (not after the time), so it is never renamed.
+ */
+export function claimRunDir(dir: string, marker: string, key: string, named = false): string {
+  for (const candidate of named ? [dir] : candidates(dir)) {
     ensureDir(candidate, key);
     // The marker claims the directory atomically; a directory that already holds a run or a sweep
     // under another marker (hydra.output_subdir differs, a sweep root) is taken as well.
-    if (heldByAnother(candidate)) continue;
+    const holds = heldBy(candidate);
+    if (holds !== null && named) refuseNamed(resolve(candidate), key, false, holds);
+    if (holds !== null) continue;
     try {
       mkdirSync(join(candidate, marker));
       return resolve(candidate);
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && named)
+        refuseNamed(resolve(candidate), key, false, marker);
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new ResultsError(
           `Cannot write to ${resolve(candidate)}: ${fsMessage(err)}. Choose a writable one with ${key}=PATH`,
@@ -79,15 +102,22 @@ export function claimRunDir(dir: string, marker: string, key: string): string {
   throw new ResultsError(`Every directory from ${dir} to ${dir}_999 is taken: choose another with ${key}=PATH`);
 }
 
-/** Claims a sweep directory by creating `fileName` exclusively and writing `content` into it. */
-export function claimSweepDir(dir: string, fileName: string, content: string, key: string): string {
-  for (const candidate of candidates(dir)) {
+/**
+ * Claims a sweep directory by creating `fileName` exclusively and writing `content` into it.
+ * `named`: the user named it (not after the time), so it is never renamed.
+ */
+export function claimSweepDir(dir: string, fileName: string, content: string, key: string, named = false): string {
+  for (const candidate of named ? [dir] : candidates(dir)) {
     ensureDir(candidate, key);
-    if (heldByAnother(candidate)) continue;
+    const holds = heldBy(candidate);
+    if (holds !== null && named) refuseNamed(resolve(candidate), key, true, holds);
+    if (holds !== null) continue;
     let fd: number;
     try {
       fd = openSync(join(candidate, fileName), 'wx');
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && named)
+        refuseNamed(resolve(candidate), key, true, fileName);
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw new ResultsError(
         `Cannot write to ${resolve(candidate)}: ${fsMessage(err)}. Choose a writable one with ${key}=PATH`,

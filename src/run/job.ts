@@ -8,6 +8,7 @@
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { isUserError } from '../util/errors.js';
+import { joinInside } from '../util/paths.js';
 import type { Composition } from '../config/compose.js';
 import { architectureOf, flopShape, forwardFlops, type FlopShape } from '../models/arch.js';
 import { efficiency, estimatedPeak, type Efficiency, type EfficiencyOmitted } from '../stats/efficiency.js';
@@ -17,12 +18,12 @@ import { resolveKey } from '../config/interpolate.js';
 import { composeJob, resolveContext, resolveTask, type ConfigSource, type JobIdentity } from '../config/load.js';
 import type { ConfigRepository } from '../config/repository.js';
 import type { RunConfig } from '../config/schema.js';
-import { isTree, type Tree } from '../util/tree.js';
+import { getPath, isTree, type Tree } from '../util/tree.js';
 import { isSimulated } from '../backends/registry.js';
 import { aggregate } from '../results/aggregate.js';
 import { collectEnvironment } from '../results/environment.js';
 import { benchVersion } from '../util/versions.js';
-import { claimRunDir, writeHydraFiles } from '../results/rundir.js';
+import { claimRunDir, namedAfterTime, writeHydraFiles } from '../results/rundir.js';
 import {
   aggregateAcross,
   firstDispatch,
@@ -146,7 +147,7 @@ export async function openJob(req: JobRequest): Promise<Job> {
   const outputSubdir = resolveKey(config, 'hydra.output_subdir', ctx);
   const dirKey = req.sweep ? 'hydra.sweep.dir' : 'hydra.run.dir';
   const wanted = req.sweep
-    ? join(req.sweep.dir, String(resolveKey(config, 'hydra.sweep.subdir', ctx)))
+    ? joinInside(req.sweep.dir, 'hydra.sweep.subdir', String(resolveKey(config, 'hydra.sweep.subdir', ctx)))
     : String(resolveKey(config, 'hydra.run.dir', ctx));
 
   const runtime = hydra.runtime as Tree;
@@ -164,7 +165,10 @@ export async function openJob(req: JobRequest): Promise<Job> {
     error = err;
   }
 
-  const dir = req.reuseDir ?? claimRunDir(wanted, typeof outputSubdir === 'string' ? outputSubdir : '.bench', dirKey);
+  // A single run's folder named by the user (not after the time) is never renamed (results/rundir.ts).
+  const named = !req.sweep && !namedAfterTime(getPath(config, 'hydra.run.dir').value);
+  const dir =
+    req.reuseDir ?? claimRunDir(wanted, typeof outputSubdir === 'string' ? outputSubdir : '.bench', dirKey, named);
   if (dir !== runtime.output_dir) {
     runtime.output_dir = dir;
     if (runConfig) ({ resolved, runConfig } = resolveTask(config));

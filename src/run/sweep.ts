@@ -21,13 +21,13 @@ import { composeJob, resolveContext, type ConfigSource } from '../config/load.js
 import type { ConfigRepository } from '../config/repository.js';
 import type { MachineContext } from '../config/grammar.js';
 import { expandSweep, needsMachine, sweeperParams, type SweepJob } from '../config/sweep.js';
-import type { Tree } from '../util/tree.js';
+import { getPath, type Tree } from '../util/tree.js';
 import { bestSetups, type BestSetup } from '../results/best.js';
 import { planInstances } from '../launcher/plan.js';
 import { topologyFor } from './launch.js';
 import { toYaml } from '../config/yaml.js';
 import { benchVersion } from '../util/versions.js';
-import { claimSweepDir } from '../results/rundir.js';
+import { claimSweepDir, namedAfterTime } from '../results/rundir.js';
 import { RESULTS_JSON, writeBestSetups, writeSweepSummary, type SummaryRow } from '../results/write.js';
 import { openJob, type Job, type JobEvent, type JobOutcome } from './job.js';
 
@@ -152,6 +152,7 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
       'multirun.yaml',
       toYaml(master.config),
       'hydra.sweep.dir',
+      !namedAfterTime(getPath(master.config, 'hydra.sweep.dir').value),
     );
   const earlier = req.resumeDir ? earlierJobs(req.resumeDir) : new Map<number, EarlierJob>();
   req.onEvent?.({ type: 'sweep-start', dir, jobs, repetitions: masterRepetitions(master.config) });

@@ -25,7 +25,7 @@ import type { JobLoopRequest } from '../run/sweep.js';
 import { PlanError } from '../launcher/plan.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { benchVersion } from '../util/versions.js';
-import { claimSweepDir } from '../results/rundir.js';
+import { claimSweepDir, namedAfterTime } from '../results/rundir.js';
 import type { RunResult } from '../results/types.js';
 import { RESULTS_JSON, toCsv, writeSweepSummary, type SummaryRow } from '../results/write.js';
 import {
@@ -48,7 +48,10 @@ export interface Trial {
   readonly rung: number;
   readonly candidate: number;
   readonly duration_s: number;
-  /** Repetitions it ran (its figures are across them); absent in tune.json from before repetitions. */
+  /**
+   * Repetitions its figures rest on: those it ran, less any that other processes disturbed; absent
+   * in tune.json from before repetitions.
+   */
   readonly repetitions?: number;
   /** Whether it ran in the final rung (full length and warm-up, repeated). */
   readonly final?: boolean;
@@ -191,6 +194,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
       'multirun.yaml',
       toYaml(master.config),
       'hydra.sweep.dir',
+      !namedAfterTime(getPath(master.config, 'hydra.sweep.dir').value),
     );
   const earlier = req.resumeDir ? earlierTrials(req.resumeDir) : new Map<string, Trial>();
   req.onEvent?.({ type: 'tune-start', dir, tune, space });

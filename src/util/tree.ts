@@ -2,7 +2,38 @@
  * Plain-data config trees: OmegaConf's merge (dicts merge, lists and scalars are replaced, a
  * `???` never hides a value that is set) and dotted-path access (`a.b.0.c`).
  */
+import { UserError } from './errors.js';
+
 export type Tree = Record<string, unknown>;
+
+/**
+ * Keys that would reach JavaScript's object machinery instead of a config value (`a.__proto__.x=1`
+ * would set a property on every object of the bench process): refused wherever a path is split or
+ * a tree is merged.
+ */
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Throws when `key` is one of the keys a config may not have; `where` says whose key it is. */
+export function assertSafeKey(key: string, where: string): void {
+  if (FORBIDDEN_KEYS.has(key)) {
+    throw new UserError(
+      `${where}: '${key}' cannot be a config key (it names JavaScript's object prototype machinery); rename or remove it`,
+    );
+  }
+}
+
+/** Every key of a parsed tree (a YAML file, a saved config), at any depth, is a safe one. */
+export function assertSafeTree(value: unknown, where: string, path = ''): void {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => assertSafeTree(v, where, `${path}${path ? '.' : ''}${i}`));
+  } else if (isTree(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      const at = `${path}${path ? '.' : ''}${k}`;
+      assertSafeKey(k, `${where} (key ${at})`);
+      assertSafeTree(v, where, at);
+    }
+  }
+}
 
 export const MISSING = '???';
 
@@ -18,7 +49,8 @@ export function merge(dest: unknown, src: unknown): unknown {
   if (isTree(dest) && isTree(src)) {
     const out: Tree = { ...dest };
     for (const [k, v] of Object.entries(src)) {
-      out[k] = k in dest ? merge(dest[k], v) : deepClone(v);
+      assertSafeKey(k, 'merging configs');
+      out[k] = Object.hasOwn(dest, k) ? merge(dest[k], v) : deepClone(v);
     }
     return out;
   }
@@ -28,11 +60,14 @@ export function merge(dest: unknown, src: unknown): unknown {
 
 /** Places `content` under a dotted package path (`''` is the root). */
 export function atPackage(pkg: string, content: unknown): unknown {
-  return pkg === '' ? content : pkg.split('.').reduceRight<unknown>((acc, key) => ({ [key]: acc }), content);
+  return pkg === '' ? content : splitPath(pkg).reduceRight<unknown>((acc, key) => ({ [key]: acc }), content);
 }
 
 export function splitPath(key: string): string[] {
-  return key === '' ? [] : key.split('.');
+  if (key === '') return [];
+  const segs = key.split('.');
+  for (const seg of segs) assertSafeKey(seg, `key '${key}'`);
+  return segs;
 }
 
 export function getPath(root: unknown, key: string): { found: boolean; value: unknown } {

@@ -178,15 +178,40 @@ describe('bench runs', () => {
     expect(parse(readFileSync(join(dir, '.hydra', 'overrides.yaml'), 'utf8'))).toEqual(FAST);
   });
 
-  it('honours hydra.run.dir, and two runs started together never share a directory', async () => {
+  it('two runs started together never share a directory: one named after the time is suffixed', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'bench-cli-'));
+    const [a, b] = await Promise.all([
+      benchAsync([...FAST, 'hydra.run.dir=out/${now:%Y}'], cwd),
+      benchAsync([...FAST, 'hydra.run.dir=out/${now:%Y}'], cwd),
+    ]);
+    expect(a.code).toBe(0);
+    expect(b.code).toBe(0);
+    const year = String(new Date().getFullYear());
+    expect(readdirSync(join(cwd, 'out')).sort()).toEqual([year, `${year}_1`]);
+  });
+
+  it('a folder the user named is never renamed: one that holds results is refused, run or sweep', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'bench-cli-'));
     const [a, b] = await Promise.all([
       benchAsync([...FAST, 'hydra.run.dir=out/same'], cwd),
       benchAsync([...FAST, 'hydra.run.dir=out/same'], cwd),
     ]);
-    expect(a.code).toBe(0);
-    expect(b.code).toBe(0);
-    expect(readdirSync(join(cwd, 'out')).sort()).toEqual(['same', 'same_1']);
+    expect([a.code, b.code].sort()).toEqual([0, 1]);
+    const refused = a.code === 1 ? a : b;
+    expect(refused.stderr).toMatch(/hydra\.run\.dir=\S+out\/same already holds a run \((results\.json|\.hydra)\)/);
+    expect(refused.stderr).toContain('remove it, choose another hydra.run.dir');
+    expect(readdirSync(join(cwd, 'out'))).toEqual(['same']);
+    // Again, after the first finished: still refused, its results untouched.
+    const before = readFileSync(join(cwd, 'out', 'same', 'results.json'), 'utf8');
+    const again = bench([...FAST, 'hydra.run.dir=out/same'], cwd);
+    expect(again.code).toBe(1);
+    expect(readFileSync(join(cwd, 'out', 'same', 'results.json'), 'utf8')).toBe(before);
+    // A sweep into a named folder that holds one: refused, with the way to finish it.
+    expect(bench(['-m', 'batch_size=1', ...FAST, 'hydra.sweep.dir=out/sweep'], cwd).code).toBe(0);
+    const sweep = bench(['-m', 'batch_size=1', ...FAST, 'hydra.sweep.dir=out/sweep'], cwd);
+    expect(sweep.code).toBe(1);
+    expect(sweep.stderr).toMatch(/already holds a sweep \(multirun\.yaml\).*bench --resume \S+out\/sweep/);
+    expect(readdirSync(join(cwd, 'out')).sort()).toEqual(['same', 'sweep']);
   });
 
   it('sweeps: one job dir per combination, multirun.yaml and a summary row per job', () => {

@@ -5,7 +5,8 @@ import { parseOverride } from '../../src/config/grammar.js';
 import { HYDRA_DEFAULTS, taskConfig } from '../../src/config/hydra.js';
 import { resolveAll } from '../../src/config/interpolate.js';
 import { ConfigRepository } from '../../src/config/repository.js';
-import type { Tree } from '../../src/util/tree.js';
+import { parseYaml } from '../../src/config/yaml.js';
+import { merge, type Tree } from '../../src/util/tree.js';
 
 const APP = join(import.meta.dirname, '..', 'fixtures', 'configs', 'app');
 const EXTRA = join(import.meta.dirname, '..', 'fixtures', 'configs', 'extra');
@@ -226,5 +227,33 @@ describe('interpolation after composition', () => {
 
   it('sees command-line overrides', () => {
     expect((resolved(['app.port=1']).app as Tree).url).toBe('http://demo:1/');
+  });
+});
+
+describe('keys that would reach the object prototype are refused', () => {
+  const polluted = (): unknown => (Object.prototype as Record<string, unknown>).polluted;
+
+  it.each([
+    ['++__proto__.polluted=1'],
+    ['+db.__proto__.polluted=1'],
+    ['++constructor.prototype.polluted=1'],
+    ['++x={__proto__: {polluted: 1}}'],
+  ])('%s', (override) => {
+    expect(() => composeApp([override])).toThrow(/cannot be a config key/);
+    expect(polluted()).toBeUndefined();
+  });
+
+  it('in a YAML file, at any depth, naming the file and the key', () => {
+    expect(() => parseYaml('a:\n  b:\n    __proto__:\n      polluted: 1\n', 'evil.yaml')).toThrow(
+      "evil.yaml (key a.b.__proto__): '__proto__' cannot be a config key",
+    );
+    expect(() => parseYaml('list:\n  - constructor: 1\n', 'evil.yaml')).toThrow('(key list.0.constructor)');
+    expect(polluted()).toBeUndefined();
+  });
+
+  it('in a merge of trees built elsewhere', () => {
+    const src = JSON.parse('{"__proto__": {"polluted": 1}}') as Tree;
+    expect(() => merge({}, src)).toThrow(/cannot be a config key/);
+    expect(polluted()).toBeUndefined();
   });
 });

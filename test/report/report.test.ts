@@ -297,4 +297,27 @@ describe('bench report', () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/nope: no such file or directory/);
   });
+
+  it('an --out where no report can go is refused before anything is written, in one line', () => {
+    const dir = tmp();
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const cases: [string, RegExp][] = [
+      ['/proc/x.html', /\/proc is a kernel pseudo-filesystem/],
+      ['/sys/x.html', /\/sys is a kernel pseudo-filesystem/],
+      [dir, /is a folder; give a file name, e\.g\. --out .*report\.html/],
+      [join(file, 'r.html'), /a-file is a file, not a folder/],
+    ];
+    for (const [out, message] of cases) {
+      // Under /proc, mkdir once looped forever: a timeout makes that a failure, not a hang.
+      const r = spawnSync(process.execPath, [BIN, 'report', join(FIXTURES, 'D'), '--out', out], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(r.status, `${out}: ${r.stderr}`).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect(readdirSync(dir)).toEqual(['a-file']);
+  });
 });

@@ -113,7 +113,15 @@ describe('bench tune on the mock backend finds the known optimum', () => {
     expect(t.json.confidence).toMatchObject(
       finalists === 1 ? { basis: 'noise-floor', repetitions: [1, 1] } : { basis: 'repetitions', repetitions: [3, 3] },
     );
-    expect(t.json.trials.filter((x) => x.rung === 1).every((x) => x.repetitions === 3)).toBe(true);
+    // Each finalist ran 3 repetitions (results.json has them all); its figures rest on those that
+    // no other process disturbed, which a loaded machine may make fewer.
+    for (const x of t.json.trials.filter((x) => x.rung === 1)) {
+      const ran = (JSON.parse(readFileSync(join(x.dir, 'results.json'), 'utf8')) as { repetitions: unknown[] })
+        .repetitions;
+      expect(ran).toHaveLength(3);
+      expect(x.repetitions).toBeGreaterThanOrEqual(1);
+      expect(x.repetitions).toBeLessThanOrEqual(3);
+    }
     expect(t.json.trials.filter((x) => x.rung === 0).every((x) => x.repetitions === 1)).toBe(true);
     // The ranking never puts screening figures beside final ones: a block per rung, each labelled.
     expect(t.stdout).toContain('rung 2 (final): ');
