@@ -11,7 +11,7 @@ import { composeJob, openRepository, resolveContext, type ConfigSource } from '.
 import type { ConfigRepository } from '../config/repository.js';
 import { getPath, isTree, type Tree } from '../util/tree.js';
 import { toYaml } from '../config/yaml.js';
-import { runJob } from '../run/job.js';
+import { runJob, type JobOutcome } from '../run/job.js';
 import { isUserError } from '../util/errors.js';
 import { planJson, prepareLaunch, topologyFor } from '../run/launch.js';
 import { resolveTask } from '../config/load.js';
@@ -279,6 +279,7 @@ async function run(argv: readonly string[]): Promise<number> {
         },
       });
       (outcome.status === 'ok' ? process.stdout : process.stderr).write(`${renderRun(outcome)}\n`);
+      if (outcome.unsaved) printUnsaved(outcome, false);
       return interrupt.exitCode() ?? (outcome.status === 'ok' ? 0 : 1);
     }
     return await runMultirun(flags, repo, overrides, interrupt);
@@ -392,6 +393,7 @@ async function runMultirun(
         process.stdout.write(
           `${renderJobLine(e.outcome, index++, total, varying)}${e.kept ? ' (kept from the earlier run)' : ''}\n`,
         );
+        if (e.outcome.unsaved) printUnsaved(e.outcome, true);
         lastDoneAt = Date.now();
         redraw();
       } else if (e.type === 'sweep-end') {
@@ -417,8 +419,13 @@ async function runMultirun(
   process.stdout.write(
     `bench: ${sweep.outcomes.length - failed.length} of ${sweep.outcomes.length} jobs ok; summary in ${displayPath(sweep.dir)}/summary.csv\n`,
   );
+  for (const problem of sweep.writeErrors)
+    process.stderr.write(
+      `bench: could not write ${problem} (each job's results are in its folder, or printed above where those failed too)\n`,
+    );
   if (failed.length > 0)
     process.stderr.write(`bench: re-run the failed jobs with: bench --resume ${displayPath(sweep.dir)}\n`);
+  if (sweep.writeErrors.length > 0 && failed.length === 0) return 1;
   if (failed.length > 0) {
     const first = failed[0]!;
     process.stderr.write(
@@ -427,6 +434,18 @@ async function runMultirun(
     return 1;
   }
   return 0;
+}
+
+/**
+ * A job whose results could not be written: its measurement, the only copy, as one line of JSON on
+ * stdout (after a line on stderr that says why), so nothing measured is lost.
+ */
+function printUnsaved(outcome: JobOutcome, explain: boolean): void {
+  if (explain)
+    process.stderr.write(
+      `bench: ${outcome.result.error ?? 'the results could not be written'}; the measurement follows on stdout as one line of JSON\n`,
+    );
+  process.stdout.write(`${JSON.stringify(outcome.result)}\n`);
 }
 
 /** `hydra.mode: MULTIRUN` in a config file runs a sweep without `-m`. */

@@ -175,7 +175,11 @@ export function renderRun(outcome: JobOutcome): string {
     lines.push(
       `bench: the run ${outcome.status === 'interrupted' ? 'was interrupted' : outcome.status}: ${r.error ?? 'unknown error'}`,
     );
-    lines.push(`  what finished is in ${displayPath(outcome.dir)}/results.json`);
+    lines.push(
+      outcome.unsaved
+        ? `  the measurement follows on stdout as one line of JSON; ${displayPath(outcome.dir)} holds only what could be written before`
+        : `  what finished is in ${displayPath(outcome.dir)}/results.json`,
+    );
     return lines.join('\n');
   }
   if (r.dispatch) {

@@ -23,7 +23,7 @@ import { isSimulated } from '../backends/registry.js';
 import { aggregate } from '../results/aggregate.js';
 import { collectEnvironment } from '../results/environment.js';
 import { benchVersion } from '../util/versions.js';
-import { claimRunDir, namedAfterTime, writeHydraFiles } from '../results/rundir.js';
+import { claimRunDir, namedAfterTime, ResultsError, writeHydraFiles } from '../results/rundir.js';
 import {
   aggregateAcross,
   firstDispatch,
@@ -96,6 +96,11 @@ export interface JobOutcome {
   readonly overrides: readonly string[];
   readonly result: RunResult;
   readonly error: Error | null;
+  /**
+   * The results could not be written (a full disk, a folder gone): `result` is the only copy of
+   * the measurement, for the caller to show; the job is marked errored.
+   */
+  readonly unsaved?: boolean;
 }
 
 /** One job, all its repetitions one after the other (a sweep interleaves them with `openJob`). */
@@ -174,7 +179,17 @@ export async function openJob(req: JobRequest): Promise<Job> {
     if (runConfig) ({ resolved, runConfig } = resolveTask(config));
   }
   if (typeof outputSubdir === 'string') {
-    writeHydraFiles(join(dir, outputSubdir), taskConfig(config), hydra, comp.taskOverrides);
+    try {
+      writeHydraFiles(join(dir, outputSubdir), taskConfig(config), hydra, comp.taskOverrides);
+    } catch (err) {
+      // Nothing is measured yet, so nothing is lost: a single run stops here in one line; in a
+      // sweep the job is errored with the reason and the sweep goes on.
+      const cannot = new ResultsError(
+        `cannot write ${join(dir, outputSubdir)}: ${(err as Error).message}; free some space or choose another ${dirKey}`,
+      );
+      if (!req.sweep) throw cannot;
+      error ??= cannot;
+    }
   }
   return new Job(req, dir, comp.taskOverrides, version, { comp, resolved, runConfig, prepared, error }, error);
 }
@@ -197,6 +212,8 @@ export class Job {
   /** A repetition failed: the rest are not run (a failure is rarely a one-off). */
   private stopped = false;
   private finished: JobOutcome | null = null;
+  /** The last write of the results failed: the result holds the only copy of the measurement. */
+  private unsaved = false;
 
   constructor(
     private readonly req: JobRequest,
@@ -310,7 +327,14 @@ export class Job {
     }
     const result = this.write(efficiency, true);
     const error = result.error === null ? null : this.errorOf(result);
-    this.finished = { status: result.status, dir: this.dir, overrides: this.overrides, result, error };
+    this.finished = {
+      status: result.status,
+      dir: this.dir,
+      overrides: this.overrides,
+      result,
+      error,
+      ...(this.unsaved ? { unsaved: true } : {}),
+    };
     this.req.onEvent?.({ type: 'job-end', outcome: this.finished });
     return this.finished;
   }
@@ -437,8 +461,24 @@ export class Job {
       ],
       error,
     };
-    writeRunResults(this.dir, result);
-    return result;
+    return this.persist(result);
+  }
+
+  /**
+   * Writes results.json and the CSVs. When they cannot be written, the measurement is not lost: the
+   * result, marked errored with the reason, goes back to the caller (and the CLI prints it).
+   */
+  private persist(result: RunResult): RunResult {
+    try {
+      writeRunResults(this.dir, result);
+      this.unsaved = false;
+      return result;
+    } catch (err) {
+      // Only a measurement is worth printing whole; a job that measured nothing just says why.
+      this.unsaved = (result.repetitions?.length ?? 0) > 0;
+      const why = `the results could not be written to ${this.dir} (${(err as Error).message})`;
+      return { ...result, status: 'errored', error: result.error === null ? why : `${result.error}; ${why}` };
+    }
   }
 }
 

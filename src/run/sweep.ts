@@ -116,6 +116,8 @@ export interface SweepOutcome {
   readonly dir: string;
   readonly outcomes: readonly JobOutcome[];
   readonly best: readonly BestSetup[];
+  /** Sweep files (summary, best setups) that could not be written, each with the reason. */
+  readonly writeErrors: readonly string[];
 }
 
 /** A sweep's jobs, each the override lines that compose it (after the Hydra overrides they share). */
@@ -171,10 +173,23 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
     error: string | null,
   ): void => {
     slot.row = { job: slot.job.num, status, dir: relative(dir, jobDir), overrides: slot.job.overrides, result, error };
-    writeSweepSummary(
-      dir,
-      slots.flatMap((s) => (s.row ? [s.row] : [])),
+    sweepWrite('summary.csv', () =>
+      writeSweepSummary(
+        dir,
+        slots.flatMap((s) => (s.row ? [s.row] : [])),
+      ),
     );
+  };
+  // A sweep file that cannot be written (a full disk) does not stop the sweep: the jobs' own files
+  // (or, where those failed too, their results printed by the CLI) keep the measurements.
+  const writeErrors = new Map<string, string>();
+  const sweepWrite = (what: string, write: () => void): void => {
+    try {
+      write();
+      writeErrors.delete(what);
+    } catch (err) {
+      writeErrors.set(what, `${what}: ${(err as Error).message}`);
+    }
   };
   // Round r runs every unfinished job's next repetition; a job is opened in its first round.
   for (let round = 1; slots.some((s) => s.outcome === null) && !req.signal?.aborted; round++) {
@@ -224,9 +239,9 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   }
   const outcomes = slots.flatMap((s) => (s.outcome ? [s.outcome] : []));
   const best = bestSetups(outcomes);
-  writeBestSetups(dir, best);
+  sweepWrite('best_setups.csv', () => writeBestSetups(dir, best));
   req.onEvent?.({ type: 'sweep-end', dir, outcomes, best });
-  return { dir, outcomes, best };
+  return { dir, outcomes, best, writeErrors: [...writeErrors.values()] };
 }
 
 /** `repetitions` of the master config (1 when absent or not a number, e.g. swept). */
