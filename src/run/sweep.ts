@@ -1,8 +1,11 @@
 /**
  * A sweep: the master config (composed without the sweep values) names the sweep directory and
  * holds `hydra.sweeper.params`; the jobs are expanded from those and the command line, each is
- * recomposed from scratch and run in turn. A failed job is recorded and the sweep goes on; the
- * summary is rewritten (atomically) after every repetition, so an interrupted sweep keeps what it did.
+ * recomposed from scratch and run in turn. Before any folder exists, every job is composed,
+ * validated and planned: a sweep with a job that cannot run (a misspelt key, a value of the wrong
+ * type, an impossible core plan) is refused whole, naming the jobs. A job that fails while it runs
+ * is recorded and the sweep goes on; the summary is rewritten (atomically) after every repetition,
+ * so an interrupted sweep keeps what it did.
  *
  * Repetitions are interleaved in rounds: every job's first repetition, then every job's second,
  * and so on, so a slow drift of the machine (temperature, frequency, a neighbour) is spread over
@@ -17,14 +20,15 @@ import { isHydraOverride } from '../config/compose.js';
 import type { Override } from '../config/grammar.js';
 import { parseOverride } from '../config/grammar.js';
 import { resolveKey } from '../config/interpolate.js';
-import { composeJob, resolveContext, type ConfigSource } from '../config/load.js';
+import { composeJob, resolveContext, resolveTask, type ConfigSource } from '../config/load.js';
+import { isUserError } from '../util/errors.js';
 import type { ConfigRepository } from '../config/repository.js';
 import type { MachineContext } from '../config/grammar.js';
 import { expandSweep, needsMachine, sweeperParams, type SweepJob } from '../config/sweep.js';
 import { getPath, type Tree } from '../util/tree.js';
 import { bestSetups, type BestSetup } from '../results/best.js';
 import { planInstances } from '../launcher/plan.js';
-import { topologyFor } from './launch.js';
+import { prepareLaunch, topologyFor } from './launch.js';
 import { toYaml } from '../config/yaml.js';
 import { benchVersion } from '../util/versions.js';
 import { claimSweepDir, namedAfterTime } from '../results/rundir.js';
@@ -144,9 +148,53 @@ export async function expandSweepJobs(
   };
 }
 
+/**
+ * Every job composed, validated and planned as it would be when it runs, without a folder: the
+ * jobs that cannot run, each with why. (Runtime checks stay with each job: a model that cannot be
+ * loaded fails that job, and the sweep goes on.)
+ */
+export async function unrunnableJobs(
+  repo: ConfigRepository,
+  source: ConfigSource,
+  jobs: readonly SweepJob[],
+  hydraOverrides: readonly Override[],
+): Promise<{ job: SweepJob; error: string }[]> {
+  const out: { job: SweepJob; error: string }[] = [];
+  const version = benchVersion();
+  for (const job of jobs) {
+    try {
+      const comp = composeJob(repo, source, [...hydraOverrides, ...job.overrides.map(parseOverride)], {
+        version,
+        job: { num: job.num, id: `${job.num}` },
+      });
+      const { runConfig } = resolveTask(comp.config);
+      await prepareLaunch(runConfig);
+    } catch (err) {
+      if (!isUserError(err)) throw err;
+      out.push({ job, error: err.message });
+    }
+  }
+  return out;
+}
+
 export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   const { master: masterConfig, jobs, hydraOverrides } = await expandSweepJobs(req.repo, req.source, req.overrides);
   const master = { config: masterConfig };
+  const bad = await unrunnableJobs(req.repo, req.source, jobs, hydraOverrides);
+  if (bad.length > 0) {
+    const shown = bad.slice(0, 3).map((b) => {
+      const why = b.error
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '')
+        .join(' ');
+      return `  job ${b.job.num} (${b.job.overrides.join(' ') || 'no overrides'}): ${why.length > 300 ? `${why.slice(0, 297)}...` : why}`;
+    });
+    throw new ConfigError(
+      `${bad.length} of ${jobs.length} jobs of this sweep cannot run, so none was started and no folder was made:\n${shown.join('\n')}` +
+        (bad.length > 3 ? `\n  ... and ${bad.length - 3} more (bench plan -m ... lists every job)` : ''),
+    );
+  }
   const dir =
     req.resumeDir ??
     claimSweepDir(

@@ -247,17 +247,33 @@ describe('bench runs', () => {
     expect([job3.batch_size, job3.sequence_length]).toEqual([2, 128]);
   });
 
-  it('a failed job is recorded, the sweep goes on, and the exit code is 1', () => {
-    const r = bench(['-m', 'batch_size=0,1', ...FAST]);
+  it('a sweep with a job that cannot run is refused whole, before any folder, naming the jobs', () => {
+    for (const [args, message] of [
+      [['batch_size=0,1'], /job 0 \(batch_size=0 .*batch_size: expected a positive integer, got 0/],
+      [['modle=a,b'], /2 of 2 jobs of this sweep cannot run.*\n {2}job 0 \(modle=a .*Could not override 'modle'/],
+      [['batch_size=eight,1'], /job 0 \(batch_size=eight .*expected a positive integer, got "eight"/],
+      [['launcher.num_instances=1,64'], /job 1 \(launcher\.num_instances=64 .*the maximum is launcher\.num_instances=/],
+    ] as const) {
+      const r = bench(['-m', ...args, ...FAST]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/cannot run, so none was started and no folder was made/);
+      expect(r.stderr).toMatch(message);
+      expect(existsSync(join(r.cwd, 'multirun'))).toBe(false);
+    }
+  });
+
+  it('a job that fails while it runs is recorded, the sweep goes on, and the exit code is 1', () => {
+    const r = bench(['-m', 'launcher.fault={instance:0,kind:exit,phase:measure},null', ...FAST]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("Error executing job with overrides: ['batch_size=0'");
+    expect(r.stderr).toContain(
+      "Error executing job with overrides: ['launcher.fault={instance:0,kind:exit,phase:measure}'",
+    );
     const sweep = onlyDir(onlyDir(join(r.cwd, 'multirun')));
     const summary = JSON.parse(readFileSync(join(sweep, 'summary.json'), 'utf8')) as {
       status: string;
       error: string;
     }[];
     expect(summary.map((s) => s.status)).toEqual(['errored', 'ok']);
-    expect(summary[0]!.error).toContain('batch_size: expected a positive integer, got 0');
     const failed = JSON.parse(readFileSync(join(sweep, '0', 'results.json'), 'utf8')) as { status: string };
     expect(failed.status).toBe('errored');
   });
