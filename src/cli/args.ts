@@ -12,8 +12,22 @@ export class UsageError extends UserError {
   override readonly name = 'UsageError';
 }
 
+/**
+ * `--flag -5%` as `--flag=-5%`: a value that starts like a negative number is the flag's, not a
+ * cluster of short options (`-5`, `-%`), so that the flag's own check can say what it accepts.
+ */
+export function negativeValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const arg of argv) {
+    const prev = out.at(-1);
+    if (/^-\.?\d/.test(arg) && prev !== undefined && /^--[\w-]+$/.test(prev)) out[out.length - 1] = `${prev}=${arg}`;
+    else out.push(arg);
+  }
+  return out;
+}
+
 export function argParser(argv: readonly string[], extra: Record<string, boolean> = {}): Argv {
-  return yargs([...argv])
+  return yargs(negativeValues(argv))
     .parserConfiguration({
       'camel-case-expansion': false,
       'dot-notation': false,

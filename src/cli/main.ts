@@ -4,6 +4,7 @@
 import { argParser, configSourceOf, UsageError, withConfigSource } from './args.js';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
+import { nearest } from '../config/suggest.js';
 import { parseOverride, type Override } from '../config/grammar.js';
 import { taskConfig } from '../config/hydra.js';
 import { resolveAll, resolveKey } from '../config/interpolate.js';
@@ -225,6 +226,17 @@ async function run(argv: readonly string[]): Promise<number> {
   if (misplaced !== undefined) {
     throw new UsageError(
       `'${misplaced}' is a command and comes first: bench ${misplaced} ${words.filter((w) => w !== misplaced).join(' ')}`.trimEnd(),
+    );
+  }
+  const first = words.find((w) => !w.includes('=') && !w.startsWith('~'));
+  if (first !== undefined) {
+    // A bare word is no override (they need `=`): most likely a command, mistyped.
+    const commands = ['plan', 'topology', ...Object.keys(SUBCOMMANDS)];
+    const near = nearest(first, commands);
+    throw new UsageError(
+      near.length > 0
+        ? `'${first}' is not a command; did you mean: bench ${near[0]} ...?`
+        : `'${first}' is neither a command (${commands.join(', ')}) nor an override (key=value)`,
     );
   }
   const overrides = words.map(parseOverride);
@@ -492,9 +504,8 @@ function exitFor(err: unknown, name: string | null, sub: Subcommand | null): num
         : "Run 'bench --help' for the flags and the config groups.\n",
     );
   }
+  // The message is the whole story for the user's mistakes; the stack is for bench's developers.
   if (process.env.BENCH_FULL_ERROR === '1') process.stderr.write(`${err.stack ?? ''}\n`);
-  else if (err instanceof ConfigError)
-    process.stderr.write('\nSet the environment variable BENCH_FULL_ERROR=1 for a complete stack trace.\n');
   return sub?.troubleExitCode ?? 1;
 }
 

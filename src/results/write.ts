@@ -289,7 +289,13 @@ export function toCsv(rows: readonly Record<string, unknown>[], fixed: readonly 
       }
     }
   }
-  return stringify(rows as Record<string, unknown>[], { header: true, columns, cast: { boolean: (b) => String(b) } });
+  // One line per row, always: a cell's line breaks (a multi-line error) become ' | ', so grep, wc
+  // -l and line-based diffs see rows.
+  return stringify(rows as Record<string, unknown>[], {
+    header: true,
+    columns,
+    cast: { boolean: (b) => String(b), string: (s) => s.replace(/\r?\n/g, ' | ') },
+  });
 }
 
 export interface SummaryRow {

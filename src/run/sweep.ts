@@ -22,6 +22,7 @@ import { parseOverride } from '../config/grammar.js';
 import { resolveKey } from '../config/interpolate.js';
 import { composeJob, resolveContext, resolveTask, type ConfigSource } from '../config/load.js';
 import { isUserError } from '../util/errors.js';
+import { joinInside } from '../util/paths.js';
 import type { ConfigRepository } from '../config/repository.js';
 import type { MachineContext } from '../config/grammar.js';
 import { expandSweep, needsMachine, sweeperParams, type SweepJob } from '../config/sweep.js';
@@ -167,6 +168,12 @@ export async function unrunnableJobs(
         version,
         job: { num: job.num, id: `${job.num}` },
       });
+      // Its folder must stay inside the sweep's (the sweep's own folder does not exist yet).
+      joinInside(
+        '/sweep',
+        'hydra.sweep.subdir',
+        String(resolveKey(comp.config, 'hydra.sweep.subdir', resolveContext())),
+      );
       const { runConfig } = resolveTask(comp.config);
       await prepareLaunch(runConfig);
     } catch (err) {

@@ -99,6 +99,9 @@ function imageModel(dir: string): string {
   return file;
 }
 
+/** Bad inputs found only once the run has its folder, which then holds an errored results.json. */
+const LEAVES_RUN_DIR = new Set(['an ONNX model with inputs bench cannot feed']);
+
 describe('bad input: a non-zero exit and a message that names the key, flag or file and the fix', () => {
   const dir = freshDir('bad-inputs-');
   const notOnnx = join(dir, 'notes.onnx');
@@ -253,8 +256,36 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
       ['no run of', 'so nothing was compared', '--ignore KEY'],
     ],
     ['compare on a folder without results', ['compare', join(FIXTURES, 'A'), dir], ['no results found']],
+    [
+      'a negative regression threshold',
+      ['compare', join(FIXTURES, 'A'), join(FIXTURES, 'A'), '--fail-on-regression', '-5%'],
+      ['--fail-on-regression: expected a percentage such as 5% or 2.5', "got '-5%'"],
+    ],
+    ['a mistyped command', ['topolgy'], ["'topolgy' is not a command; did you mean: bench topology ...?"]],
+    ['a bare word', ['frobnicate'], ["'frobnicate' is neither a command (plan, topology, compare", 'nor an override']],
+    ['a key that reaches the object prototype', ['++__proto__.polluted=1'], ["'__proto__' cannot be a config key"]],
+    ['a constructor key in a dict value', ['++x={constructor: 1}'], ["'constructor' cannot be a config key"]],
+    [
+      'a sweep with a job that cannot run',
+      ['-m', 'batch_size=1,zero'],
+      [
+        '1 of 2 jobs of this sweep cannot run, so none was started and no folder was made',
+        'job 1 (',
+        'batch_size=zero',
+      ],
+    ],
+    [
+      'a sweep subdir that leads out of the sweep',
+      ['-m', 'batch_size=1', 'hydra.sweep.subdir=../../x'],
+      ['hydra.sweep.subdir: "../../x" leads outside'],
+    ],
+    [
+      'a report written under /proc',
+      ['report', join(FIXTURES, 'D'), '--out', '/proc/x.html'],
+      ['/proc is a kernel pseudo-filesystem'],
+    ],
   ])('%s', (_name, args, messages) => {
-    const bare = args[0] === '--resume' || args[0] === 'compare';
+    const bare = args[0] === '--resume' || args[0] === 'compare' || args[0] === 'report';
     const defaults = bare
       ? []
       : [...MOCK.filter((m) => !args.some((a) => a.split('=')[0] === m.split('=')[0])), 'benchmark_duration=0.2'];
@@ -262,6 +293,13 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
     // compare's exit status 1 means a regression; trouble reading or matching the inputs is 2.
     expect(r.code, r.stdout).toBe(args[0] === 'compare' ? 2 : 1);
     for (const m of messages) expect(r.stderr).toContain(m);
+    // The message is the user's answer: no stack trace, no hint to ask for one.
+    expect(r.stderr).not.toMatch(/\n\s+at |BENCH_FULL_ERROR/);
+    // Refused before anything ran: no run or sweep folder left behind (a user model is read once the
+    // run has its folder, which then records why it failed).
+    if (!LEAVES_RUN_DIR.has(_name))
+      expect(existsSync(join(r.cwd, 'outputs')), 'an outputs/ folder was left').toBe(false);
+    expect(existsSync(join(r.cwd, 'multirun')), 'a multirun/ folder was left').toBe(false);
   });
 
   it('an unfeedable model is refused by the parent before any instance starts: no instance, no stack trace', () => {
