@@ -7,7 +7,13 @@ import { ConfigError } from './errors.js';
 import { leaves } from '../util/tree.js';
 
 const show = (v: unknown): string =>
-  typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'nothing' : (JSON.stringify(v) ?? String(v));
+  typeof v === 'string'
+    ? JSON.stringify(v)
+    : v === undefined
+      ? 'nothing'
+      : typeof v === 'number' && !Number.isFinite(v)
+        ? String(v) // NaN and the infinities, which JSON would print as null
+        : (JSON.stringify(v) ?? String(v));
 
 /** What each scalar schema expects, so that `nullable()` can say it too. */
 const EXPECTED = new WeakMap<z.ZodType, string>();

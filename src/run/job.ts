@@ -18,6 +18,7 @@ import { resolveKey } from '../config/interpolate.js';
 import { composeJob, resolveContext, resolveTask, type ConfigSource, type JobIdentity } from '../config/load.js';
 import type { ConfigRepository } from '../config/repository.js';
 import type { RunConfig } from '../config/schema.js';
+import { redactSecrets } from '../config/secrets.js';
 import { getPath, isTree, type Tree } from '../util/tree.js';
 import { isSimulated } from '../backends/registry.js';
 import { aggregate } from '../results/aggregate.js';
@@ -422,7 +423,11 @@ export class Job {
       finished_at: new Date().toISOString(),
       output_dir: this.dir,
       overrides: this.overrides,
-      config: describeModelInConfig(this.prep?.resolved ?? null, this.model),
+      // Never a secret-looking environment variable's value (config/secrets.ts).
+      config: describeModelInConfig(
+        this.prep?.resolved ? (redactSecrets(this.prep.comp.config, this.prep.resolved) as Tree) : null,
+        this.model,
+      ),
       backend: this.backend,
       environment: this.environment,
       plan: this.prep?.prepared ? { ...planJson(this.prep.prepared) } : null,

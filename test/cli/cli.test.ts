@@ -178,6 +178,25 @@ describe('bench runs', () => {
     expect(parse(readFileSync(join(dir, '.hydra', 'overrides.yaml'), 'utf8'))).toEqual(FAST);
   });
 
+  it('a secret-looking environment variable is never written resolved; others are', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'bench-cli-'));
+    const env = { ...process.env, BENCH_TEST_TOKEN: 'tok-9f8e7d', BENCH_TEST_PLACE: 'lab-7' };
+    const run = (name: string, dir: string) =>
+      spawnSync(process.execPath, [BIN, ...FAST, `experiment_name=\${oc.env:${name}}`, `hydra.run.dir=${dir}`], {
+        cwd,
+        encoding: 'utf8',
+        env,
+      });
+    expect(run('BENCH_TEST_TOKEN', 'secret').status).toBe(0);
+    expect(run('BENCH_TEST_PLACE', 'plain').status).toBe(0);
+    for (const file of ['results.json', 'results.csv']) {
+      const secret = readFileSync(join(cwd, 'secret', file), 'utf8');
+      expect(secret).not.toContain('tok-9f8e7d');
+      expect(secret).toContain('<redacted: ${oc.env:BENCH_TEST_TOKEN}>');
+      expect(readFileSync(join(cwd, 'plain', file), 'utf8')).toContain('lab-7');
+    }
+  });
+
   it('two runs started together never share a directory: one named after the time is suffixed', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'bench-cli-'));
     const [a, b] = await Promise.all([

@@ -131,6 +131,16 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
     ['negative warmup', ['warmup_runs=-1'], ['warmup_runs: expected an integer >= 0']],
     ['zero duration', ['benchmark_duration=0'], ['benchmark_duration: expected a positive number, got 0']],
     [
+      'a duration that is not a number',
+      ['benchmark_duration=nan'],
+      ['benchmark_duration: expected a positive number, got NaN'],
+    ],
+    [
+      'an infinite duration',
+      ['benchmark_duration=inf'],
+      ['benchmark_duration: expected a positive number, got Infinity'],
+    ],
+    [
       'unknown enum value',
       ['backend=onnxruntime', 'backend.graph_optimization_level=max'],
       ['backend.graph_optimization_level: expected one of disabled, basic, extended, all'],
