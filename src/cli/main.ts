@@ -486,8 +486,9 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 /**
  * The one place errors become exit codes: a UserError (a key, flag, file or plan of the user's) is
- * its message, with the hint that fits, and the command's trouble code (1; `bench compare` 2, as
- * diff(1)); anything else is a bug of bench's, printed with its stack.
+ * its message, with the hint that fits, and exit 2 for a usage error (flags, commands) or else the
+ * command's trouble code (1; `bench compare` 2, as diff(1)); anything else is a bug of bench's,
+ * printed with its stack. The table of exit codes is in docs/troubleshooting.md.
  */
 function exitFor(err: unknown, name: string | null, sub: Subcommand | null): number {
   if (!isUserError(err)) {
@@ -506,7 +507,9 @@ function exitFor(err: unknown, name: string | null, sub: Subcommand | null): num
   }
   // The message is the whole story for the user's mistakes; the stack is for bench's developers.
   if (process.env.BENCH_FULL_ERROR === '1') process.stderr.write(`${err.stack ?? ''}\n`);
-  return sub?.troubleExitCode ?? 1;
+  // A command line bench cannot read (a flag, a command, a flag's value) is a usage error: 2 in
+  // every command, as POSIX tools do; the rest of the user's trouble is the command's own code.
+  return err instanceof UsageError ? 2 : (sub?.troubleExitCode ?? 1);
 }
 
 process.exitCode = await main(process.argv.slice(2));

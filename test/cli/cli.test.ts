@@ -135,7 +135,8 @@ describe('bench rejects bad input with the key and the fix', () => {
     ],
   ])('%j', (args, messages) => {
     const r = bench([...args, ...FAST.filter((f) => !args.some((a) => a.split('=')[0] === f.split('=')[0]))]);
-    expect(r.code).toBe(1);
+    // A flag bench cannot read is a usage error (2); a config or plan it refuses, 1.
+    expect(r.code).toBe(args[0]!.startsWith('--') ? 2 : 1);
     for (const m of messages) expect(r.stderr).toContain(m);
     expect(existsSync(join(r.cwd, 'outputs'))).toBe(false);
   });

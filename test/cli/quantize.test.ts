@@ -75,7 +75,7 @@ describe('bench quantize', () => {
     expect(fused.stdout).toContain('4 nodes quantized (Attention 1, MatMul 3), 0 left fp32');
   });
 
-  it('names the bad argument and exits 1', () => {
+  it('names the bad argument: exit 1 for a file, 2 for a command line it cannot read', () => {
     const missing = bench(['quantize', join(dir, 'nope.onnx'), join(dir, 'o.onnx')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^bench quantize: INPUT: .*nope\.onnx does not exist/);
@@ -102,7 +102,7 @@ describe('bench quantize', () => {
     }
 
     const usage = bench(['quantize', fp32File]);
-    expect(usage.code).toBe(1);
+    expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('expected INPUT.onnx and OUTPUT.onnx');
     const badFlag = bench(['quantize', fp32File, join(dir, 'o.onnx'), '--op-types', 'MatMul,LayerNormalization']);
     expect(badFlag.code).toBe(1);

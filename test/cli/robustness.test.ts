@@ -99,6 +99,9 @@ function imageModel(dir: string): string {
   return file;
 }
 
+/** Command lines bench cannot read: usage errors, exit 2. */
+const USAGE_ERRORS = new Set(['an unknown flag', 'a bad --cfg value', 'a mistyped command', 'a bare word']);
+
 /** Bad inputs found only once the run has its folder, which then holds an errored results.json. */
 const LEAVES_RUN_DIR = new Set(['an ONNX model with inputs bench cannot feed']);
 
@@ -300,8 +303,9 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
       ? []
       : [...MOCK.filter((m) => !args.some((a) => a.split('=')[0] === m.split('=')[0])), 'benchmark_duration=0.2'];
     const r = bench([...defaults, ...args], { env: ENV });
-    // compare's exit status 1 means a regression; trouble reading or matching the inputs is 2.
-    expect(r.code, r.stdout).toBe(args[0] === 'compare' ? 2 : 1);
+    // compare's exit status 1 means a regression; trouble reading or matching the inputs is 2; a
+    // command line bench cannot read is a usage error, 2 in every command.
+    expect(r.code, r.stdout).toBe(args[0] === 'compare' || USAGE_ERRORS.has(_name) ? 2 : 1);
     for (const m of messages) expect(r.stderr).toContain(m);
     // The message is the user's answer: no stack trace, no hint to ask for one.
     expect(r.stderr).not.toMatch(/\n\s+at |BENCH_FULL_ERROR/);
