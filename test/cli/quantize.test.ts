@@ -105,7 +105,7 @@ describe('bench quantize', () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('expected INPUT.onnx and OUTPUT.onnx');
     const badFlag = bench(['quantize', fp32File, join(dir, 'o.onnx'), '--op-types', 'MatMul,LayerNormalization']);
-    expect(badFlag.code).toBe(1);
+    expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toContain('--op-types: "LayerNormalization" cannot be quantized');
     expect(existsSync(join(dir, 'o.onnx'))).toBe(false);
     expect(bench(['quantize', '--help']).stdout).toContain('Usage: bench quantize INPUT.onnx OUTPUT.onnx');
