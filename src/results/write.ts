@@ -85,6 +85,23 @@ const REPETITION_COLUMNS = [
   'throughput_hi_samples_per_s',
 ] as const;
 
+/**
+ * Which machine and which bench measured a row, and when: CSVs from two machines (or two versions)
+ * stay apart when concatenated. They come after the repetition columns, so older columns keep
+ * their places.
+ */
+const MACHINE_COLUMNS = ['hostname', 'cpu_model', 'bench_version', 'started_at'] as const;
+
+function machineCells(r: RunResult): Record<(typeof MACHINE_COLUMNS)[number], string> {
+  const env = (r.environment ?? {}) as { hostname?: unknown; cpu_model?: unknown };
+  return {
+    hostname: typeof env.hostname === 'string' ? env.hostname : '',
+    cpu_model: typeof env.cpu_model === 'string' ? env.cpu_model : '',
+    bench_version: r.bench_version ?? '',
+    started_at: r.started_at ?? '',
+  };
+}
+
 /** The columns every results.csv has, in this order (then `config.*`). */
 export const RESULTS_CSV_COLUMNS = [
   'row',
@@ -111,6 +128,7 @@ export const RESULTS_CSV_COLUMNS = [
   'peak_rss_mb',
   'error',
   ...REPETITION_COLUMNS,
+  ...MACHINE_COLUMNS,
 ] as const;
 
 /** The interval columns of a row across repetitions (empty with fewer than two). */
@@ -168,7 +186,7 @@ function aggregateCells(
 }
 
 export function resultsCsv(result: RunResult): string {
-  const cfg = configColumns(result);
+  const cfg = { ...machineCells(result), ...configColumns(result) };
   const backend = String(result.backend?.name ?? '');
   const rows: Record<string, unknown>[] = [];
   const reps = repetitionsOf(result);
@@ -335,6 +353,7 @@ export const SUMMARY_CSV_COLUMNS = [
   'warnings',
   'row',
   ...REPETITION_COLUMNS,
+  ...MACHINE_COLUMNS,
 ] as const;
 
 function figureCells(a: Aggregate | null, instances: readonly InstanceResult[]): Record<string, unknown> {
@@ -363,7 +382,7 @@ export function summaryRecords(row: SummaryRow): Record<string, unknown>[] {
   const layout = r ? instancesOf(r, reps[0]?.repetition ?? 1) : [];
   const summary = r?.repetition_summary ?? null;
   const planned = summary?.planned ?? reps.length;
-  const config = r ? configColumns(r) : {};
+  const config = r ? { ...machineCells(r), ...configColumns(r) } : {};
   const common = {
     job: row.job,
     overrides: row.overrides.join(' '),
