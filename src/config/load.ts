@@ -10,7 +10,7 @@ import { escapeInterpolations, resolveAll, type ResolveContext } from './interpo
 import type { Override } from './grammar.js';
 import { ConfigRepository } from './repository.js';
 import { validateRunConfig, type RunConfig } from './schema.js';
-import { isTree, MISSING, type Tree } from '../util/tree.js';
+import { getPath, isTree, MISSING, type Tree } from '../util/tree.js';
 import { onnxruntimeVersion } from '../util/versions.js';
 
 /** The `configs/` folder shipped with bench. */
@@ -48,6 +48,7 @@ export function composeJob(
     master: opts.master ?? false,
     hydraDefaults: HYDRA_DEFAULTS,
   });
+  refuseIgnoredHydraKeys(comp.config);
   fillRuntime(comp, {
     version: opts.version,
     versions: { bench: opts.version, node: process.versions.node, onnxruntime_node: onnxruntimeVersion() },
@@ -58,6 +59,27 @@ export function composeJob(
     ...(opts.job ? { job: opts.job } : {}),
   });
   return comp;
+}
+
+/**
+ * Hydra keys bench has no behaviour for are refused when set, rather than accepted and ignored:
+ * `hydra.job.chdir` (bench never changes the working directory: paths in the config resolve from
+ * where bench started; `${hydra:runtime.output_dir}` names the run's folder) and `hydra.verbose`
+ * (bench has no loggers to make verbose).
+ */
+function refuseIgnoredHydraKeys(config: Tree): void {
+  const job = getPath(config, 'hydra.job.chdir');
+  if (job.found && job.value !== false && job.value !== null) {
+    throw new ConfigError(
+      `hydra.job.chdir=${String(job.value)}: bench does not change the working directory (paths in the config resolve from where bench started); use \${hydra:runtime.output_dir} for the run's folder, and remove the override`,
+    );
+  }
+  const verbose = getPath(config, 'hydra.verbose');
+  if (verbose.found && verbose.value !== false && verbose.value !== null) {
+    throw new ConfigError(
+      `hydra.verbose=${JSON.stringify(verbose.value)}: bench has no loggers to make verbose; remove the override`,
+    );
+  }
 }
 
 export function resolveContext(): ResolveContext {

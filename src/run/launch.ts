@@ -4,6 +4,7 @@
  * nothing), then resolve the model once in the parent and hand the scenario its context: where its
  * instances go and how to start them, in pinned children or (launcher=inline) in the bench process.
  */
+import { totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { needsModelFile, preflightBackend, resolveBackendModel } from '../backends/registry.js';
 import { sequenceLengths, type RunConfig } from '../config/schema.js';
@@ -13,7 +14,7 @@ import { PlanError, type Plan, type PlanInstance } from '../launcher/plan.js';
 import { childCommand, spawnChild } from '../launcher/process.js';
 import type { InitMessage } from '../launcher/protocol.js';
 import { ModelError } from '../models/errors.js';
-import type { KnownArchitecture } from '../models/arch.js';
+import { architectureOf, type KnownArchitecture } from '../models/arch.js';
 import type { ResolvedModel } from '../models/resolve.js';
 import { scenarioOf } from '../scenarios/registry.js';
 import type { ScenarioOutcome } from '../scenarios/types.js';
@@ -103,6 +104,7 @@ export async function prepareLaunch(
   if ('arch' in pre && pre.arch) checkPositions(cfg, pre.arch, cfg.model.name);
   const topology = await topologyFor(cfg);
   const plan = makePlan(cfg, topology);
+  if (opts.forRun) checkMemory(cfg, plan);
   if (!opts.forRun && cfg.topology.file !== null && cfg.launcher.name !== 'inline') {
     const binding = cfg.launcher.binding === 'auto' ? 'numactl' : cfg.launcher.binding;
     return {
@@ -206,6 +208,31 @@ export function planJson(
 
 export function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The instances' inputs and their largest activations must fit in this machine's memory: a batch
+ * of a hundred million would otherwise end in an instance's "Invalid array length" or a swap storm.
+ * A lower bound (the int64 inputs, one hidden-state tensor and one layer's attention scores, fp32,
+ * per instance, for a preset whose sizes are known), so a run refused here could never have run.
+ */
+function checkMemory(cfg: RunConfig, plan: Plan): void {
+  const arch = cfg.model.path === null && cfg.model.source === 'synthetic' ? architectureOf(cfg.model) : null;
+  const seq = Math.max(...sequenceLengths(cfg).map((s) => s.length));
+  const needBytes = plan.instances.reduce((sum, i) => {
+    const tokens = i.batch_size * seq;
+    const inputs = tokens * 3 * 8;
+    const activations = arch
+      ? tokens * arch.hidden_size * 4 + i.batch_size * arch.num_attention_heads * seq * seq * 4
+      : 0;
+    return sum + inputs + activations;
+  }, 0);
+  const haveBytes = totalmem();
+  if (needBytes <= haveBytes) return;
+  const gib = (b: number): string => (b / 2 ** 30).toFixed(b >= 2 ** 40 ? 0 : 1);
+  throw new PlanError(
+    `batch_size=${cfg.batch_size} x sequence_length ${seq}: the instances' inputs and activations need at least ${gib(needBytes)} GiB, and this machine has ${gib(haveBytes)} GiB; use a smaller batch_size or sequence_length`,
+  );
 }
 
 /**

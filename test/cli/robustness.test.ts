@@ -131,6 +131,16 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
     ['wrong type', ['batch_size=eight'], ['batch_size: expected a positive integer, got "eight"']],
     ['negative batch', ['batch_size=-1'], ['batch_size: expected a positive integer, got -1']],
     ['zero batch', ['batch_size=0'], ['batch_size: expected a positive integer, got 0']],
+    [
+      'a batch beyond exact integers',
+      ['batch_size=99999999999999999999'],
+      ['batch_size: expected a positive integer, got 100000000000000000000'],
+    ],
+    [
+      'a batch whose tensors cannot fit in memory',
+      ['batch_size=100000000'],
+      ["the instances' inputs and activations need at least", 'use a smaller batch_size or sequence_length'],
+    ],
     ['negative warmup', ['warmup_runs=-1'], ['warmup_runs: expected an integer >= 0']],
     ['zero duration', ['benchmark_duration=0'], ['benchmark_duration: expected a positive number, got 0']],
     [
@@ -274,6 +284,12 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
       ['compare', join(FIXTURES, 'A'), join(FIXTURES, 'A'), '--fail-on-regression', '-5%'],
       ['--fail-on-regression: expected a percentage such as 5% or 2.5', "got '-5%'"],
     ],
+    [
+      'hydra.job.chdir, which bench does not honour',
+      ['hydra.job.chdir=true'],
+      ['bench does not change the working directory'],
+    ],
+    ['hydra.verbose, which bench does not honour', ['hydra.verbose=true'], ['bench has no loggers to make verbose']],
     ['a mistyped command', ['topolgy'], ["'topolgy' is not a command; did you mean: bench topology ...?"]],
     ['a bare word', ['frobnicate'], ["'frobnicate' is neither a command (plan, topology, compare", 'nor an override']],
     ['a key that reaches the object prototype', ['++__proto__.polluted=1'], ["'__proto__' cannot be a config key"]],
