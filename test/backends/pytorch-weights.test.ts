@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exportedWeights, safetensorsProblem, writeSafetensors } from '../../src/backends/pytorch/weights.js';
-import type { ModelArchitecture } from '../../src/models/arch.js';
+import { architectureOf } from '../../src/models/arch.js';
 import { synthesizeModel } from '../../src/models/synthesize.js';
+import { miniModelConfig } from '../fixtures/models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-weights-'));
 
@@ -60,19 +61,7 @@ describe('safetensors files', () => {
   });
 
   it('a cached export cut short is exported again, not reused', () => {
-    const arch: ModelArchitecture = {
-      model_type: 'bert',
-      vocab_size: 50,
-      hidden_size: 8,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      intermediate_size: 16,
-      max_position_embeddings: 16,
-      type_vocab_size: 2,
-      hidden_act: 'gelu',
-      layer_norm_eps: 1e-12,
-      pad_token_id: 0,
-    };
+    const arch = architectureOf(miniModelConfig());
     const onnx = join(dir, 'm.onnx');
     writeFileSync(onnx, synthesizeModel(arch, { seed: 1, opset: 12 }));
     const env = { BENCH_CACHE_DIR: join(dir, 'cache') };

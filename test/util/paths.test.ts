@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveModel } from '../../src/models/resolve.js';
 import { fileSafeName, joinInside } from '../../src/util/paths.js';
+import { miniModelConfig } from '../fixtures/models.js';
 
 describe('file names from user strings', () => {
   it('fileSafeName keeps one harmless component', () => {
@@ -30,29 +31,7 @@ describe('file names from user strings', () => {
   it('model.name=../../escaped synthesizes into the cache, not beside it', async () => {
     const root = mkdtempSync(join(tmpdir(), 'bench-escape-'));
     const cache = join(root, 'a', 'b', 'cache');
-    const m = await resolveModel(
-      {
-        name: '../../escaped',
-        source: 'synthetic',
-        path: null,
-        id: null,
-        opset: 12,
-        dtype: 'fp32',
-        model_type: 'bert',
-        vocab_size: 50,
-        hidden_size: 8,
-        num_hidden_layers: 1,
-        num_attention_heads: 2,
-        intermediate_size: 16,
-        max_position_embeddings: 16,
-        type_vocab_size: 2,
-        hidden_act: 'gelu',
-        layer_norm_eps: 1e-12,
-        pad_token_id: 0,
-      } as Parameters<typeof resolveModel>[0],
-      1,
-      { BENCH_CACHE_DIR: cache },
-    );
+    const m = await resolveModel(miniModelConfig({ name: '../../escaped' }), 1, { BENCH_CACHE_DIR: cache });
     expect(dirname(m.file)).toBe(join(cache, 'models'));
     // Unguarded, the name would have put the file at a/b/escaped-...onnx, beside the cache.
     expect(readdirSync(join(root, 'a', 'b'))).toEqual(['cache']);
