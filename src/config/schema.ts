@@ -27,7 +27,7 @@ function scalar<T>(what: string, test: (v: unknown) => boolean) {
 // Safe integers only: 99999999999999999999 is no count a run can make (it is not even exact).
 const positiveInt = scalar<number>('a positive integer', (v) => Number.isSafeInteger(v) && (v as number) > 0);
 const nonNegativeInt = scalar<number>('an integer >= 0', (v) => Number.isSafeInteger(v) && (v as number) >= 0);
-const integer = scalar<number>('an integer', (v) => Number.isInteger(v));
+const integer = scalar<number>('an integer', (v) => Number.isSafeInteger(v));
 const positiveNumber = scalar<number>('a positive number', (v) => typeof v === 'number' && Number.isFinite(v) && v > 0);
 const nonNegativeNumber = scalar<number>('a number >= 0', (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0);
 const text = scalar<string>('a non-empty string', (v) => typeof v === 'string' && v.length > 0);

@@ -11,6 +11,7 @@ import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { toYaml } from '../config/yaml.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { joinInside } from '../util/paths.js';
 
 export class ResultsError extends UserError {
   override readonly name = 'ResultsError';
@@ -29,16 +30,23 @@ export function namedAfterTime(pattern: unknown): boolean {
   return typeof pattern === 'string' && pattern.includes('${now:');
 }
 
-/** What a folder the user named already holds, or null. */
+/** What a folder the user named already holds (a tune before a sweep, a sweep before a run), or null. */
 function heldBy(dir: string): string | null {
-  return ['results.json', 'multirun.yaml', 'tune.json', '.hydra'].find((f) => existsSync(join(dir, f))) ?? null;
+  return ['tune.json', 'multirun.yaml', 'results.json', '.hydra'].find((f) => existsSync(join(dir, f))) ?? null;
 }
 
-function refuseNamed(dir: string, key: string, sweep: boolean, holds: string): never {
+/** The refusal of a named folder, with the way out that fits what it holds. */
+function refuseNamed(dir: string, key: string, holds: string): never {
+  const what = holds === 'tune.json' ? 'a tune' : holds === 'multirun.yaml' ? 'a sweep' : 'a run';
+  const resume =
+    holds === 'tune.json'
+      ? `, or finish that tune with \`bench tune --resume ${dir}\``
+      : holds === 'multirun.yaml'
+        ? `, or finish that sweep with \`bench --resume ${dir}\``
+        : '';
   throw new ResultsError(
-    `${key}=${dir} already holds ${holds === 'multirun.yaml' || holds === 'tune.json' ? 'a sweep' : 'a run'} (${holds}); ` +
-      `bench neither writes over results nor renames a folder you named: remove it, choose another ${key}` +
-      (sweep ? `, or finish that sweep with \`bench --resume ${dir}\`` : ''),
+    `${key}=${dir} already holds ${what} (${holds}); ` +
+      `bench neither writes over results nor renames a folder you named: remove it, choose another ${key}${resume}`,
   );
 }
 
@@ -84,14 +92,13 @@ export function claimRunDir(dir: string, marker: string, key: string, named = fa
     // The marker claims the directory atomically; a directory that already holds a run or a sweep
     // under another marker (hydra.output_subdir differs, a sweep root) is taken as well.
     const holds = heldBy(candidate);
-    if (holds !== null && named) refuseNamed(resolve(candidate), key, false, holds);
+    if (holds !== null && named) refuseNamed(resolve(candidate), key, holds);
     if (holds !== null) continue;
     try {
-      mkdirSync(join(candidate, marker));
+      mkdirSync(joinInside(candidate, 'hydra.output_subdir', marker));
       return resolve(candidate);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && named)
-        refuseNamed(resolve(candidate), key, false, marker);
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && named) refuseNamed(resolve(candidate), key, marker);
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new ResultsError(
           `Cannot write to ${resolve(candidate)}: ${fsMessage(err)}. Choose a writable one with ${key}=PATH`,
@@ -110,14 +117,13 @@ export function claimSweepDir(dir: string, fileName: string, content: string, ke
   for (const candidate of named ? [dir] : candidates(dir)) {
     ensureDir(candidate, key);
     const holds = heldBy(candidate);
-    if (holds !== null && named) refuseNamed(resolve(candidate), key, true, holds);
+    if (holds !== null && named) refuseNamed(resolve(candidate), key, holds);
     if (holds !== null) continue;
     let fd: number;
     try {
       fd = openSync(join(candidate, fileName), 'wx');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && named)
-        refuseNamed(resolve(candidate), key, true, fileName);
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && named) refuseNamed(resolve(candidate), key, fileName);
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw new ResultsError(
         `Cannot write to ${resolve(candidate)}: ${fsMessage(err)}. Choose a writable one with ${key}=PATH`,

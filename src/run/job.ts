@@ -173,6 +173,7 @@ export async function openJob(req: JobRequest): Promise<Job> {
 
   // A single run's folder named by the user (not after the time) is never renamed (results/rundir.ts).
   const named = !req.sweep && !namedAfterTime(getPath(config, 'hydra.run.dir').value);
+  if (typeof outputSubdir === 'string') joinInside(wanted, 'hydra.output_subdir', outputSubdir);
   const dir =
     req.reuseDir ?? claimRunDir(wanted, typeof outputSubdir === 'string' ? outputSubdir : '.bench', dirKey, named);
   if (dir !== runtime.output_dir) {

@@ -6,7 +6,7 @@
  */
 import { totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { needsModelFile, preflightBackend, resolveBackendModel } from '../backends/registry.js';
+import { isSimulated, needsModelFile, preflightBackend, resolveBackendModel } from '../backends/registry.js';
 import { sequenceLengths, type RunConfig } from '../config/schema.js';
 import { LaunchError, resolveBinding, type BindingKind } from '../launcher/binding.js';
 import { InlineEndpoint } from '../launcher/inline.js';
@@ -217,7 +217,9 @@ export function shellQuote(arg: string): string {
  * per instance, for a preset whose sizes are known), so a run refused here could never have run.
  */
 function checkMemory(cfg: RunConfig, plan: Plan): void {
-  const arch = cfg.model.path === null && cfg.model.source === 'synthetic' ? architectureOf(cfg.model) : null;
+  // A simulated backend (the mock) allocates the inputs only.
+  const arch =
+    cfg.model.path === null && cfg.model.source === 'synthetic' && !isSimulated(cfg) ? architectureOf(cfg.model) : null;
   const seq = Math.max(...sequenceLengths(cfg).map((s) => s.length));
   const needBytes = plan.instances.reduce((sum, i) => {
     const tokens = i.batch_size * seq;

@@ -174,6 +174,8 @@ export async function unrunnableJobs(
         'hydra.sweep.subdir',
         String(resolveKey(comp.config, 'hydra.sweep.subdir', resolveContext())),
       );
+      const outputSubdir = resolveKey(comp.config, 'hydra.output_subdir', resolveContext());
+      if (typeof outputSubdir === 'string') joinInside('/sweep/job', 'hydra.output_subdir', outputSubdir);
       const { runConfig } = resolveTask(comp.config);
       await prepareLaunch(runConfig);
     } catch (err) {
@@ -187,7 +189,9 @@ export async function unrunnableJobs(
 export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   const { master: masterConfig, jobs, hydraOverrides } = await expandSweepJobs(req.repo, req.source, req.overrides);
   const master = { config: masterConfig };
-  const bad = await unrunnableJobs(req.repo, req.source, jobs, hydraOverrides);
+  // A resumed sweep already has its folder, and its jobs' results say what ran: a job that cannot
+  // run now is recorded as errored, as it was then, and the others finish.
+  const bad = req.resumeDir ? [] : await unrunnableJobs(req.repo, req.source, jobs, hydraOverrides);
   if (bad.length > 0) {
     const shown = bad.slice(0, 3).map((b) => {
       const why = b.error

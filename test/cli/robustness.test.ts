@@ -304,6 +304,11 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
       ],
     ],
     [
+      'a .hydra folder that leads out of the run folder',
+      ['hydra.output_subdir=../escaped'],
+      ['hydra.output_subdir: "../escaped" leads outside'],
+    ],
+    [
       'a sweep subdir that leads out of the sweep',
       ['-m', 'batch_size=1', 'hydra.sweep.subdir=../../x'],
       ['hydra.sweep.subdir: "../../x" leads outside'],

@@ -12,6 +12,21 @@ describe('secret-looking environment variables', () => {
     expect(secretVariables('${oc.env:HOME}')).toEqual([]);
     expect(secretVariables('${oc.env:KEYBOARD_LAYOUT}')).toEqual([]);
     expect(secretVariables(3)).toEqual([]);
+    // Quoted names resolve like bare ones.
+    expect(secretVariables("${oc.env:'API_KEY'}")).toEqual(['API_KEY']);
+    expect(secretVariables('${oc.env:"DB_KEY",x}')).toEqual(['DB_KEY']);
+  });
+
+  it('a key that copies a secret, or a string that embeds it, is redacted too', () => {
+    const env = { HF_TOKEN: 'hf_abc123' };
+    const raw = { tok: '${oc.env:HF_TOKEN}', copy: '${tok}', header: 'Bearer ${tok}', creds: { t: '${tok}' } };
+    const resolved = { tok: 'hf_abc123', copy: 'hf_abc123', header: 'Bearer hf_abc123', creds: { t: 'hf_abc123' } };
+    const out = redactSecrets(raw, resolved, env);
+    expect(JSON.stringify(out)).not.toContain('hf_abc123');
+    expect(out).toMatchObject({
+      copy: '<redacted: ${oc.env:HF_TOKEN}>',
+      header: 'Bearer <redacted: ${oc.env:HF_TOKEN}>',
+    });
   });
 
   it('their values are replaced by the interpolation, at any depth; others stay resolved', () => {
