@@ -4,7 +4,7 @@
 import { relative } from 'node:path';
 import type { JobEvent, JobOutcome } from '../run/job.js';
 import type { PlanJson } from '../run/launch.js';
-import type { BestSetup } from '../results/best.js';
+import { varyingColumns, type BestSetup } from '../results/best.js';
 import { layoutOf, repetitionsOf } from '../results/repetitions.js';
 import type { Aggregate, RepetitionResult, RunResult } from '../results/types.js';
 import type { SpreadInterval } from '../stats/repetitions.js';
@@ -429,8 +429,7 @@ export function renderSweepPlan(
 export function renderBestSetups(best: readonly BestSetup[]): string {
   if (best.length === 0) return '';
   // The model and backend columns only when the sweep had more than one of them.
-  const models = new Set(best.map((b) => b.model)).size > 1;
-  const backends = new Set(best.map((b) => b.backend)).size > 1;
+  const { model: models, backend: backends } = varyingColumns(best);
   const rows = best.map((b) => [
     ...(models ? [b.model] : []),
     ...(backends ? [b.backend] : []),

@@ -183,6 +183,20 @@ export function parseOverride(line: string): Override {
   return { type, keyOrGroup, pkg, value, inputLine: line };
 }
 
+/** Tokens a dictionary key is made of (Hydra's dictKey rule). */
+const DICT_KEY_TOKENS: ReadonlySet<TokenType> = new Set([
+  'ID',
+  'NULL',
+  'INT',
+  'FLOAT',
+  'BOOL',
+  'UNQUOTED_CHAR',
+  'ESC',
+  'WS',
+]);
+/** Tokens an unquoted primitive is made of: a key's, plus `:` and interpolations. */
+const PRIMITIVE_TOKENS: ReadonlySet<TokenType> = new Set([...DICT_KEY_TOKENS, 'COLON', 'INTERPOLATION']);
+
 class ValueParser {
   private readonly tokens: Token[];
   private i = 0;
@@ -281,18 +295,8 @@ class ValueParser {
   }
 
   private parseDictKey(): string {
-    const allowed: ReadonlySet<TokenType> = new Set([
-      'ID',
-      'NULL',
-      'INT',
-      'FLOAT',
-      'BOOL',
-      'UNQUOTED_CHAR',
-      'ESC',
-      'WS',
-    ]);
     let text = '';
-    while (this.peek() && allowed.has(this.peek()!.type)) {
+    while (this.peek() && DICT_KEY_TOKENS.has(this.peek()!.type)) {
       const t = this.tokens[this.i++]!;
       text += t.type === 'ESC' ? unescape(t.text) : t.text;
     }
@@ -306,20 +310,8 @@ class ValueParser {
       this.i++;
       return { kind: 'element', value: unquote(first.text), text: first.text, quoted: true };
     }
-    const allowed: ReadonlySet<TokenType> = new Set([
-      'ID',
-      'NULL',
-      'INT',
-      'FLOAT',
-      'BOOL',
-      'UNQUOTED_CHAR',
-      'COLON',
-      'ESC',
-      'WS',
-      'INTERPOLATION',
-    ]);
     const startToken = this.i;
-    while (this.peek() && allowed.has(this.peek()!.type)) this.i++;
+    while (this.peek() && PRIMITIVE_TOKENS.has(this.peek()!.type)) this.i++;
     if (this.i === startToken) {
       throw parseError(this.line, `mismatched input '${first.text.trim()}'`);
     }

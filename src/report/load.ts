@@ -280,22 +280,7 @@ export function readDispatchCsv(path: string): DispatchFigures | null {
   const perRepetition = records
     .filter((rec) => rec.setup === 'dispatched' && rec.class === 'all')
     .map((rec) => ({ repetition: repetitionOfRow(rec), all: toFigures(rec) }));
-  const classes = records
-    .filter((rec) => repetitionOfRow(rec) === first)
-    .map((rec): DispatchClassFigures => ({
-      setup: rec.setup as 'dispatched' | 'homogeneous',
-      class: rec.class ?? '',
-      length_range: rec.length_range ?? '',
-      requests: num(rec.requests),
-      latency_mean_ms: num(rec.latency_mean_ms),
-      latency_std_ms: num(rec.latency_std_ms),
-      latency_p50_ms: num(rec.latency_p50_ms),
-      latency_p90_ms: num(rec.latency_p90_ms),
-      latency_p99_ms: num(rec.latency_p99_ms),
-      queueing_p50_ms: num(rec.queueing_p50_ms),
-      queueing_p99_ms: num(rec.queueing_p99_ms),
-      throughput_requests_per_s: num(rec.throughput_requests_per_s),
-    }));
+  const classes = records.filter((rec) => repetitionOfRow(rec) === first).map(toFigures);
   if (!classes.some((c) => c.setup === 'dispatched' && c.class === 'all')) return null;
   return {
     workload: null,

@@ -15,7 +15,7 @@
  */
 import { accessSync, constants, existsSync, mkdirSync, statfsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
-import { bestSetups, type BestSetup } from '../results/best.js';
+import { bestSetups, varyingColumns, type BestSetup } from '../results/best.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { isRunDisturbed, layoutOf } from '../results/repetitions.js';
 import { minSamplesFor } from '../stats/summary.js';
@@ -300,8 +300,7 @@ function describeCores(r: ResultRow): string {
 
 function bestTable(model: ReportModel): Table {
   // The model and backend columns only when the runs had more than one of them.
-  const models = new Set(model.best.map((b) => b.model)).size > 1;
-  const backends = new Set(model.best.map((b) => b.backend)).size > 1;
+  const { model: models, backend: backends } = varyingColumns(model.best);
   const lead = (models ? 1 : 0) + (backends ? 1 : 0);
   return {
     header: [

@@ -78,6 +78,20 @@ export function describeSetup(r: RunResult): string {
   return `${n} x ${coreText}${threadText}, ${batchText}`;
 }
 
+/**
+ * Which of model and backend a best-setup table needs as columns: those that take more than one
+ * value across its rows (the terminal's table and the report's alike).
+ */
+export function varyingColumns(best: readonly Pick<BestSetup, 'model' | 'backend'>[]): {
+  readonly model: boolean;
+  readonly backend: boolean;
+} {
+  return {
+    model: new Set(best.map((b) => b.model)).size > 1,
+    backend: new Set(best.map((b) => b.backend)).size > 1,
+  };
+}
+
 export function bestSetups(jobs: readonly (JobForBest & { readonly job?: number })[]): BestSetup[] {
   const groups = new Map<
     string,

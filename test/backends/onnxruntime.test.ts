@@ -8,21 +8,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { architectureOf } from '../../src/models/resolve.js';
 import { synthesizeModel } from '../../src/models/synthesize.js';
-import type { ModelConfig } from '../../src/config/schema.js';
+import { miniModelConfig } from '../fixtures/models.js';
 
-const TINY_ARCH = {
-  model_type: 'bert',
-  vocab_size: 500,
-  hidden_size: 32,
-  num_hidden_layers: 1,
-  num_attention_heads: 2,
-  intermediate_size: 64,
-  max_position_embeddings: 64,
-  type_vocab_size: 2,
-  hidden_act: 'gelu',
-  layer_norm_eps: 1e-12,
-  pad_token_id: 0,
-} as const;
+const TINY_ARCH = architectureOf(miniModelConfig({ vocab_size: 500 }));
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'bench.js');
 const CACHE = mkdtempSync(join(tmpdir(), 'bench-cache-'));
 const QUICK = ['backend=onnxruntime', 'benchmark_duration=0.2', 'warmup_runs=2', 'scenario.min_iterations=5'];
@@ -146,25 +134,13 @@ describe('onnxruntime backend', () => {
   });
 
   it('discovers the inputs of a user model file (DistilBERT has no token_type_ids) and saves the optimized graph', () => {
-    const model: ModelConfig = {
+    const model = miniModelConfig({
       name: 'distil-mini',
       source: 'file',
-      path: null,
-      id: null,
-      opset: 12,
-      dtype: 'fp32',
       model_type: 'distilbert',
       vocab_size: 500,
-      hidden_size: 32,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      intermediate_size: 64,
-      max_position_embeddings: 64,
       type_vocab_size: 0,
-      hidden_act: 'gelu',
-      layer_norm_eps: 1e-12,
-      pad_token_id: 0,
-    };
+    });
     const dir = mkdtempSync(join(tmpdir(), 'user model; $(touch pwned) '));
     const file = join(dir, 'my model.onnx');
     writeFileSync(file, synthesizeModel(architectureOf(model), { seed: 9, opset: 12 }));

@@ -2,20 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { forwardFlops } from '../../src/models/arch.js';
 import { efficiency, estimatedPeak } from '../../src/stats/efficiency.js';
 import { busyByCpu, interference } from '../../src/stats/interference.js';
-
-const BERT_TINY = {
-  model_type: 'bert',
-  vocab_size: 30522,
-  hidden_size: 64,
-  num_hidden_layers: 2,
-  num_attention_heads: 2,
-  intermediate_size: 256,
-  max_position_embeddings: 512,
-  type_vocab_size: 2,
-  hidden_act: 'gelu',
-  layer_norm_eps: 1e-12,
-  pad_token_id: 0,
-} as const;
+import { BERT_TINY } from '../fixtures/models.js';
 
 describe('FLOPs and efficiency', () => {
   it('counts bert-tiny at 1 x 128 by hand: 2 layers x (dense 12,582,912 + attention 4,194,304)', () => {
