@@ -1,6 +1,7 @@
 /**
  * The command line: argv -> request -> output. The only place that prints or exits.
  */
+import type { Composition } from '../config/compose.js';
 import { argParser, configSourceOf, UsageError, withConfigSource } from './args.js';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
@@ -100,20 +101,40 @@ async function parseFlags(argv: readonly string[]): Promise<Flags> {
   };
 }
 
-function printConfig(flags: Flags, repo: ConfigRepository, overrides: Override[]): void {
-  const comp = composeJob(repo, flags.source, overrides, { master: flags.multirun, version: benchVersion() });
-  let node: unknown = comp.config;
-  if (flags.resolve) node = resolveAll(comp.config, resolveContext());
-  const tree = node as Tree;
+/**
+ * `--cfg`: the composed config. In a sweep, every job's, one YAML document each (`---` between),
+ * headed by a comment naming the job and its overrides; Hydra itself composes a sweep's
+ * `--cfg` in run mode and refuses its sweep values.
+ */
+async function printConfig(flags: Flags, repo: ConfigRepository, overrides: Override[]): Promise<void> {
+  if (!(flags.multirun || configMode(repo, flags, overrides) === 'MULTIRUN')) {
+    process.stdout.write(configText(flags, composeJob(repo, flags.source, overrides, { version: benchVersion() })));
+    return;
+  }
+  const sweep = await expandSweepJobs(repo, flags.source, overrides);
+  const docs = sweep.jobs.map((job) => {
+    const comp = composeJob(repo, flags.source, [...sweep.hydraOverrides, ...job.overrides.map(parseOverride)], {
+      job: { num: job.num, id: `${job.num}` },
+      version: benchVersion(),
+    });
+    const what = job.overrides.length > 0 ? `: ${job.overrides.join(' ')}` : '';
+    return `# job ${job.num} of ${sweep.jobs.length}${what}\n${configText(flags, comp)}`;
+  });
+  process.stdout.write(docs.join('---\n'));
+}
+
+function configText(flags: Flags, comp: Composition): string {
+  const tree = comp.config;
+  let node: unknown = tree;
   if (flags.cfg === 'job') node = taskConfig(tree);
   else if (flags.cfg === 'hydra') node = { hydra: tree.hydra };
+  if (flags.resolve) node = resolveAll(tree, resolveContext(), node, [], { keepMissing: true });
   if (flags.pkg) {
     const found = getPath(node, flags.pkg);
     if (!found.found) throw new ConfigError(`--package: '${flags.pkg}' is not in the composed config`);
-    process.stdout.write(`# @package ${flags.pkg}\n${toYaml(found.value)}`);
-    return;
+    return `# @package ${flags.pkg}\n${toYaml(found.value)}`;
   }
-  process.stdout.write(toYaml(node));
+  return toYaml(node);
 }
 
 function printInfo(flags: Flags, repo: ConfigRepository, overrides: Override[]): void {
@@ -246,7 +267,7 @@ async function run(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (flags.cfg) {
-    printConfig(flags, repo, overrides);
+    await printConfig(flags, repo, overrides);
     return 0;
   }
   if (flags.info) {

@@ -3,7 +3,7 @@
  * runtime facts filled in before a job runs (`runtime`, `overrides`, `job`). The node is kept in
  * `.hydra/hydra.yaml`; the task config saved beside it has no `hydra` key.
  */
-import { isTree, type Tree } from '../util/tree.js';
+import { isTree, MISSING, type Tree } from '../util/tree.js';
 import type { Composition } from './compose.js';
 import { overrideDirname } from './sweep.js';
 import { escapeInterpolations } from './interpolate.js';
@@ -18,8 +18,9 @@ export const HYDRA_DEFAULTS: Tree = {
   job: {
     name: 'bench',
     chdir: false,
-    num: null,
-    id: null,
+    // As in Hydra: a job's number and id exist only in a sweep; a single run's are ??? (MISSING).
+    num: MISSING,
+    id: MISSING,
     override_dirname: '',
     config_name: null,
     config: { override_dirname: { kv_sep: '=', item_sep: ',', exclude_keys: [] } },

@@ -33,13 +33,17 @@ export function escapeInterpolations(s: string): string {
 
 /** Resolves every interpolation in `node` (found at `path` inside `root`), returning new data. */
 
+/** An interpolation that reaches a `???` (MISSING) value. */
+export class MissingValueError extends ConfigError {}
+
 export function resolveAll(
   root: Tree,
   ctx: ResolveContext,
   node: unknown = root,
   path: readonly string[] = [],
+  opts: { keepMissing?: boolean } = {},
 ): unknown {
-  return new Resolver(root, ctx).resolveNode(node, path);
+  return new Resolver(root, ctx, opts.keepMissing ?? false).resolveNode(node, path);
 }
 
 /** Resolves the value at a dotted key, e.g. `hydra.run.dir`. */
@@ -55,13 +59,23 @@ class Resolver {
   constructor(
     private readonly root: Tree,
     private readonly ctx: ResolveContext,
+    /** As Hydra's `--cfg --resolve`: a value whose interpolation reaches `???` stays as written. */
+    private readonly keepMissing = false,
   ) {}
 
   resolveNode(node: unknown, path: readonly string[]): unknown {
     // `hydra.overrides` and `hydra.runtime.argv` record the command line as typed: an interpolation
     // there belongs to the key the override sets and is resolved there, not again inside the record.
     if (path[0] === 'hydra' && (path[1] === 'overrides' || (path[1] === 'runtime' && path[2] === 'argv'))) return node;
-    if (typeof node === 'string') return this.resolveString(node, path);
+    if (typeof node === 'string') {
+      if (!this.keepMissing || this.stack.length > 0) return this.resolveString(node, path);
+      try {
+        return this.resolveString(node, path);
+      } catch (err) {
+        if (err instanceof MissingValueError) return node;
+        throw err;
+      }
+    }
     if (Array.isArray(node)) return node.map((v, i) => this.resolveNode(v, [...path, String(i)]));
     if (isTree(node)) {
       return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, this.resolveNode(v, [...path, k])]));
@@ -122,7 +136,7 @@ class Resolver {
       throw new ConfigError(`Recursive interpolation detected: ${[...this.stack, id].join(' -> ')}`);
     }
     if (found.value === MISSING) {
-      throw new ConfigError(`Missing mandatory value: ${id}\n    full_key: ${fullKey(path)}`);
+      throw new MissingValueError(`Missing mandatory value: ${id}\n    full_key: ${fullKey(path)}`);
     }
     this.stack.push(id);
     try {
@@ -164,6 +178,11 @@ class Resolver {
         const found = getPath(hydra, key);
         if (!found.found)
           throw new ConfigError(`Interpolation key 'hydra.${key}' not found\n    full_key: ${fullKey(path)}`);
+        if (found.value === MISSING)
+          throw new MissingValueError(
+            `Missing mandatory value: hydra.${key}\n    full_key: ${fullKey(path)}` +
+              (key === 'job.num' || key === 'job.id' ? '\nA job has a number and an id only in a sweep (-m).' : ''),
+          );
         return this.resolveNode(found.value, ['hydra', ...key.split('.')]);
       }
       default:

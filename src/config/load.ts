@@ -1,6 +1,7 @@
 /**
  * The config layer's front door: open the search path, compose for a job, resolve and validate.
  */
+import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compose, type Composition } from './compose.js';
@@ -9,6 +10,7 @@ import { fillRuntime, HYDRA_DEFAULTS, taskConfig } from './hydra.js';
 import { escapeInterpolations, resolveAll, type ResolveContext } from './interpolate.js';
 import type { Override } from './grammar.js';
 import { ConfigRepository } from './repository.js';
+import { parseYaml } from './yaml.js';
 import { validateRunConfig, type RunConfig } from './schema.js';
 import { getPath, isTree, MISSING, type Tree } from '../util/tree.js';
 import { onnxruntimeVersion } from '../util/versions.js';
@@ -24,10 +26,18 @@ export interface ConfigSource {
   readonly configName: string;
 }
 
+/**
+ * The search path: the primary folder, then the `-cd` folders, then bench's own `configs/` when
+ * `-cp` replaced it. bench's groups play the part of a Hydra app's structured configs (or Hydra's
+ * own `hydra/` groups): always there, last, so a primary config of one's own can build on them
+ * (`defaults: [config, _self_, override model: bert-tiny]`) and its own files win on a tie.
+ */
 export function openRepository(src: ConfigSource): ConfigRepository {
+  const own = resolve(src.configDir) === resolve(PACKAGE_CONFIG_DIR);
   return new ConfigRepository([
-    { provider: src.configDir === PACKAGE_CONFIG_DIR ? 'bench' : 'main', path: resolve(src.configDir) },
+    { provider: own ? 'bench' : 'main', path: resolve(src.configDir) },
     ...src.extraDirs.map((d) => ({ provider: 'command-line', path: resolve(d) })),
+    ...(own ? [] : [{ provider: 'bench', path: resolve(PACKAGE_CONFIG_DIR) }]),
   ]);
 }
 
@@ -115,16 +125,13 @@ export function missingKeys(node: unknown, prefix = ''): string[] {
 
 /** The task config with every interpolation resolved, checked against the schema. */
 export function resolveTask(config: Tree): { resolved: Tree; runConfig: RunConfig } {
-  let resolved = taskConfig(resolveAll(config, resolveContext()) as Tree);
+  // Only the task's keys: the hydra node holds values a run may lack (a single run's job.num).
+  let resolved = resolveAll(config, resolveContext(), taskConfig(config)) as Tree;
   const label = userModelLabel(config, resolved);
   if (label !== null) {
     // Resolved again, so that interpolations of ${model.name} see the label too.
-    resolved = taskConfig(
-      resolveAll(
-        { ...config, model: { ...(config.model as Tree), name: escapeInterpolations(label) } },
-        resolveContext(),
-      ) as Tree,
-    );
+    const relabelled = { ...config, model: { ...(config.model as Tree), name: escapeInterpolations(label) } };
+    resolved = resolveAll(relabelled, resolveContext(), taskConfig(relabelled)) as Tree;
   }
   const missing = missingKeys(resolved);
   if (missing.length > 0) {
@@ -132,5 +139,33 @@ export function resolveTask(config: Tree): { resolved: Tree; runConfig: RunConfi
       `Invalid config:\n${missing.map((k) => `  ${k}: missing mandatory value (???); set it with ${k}=VALUE`).join('\n')}`,
     );
   }
-  return { resolved, runConfig: validateRunConfig(resolved, taskConfig(config)) };
+  try {
+    return { resolved, runConfig: validateRunConfig(resolved, taskConfig(config)) };
+  } catch (err) {
+    const hint = err instanceof ConfigError ? notBuiltOnBench(config) : null;
+    if (hint !== null) throw new ConfigError(`${(err as Error).message}\n${hint}`);
+    throw err;
+  }
+}
+
+/**
+ * A primary config of one's own that lacks keys bench's `config.yaml` sets fails validation with
+ * a list of them; the way out is to build on bench's config rather than set them all.
+ */
+function notBuiltOnBench(config: Tree): string | null {
+  const name = getPath(config, 'hydra.job.config_name').value;
+  if (typeof name !== 'string') return null;
+  const own = parseYaml(readFileSync(join(PACKAGE_CONFIG_DIR, 'config.yaml'), 'utf8'), 'config.yaml').content;
+  if (!isTree(own)) return null;
+  const lacking = Object.keys(own).filter((k) => k !== 'defaults' && !(k in config));
+  if (lacking.length === 0) return null;
+  return [
+    `The primary config '${name}' lacks keys bench's own config sets (${lacking.join(', ')}).`,
+    `Build on it: put \`- config\` first in the defaults list of ${name}.yaml, e.g.`,
+    '  defaults:',
+    '    - config',
+    '    - _self_',
+    '    - override model: bert-tiny',
+    '(docs/configuration.md, "Your own configs")',
+  ].join('\n');
 }

@@ -2,7 +2,7 @@
  * The built `bench` command, run as a user runs it, in a fresh folder each time.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -87,6 +87,33 @@ describe('bench --cfg and --info', () => {
     expect(node.stdout).toContain('hidden_size: 64');
   });
 
+  it('--cfg in a sweep prints every job, one YAML document each, named by its overrides', () => {
+    const r = bench(['-m', '--cfg', 'job', '--resolve', '+n=${hydra:job.num}', 'batch_size=1,2', '-p', 'n']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      '# job 0 of 2: +n=${hydra:job.num} batch_size=1\n# @package n\n0\n---\n' +
+        '# job 1 of 2: +n=${hydra:job.num} batch_size=2\n# @package n\n1\n',
+    );
+    const docs = bench(['-m', '--cfg', 'job', 'batch_size=4,8']).stdout.split('---\n');
+    expect(docs.map((d) => (parse(d) as { batch_size: number }).batch_size)).toEqual([4, 8]);
+  });
+
+  it('a single run has no job number, as in Hydra: ??? in the hydra node, an error where it is used', () => {
+    const hydra = parse(bench(['--cfg', 'hydra']).stdout) as { hydra: { job: { num: unknown; id: unknown } } };
+    expect(hydra.hydra.job).toMatchObject({ num: '???', id: '???' });
+    // --resolve leaves what reaches ??? as written (Hydra's --cfg --resolve does the same).
+    const kept = bench(['--cfg', 'all', '--resolve', '+n=${hydra:job.num}']);
+    expect(kept.code).toBe(0);
+    const all = parse(kept.stdout) as { n: string; hydra: { sweep: { subdir: string } } };
+    expect(all.n).toBe('${hydra:job.num}');
+    expect(all.hydra.sweep.subdir).toBe('${hydra.job.num}');
+    const run = bench([...FAST, '+n=${hydra:job.num}']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('Missing mandatory value: hydra.job.num');
+    expect(run.stderr).toContain('only in a sweep (-m)');
+    expect(existsSync(join(run.cwd, 'outputs'))).toBe(false);
+  });
+
   it('--info defaults lists the configs in merge order', () => {
     const r = bench(['--info', 'defaults', 'model=bert-tiny']);
     expect(r.code).toBe(0);
@@ -109,6 +136,86 @@ describe('bench --cfg and --info', () => {
     expect(r.stdout).toMatch(/^backend: mock, onnxruntime/m);
     expect(r.stdout).toContain('== Config ==');
     expect(r.stdout).toContain('sequence_length: 128');
+  });
+});
+
+describe('a config kept in a repository, as CI keeps it (docs/configuration.md)', () => {
+  const repoDir = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-ci-'));
+    mkdirSync(join(dir, 'experiment'));
+    writeFileSync(
+      join(dir, 'ci.yaml'),
+      [
+        'defaults:',
+        '  - config',
+        '  - _self_',
+        '  - override backend: mock',
+        '  - override model: bert-tiny',
+        'benchmark_duration: 0.1',
+        'warmup_runs: 1',
+        'scenario:',
+        '  min_iterations: 3',
+        'hydra:',
+        '  sweep:',
+        '    dir: ci-sweep',
+        '  sweeper:',
+        '    params:',
+        '      batch_size: 1,2',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(join(dir, 'own.yaml'), 'defaults:\n  - backend: mock\n  - model: bert-tiny\n  - _self_\n');
+    writeFileSync(
+      join(dir, 'experiment', 'quick.yaml'),
+      '# @package _global_\ndefaults:\n  - override /model: bert-tiny\nbatch_size: 3\n',
+    );
+    return dir;
+  };
+
+  it('-cd DIR -cn ci runs the sweep its file describes, on top of bench config', () => {
+    const dir = repoDir();
+    const r = bench(['-cd', dir, '-cn', 'ci', '-m']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const rows = readFileSync(join(r.cwd, 'ci-sweep', 'summary.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(rows).toHaveLength(3);
+    expect(rows.slice(1).every((row) => row.includes(',ok,'))).toBe(true);
+    const plan = bench(['plan', '-cd', dir, '-cn', 'ci', '-m']);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain('batch_size=2');
+  });
+
+  it("-cp DIR -cn ci replaces the primary folder; bench's groups stay on the search path, last", () => {
+    const dir = repoDir();
+    const info = bench(['-cp', dir, '-cn', 'ci', '--info', 'searchpath']);
+    expect(info.code).toBe(0);
+    expect(info.stdout).toMatch(new RegExp(`\\| main +\\| file://${dir}\\n\\| bench +\\| file://.*configs\\n`));
+    const cfg = parse(bench(['-cp', dir, '-cn', 'ci', '--cfg', 'job']).stdout) as {
+      backend: { name: string };
+      model: { name: string };
+      benchmark_duration: number;
+      sequence_length: number;
+    };
+    expect(cfg).toMatchObject({ backend: { name: 'mock' }, model: { name: 'bert-tiny' }, benchmark_duration: 0.1 });
+    expect(cfg.sequence_length).toBe(128);
+  });
+
+  it('an experiment file in a -cd folder joins the experiment group', () => {
+    const r = bench(['-cd', repoDir(), '+experiment=quick', '--cfg', 'job']);
+    expect(r.code).toBe(0);
+    expect(parse(r.stdout)).toMatchObject({ model: { name: 'bert-tiny' }, batch_size: 3 });
+  });
+
+  it("a primary config that does not build on bench's says how to", () => {
+    for (const cmd of [[], ['plan']]) {
+      const r = bench([...cmd, '-cd', repoDir(), '-cn', 'own']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("The primary config 'own' lacks keys bench's own config sets (experiment_name");
+      expect(r.stderr).toContain('put `- config` first in the defaults list of own.yaml');
+      expect(readdirSync(r.cwd)).toEqual([]);
+    }
   });
 });
 
