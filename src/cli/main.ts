@@ -11,7 +11,7 @@ import { taskConfig } from '../config/hydra.js';
 import { resolveAll, resolveKey } from '../config/interpolate.js';
 import { composeJob, openRepository, resolveContext, type ConfigSource } from '../config/load.js';
 import type { ConfigRepository } from '../config/repository.js';
-import { getPath, isTree, type Tree } from '../util/tree.js';
+import { getPath, isTree } from '../util/tree.js';
 import { toYaml } from '../config/yaml.js';
 import { runJob, type JobOutcome } from '../run/job.js';
 import { isUserError } from '../util/errors.js';
