@@ -65,7 +65,16 @@ async function probe(args: readonly string[]): Promise<string | null> {
   }
 }
 
-export async function resolveBinding(requested: Binding, first: PlanInstance): Promise<ResolvedBinding> {
+/**
+ * The wrapper that can pin here: numactl, else taskset, else none. `numaNodes` is the machine's
+ * NUMA node count: with one node, numactl's memory binding changes nothing, so falling back to
+ * taskset is recorded (`binding`) without a warning on every run.
+ */
+export async function resolveBinding(
+  requested: Binding,
+  first: PlanInstance,
+  numaNodes: number,
+): Promise<ResolvedBinding> {
   const warnings: string[] = [];
   if (requested === 'none') {
     // The plan already warns that several unpinned instances compete for CPUs.
@@ -81,10 +90,11 @@ export async function resolveBinding(requested: Binding, first: PlanInstance): P
           'or use launcher.binding=auto to fall back to taskset',
       );
     }
-    warnings.push(
-      `numactl ${refused === 'not installed' ? 'is not installed' : `refused to bind (${refused})`}: pinning with taskset instead, ` +
-        `so memory is no longer bound to the instances' NUMA nodes (${refused === 'not installed' ? 'apt-get install numactl to restore it' : 'numactl needs the right to set a memory policy: in a container, allow set_mempolicy (e.g. --cap-add SYS_NICE) or run with launcher.binding=taskset'})`,
-    );
+    if (numaNodes > 1)
+      warnings.push(
+        `numactl ${refused === 'not installed' ? 'is not installed' : `refused to bind (${refused})`}: pinning with taskset instead, ` +
+          `so memory is no longer bound to the instances' NUMA nodes (${refused === 'not installed' ? 'apt-get install numactl to restore it' : 'numactl needs the right to set a memory policy: in a container, allow set_mempolicy (e.g. --cap-add SYS_NICE) or run with launcher.binding=taskset'})`,
+      );
   }
   const taskset = findExecutable('taskset');
   const refused = taskset ? await probe(bindingPrefix('taskset', first)) : 'not installed';

@@ -19,7 +19,7 @@ import type { ResolvedModel } from '../models/resolve.js';
 import { scenarioOf } from '../scenarios/registry.js';
 import type { ScenarioOutcome } from '../scenarios/types.js';
 import { detectTopology, loadTopologyFile } from '../topology/detect.js';
-import { summarize, type Topology } from '../topology/model.js';
+import { numaNodes, summarize, type Topology } from '../topology/model.js';
 
 export interface PreparedLaunch {
   /** The script every child runs (run/child.ts, built); the GEMM probe's child too. */
@@ -148,7 +148,7 @@ export async function prepareLaunch(
       runtime: pre.runtime,
     };
   }
-  const binding = await resolveBinding(cfg.launcher.binding, plan.instances[0]!);
+  const binding = await resolveBinding(cfg.launcher.binding, plan.instances[0]!, numaNodes(topology).length);
   return {
     entry: CHILD_ENTRY,
     inline: false,
