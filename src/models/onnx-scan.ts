@@ -33,6 +33,23 @@ export interface OnnxOutline {
   }[];
 }
 
+/** Operators that multiply in 8-bit integers (ONNX and ONNX Runtime's com.microsoft contrib ops). */
+const INT8_OPS = new Set([
+  'MatMulInteger',
+  'ConvInteger',
+  'QLinearMatMul',
+  'QLinearConv',
+  'QGemm',
+  'QAttention',
+  'DynamicQuantizeMatMul',
+  'MatMulIntegerToFloat',
+]);
+
+/** The 8-bit integer multiply operators a graph holds (sorted, once each): a quantized model's. */
+export function int8Operators(outline: OnnxOutline): string[] {
+  return [...new Set(outline.nodes.map((n) => n.opType).filter((op) => INT8_OPS.has(op)))].sort();
+}
+
 /** TensorProto.DataType numbers to the type names ONNX Runtime uses. */
 const ELEM_TYPES: Readonly<Record<number, string>> = {
   1: 'float32',

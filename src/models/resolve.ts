@@ -15,7 +15,7 @@ import { architectureOf, FLOP_FIELDS, type KnownArchitecture, type ModelArchitec
 import { cacheRoot } from './cache.js';
 import { ModelError } from './errors.js';
 import { describeInput, FEEDABLE, unfeedableInput } from './inputs.js';
-import { architectureFromGraph, outlineOnnx, type OnnxOutline } from './onnx-scan.js';
+import { architectureFromGraph, int8Operators, outlineOnnx, type OnnxOutline } from './onnx-scan.js';
 import { DEFAULT_QUANTIZATION } from './quantize.js';
 import type { QuantizationSummary } from './quantize-file.js';
 
@@ -45,6 +45,8 @@ export interface ResolvedModel {
   readonly prepare_ms: number;
   /** 'int8' for a quantized copy (model.dtype=int8); absent means fp32. */
   readonly dtype?: 'fp32' | 'int8';
+  /** For a user or hub file that is already quantized: the int8 operators its graph holds. */
+  readonly int8_ops?: readonly string[];
   /** The quantization settings and what the rewrite did, for int8. */
   readonly quantization?: QuantizationSummary;
 }
@@ -220,6 +222,7 @@ function resolveLocal(m: ModelConfig, path: string): ResolvedModel {
     source: 'file',
     weights: 'from the model file',
     ...userArchitecture(outline, configFile ? readJson(configFile) : null, configFile),
+    ...graphDtype(outline),
     size_mb: statSync(file).size / 2 ** 20,
     cached: false,
     prepare_ms: 0,
@@ -260,10 +263,17 @@ async function resolveHub(m: ModelConfig, env: NodeJS.ProcessEnv): Promise<Resol
     source: 'hub',
     weights: `from the hub (${m.id})`,
     ...userArchitecture(outline, configFile ? readJson(configFile) : null, configFile),
+    ...graphDtype(outline),
     size_mb: statSync(file).size / 2 ** 20,
     cached: got.cached,
     prepare_ms: got.cached ? 0 : performance.now() - t0,
   };
+}
+
+/** A file that multiplies in int8 is an int8 model, whatever model.dtype says (that names bench's own rewrite). */
+function graphDtype(outline: OnnxOutline): { dtype?: 'int8'; int8_ops?: string[] } {
+  const ops = int8Operators(outline);
+  return ops.length > 0 ? { dtype: 'int8', int8_ops: ops } : {};
 }
 
 function readJson(file: string): Record<string, unknown> {

@@ -544,10 +544,12 @@ async function runEfficiency(
 ): Promise<Efficiency | EfficiencyOmitted | null> {
   const ok = instances.filter((i) => i.status === 'ok');
   if (ok.length === 0) return null;
-  if (cfg.model.dtype === 'int8') {
+  if (cfg.model.dtype === 'int8' || model?.dtype === 'int8') {
+    const which = model?.int8_ops
+      ? `the model file multiplies in int8 (${model.int8_ops.join(', ')})`
+      : 'an int8 model multiplies in int8 (VNNI)';
     return {
-      omitted:
-        'an int8 model multiplies in int8 (VNNI), so the fp32 GEMM peak is no ceiling for it; compare its latency with the fp32 run instead',
+      omitted: `${which}, so the fp32 GEMM peak is no ceiling for it; compare its latency with the fp32 run instead`,
     };
   }
   const arch = model ? flopShape(model.arch) : architectureOf(cfg.model);

@@ -152,4 +152,18 @@ describe('model.dtype=int8', () => {
       nodes_skipped: 4,
     });
   });
+  it('a user file that is already int8 is measured as int8: no fp32 GEMM peak is its ceiling', () => {
+    const int8File = join(dir, 'user-int8.onnx');
+    expect(bench(['quantize', fp32File, int8File]).code).toBe(0);
+    const run = join(dir, 'user-run');
+    const r = bench([`model.path=${int8File}`, 'sequence_length=32', 'benchmark_duration=0.2', `hydra.run.dir=${run}`]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('GEMM peak (');
+    const results = JSON.parse(readFileSync(join(run, 'results.json'), 'utf8')) as {
+      backend: { model: { dtype: string; int8_ops: string[] } };
+      efficiency: { omitted?: string };
+    };
+    expect(results.backend.model).toMatchObject({ dtype: 'int8', int8_ops: ['DynamicQuantizeMatMul'] });
+    expect(results.efficiency.omitted).toContain('the model file multiplies in int8 (DynamicQuantizeMatMul)');
+  });
 });
