@@ -8,11 +8,11 @@ import { compose, type Composition } from './compose.js';
 import { ConfigError } from './errors.js';
 import { fillRuntime, HYDRA_DEFAULTS, taskConfig } from './hydra.js';
 import { escapeInterpolations, resolveAll, type ResolveContext } from './interpolate.js';
-import type { Override } from './grammar.js';
+import { parseOverride, type Override } from './grammar.js';
 import { ConfigRepository } from './repository.js';
 import { parseYaml } from './yaml.js';
 import { validateRunConfig, type RunConfig } from './schema.js';
-import { getPath, isTree, MISSING, type Tree } from '../util/tree.js';
+import { flatten, getPath, isTree, MISSING, type Tree } from '../util/tree.js';
 import { onnxruntimeVersion } from '../util/versions.js';
 
 /** The `configs/` folder shipped with bench. */
@@ -168,4 +168,55 @@ function notBuiltOnBench(config: Tree): string | null {
     '    - override model: bert-tiny',
     '(docs/configuration.md, "Your own configs")',
   ].join('\n');
+}
+
+let canonicalKeys: readonly string[] | null = null;
+
+/**
+ * The dotted keys of bench's own config with every option of its groups (backend, scenario,
+ * launcher, model), in config order: the CSVs' `config.*` columns, the same whichever option a run
+ * chose, so CSVs of an ONNX Runtime run and a PyTorch or mock run line up (a key a run lacks is
+ * an empty cell). Keys of a config of one's own come after them.
+ */
+export function canonicalConfigKeys(): readonly string[] {
+  if (canonicalKeys !== null) return canonicalKeys;
+  const src: ConfigSource = { configDir: PACKAGE_CONFIG_DIR, extraDirs: [], configName: 'config' };
+  const repo = openRepository(src);
+  const keysOf = (overrides: Override[]): string[] => {
+    try {
+      const comp = compose(repo, { configName: 'config', overrides, master: false, hydraDefaults: HYDRA_DEFAULTS });
+      return Object.keys(flatten(taskConfig(comp.config)));
+    } catch {
+      return [];
+    }
+  };
+  const lists = [keysOf([])];
+  for (const group of ['backend', 'scenario', 'launcher', 'model'])
+    for (const option of repo.listOptions(group)) lists.push(keysOf([parseOverride(`${group}=${option}`)]));
+  canonicalKeys = orderedUnion(lists);
+  return canonicalKeys;
+}
+
+/**
+ * Every key of the lists once, the first list's in its order; a key new to the union goes after
+ * the last key of the same parent already there (so a backend's keys follow the default
+ * backend's), else after the key before it in its own list.
+ */
+export function orderedUnion(lists: readonly (readonly string[])[]): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const list of lists) {
+    let previous: string | null = null;
+    for (const key of list) {
+      if (!seen.has(key)) {
+        const parent = key.includes('.') ? key.slice(0, key.lastIndexOf('.') + 1) : null;
+        let at = parent === null ? -1 : out.findLastIndex((k) => k.startsWith(parent));
+        if (at < 0) at = previous === null ? -1 : out.indexOf(previous);
+        out.splice(at + 1, 0, key);
+        seen.add(key);
+      }
+      previous = key;
+    }
+  }
+  return out;
 }

@@ -12,6 +12,7 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import { join } from 'node:path';
+import { canonicalConfigKeys } from '../config/load.js';
 import { flatten, isTree } from '../util/tree.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { coresPerInstance, sameForAll, type BestSetup } from './best.js';
@@ -289,8 +290,11 @@ export function resultsCsv(result: RunResult): string {
       ...cfg,
     });
   }
-  return toCsv(rows, RESULTS_CSV_COLUMNS);
+  return toCsv(rows, [...RESULTS_CSV_COLUMNS, ...CONFIG_COLUMNS()]);
 }
+
+/** `config.*` columns every CSV has, whichever backend, scenario and launcher its runs used. */
+const CONFIG_COLUMNS = (): string[] => canonicalConfigKeys().map((k) => `config.${k}`);
 
 /**
  * Rows with possibly different keys: the header is `fixed` (always, in its order), then the union of
@@ -430,7 +434,7 @@ export function summaryRecords(row: SummaryRow): Record<string, unknown>[] {
 
 export function writeSweepSummary(sweepDir: string, rows: readonly SummaryRow[]): void {
   const records = rows.flatMap(summaryRecords);
-  writeFileAtomic(join(sweepDir, 'summary.csv'), toCsv(records, SUMMARY_CSV_COLUMNS));
+  writeFileAtomic(join(sweepDir, 'summary.csv'), toCsv(records, [...SUMMARY_CSV_COLUMNS, ...CONFIG_COLUMNS()]));
   writeFileAtomic(join(sweepDir, 'summary.json'), `${JSON.stringify(records, null, 1)}\n`);
 }
 

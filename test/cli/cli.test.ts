@@ -286,6 +286,20 @@ describe('bench runs', () => {
     expect(parse(readFileSync(join(dir, '.hydra', 'overrides.yaml'), 'utf8'))).toEqual(FAST);
   });
 
+  it('results.csv has the same columns whichever backend ran (a key a backend lacks is an empty cell)', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'bench-cli-'));
+    const ort = FAST.map((a) => (a === 'backend=mock' ? 'backend=onnxruntime' : a));
+    expect(bench([...FAST, 'hydra.run.dir=mock'], cwd).code).toBe(0);
+    expect(bench([...ort, 'hydra.run.dir=ort'], cwd).code).toBe(0);
+    const header = (d: string) =>
+      readFileSync(join(cwd, d, 'results.csv'), 'utf8')
+        .split('\n')[0]!
+        .split(',');
+    expect(header('ort')).toEqual(header('mock'));
+    expect(header('ort')).toContain('config.backend.latency_ms');
+    expect(header('mock')).toContain('config.backend.graph_optimization_level');
+  });
+
   it('a secret-looking environment variable is never written resolved; others are', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'bench-cli-'));
     const env = { ...process.env, BENCH_TEST_TOKEN: 'tok-9f8e7d', BENCH_TEST_PLACE: 'lab-7' };
