@@ -1,6 +1,7 @@
 /**
  * The command line: argv -> request -> output. The only place that prints or exits.
  */
+import { summaryRecords } from '../results/write.js';
 import type { Composition } from '../config/compose.js';
 import { argParser, configSourceOf, UsageError, withConfigSource } from './args.js';
 import { resolve } from 'node:path';
@@ -70,8 +71,10 @@ async function parseFlags(argv: readonly string[]): Promise<Flags> {
   const format = parsed.format ?? 'text';
   if (format !== 'text' && format !== 'json')
     throw new UsageError(`--format: invalid choice '${format}' (choose from text, json)`);
-  if (command === 'run' && parsed.format !== undefined)
-    throw new UsageError('--format applies to `bench topology` and `bench plan`');
+  if (format === 'json' && (parsed.cfg !== undefined || parsed.info !== undefined || parsed.help))
+    throw new UsageError(
+      '--format json applies to runs, sweeps, `bench plan` and `bench topology`; --cfg, --info and --help print text',
+    );
   let info: Flags['info'] = null;
   if (parsed.info !== undefined) {
     const value = parsed.info === '' ? 'all' : parsed.info;
@@ -197,6 +200,7 @@ function printHelp(flags: Flags, repo: ConfigRepository | null, overrides: Overr
     '  -cn, --config-name NAME    primary config (default: config)',
     "  -cp, --config-path DIR     primary config folder (default: bench's own configs/)",
     '  -cd, --config-dir DIR      add a folder of configs to the search path (options join the groups)',
+    "  --format json              one JSON document on stdout (the run's results, a sweep's summary); progress on stderr",
     '  -h, --help                 this text; --version: the version',
     '',
     'Overrides:',
@@ -300,6 +304,8 @@ async function run(argv: readonly string[]): Promise<number> {
   const interrupt = interruptHandling();
   try {
     if (!multirun) {
+      const json = flags.format === 'json';
+      const say = json ? process.stderr : process.stdout;
       // Several repetitions take a while: a line as each ends.
       const outcome = await runJob({
         repo,
@@ -307,12 +313,16 @@ async function run(argv: readonly string[]): Promise<number> {
         overrides,
         signal: interrupt.signal,
         onEvent: (e) => {
-          if (e.type === 'repetition-end' && e.planned > 1)
-            process.stdout.write(`${renderRepetitionLine(e, 'bench: ')}\n`);
+          if (e.type === 'repetition-end' && e.planned > 1) say.write(`${renderRepetitionLine(e, 'bench: ')}\n`);
         },
       });
-      (outcome.status === 'ok' ? process.stdout : process.stderr).write(`${renderRun(outcome)}\n`);
-      if (outcome.unsaved) printUnsaved(outcome, false);
+      (outcome.status === 'ok' ? say : process.stderr).write(`${renderRun(outcome)}\n`);
+      if (json) {
+        // The run's results.json, whole, with where it was written (or that it could not be).
+        process.stdout.write(
+          `${JSON.stringify({ kind: 'run', status: outcome.status, dir: outcome.dir, saved: outcome.unsaved !== true, result: outcome.result }, null, 1)}\n`,
+        );
+      } else if (outcome.unsaved) printUnsaved(outcome, false);
       return interrupt.exitCode() ?? (outcome.status === 'ok' ? 0 : 1);
     }
     return await runMultirun(flags, repo, overrides, interrupt);
@@ -364,6 +374,9 @@ async function runMultirun(
   overrides: Override[],
   interrupt: InterruptHandling,
 ): Promise<number> {
+  const json = flags.format === 'json';
+  // With --format json, stdout carries only the JSON document; the lines a person reads go to stderr.
+  const say = json ? process.stderr : process.stdout;
   let total = 0;
   let index = 0;
   // Progress counts repetitions (runs) when jobs have several, jobs otherwise.
@@ -376,7 +389,7 @@ async function runMultirun(
   const started = Date.now();
   let lastDoneAt = started;
   // On a terminal a progress line is redrawn under the job lines; in CI, plain lines only.
-  const tty = process.stdout.isTTY === true;
+  const tty = say.isTTY === true;
   let ticker: NodeJS.Timeout | undefined;
   const redraw = (): void => {
     if (tty) {
@@ -384,7 +397,7 @@ async function runMultirun(
         repetitions > 1
           ? renderProgress(unitsDone, units, Date.now() - started, lastDoneAt - started, 'runs')
           : renderProgress(index, total, Date.now() - started, lastDoneAt - started);
-      process.stdout.write(`\r\x1b[2K${line}`);
+      say.write(`\r\x1b[2K${line}`);
     }
   };
   const sweep = await runSweep({
@@ -406,7 +419,7 @@ async function runMultirun(
             : '';
         const verb = flags.resume !== null ? 'resuming' : 'launching';
         const only = flags.resume !== null ? '; only what is not ok runs' : '';
-        process.stdout.write(`bench: ${verb} ${total} jobs${reps} into ${displayPath(e.dir)}${only}\n`);
+        say.write(`bench: ${verb} ${total} jobs${reps} into ${displayPath(e.dir)}${only}\n`);
         if (tty) ticker = setInterval(redraw, 1000);
         redraw();
       } else if (e.type === 'repetition-end') {
@@ -414,32 +427,59 @@ async function runMultirun(
         if (e.repetition.status === 'ok') measuredOk++;
         lastDoneAt = Date.now();
         if (e.planned > 1) {
-          if (tty) process.stdout.write('\r\x1b[2K');
+          if (tty) say.write('\r\x1b[2K');
           const k = e.job ? (jobNumbers.get(e.job.num) ?? 0) : 0;
           const shown = e.overrides.filter((line) => varying.has(line.split('=')[0]!)).join(' ');
-          process.stdout.write(`${renderRepetitionLine(e, `[${k + 1}/${total}] `, shown)}\n`);
+          say.write(`${renderRepetitionLine(e, `[${k + 1}/${total}] `, shown)}\n`);
           redraw();
         }
       } else if (e.type === 'job-end') {
         if (e.kept) unitsDone += repetitions;
-        if (tty) process.stdout.write('\r\x1b[2K');
-        process.stdout.write(
+        if (tty) say.write('\r\x1b[2K');
+        say.write(
           `${renderJobLine(e.outcome, index++, total, varying)}${e.kept ? ' (kept from the earlier run)' : ''}\n`,
         );
-        if (e.outcome.unsaved) printUnsaved(e.outcome, true);
+        if (e.outcome.unsaved && !json) printUnsaved(e.outcome, true);
         lastDoneAt = Date.now();
         redraw();
       } else if (e.type === 'sweep-end') {
         clearInterval(ticker);
-        if (tty) process.stdout.write('\r\x1b[2K');
+        if (tty) say.write('\r\x1b[2K');
         const best = renderBestSetups(e.best);
-        if (best) process.stdout.write(`${best}\n`);
+        if (best) say.write(`${best}\n`);
       }
     },
   });
   clearInterval(ticker);
   const failed = sweep.outcomes.filter((o) => o.status !== 'ok');
   const interruptedCode = interrupt.exitCode();
+  if (json) {
+    // The sweep's summary rows (summary.json), its best setups, and where each job's results are;
+    // a job whose results could not be written carries them here, the only copy.
+    const status = interruptedCode !== null ? 'interrupted' : failed.length > 0 ? 'failed' : 'ok';
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          kind: 'sweep',
+          status,
+          dir: sweep.dir,
+          jobs: sweep.outcomes.map((o) => ({
+            status: o.status,
+            dir: o.dir,
+            overrides: o.overrides,
+            error: o.error?.message ?? null,
+            saved: o.unsaved !== true,
+            ...(o.unsaved ? { result: o.result } : {}),
+          })),
+          summary: sweep.rows.flatMap(summaryRecords),
+          best_setups: sweep.best,
+          write_errors: sweep.writeErrors,
+        },
+        null,
+        1,
+      )}\n`,
+    );
+  }
   if (interruptedCode !== null) {
     const complete = sweep.outcomes.filter((o) => o.status === 'ok').length;
     const measured = repetitions > 1 ? ` (${measuredOk} of ${units} repetitions measured)` : '';
@@ -449,7 +489,7 @@ async function runMultirun(
     );
     return interruptedCode;
   }
-  process.stdout.write(
+  say.write(
     `bench: ${sweep.outcomes.length - failed.length} of ${sweep.outcomes.length} jobs ok; summary in ${displayPath(sweep.dir)}/summary.csv\n`,
   );
   for (const problem of sweep.writeErrors)

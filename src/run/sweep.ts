@@ -120,6 +120,8 @@ export function readSweepOrigin(sweepDir: string): { source: ConfigSource; overr
 export interface SweepOutcome {
   readonly dir: string;
   readonly outcomes: readonly JobOutcome[];
+  /** What summary.csv holds (one row per job that ended), whether or not it could be written. */
+  readonly rows: readonly SummaryRow[];
   readonly best: readonly BestSetup[];
   /** Sweep files (summary, best setups) that could not be written, each with the reason. */
   readonly writeErrors: readonly string[];
@@ -300,7 +302,8 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   const best = bestSetups(outcomes);
   sweepWrite('best_setups.csv', () => writeBestSetups(dir, best));
   req.onEvent?.({ type: 'sweep-end', dir, outcomes, best });
-  return { dir, outcomes, best, writeErrors: [...writeErrors.values()] };
+  const rows = slots.flatMap((s) => (s.row ? [s.row] : []));
+  return { dir, outcomes, rows, best, writeErrors: [...writeErrors.values()] };
 }
 
 /** `repetitions` of the master config (1 when absent or not a number, e.g. swept). */

@@ -300,6 +300,35 @@ describe('bench runs', () => {
     expect(header('mock')).toContain('config.backend.graph_optimization_level');
   });
 
+  it('--format json: a run prints its results.json, a sweep its summary, as one JSON document; the rest goes to stderr', () => {
+    const run = bench([...FAST, '--format', 'json', 'hydra.run.dir=one']);
+    expect(run.code).toBe(0);
+    const doc = JSON.parse(run.stdout) as {
+      kind: string;
+      status: string;
+      dir: string;
+      saved: boolean;
+      result: unknown;
+    };
+    expect(doc).toMatchObject({ kind: 'run', status: 'ok', dir: join(run.cwd, 'one'), saved: true });
+    expect(doc.result).toEqual(JSON.parse(readFileSync(join(run.cwd, 'one', 'results.json'), 'utf8')));
+    expect(run.stderr).toContain('backend mock');
+    const sweep = bench(['-m', ...FAST, 'batch_size=1,2', '--format', 'json', 'hydra.sweep.dir=many']);
+    expect(sweep.code).toBe(0);
+    const s = JSON.parse(sweep.stdout) as {
+      kind: string;
+      status: string;
+      jobs: { status: string; overrides: string[] }[];
+      summary: Record<string, unknown>[];
+      best_setups: unknown[];
+    };
+    expect(s).toMatchObject({ kind: 'sweep', status: 'ok' });
+    expect(s.jobs.map((j) => j.overrides.at(-1))).toEqual(['batch_size=1', 'batch_size=2']);
+    expect(s.summary).toEqual(JSON.parse(readFileSync(join(sweep.cwd, 'many', 'summary.json'), 'utf8')));
+    expect(sweep.stderr).toContain('2 of 2 jobs ok');
+    expect(bench(['--cfg', 'job', '--format', 'json']).code).toBe(2);
+  });
+
   it('a secret-looking environment variable is never written resolved; others are', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'bench-cli-'));
     const env = { ...process.env, BENCH_TEST_TOKEN: 'tok-9f8e7d', BENCH_TEST_PLACE: 'lab-7' };

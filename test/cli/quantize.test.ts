@@ -44,7 +44,7 @@ describe('bench quantize', () => {
     expect(ioNames(out)).toEqual(ioNames(fp32File));
   });
 
-  it('takes the model.quantization knobs as flags; --json gives the full report', () => {
+  it('takes the model.quantization knobs as flags; --format json gives the full report', () => {
     const out = join(dir, 'tiny-int8-raw.onnx');
     const r = bench([
       'quantize',
@@ -55,7 +55,8 @@ describe('bench quantize', () => {
       '--per-channel',
       '--weight-type',
       'uint8',
-      '--json',
+      '--format',
+      'json',
     ]);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as {
@@ -107,6 +108,9 @@ describe('bench quantize', () => {
     const badFlag = bench(['quantize', fp32File, join(dir, 'o.onnx'), '--op-types', 'MatMul,LayerNormalization']);
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toContain('--op-types: "LayerNormalization" cannot be quantized');
+    const oldFlag = bench(['quantize', fp32File, join(dir, 'o.onnx'), '--json']);
+    expect(oldFlag.code).toBe(2);
+    expect(oldFlag.stderr).toContain('--json is now --format json');
     expect(existsSync(join(dir, 'o.onnx'))).toBe(false);
     expect(bench(['quantize', '--help']).stdout).toContain('Usage: bench quantize INPUT.onnx OUTPUT.onnx');
   });

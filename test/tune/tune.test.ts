@@ -166,11 +166,17 @@ describe('bench tune on the mock backend finds the known optimum', () => {
     ).toBe(true);
   });
 
-  it('the grid strategy measures every candidate at full length and agrees', () => {
-    const t = tune(['tune.strategy=grid']);
+  it('the grid strategy measures every candidate at full length and agrees; --format json prints the outcome', () => {
+    const t = tune(['tune.strategy=grid', '--format', 'json']);
     expect(t.code, t.stderr).toBe(0);
     expect(t.json.rungs.map((r) => r.candidates.length)).toEqual([4]);
     expect(t.json.winner.label).toBe('2 x 1 core, batch 4 each, gflops_per_thread=8');
+    // stdout is the one JSON document; what a person reads went to stderr.
+    const printed = JSON.parse(t.stdout) as TuneJson & { kind: string };
+    expect(printed.kind).toBe('tune');
+    expect(printed.winner.label).toBe(t.json.winner.label);
+    expect(printed.ranking).toHaveLength(4);
+    expect(t.stderr).toContain('winner: 2 x 1 core, batch 4 each');
   });
 
   it('--resume keeps the trials that are ok and re-runs only the others', () => {

@@ -1,7 +1,7 @@
 /**
  * `bench quantize INPUT.onnx OUTPUT.onnx [flags]`: the rewrite behind `model.dtype=int8`, on any fp32
  * ONNX file, with the same knobs as `model.quantization`. Prints one line (or the full report with
- * --json); a bad argument gets a message naming it and exit code 1.
+ * --format json); a bad argument gets a message naming it and exit code 1.
  */
 import { argParser, UsageError } from '../args.js';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
@@ -32,7 +32,7 @@ Flags:
   --exclude-nodes LIST            comma-separated node names to keep in fp32
   --operators com.microsoft|onnx  DynamicQuantizeMatMul/QAttention (default) or standard MatMulInteger
   --preoptimize                   let ONNX Runtime fuse the graph first (Attention -> QAttention)
-  --json                          print the full report as JSON
+  --format json                   print the full report as JSON
   -h, --help                      this text`;
 
 const list = (v: string | undefined): string[] =>
@@ -54,10 +54,13 @@ async function parse(
     .option('exclude-nodes', { type: 'string' })
     .option('operators', { type: 'string', choices: QUANTIZATION_OPERATORS, default: DEFAULT_QUANTIZATION.operators })
     .option('preoptimize', { type: 'boolean', default: DEFAULT_QUANTIZATION.preoptimize })
-    .option('json', { type: 'boolean', default: false })
+    .option('format', { type: 'string', choices: ['text', 'json'], default: 'text' })
+    .option('json', { type: 'boolean' })
     .option('help', { alias: 'h', type: 'boolean', default: false })
     .parseAsync();
   if (parsed.help) return 'help';
+  if (parsed.json !== undefined)
+    throw new UsageError('--json is now --format json, as in every bench command that prints JSON');
   const positional = parsed._.map(String);
   if (positional.length !== 2) {
     throw new UsageError(
@@ -75,7 +78,7 @@ async function parse(
   return {
     input: resolve(positional[0]!),
     output: resolve(positional[1]!),
-    json: parsed.json,
+    json: parsed.format === 'json',
     settings: {
       weight_type: parsed['weight-type'],
       per_channel: parsed['per-channel'],

@@ -43,6 +43,8 @@ tune.csv ranks them, winner.yaml is the winner's config, winner-plan.json its pl
 
 Flags:
   --resume DIR               finish an interrupted tune: trials already ok are kept
+  --format json              the outcome (ranking, winner, trials) as one JSON document on stdout;
+                             progress on stderr
   -cn, --config-name NAME    primary config (default: config)
   -cp, --config-path DIR     primary config folder (default: bench's own configs/)
   -cd, --config-dir DIR      add a folder of configs to the search path
@@ -51,8 +53,15 @@ Flags:
 export async function run(argv: readonly string[]): Promise<number> {
   const parsed = await withConfigSource(argParser(argv, { 'short-option-groups': false, 'boolean-negation': false }))
     .option('resume', { type: 'string' })
+    .option('format', { type: 'string' })
     .option('help', { alias: 'h', type: 'boolean', default: false })
     .parseAsync();
+  const format = parsed.format ?? 'text';
+  if (format !== 'text' && format !== 'json')
+    throw new UsageError(`--format: invalid choice '${format}' (choose from text, json)`);
+  const json = format === 'json';
+  // With --format json, stdout carries only the JSON document; the lines a person reads go to stderr.
+  const say = json ? process.stderr : process.stdout;
   if (parsed.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -78,7 +87,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   const repo = openRepository(source);
   const interrupt = interruptHandling();
-  const out = (line: string): boolean => process.stdout.write(`${line}\n`);
+  const out = (line: string): boolean => say.write(`${line}\n`);
   let total = 0;
   let index = 0;
   let labels = new Map<readonly string[], string>();
@@ -144,14 +153,16 @@ export async function run(argv: readonly string[]): Promise<number> {
         }
       },
     });
-    return report(outcome, interrupt.exitCode());
+    // The tune's whole outcome (what tune.json holds, with the ranking and the winner).
+    if (json) process.stdout.write(`${JSON.stringify({ kind: 'tune', ...outcome }, null, 1)}\n`);
+    return report(outcome, interrupt.exitCode(), say);
   } finally {
     interrupt.dispose();
   }
 }
 
-function report(o: TuneOutcome, interruptedCode: number | null): number {
-  const out = (line: string): boolean => process.stdout.write(`${line}\n`);
+function report(o: TuneOutcome, interruptedCode: number | null, say: NodeJS.WriteStream): number {
+  const out = (line: string): boolean => say.write(`${line}\n`);
   const dir = displayPath(o.dir);
   if (o.ranking.length > 0) out(renderRanking(o));
   if (o.status === 'interrupted') {
