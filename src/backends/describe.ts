@@ -55,6 +55,7 @@ export function describeModel(m: ResolvedModel, extra: Record<string, unknown> =
     ...(m.arch_note !== null ? { architecture_note: m.arch_note } : {}),
     dtype: m.dtype ?? 'fp32',
     ...(m.int8_ops ? { int8_ops: m.int8_ops } : {}),
+    ...(m.hub ? { hub: m.hub } : {}),
     ...extra,
   };
 }

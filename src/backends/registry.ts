@@ -40,7 +40,7 @@ type Registry = { readonly [K in BackendConfig['name']]: BackendEntry<Extract<Ba
 
 /** A model file the user names must exist and be ONNX, before anything is written. */
 const onnxPreflight = async (_options: unknown, cfg: RunConfig): Promise<Preflight> => {
-  if (cfg.model.path !== null) locateLocalModel(cfg.model.path);
+  if (cfg.model.path !== null) locateLocalModel(cfg.model.path, cfg.model.file);
   return { runtime: null, childEnv: {}, warnings: [] };
 };
 const onnxModel = (_options: unknown, cfg: RunConfig): Promise<ResolvedModel> => resolveModel(cfg.model, cfg.seed);

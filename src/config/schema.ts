@@ -63,6 +63,10 @@ export const ModelSchema = z.strictObject({
   source: oneOf(['synthetic', 'file', 'hub'] as const),
   path: nullable(text),
   id: nullable(text),
+  /** hub: the branch, tag or commit of `id` (results record the commit it resolved to). */
+  revision: text,
+  /** The ONNX file inside the hub repository or the `path` folder; null: onnx/model.onnx (or model.onnx). */
+  file: nullable(text),
   opset: scalar<number>(
     'an integer opset between 11 and 18',
     (v) => Number.isInteger(v) && (v as number) >= 11 && (v as number) <= 18,

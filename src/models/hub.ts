@@ -4,22 +4,31 @@
  * fetched by Python tools are reused, and ours are reused by them. `HF_ENDPOINT` picks the server.
  * A file already in the cache for the revision is used without any network access.
  */
-import { downloadFileToCacheDir } from '@huggingface/hub';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { downloadFileToCacheDir, modelInfo } from '@huggingface/hub';
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { joinInside } from '../util/paths.js';
+import { cacheRoot } from './cache.js';
 import { ModelError } from './errors.js';
-
-export interface HubDownload {
-  readonly files: Record<string, string>;
-  readonly cached: boolean;
-}
 
 export interface HubOptions {
   readonly revision: string;
-  readonly files: readonly string[];
+  readonly files: readonly HubFile[];
   readonly env: NodeJS.ProcessEnv;
   /** The synthesized presets to suggest from when the hub cannot be reached (default: bench's own, configs/model). */
   readonly presets?: readonly string[];
@@ -75,77 +84,234 @@ export function hubCacheDir(env: NodeJS.ProcessEnv): string {
   );
 }
 
-function cachedFile(cacheDir: string, id: string, revision: string, path: string): string | null {
-  const repoDir = join(cacheDir, `models--${id.replaceAll('/', '--')}`);
-  const ref = join(repoDir, 'refs', revision);
-  const commit = existsSync(ref) ? readFileSync(ref, 'utf8').trim() : /^[0-9a-f]{40}$/.test(revision) ? revision : null;
-  if (commit === null) return null;
-  // The ref file and the repo's file list are not ours: neither may lead out of the repo's folder.
-  const file = joinInside(repoDir, `the Hugging Face cache of ${id}`, 'snapshots', commit, path);
-  return existsSync(file) ? file : null;
+const COMMIT = /^[0-9a-f]{40}$/;
+
+export interface HubFile {
+  readonly path: string;
+  /** A file the repository may lack (the caller has a way round); its absence is remembered. */
+  readonly optional?: boolean;
 }
 
-export async function downloadHubModel(id: string, opts: HubOptions): Promise<HubDownload> {
-  const cacheDir = hubCacheDir(opts.env);
-  const hubUrl = (opts.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
-  const accessToken = opts.env.HF_TOKEN ?? opts.env.HUGGING_FACE_HUB_TOKEN;
-  const files: Record<string, string> = {};
-  let cached = true;
-  for (const path of opts.files) {
-    const hit = cachedFile(cacheDir, id, opts.revision, path);
-    if (hit) {
-      files[path] = hit;
-      continue;
-    }
-    const presets = opts.presets ?? packagePresets();
-    if (opts.env.HF_HUB_OFFLINE === '1') {
-      throw new ModelError(
-        `model.id=${id}: ${path} is not in the Hugging Face cache (${cacheDir}) and HF_HUB_OFFLINE=1 forbids downloading it. ${offlineAdvice(id, presets)}`,
-      );
-    }
-    cached = false;
-    files[path] = await fetchOne(id, path, { cacheDir, hubUrl, accessToken, revision: opts.revision, presets });
-    writeRef(cacheDir, id, opts.revision, files[path]);
-  }
-  return { files, cached };
+export interface HubDownload {
+  /** Each file's path in the cache; null for an optional file the repository does not have. */
+  readonly files: Record<string, string | null>;
+  readonly cached: boolean;
+  /** The commit the revision resolved to: every file comes from this one snapshot. */
+  readonly commit: string;
+  /** How each file present was checked: its content hash against the hub's (the blob's name). */
+  readonly verified: Record<string, 'sha256' | 'git-sha1' | 'size only'>;
+}
+
+const repoFolder = (cacheDir: string, id: string): string => join(cacheDir, `models--${id.replaceAll('/', '--')}`);
+
+/** The commit a revision names, from the cache: itself when it is one, else what refs/<revision> says. */
+function cachedCommit(repoDir: string, revision: string): string | null {
+  if (COMMIT.test(revision)) return revision;
+  // A ref file is not ours: a revision such as ../x must not read outside refs/.
+  const ref = joinInside(repoDir, `the Hugging Face cache's refs`, 'refs', revision);
+  if (!existsSync(ref)) return null;
+  const commit = readFileSync(ref, 'utf8').trim();
+  return COMMIT.test(commit) ? commit : null;
+}
+
+/** A file of the snapshot: its path, 'absent' when the cache knows the repository lacks it, or null. */
+function inSnapshot(repoDir: string, id: string, commit: string, path: string): string | 'absent' | null {
+  // The repo's file list is not ours either: no path may lead out of the repo's folder.
+  const file = joinInside(repoDir, `the Hugging Face cache of ${id}`, 'snapshots', commit, path);
+  if (existsSync(file)) return file;
+  // Python's huggingface_hub remembers a file a commit lacks in .no_exist/<commit>/<path>.
+  if (existsSync(joinInside(repoDir, `the Hugging Face cache of ${id}`, '.no_exist', commit, path))) return 'absent';
+  return null;
 }
 
 /**
- * Python's huggingface_hub records which snapshot a branch points to in refs/<revision>; the JS
- * library does not, so bench writes it, which lets later runs (and Python tools) find the files
- * offline.
+ * The files of `revision` (a branch, tag or commit), from the Hugging Face cache when it holds
+ * them all (no network), else from the hub. The revision is resolved to its commit first, and
+ * every file lands in that commit's snapshot (as Python's huggingface_hub lays it out; the JS
+ * library would use each file's last commit, scattering one revision over several snapshots),
+ * with refs/<revision> naming it. Each file is checked against the hash the hub gave it (the blob's
+ * name); a cached file that does not match is fetched again, or refused offline.
  */
-function writeRef(cacheDir: string, id: string, revision: string, file: string): void {
-  const snapshot = /[\\/]snapshots[\\/]([^\\/]+)[\\/]/.exec(file)?.[1];
-  if (!snapshot || snapshot === revision) return;
-  const refs = join(cacheDir, `models--${id.replaceAll('/', '--')}`, 'refs');
-  mkdirSync(refs, { recursive: true });
-  writeFileSync(join(refs, revision), snapshot);
+export async function downloadHubModel(id: string, opts: HubOptions): Promise<HubDownload> {
+  const cacheDir = hubCacheDir(opts.env);
+  const repoDir = repoFolder(cacheDir, id);
+  const offline = opts.env.HF_HUB_OFFLINE === '1';
+  const presets = opts.presets ?? packagePresets();
+  const known = cachedCommit(repoDir, opts.revision);
+  if (known !== null) {
+    const hits = opts.files.map((f) => inSnapshot(repoDir, id, known, f.path));
+    if (hits.every((h, i) => h !== null && (h !== 'absent' || opts.files[i]!.optional))) {
+      const files: Record<string, string | null> = {};
+      const verified: HubDownload['verified'] = {};
+      for (const [i, f] of opts.files.entries()) {
+        const hit = hits[i]!;
+        files[f.path] = hit === 'absent' ? null : hit;
+        if (hit === 'absent') continue;
+        const check = verifyBlob(hit, opts.env);
+        if (check.ok) verified[f.path] = check.kind;
+        else if (offline)
+          throw new ModelError(
+            `model.id=${id}: ${hit} in the Hugging Face cache is damaged (${check.why}) and HF_HUB_OFFLINE=1 forbids fetching it again: delete ${check.blob} and run online`,
+          );
+        else return fetchRevision(id, opts, cacheDir, repoDir, presets);
+      }
+      return { files, cached: true, commit: known, verified };
+    }
+  }
+  if (offline) {
+    const missing = opts.files.find((f) => known === null || inSnapshot(repoDir, id, known, f.path) === null);
+    throw new ModelError(
+      `model.id=${id}: ${missing?.path ?? 'the model'} (revision ${opts.revision}) is not in the Hugging Face cache (${cacheDir}) and HF_HUB_OFFLINE=1 forbids downloading it. ${offlineAdvice(id, presets)}`,
+    );
+  }
+  return fetchRevision(id, opts, cacheDir, repoDir, presets);
 }
 
+async function fetchRevision(
+  id: string,
+  opts: HubOptions,
+  cacheDir: string,
+  repoDir: string,
+  presets: readonly string[],
+): Promise<HubDownload> {
+  const hubUrl = (opts.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+  const accessToken = opts.env.HF_TOKEN ?? opts.env.HUGGING_FACE_HUB_TOKEN;
+  const o = { cacheDir, hubUrl, accessToken, presets };
+  const commit = COMMIT.test(opts.revision) ? opts.revision : await resolveRevision(id, opts.revision, o);
+  if (commit !== opts.revision) {
+    mkdirSync(join(repoDir, 'refs'), { recursive: true });
+    writeFileSync(joinInside(repoDir, `the Hugging Face cache's refs`, 'refs', opts.revision), commit);
+  }
+  const files: Record<string, string | null> = {};
+  const verified: HubDownload['verified'] = {};
+  for (const f of opts.files) {
+    let file = await fetchOne(id, f.path, commit, o);
+    if (file === null) {
+      if (!f.optional)
+        throw new ModelError(
+          `model.id=${id}: the repository has no ${f.path} at revision ${opts.revision} (commit ${commit.slice(0, 12)})`,
+        );
+      const marker = joinInside(repoDir, `the Hugging Face cache of ${id}`, '.no_exist', commit, f.path);
+      mkdirSync(dirname(marker), { recursive: true });
+      writeFileSync(marker, '');
+      files[f.path] = null;
+      continue;
+    }
+    let check = verifyBlob(file, opts.env);
+    if (!check.ok) {
+      // A damaged copy in the cache (or a download cut short): fetched once more, from scratch.
+      rmSync(check.blob, { force: true });
+      rmSync(file, { force: true });
+      file = (await fetchOne(id, f.path, commit, o))!;
+      check = verifyBlob(file, opts.env);
+      if (!check.ok)
+        throw new ModelError(
+          `model.id=${id}: ${f.path} from ${hubUrl} does not match the hub's own hash for it (${check.why}); try again, or check HF_ENDPOINT and any proxy between`,
+        );
+    }
+    files[f.path] = file;
+    verified[f.path] = check.kind;
+  }
+  return { files, cached: false, commit, verified };
+}
+
+/** The commit a branch or tag points to now, asked of the hub. */
+async function resolveRevision(
+  id: string,
+  revision: string,
+  o: { hubUrl: string; accessToken: string | undefined; presets: readonly string[] },
+): Promise<string> {
+  const info = await hubCall(id, revision, o, () =>
+    modelInfo({
+      name: id,
+      revision,
+      hubUrl: o.hubUrl,
+      additionalFields: ['sha'],
+      ...(o.accessToken ? { accessToken: o.accessToken } : {}),
+    }),
+  );
+  const sha = (info as { sha?: unknown }).sha;
+  if (typeof sha !== 'string' || !COMMIT.test(sha))
+    throw new ModelError(`model.revision=${revision}: ${o.hubUrl} did not say which commit it is (model.id=${id})`);
+  return sha;
+}
+
+type BlobCheck =
+  | { readonly ok: true; readonly kind: 'sha256' | 'git-sha1' | 'size only' }
+  | { readonly ok: false; readonly why: string; readonly blob: string };
+
+/**
+ * A cached file against the hash the hub gave it: the cache names each blob by it (an LFS file's
+ * sha256, a small file's git blob sha1). Hashing a large model takes a while, so a blob that
+ * passed is remembered (by path, size and modification time) in bench's cache.
+ */
+function verifyBlob(file: string, env: NodeJS.ProcessEnv): BlobCheck {
+  const blob = realpathSync(file);
+  const name = basename(blob);
+  const kind = /^[0-9a-f]{64}$/.test(name) ? 'sha256' : /^[0-9a-f]{40}$/.test(name) ? 'git-sha1' : null;
+  if (kind === null) return { ok: true, kind: 'size only' };
+  const st = statSync(blob);
+  const stamp = `${name} ${st.size} ${st.mtimeMs}`;
+  const marker = join(cacheRoot(env), 'hub-verified', createHash('sha1').update(blob).digest('hex'));
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === stamp) return { ok: true, kind };
+  const hash = createHash(kind === 'sha256' ? 'sha256' : 'sha1');
+  if (kind === 'git-sha1') hash.update(`blob ${st.size}\0`);
+  const fd = openSync(blob, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 22);
+    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  const got = hash.digest('hex');
+  if (got !== name)
+    return { ok: false, why: `its ${kind} is ${got.slice(0, 12)}..., the hub's ${name.slice(0, 12)}...`, blob };
+  try {
+    mkdirSync(dirname(marker), { recursive: true });
+    writeFileSync(marker, stamp);
+  } catch {
+    // Only a shortcut: without it the file is hashed again next time.
+  }
+  return { ok: true, kind };
+}
+
+/** One file of a commit into the cache; null when the repository does not have it. */
 async function fetchOne(
   id: string,
   path: string,
-  o: {
-    cacheDir: string;
-    hubUrl: string;
-    accessToken: string | undefined;
-    revision: string;
-    presets: readonly string[];
-  },
-): Promise<string> {
+  commit: string,
+  o: { cacheDir: string; hubUrl: string; accessToken: string | undefined; presets: readonly string[] },
+): Promise<string | null> {
+  try {
+    return await hubCall(id, commit, o, () =>
+      downloadFileToCacheDir({
+        repo: { type: 'model', name: id },
+        path,
+        revision: commit,
+        hubUrl: o.hubUrl,
+        cacheDir: o.cacheDir,
+        ...(o.accessToken ? { accessToken: o.accessToken } : {}),
+      }),
+    );
+  } catch (err) {
+    // The paths-info call lists only the files that exist.
+    if (err instanceof ModelError && /cannot get path info/.test(err.message)) return null;
+    throw err;
+  }
+}
+
+/** A hub call, its failures said in bench's words (an unreachable hub names the offline way). */
+async function hubCall<T>(
+  id: string,
+  revision: string,
+  o: { hubUrl: string; presets: readonly string[] },
+  call: () => Promise<T>,
+): Promise<T> {
   // The library announces each download with console.debug; bench's core does not print.
   const debug = console.debug;
   console.debug = () => {};
   try {
-    return await downloadFileToCacheDir({
-      repo: { type: 'model', name: id },
-      path,
-      revision: o.revision,
-      hubUrl: o.hubUrl,
-      cacheDir: o.cacheDir,
-      ...(o.accessToken ? { accessToken: o.accessToken } : {}),
-    });
+    return await call();
   } catch (err) {
     const cause =
       err instanceof Error
@@ -156,7 +322,11 @@ async function fetchOne(
         `model.id=${id}: cannot reach the Hugging Face hub at ${o.hubUrl} (${cause}). ${offlineAdvice(id, o.presets)}`,
       );
     }
-    throw new ModelError(`model.id=${id}: cannot download ${path} from ${o.hubUrl}: ${cause}`);
+    if (/revision|not found|404/i.test(cause) && !/path info/.test(cause))
+      throw new ModelError(
+        `model.id=${id}: the hub at ${o.hubUrl} has no revision ${revision} of it, or no such repository (${cause})`,
+      );
+    throw new ModelError(`model.id=${id}: ${o.hubUrl}: ${cause}`);
   } finally {
     console.debug = debug;
   }

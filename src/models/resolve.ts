@@ -10,7 +10,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, sta
 import { join, resolve } from 'node:path';
 import type { ModelConfig } from '../config/schema.js';
 import { writeFileAtomicWith } from '../util/atomic.js';
-import { fileSafeName } from '../util/paths.js';
+import { fileSafeName, joinInside } from '../util/paths.js';
 import { architectureOf, FLOP_FIELDS, type KnownArchitecture, type ModelArchitecture } from './arch.js';
 import { cacheRoot } from './cache.js';
 import { ModelError } from './errors.js';
@@ -45,6 +45,15 @@ export interface ResolvedModel {
   readonly prepare_ms: number;
   /** 'int8' for a quantized copy (model.dtype=int8); absent means fp32. */
   readonly dtype?: 'fp32' | 'int8';
+  /** A hub model's repository, the revision asked for, the commit it resolved to, how each file was checked. */
+  readonly hub?: {
+    readonly id: string;
+    readonly revision: string;
+    readonly commit: string;
+    readonly verified: Readonly<Record<string, string>>;
+  };
+  /** What the run must say about the model (a hub model synthesized from its config.json). */
+  readonly warnings?: readonly string[];
   /** For a user or hub file that is already quantized: the int8 operators its graph holds. */
   readonly int8_ops?: readonly string[];
   /** The quantization settings and what the rewrite did, for int8. */
@@ -83,7 +92,7 @@ async function resolveFp32(m: ModelConfig, seed: number, env: NodeJS.ProcessEnv)
     throw new ModelError(
       'model.path: required with model.source=file; set model.path=/path/to/model.onnx or to a Hugging Face folder',
     );
-  if (m.source === 'hub') return resolveHub(m, env);
+  if (m.source === 'hub') return resolveHub(m, seed, env);
   return resolveSynthetic(m, seed, env);
 }
 
@@ -190,7 +199,10 @@ const ONNX_CANDIDATES = ['onnx/model.onnx', 'model.onnx'];
  * The ONNX file (and config.json, for a Hugging Face folder) that `model.path` names, checked to
  * exist and to start like an ONNX model: cheap, so a run checks it before it claims a directory.
  */
-export function locateLocalModel(path: string): { file: string; configFile: string | null } {
+export function locateLocalModel(
+  path: string,
+  onnxFile: string | null = null,
+): { file: string; configFile: string | null } {
   const full = resolve(path);
   if (!existsSync(full)) {
     throw new ModelError(
@@ -199,8 +211,18 @@ export function locateLocalModel(path: string): { file: string; configFile: stri
   }
   let file = full;
   let configFile: string | null = null;
-  if (statSync(full).isDirectory()) {
-    const found = ONNX_CANDIDATES.map((c) => join(full, c)).find((c) => existsSync(c));
+  const folder = statSync(full).isDirectory();
+  if (!folder && onnxFile !== null)
+    throw new ModelError(
+      `model.file=${onnxFile}: model.path is a file already (${full}); model.file names the ONNX file inside a folder or hub repository: remove it`,
+    );
+  if (folder) {
+    const candidates = onnxFile === null ? ONNX_CANDIDATES : [onnxFile];
+    const found = candidates
+      .map((c) => joinInside(full, `model.path ${full}`, ...c.split('/')))
+      .find((c) => existsSync(c));
+    if (!found && onnxFile !== null)
+      throw new ModelError(`model.file=${onnxFile}: ${full} has no such file; name an .onnx file inside the folder`);
     if (!found) {
       throw new ModelError(
         `model.path: ${full} is a folder without ${ONNX_CANDIDATES.join(' or ')}; export the model to ONNX first (e.g. optimum-cli export onnx)`,
@@ -214,7 +236,7 @@ export function locateLocalModel(path: string): { file: string; configFile: stri
 }
 
 function resolveLocal(m: ModelConfig, path: string): ResolvedModel {
-  const { file, configFile } = locateLocalModel(path);
+  const { file, configFile } = locateLocalModel(path, m.file);
   const outline = readOutline(file, 'model.path');
   return {
     name: m.name,
@@ -246,14 +268,28 @@ function readOutline(file: string, key: string): OnnxOutline {
   return outline;
 }
 
-async function resolveHub(m: ModelConfig, env: NodeJS.ProcessEnv): Promise<ResolvedModel> {
+/** The ONNX file of a hub repository when model.file does not name one (as Optimum exports it). */
+const HUB_ONNX = 'onnx/model.onnx';
+
+async function resolveHub(m: ModelConfig, seed: number, env: NodeJS.ProcessEnv): Promise<ResolvedModel> {
   if (m.id === null)
     throw new ModelError('model.id: required with model.source=hub, e.g. model.id=Xenova/bert-base-cased');
   const t0 = performance.now();
   const { downloadHubModel } = await import('./hub.js');
-  const got = await downloadHubModel(m.id, { revision: 'main', files: ['config.json', 'onnx/model.onnx'], env });
+  const onnx = m.file ?? HUB_ONNX;
+  const got = await downloadHubModel(m.id, {
+    revision: m.revision,
+    // Without model.file, a repository with PyTorch weights only is measured on its architecture.
+    files: [
+      { path: 'config.json', optional: m.file !== null },
+      { path: onnx, optional: m.file === null },
+    ],
+    env,
+  });
   const configFile = got.files['config.json'] ?? null;
-  const file = got.files['onnx/model.onnx']!;
+  const hub = { id: m.id, revision: m.revision, commit: got.commit, verified: got.verified };
+  const file = got.files[onnx] ?? null;
+  if (file === null) return synthesizeFromHubConfig(m, seed, env, configFile!, hub);
   const key = `model.id=${m.id}`;
   assertOnnx(file, key);
   const outline = readOutline(file, key);
@@ -261,12 +297,61 @@ async function resolveHub(m: ModelConfig, env: NodeJS.ProcessEnv): Promise<Resol
     name: m.name,
     file,
     source: 'hub',
-    weights: `from the hub (${m.id})`,
+    weights: `from the hub (${m.id}${m.revision !== 'main' ? `@${m.revision}` : ''}, ${onnx})`,
     ...userArchitecture(outline, configFile ? readJson(configFile) : null, configFile),
     ...graphDtype(outline),
     size_mb: statSync(file).size / 2 ** 20,
     cached: got.cached,
     prepare_ms: got.cached ? 0 : performance.now() - t0,
+    hub,
+  };
+}
+
+/**
+ * A hub repository without an ONNX file (PyTorch or safetensors weights only): its config.json
+ * gives the architecture, synthesized with seeded random weights, and the run says so. Latency
+ * depends on the architecture, not on the weights' values; the outputs are not the model's.
+ */
+async function synthesizeFromHubConfig(
+  m: ModelConfig,
+  seed: number,
+  env: NodeJS.ProcessEnv,
+  configFile: string,
+  hub: NonNullable<ResolvedModel['hub']>,
+): Promise<ResolvedModel> {
+  const fromConfig = architectureFromHfConfig(readJson(configFile));
+  const required = [
+    'model_type',
+    'vocab_size',
+    'hidden_size',
+    'num_hidden_layers',
+    'num_attention_heads',
+    'intermediate_size',
+    'max_position_embeddings',
+    'hidden_act',
+  ] as const;
+  const missing = required.filter((k) => fromConfig[k] === null);
+  if (missing.length > 0)
+    throw new ModelError(
+      `model.id=${hub.id}: the repository has no ${HUB_ONNX}, and its config.json does not give ${missing.join(', ')} (a BERT, RoBERTa or DistilBERT with gelu) to synthesize it from; export it to ONNX (optimum-cli export onnx) and set model.path, or name its ONNX file with model.file`,
+    );
+  // Hugging Face's own defaults where config.json leaves them out.
+  const roberta = fromConfig.model_type === 'roberta';
+  const arch = {
+    ...fromConfig,
+    type_vocab_size: fromConfig.type_vocab_size ?? (roberta ? 1 : 2),
+    layer_norm_eps: fromConfig.layer_norm_eps ?? 1e-12,
+    pad_token_id: fromConfig.pad_token_id ?? (roberta ? 1 : 0),
+  };
+  const synthetic = await resolveSynthetic({ ...m, ...arch } as ModelConfig, seed, env);
+  return {
+    ...synthetic,
+    weights: `random (synthesized from ${hub.id}'s config.json: the repository has no ONNX file)`,
+    arch_source: 'config.json',
+    hub,
+    warnings: [
+      `model.id=${hub.id}: the repository has no ${HUB_ONNX}; measured its architecture (config.json) with synthesized random weights: the latency is the architecture's, the outputs are not the model's (model.file names another ONNX file of the repository)`,
+    ],
   };
 }
 

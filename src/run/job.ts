@@ -519,8 +519,10 @@ function describeModelInConfig(resolved: Tree | null, model: ResolvedModel | nul
 /** What the resolved model says the user should know: an int8 rewrite that changed nothing. */
 function modelWarnings(model: ResolvedModel | null): string[] {
   const q = model?.quantization;
-  if (!q || q.quantized === null || Object.values(q.quantized).some((n) => n > 0)) return [];
+  const own = [...(model?.warnings ?? [])];
+  if (!q || q.quantized === null || Object.values(q.quantized).some((n) => n > 0)) return own;
   return [
+    ...own,
     `model.dtype=int8: nothing in ${q.source_file} was quantized (no MatMul/Gemm with a constant fp32 weight among model.quantization.op_types); ` +
       'the run measured the model as it is. Is it int8 already?',
   ];

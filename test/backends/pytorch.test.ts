@@ -291,6 +291,7 @@ describe.skipIf(!torch)('bad input for backend=pytorch: one line naming the key 
     Buffer.from('version https://git-lfs.github.com/spec/v1\noid sha256:0123\nsize 440473133\n'),
   );
   const longer = folder('longer', {}, good);
+  const named = folder('named', {}, good);
 
   it.each<[string, string[], string]>([
     [
@@ -307,6 +308,11 @@ describe.skipIf(!torch)('bad input for backend=pytorch: one line naming the key 
       'backend=pytorch builds bert, roberta and distilbert encoders',
     ],
     ['a hub model', ['model.source=hub', 'model.id=x/y'], 'backend=pytorch does not download models'],
+    [
+      'an ONNX file named in a folder',
+      [`model.path=${named}`, 'model.file=onnx/model.onnx'],
+      'model.file=onnx/model.onnx: it names an ONNX file',
+    ],
     ['an activation the encoder does not build', [`model.path=${relu}`], 'says hidden_act="relu"; backend=pytorch'],
     [
       'relative position embeddings',

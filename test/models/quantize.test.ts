@@ -382,6 +382,8 @@ describe('user-style fp32 files', () => {
       source: 'file',
       path: userFile,
       id: null,
+      revision: 'main',
+      file: null,
       opset: 14,
       dtype: 'int8',
       quantization: {

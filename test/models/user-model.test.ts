@@ -166,6 +166,26 @@ describe('resolving a user model', () => {
     expect(m.arch).toMatchObject({ ...shown(BERT_TINY), model_type: 'bert', num_attention_heads: 2 });
   });
 
+  it('model.file picks another ONNX file of a folder; it stays inside the folder and needs a folder', async () => {
+    const folder = join(workDir, 'hf-folder-files');
+    mkdirSync(join(folder, 'onnx'), { recursive: true });
+    writeFileSync(join(folder, 'onnx', 'model.onnx'), synthesizeModel(BERT_TINY, { seed: 42, opset: 12 }));
+    const small = { ...BERT_TINY, intermediate_size: 40 };
+    writeFileSync(join(folder, 'onnx', 'model_small.onnx'), synthesizeModel(small, { seed: 42, opset: 12 }));
+    const m = await resolveModel(miniModelConfig({ path: folder, file: 'onnx/model_small.onnx' }), 1, cacheEnv);
+    expect(m.file).toBe(join(folder, 'onnx', 'model_small.onnx'));
+    expect(m.arch.intermediate_size).toBe(40);
+    await expect(resolveModel(miniModelConfig({ path: folder, file: 'onnx/nope.onnx' }), 1, cacheEnv)).rejects.toThrow(
+      'model.file=onnx/nope.onnx: ',
+    );
+    await expect(resolveModel(miniModelConfig({ path: folder, file: '../../x.onnx' }), 1, cacheEnv)).rejects.toThrow(
+      'leads outside',
+    );
+    await expect(
+      resolveModel(miniModelConfig({ path: join(folder, 'onnx', 'model.onnx'), file: 'model.onnx' }), 1, cacheEnv),
+    ).rejects.toThrow('model.file=model.onnx: model.path is a file already');
+  });
+
   it('says why the FLOP count is unknown when neither says', async () => {
     const file = save('embedding-only-model.onnx', embeddingOnly());
     const m = await resolveModel(miniModelConfig({ path: file }), 1, cacheEnv);

@@ -144,6 +144,10 @@ export function checkTorchModel(
       }
     }
   }
+  if (m.file !== null)
+    throw new ModelError(
+      `model.file=${m.file}: it names an ONNX file, and backend=pytorch reads a folder's safetensors (model.path); remove it, or use backend=onnxruntime`,
+    );
   if (m.path !== null) {
     const { arch } = checkTorchFolder(m.path);
     return completeArchitecture(m.name, arch);
