@@ -122,6 +122,8 @@ export interface TuneOutcome {
   readonly elapsed_s: number;
   /** Wall time of all trials together (what a comparison with a brute-force sweep counts). */
   readonly trials_wall_s: number;
+  /** Tune files that could not be written (a full disk), each with the reason: the outcome is the only copy. */
+  readonly write_errors: readonly string[];
 }
 
 export type TuneEvent =
@@ -141,6 +143,8 @@ export type TuneEvent =
       readonly candidate: Candidate;
       readonly kept: boolean;
       readonly warnings: readonly string[];
+      /** The trial's results could not be written (a full disk): its result, the only copy. */
+      readonly unsaved?: RunResult;
     }
   | { readonly type: 'rung-end'; readonly rung: Rung }
   | JobEvent;
@@ -209,11 +213,24 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
   let nextJob = Math.max(-1, ...[...earlier.values()].map((t) => t.job)) + 1;
   let interrupted = false;
 
+  // A tune file that cannot be written (a full disk) does not stop the tune: the trials' own
+  // folders keep their measurements, and the outcome goes to the caller, which prints it.
+  const writeErrors = new Map<string, string>();
+  const guarded = (what: string, write: () => void): void => {
+    try {
+      write();
+      writeErrors.delete(what);
+    } catch (err) {
+      writeErrors.set(what, `${what}: ${(err as Error).message}`);
+    }
+  };
   const save = (status: TuneOutcome['status'] | 'running', extra: Partial<TuneOutcome> = {}): void => {
-    writeSweepSummary(dir, rows);
-    writeFileAtomic(
-      join(dir, TUNE_JSON),
-      `${JSON.stringify({ status, bench_version: benchVersion(), dir, tune, space, rungs, trials, ...extra }, null, 1)}\n`,
+    guarded('summary.csv', () => writeSweepSummary(dir, rows));
+    guarded(TUNE_JSON, () =>
+      writeFileAtomic(
+        join(dir, TUNE_JSON),
+        `${JSON.stringify({ status, bench_version: benchVersion(), dir, tune, space, rungs, trials, ...extra }, null, 1)}\n`,
+      ),
     );
   };
 
@@ -221,7 +238,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
     slot: { id: number; overrides: string[]; job: number; handle: Job | null; wallMs: number; final: boolean },
     rung: number,
     duration: number,
-  ): Promise<{ trial: Trial; result: RunResult }> => {
+  ): Promise<{ trial: Trial; result: RunResult; unsaved: boolean }> => {
     const t0 = Date.now();
     const outcome: JobOutcome = await slot.handle!.finish();
     const wallS = (slot.wallMs + Date.now() - t0) / 1000;
@@ -238,7 +255,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
       wallS,
       outcome.error?.message ?? outcome.result.error,
     );
-    return { trial: { ...trial, final: slot.final }, result: outcome.result };
+    return { trial: { ...trial, final: slot.final }, result: outcome.result, unsaved: outcome.unsaved === true };
   };
 
   let alive = space.candidates.map((c) => c.id);
@@ -266,7 +283,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
       done: boolean;
       final: boolean;
     }[] = [];
-    const record = (id: number, trial: Trial, result: RunResult | null, kept: boolean): void => {
+    const record = (id: number, trial: Trial, result: RunResult | null, kept: boolean, unsaved = false): void => {
       trials.push(trial);
       rows.push({
         job: trial.job,
@@ -286,6 +303,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
         candidate: space.candidates[id]!,
         kept,
         warnings: result?.warnings ?? [],
+        ...(unsaved && result ? { unsaved: result } : {}),
       });
       save('running');
     };
@@ -322,7 +340,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
         if (slot.handle!.done && !req.signal?.aborted) {
           slot.done = true;
           const t = await finishTrial(slot, rung, duration);
-          record(slot.id, t.trial, t.result, false);
+          record(slot.id, t.trial, t.result, false, t.unsaved);
         }
       }
     }
@@ -331,7 +349,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
       // What was measured before the signal is kept, marked interrupted.
       for (const slot of slots.filter((x) => !x.done)) {
         const t = await finishTrial(slot, rung, duration);
-        record(slot.id, t.trial, t.result, false);
+        record(slot.id, t.trial, t.result, false, t.unsaved);
       }
     }
     if (interrupted) break;
@@ -386,7 +404,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
       ].join(' ')
     : null;
   const status: TuneOutcome['status'] = interrupted ? 'interrupted' : winnerRow ? 'ok' : 'no-setup';
-  const outcome: TuneOutcome = {
+  const outcome: Omit<TuneOutcome, 'write_errors'> = {
     dir,
     status,
     tune,
@@ -401,14 +419,20 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
     elapsed_s: (Date.now() - started) / 1000,
     trials_wall_s: trials.filter((t) => !earlierKept(t, earlier)).reduce((s, t) => s + t.wall_s, 0),
   };
-  writeFileAtomic(join(dir, 'tune.csv'), toCsv(ranking.map((r) => rankRecord(r, tune.latency_stat))));
+  guarded('tune.csv', () =>
+    writeFileAtomic(join(dir, 'tune.csv'), toCsv(ranking.map((r) => rankRecord(r, tune.latency_stat)))),
+  );
   if (winnerRow) {
-    const config = readFileSync(join(bestTrial.get(winnerRow.candidate)!.dir, '.hydra', 'config.yaml'), 'utf8');
-    writeFileAtomic(
-      join(dir, 'winner.yaml'),
-      `# bench tune winner (${tune.objective}): ${winnerRow.label}\n# Run it again with: bench -cp ${dir} -cn winner\n${config}`,
+    guarded('winner.yaml', () => {
+      const config = readFileSync(join(bestTrial.get(winnerRow.candidate)!.dir, '.hydra', 'config.yaml'), 'utf8');
+      writeFileAtomic(
+        join(dir, 'winner.yaml'),
+        `# bench tune winner (${tune.objective}): ${winnerRow.label}\n# Run it again with: bench -cp ${dir} -cn winner\n${config}`,
+      );
+    });
+    guarded('winner-plan.json', () =>
+      writeFileAtomic(join(dir, 'winner-plan.json'), `${JSON.stringify(winnerResult!.plan, null, 1)}\n`),
     );
-    writeFileAtomic(join(dir, 'winner-plan.json'), `${JSON.stringify(winnerResult!.plan, null, 1)}\n`);
   }
   save(status, {
     ranking,
@@ -418,7 +442,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
     elapsed_s: outcome.elapsed_s,
     trials_wall_s: outcome.trials_wall_s,
   });
-  return outcome;
+  return { ...outcome, write_errors: [...writeErrors.values()] };
 }
 
 /** Repetitions of each finalist in the last rung (tune.final_repetitions, default 3). */

@@ -71,6 +71,28 @@ describe.skipIf(why !== null)('a full disk', () => {
     expect(r.stdout).toMatch(/bench: \d of 3 jobs ok/);
   });
 
+  it('a tune prints each measurement it could not write, then its outcome, and says which files it lost', () => {
+    const disk = tinyDisk(48) as string;
+    const r = run([
+      'tune',
+      ...FAST,
+      'tune.min_duration_s=0.2',
+      'tune.strategy=grid',
+      'tune.final_repetitions=1',
+      `hydra.sweep.dir=${join(disk, 'tune')}`,
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).not.toMatch(/\n\s+at |unexpected error/);
+    expect(r.stderr).toMatch(/bench: could not write (summary\.csv|tune\.json|tune\.csv): ENOSPC/);
+    const lines = r.stdout.split('\n').filter((l) => l.startsWith('{'));
+    const outcome = lines
+      .map((l) => JSON.parse(l) as { kind?: string; trials?: unknown[] })
+      .find((x) => x.kind === 'tune');
+    expect(outcome?.trials?.length).toBeGreaterThan(0);
+    for (const x of printed(r.stdout).filter((p) => p.instances !== undefined))
+      expect(x.instances[0]!.latency.count).toBeGreaterThan(0);
+  });
+
   it('a run that cannot even write its config stops in one line before measuring', () => {
     const disk = tinyDisk(4) as string;
     const r = run([...FAST, `hydra.run.dir=${join(disk, 'run')}`]);

@@ -135,6 +135,13 @@ export async function run(argv: readonly string[]): Promise<number> {
           );
           // A disturbed measurement is worth knowing about in a search too (job.ts words it).
           for (const w of e.warnings.filter(isDisturbanceWarning)) out(`      warning: ${w}`);
+          if (e.unsaved) {
+            // A full disk: the measurement is not lost (as a sweep does it).
+            process.stderr.write(
+              `bench: ${e.unsaved.error ?? 'the results could not be written'}; the measurement follows on stdout as one line of JSON\n`,
+            );
+            process.stdout.write(`${JSON.stringify(e.unsaved)}\n`);
+          }
         } else if (e.type === 'rung-end' && !e.rung.final) {
           const why = new Map<string, number>();
           for (const x of e.rung.eliminated) {
@@ -155,7 +162,15 @@ export async function run(argv: readonly string[]): Promise<number> {
     });
     // The tune's whole outcome (what tune.json holds, with the ranking and the winner).
     if (json) process.stdout.write(`${JSON.stringify({ kind: 'tune', ...outcome }, null, 1)}\n`);
-    return report(outcome, interrupt.exitCode(), say);
+    const code = report(outcome, interrupt.exitCode(), say);
+    if (outcome.write_errors.length === 0) return code;
+    // A full disk: what could not be written is said, and the outcome is kept on stdout.
+    for (const problem of outcome.write_errors) process.stderr.write(`bench: could not write ${problem}\n`);
+    if (!json) {
+      process.stderr.write('bench: the tune outcome follows on stdout as one line of JSON\n');
+      process.stdout.write(`${JSON.stringify({ kind: 'tune', ...outcome })}\n`);
+    }
+    return code === 0 ? 1 : code;
   } finally {
     interrupt.dispose();
   }
