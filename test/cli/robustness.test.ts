@@ -100,7 +100,14 @@ function imageModel(dir: string): string {
 }
 
 /** Command lines bench cannot read: usage errors, exit 2. */
-const USAGE_ERRORS = new Set(['an unknown flag', 'a bad --cfg value', 'a mistyped command', 'a bare word']);
+const USAGE_ERRORS = new Set([
+  'an unknown flag',
+  'a bad --cfg value',
+  'a mistyped command',
+  'a bare word',
+  'an unknown --format',
+  '--format json with --cfg',
+]);
 
 /** Bad inputs found only once the run has its folder, which then holds an errored results.json. */
 const LEAVES_RUN_DIR = new Set(['an ONNX model with inputs bench cannot feed']);
@@ -113,6 +120,21 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
   const brokenConfigs = join(dir, 'configs');
   mkdirSync(join(brokenConfigs, 'model'), { recursive: true });
   writeFileSync(join(brokenConfigs, 'model', 'broken.yaml'), 'name: broken\nvocab_size: [1, 2\n');
+  writeFileSync(
+    join(brokenConfigs, 'own.yaml'),
+    [
+      'defaults:',
+      '  - backend: mock',
+      '  - model: bert-tiny',
+      '  - launcher: process',
+      '  - scenario: latency',
+      '  - _self_',
+      'batch_size: 2',
+      'warmup_runs: 1',
+      'benchmark_duration: 1',
+      '',
+    ].join('\n'),
+  );
 
   it.each<[string, string[], string[]]>([
     ['unknown key', ['foo=1'], ["Could not override 'foo'", '+foo=1']],
@@ -317,6 +339,23 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
       'a report written under /proc',
       ['report', join(FIXTURES, 'D'), '--out', '/proc/x.html'],
       ['/proc is a kernel pseudo-filesystem'],
+    ],
+    [
+      "a single run's job number, which only sweep jobs have",
+      ['+n=${hydra:job.num}'],
+      ['Missing mandatory value: hydra.job.num', 'only in a sweep (-m)'],
+    ],
+    ['an unknown --format', ['--format', 'xml'], ["--format: invalid choice 'xml' (choose from text, json)"]],
+    ['--format json with --cfg', ['--cfg', 'job', '--format', 'json'], ['--cfg, --info and --help print text']],
+    [
+      'model.file with a model file rather than a folder',
+      [`model.path=${notOnnx}`, 'model.file=onnx/model.onnx'],
+      ['model.file=onnx/model.onnx: model.path is a file already'],
+    ],
+    [
+      'a primary config that does not build on bench config',
+      ['-cp', join(brokenConfigs), '-cn', 'own'],
+      ["The primary config 'own' lacks keys bench's own config sets", 'put `- config` first'],
     ],
   ])('%s', (_name, args, messages) => {
     const bare = args[0] === '--resume' || args[0] === 'compare' || args[0] === 'report';
