@@ -104,7 +104,8 @@ export async function prepareLaunch(
   if ('arch' in pre && pre.arch) checkPositions(cfg, pre.arch, cfg.model.name);
   const topology = await topologyFor(cfg);
   const plan = makePlan(cfg, topology);
-  if (opts.forRun) checkMemory(cfg, plan);
+  // A plan for this machine is checked as a run would be; another machine's memory is not known here.
+  if (opts.forRun || cfg.topology.file === null) checkMemory(cfg, plan);
   if (!opts.forRun && cfg.topology.file !== null && cfg.launcher.name !== 'inline') {
     const binding = cfg.launcher.binding === 'auto' ? 'numactl' : cfg.launcher.binding;
     return {

@@ -345,6 +345,11 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
       ['+n=${hydra:job.num}'],
       ['Missing mandatory value: hydra.job.num', 'only in a sweep (-m)'],
     ],
+    [
+      'a plan whose inputs cannot fit in memory',
+      ['plan', 'batch_size=100000000', 'sequence_length=512'],
+      ["the instances' inputs and activations need at least", 'use a smaller batch_size or sequence_length'],
+    ],
     ['an unknown --format', ['--format', 'xml'], ["--format: invalid choice 'xml' (choose from text, json)"]],
     ['--format json with --cfg', ['--cfg', 'job', '--format', 'json'], ['--cfg, --info and --help print text']],
     [
@@ -362,7 +367,9 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
     const defaults = bare
       ? []
       : [...MOCK.filter((m) => !args.some((a) => a.split('=')[0] === m.split('=')[0])), 'benchmark_duration=0.2'];
-    const r = bench([...defaults, ...args], { env: ENV });
+    // A command (plan, tune) comes first, its overrides after.
+    const command = args[0] === 'plan' || args[0] === 'tune' ? [args[0]] : [];
+    const r = bench([...command, ...defaults, ...args.slice(command.length)], { env: ENV });
     // compare's exit status 1 means a regression; trouble reading or matching the inputs is 2; a
     // command line bench cannot read is a usage error, 2 in every command.
     expect(r.code, r.stdout).toBe(args[0] === 'compare' || USAGE_ERRORS.has(_name) ? 2 : 1);
