@@ -7,7 +7,7 @@
  * CI job that reuses a fixed path can never read the last run's results as its own.
  */
 import { UserError } from '../util/errors.js';
-import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { toYaml } from '../config/yaml.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -33,6 +33,29 @@ export function namedAfterTime(pattern: unknown): boolean {
 /** What a folder the user named already holds (a tune before a sweep, a sweep before a run), or null. */
 function heldBy(dir: string): string | null {
   return ['tune.json', 'multirun.yaml', 'results.json', '.hydra'].find((f) => existsSync(join(dir, f))) ?? null;
+}
+
+/**
+ * A named run folder that holds only an attempt that failed before measuring anything (a model
+ * that could not be read, a sequence too long for it): nothing in it is a measurement, so the
+ * corrected command may run there again. A run in progress has no results.json yet: never taken.
+ */
+function failedBeforeMeasuring(dir: string): boolean {
+  if (existsSync(join(dir, 'tune.json')) || existsSync(join(dir, 'multirun.yaml'))) return false;
+  try {
+    const r = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as {
+      status?: unknown;
+      instances?: { latencies_ms?: unknown[] }[];
+    };
+    return r.status !== 'ok' && !(r.instances ?? []).some((i) => (i.latencies_ms?.length ?? 0) > 0);
+  } catch {
+    return false;
+  }
+}
+
+function clearFailedAttempt(dir: string, marker: string): void {
+  for (const f of ['results.json', 'results.csv', 'dispatch.csv']) rmSync(join(dir, f), { force: true });
+  rmSync(joinInside(dir, 'hydra.output_subdir', marker), { recursive: true, force: true });
 }
 
 /** The refusal of a named folder, with the way out that fits what it holds. */
@@ -91,7 +114,11 @@ export function claimRunDir(dir: string, marker: string, key: string, named = fa
     ensureDir(candidate, key);
     // The marker claims the directory atomically; a directory that already holds a run or a sweep
     // under another marker (hydra.output_subdir differs, a sweep root) is taken as well.
-    const holds = heldBy(candidate);
+    let holds = heldBy(candidate);
+    if (holds !== null && named && failedBeforeMeasuring(candidate)) {
+      clearFailedAttempt(candidate, marker);
+      holds = heldBy(candidate);
+    }
     if (holds !== null && named) refuseNamed(resolve(candidate), key, holds);
     if (holds !== null) continue;
     try {

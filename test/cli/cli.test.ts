@@ -384,6 +384,20 @@ describe('bench runs', () => {
     expect(readdirSync(join(cwd, 'out')).sort()).toEqual(['same', 'sweep']);
   });
 
+  it('a named folder that holds only a run that failed before measuring is taken again by the corrected run', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'bench-cli-'));
+    const failed = bench([...FAST, 'launcher.fault={instance:0,kind:crash,phase:load}', 'hydra.run.dir=out/ci'], cwd);
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(readFileSync(join(cwd, 'out', 'ci', 'results.json'), 'utf8'))).toMatchObject({
+      status: 'errored',
+    });
+    const fixed = bench([...FAST, 'hydra.run.dir=out/ci'], cwd);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(cwd, 'out', 'ci', 'results.json'), 'utf8'))).toMatchObject({ status: 'ok' });
+    // Once it holds a measurement, it is refused again.
+    expect(bench([...FAST, 'hydra.run.dir=out/ci'], cwd).code).toBe(1);
+  });
+
   it('sweeps: one job dir per combination, multirun.yaml and a summary row per job', () => {
     const r = bench(['-m', 'batch_size=1,2', 'sequence_length=32,128', ...FAST]);
     expect(r.code).toBe(0);
