@@ -343,6 +343,7 @@ async function planSweep(flags: Flags, repo: ConfigRepository, overrides: Overri
   for (const job of sweep.jobs) {
     try {
       const comp = composeJob(repo, flags.source, [...sweep.hydraOverrides, ...job.overrides.map(parseOverride)], {
+        job: { num: job.num, id: `${job.num}` },
         version: benchVersion(),
       });
       const prepared = await prepareLaunch(resolveTask(comp.config).runConfig, { forRun: false });
@@ -456,7 +457,9 @@ async function runMultirun(
   if (json) {
     // The sweep's summary rows (summary.json), its best setups, and where each job's results are;
     // a job whose results could not be written carries them here, the only copy.
-    const status = interruptedCode !== null ? 'interrupted' : failed.length > 0 ? 'failed' : 'ok';
+    // 'failed' whenever the exit code is 1: a job failed, or a sweep file could not be written.
+    const status =
+      interruptedCode !== null ? 'interrupted' : failed.length > 0 || sweep.writeErrors.length > 0 ? 'failed' : 'ok';
     process.stdout.write(
       `${JSON.stringify(
         {

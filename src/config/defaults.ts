@@ -87,7 +87,23 @@ export function resolveDefaults(repo: ConfigRepository, req: DefaultsRequest): D
   const deletions = new Map(req.deletions.map((d) => [d.key, d]));
   const usedDeletions = new Set<string>();
 
+  const stack: string[] = [];
   const expand = (cfg: LoadedConfig, pkg: string, parent: string | null, isPrimary: boolean): ResolvedDefault[] => {
+    if (stack.includes(cfg.file)) {
+      const chain = [...stack.slice(stack.indexOf(cfg.file)), cfg.file].join(' -> ');
+      throw new ConfigError(
+        `The defaults list of ${cfg.file} includes itself (${chain}); a config cannot build on itself. ` +
+          "If it is a config.yaml of your own that shadows bench's, give it another name and pass -cn NAME",
+      );
+    }
+    stack.push(cfg.file);
+    try {
+      return expandOnce(cfg, pkg, parent, isPrimary);
+    } finally {
+      stack.pop();
+    }
+  };
+  const expandOnce = (cfg: LoadedConfig, pkg: string, parent: string | null, isPrimary: boolean): ResolvedDefault[] => {
     const groupDir = isPrimary ? '' : cfg.configPath.split('/').slice(0, -1).join('/');
     const entries = (cfg.defaults ?? []).map((raw) => parseEntry(raw, groupDir, cfg.file));
     if (isPrimary) {

@@ -159,6 +159,12 @@ function notBuiltOnBench(config: Tree): string | null {
   if (!isTree(own)) return null;
   const lacking = Object.keys(own).filter((k) => k !== 'defaults' && !(k in config));
   if (lacking.length === 0) return null;
+  if (name === 'config')
+    return [
+      `The primary config 'config' (a config.yaml of your own) lacks keys bench's own config sets (${lacking.join(', ')}),`,
+      "and it shadows bench's config.yaml, so it cannot build on it: rename it (e.g. ci.yaml), put `- config` first in",
+      'its defaults list, and pass -cn ci (docs/configuration.md, "Your own configs")',
+    ].join('\n');
   return [
     `The primary config '${name}' lacks keys bench's own config sets (${lacking.join(', ')}).`,
     `Build on it: put \`- config\` first in the defaults list of ${name}.yaml, e.g.`,

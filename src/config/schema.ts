@@ -63,10 +63,13 @@ export const ModelSchema = z.strictObject({
   source: oneOf(['synthetic', 'file', 'hub'] as const),
   path: nullable(text),
   id: nullable(text),
-  /** hub: the branch, tag or commit of `id` (results record the commit it resolved to). */
-  revision: text,
-  /** The ONNX file inside the hub repository or the `path` folder; null: onnx/model.onnx (or model.onnx). */
-  file: nullable(text),
+  /**
+   * hub: the branch, tag or commit of `id` (results record the commit it resolved to). Defaulted,
+   * so model configs (and tune's winner.yaml) written before it existed still validate.
+   */
+  revision: text.default('main'),
+  /** The ONNX file inside the hub repository or the `path` folder; null: onnx/model.onnx, else model.onnx. */
+  file: nullable(text).default(null),
   opset: scalar<number>(
     'an integer opset between 11 and 18',
     (v) => Number.isInteger(v) && (v as number) >= 11 && (v as number) <= 18,

@@ -4,7 +4,7 @@
  * fetched by Python tools are reused, and ours are reused by them. `HF_ENDPOINT` picks the server.
  * A file already in the cache for the revision is used without any network access.
  */
-import { downloadFileToCacheDir, modelInfo } from '@huggingface/hub';
+import { downloadFileToCacheDir, modelInfo, pathsInfo } from '@huggingface/hub';
 import { createHash } from 'node:crypto';
 import {
   closeSync,
@@ -99,7 +99,7 @@ export interface HubDownload {
   /** The commit the revision resolved to: every file comes from this one snapshot. */
   readonly commit: string;
   /** How each file present was checked: its content hash against the hub's (the blob's name). */
-  readonly verified: Record<string, 'sha256' | 'git-sha1' | 'size only'>;
+  readonly verified: Record<string, CheckKind>;
 }
 
 const repoFolder = (cacheDir: string, id: string): string => join(cacheDir, `models--${id.replaceAll('/', '--')}`);
@@ -147,7 +147,7 @@ export async function downloadHubModel(id: string, opts: HubOptions): Promise<Hu
         const hit = hits[i]!;
         files[f.path] = hit === 'absent' ? null : hit;
         if (hit === 'absent') continue;
-        const check = verifyBlob(hit, opts.env);
+        const check = verifyBlob(hit, opts.env, null);
         if (check.ok) verified[f.path] = check.kind;
         else if (offline)
           throw new ModelError(
@@ -178,32 +178,30 @@ async function fetchRevision(
   const accessToken = opts.env.HF_TOKEN ?? opts.env.HUGGING_FACE_HUB_TOKEN;
   const o = { cacheDir, hubUrl, accessToken, presets };
   const commit = COMMIT.test(opts.revision) ? opts.revision : await resolveRevision(id, opts.revision, o);
-  if (commit !== opts.revision) {
-    mkdirSync(join(repoDir, 'refs'), { recursive: true });
-    writeFileSync(joinInside(repoDir, `the Hugging Face cache's refs`, 'refs', opts.revision), commit);
-  }
+  // A revision may hold slashes (refs/pr/1, feature/x): its ref file sits in subfolders, as in Python.
+  if (commit !== opts.revision)
+    writeCacheFile(joinInside(repoDir, `the Hugging Face cache's refs`, 'refs', opts.revision), commit, id);
   const files: Record<string, string | null> = {};
   const verified: HubDownload['verified'] = {};
   for (const f of opts.files) {
-    let file = await fetchOne(id, f.path, commit, o);
+    const expected = await expectedOf(id, f.path, commit, o);
+    let file = expected === null ? null : await fetchOne(id, f.path, commit, o);
     if (file === null) {
       if (!f.optional)
         throw new ModelError(
           `model.id=${id}: the repository has no ${f.path} at revision ${opts.revision} (commit ${commit.slice(0, 12)})`,
         );
-      const marker = joinInside(repoDir, `the Hugging Face cache of ${id}`, '.no_exist', commit, f.path);
-      mkdirSync(dirname(marker), { recursive: true });
-      writeFileSync(marker, '');
+      writeCacheFile(joinInside(repoDir, `the Hugging Face cache of ${id}`, '.no_exist', commit, f.path), '', id);
       files[f.path] = null;
       continue;
     }
-    let check = verifyBlob(file, opts.env);
+    let check = verifyBlob(file, opts.env, expected);
     if (!check.ok) {
       // A damaged copy in the cache (or a download cut short): fetched once more, from scratch.
       rmSync(check.blob, { force: true });
       rmSync(file, { force: true });
       file = (await fetchOne(id, f.path, commit, o))!;
-      check = verifyBlob(file, opts.env);
+      check = verifyBlob(file, opts.env, expected);
       if (!check.ok)
         throw new ModelError(
           `model.id=${id}: ${f.path} from ${hubUrl} does not match the hub's own hash for it (${check.why}); try again, or check HF_ENDPOINT and any proxy between`,
@@ -213,6 +211,18 @@ async function fetchRevision(
     verified[f.path] = check.kind;
   }
   return { files, cached: false, commit, verified };
+}
+
+/** A small file of the cache's bookkeeping (a ref, an absence marker); a cache bench cannot write is said plainly. */
+function writeCacheFile(file: string, content: string, id: string): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, content);
+  } catch (err) {
+    throw new ModelError(
+      `model.id=${id}: cannot write ${file} in the Hugging Face cache (${(err as Error).message}); set HF_HOME (or HF_HUB_CACHE) to a writable folder`,
+    );
+  }
 }
 
 /** The commit a branch or tag points to now, asked of the hub. */
@@ -236,43 +246,94 @@ async function resolveRevision(
   return sha;
 }
 
+type CheckKind = 'sha256' | 'git-sha1' | 'size' | 'not checked';
+
 type BlobCheck =
-  | { readonly ok: true; readonly kind: 'sha256' | 'git-sha1' | 'size only' }
-  | { readonly ok: false; readonly why: string; readonly blob: string };
+  { readonly ok: true; readonly kind: CheckKind } | { readonly ok: false; readonly why: string; readonly blob: string };
+
+/** What the hub says a file is: an LFS file's sha256, a small file's git blob sha1, else (Xet only) its size. */
+interface Expected {
+  readonly kind: 'sha256' | 'git-sha1' | 'size';
+  readonly hash: string | null;
+  readonly size: number;
+}
 
 /**
- * A cached file against the hash the hub gave it: the cache names each blob by it (an LFS file's
- * sha256, a small file's git blob sha1). Hashing a large model takes a while, so a blob that
- * passed is remembered (by path, size and modification time) in bench's cache.
+ * A cached file against what the hub says it is: from the hub's own listing when bench fetched it
+ * (`expected`), else from the blob's name, by which the cache names it (an LFS file's sha256, a
+ * small file's git blob sha1, in Python's cache as in ours). Hashing a large model takes a while,
+ * so a blob that passed is remembered (with its size and modification time) in bench's cache.
  */
-function verifyBlob(file: string, env: NodeJS.ProcessEnv): BlobCheck {
+function verifyBlob(file: string, env: NodeJS.ProcessEnv, expected: Expected | null): BlobCheck {
   const blob = realpathSync(file);
   const name = basename(blob);
-  const kind = /^[0-9a-f]{64}$/.test(name) ? 'sha256' : /^[0-9a-f]{40}$/.test(name) ? 'git-sha1' : null;
-  if (kind === null) return { ok: true, kind: 'size only' };
   const st = statSync(blob);
-  const stamp = `${name} ${st.size} ${st.mtimeMs}`;
   const marker = join(cacheRoot(env), 'hub-verified', createHash('sha1').update(blob).digest('hex'));
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === stamp) return { ok: true, kind };
-  const hash = createHash(kind === 'sha256' ? 'sha256' : 'sha1');
-  if (kind === 'git-sha1') hash.update(`blob ${st.size}\0`);
-  const fd = openSync(blob, 'r');
+  const stamp = (kind: CheckKind): string => JSON.stringify({ kind, size: st.size, mtimeMs: st.mtimeMs });
   try {
-    const buf = Buffer.allocUnsafe(1 << 22);
-    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) hash.update(buf.subarray(0, n));
-  } finally {
-    closeSync(fd);
+    const seen = JSON.parse(readFileSync(marker, 'utf8')) as { kind: CheckKind };
+    if (readFileSync(marker, 'utf8') === stamp(seen.kind) && (expected === null || expected.kind === seen.kind))
+      return { ok: true, kind: seen.kind };
+  } catch {
+    // Not checked before (or the marker is unreadable): checked now.
   }
-  const got = hash.digest('hex');
-  if (got !== name)
-    return { ok: false, why: `its ${kind} is ${got.slice(0, 12)}..., the hub's ${name.slice(0, 12)}...`, blob };
+  const exp: Expected | null =
+    expected ??
+    (/^[0-9a-f]{64}$/.test(name)
+      ? { kind: 'sha256', hash: name, size: st.size }
+      : /^[0-9a-f]{40}$/.test(name)
+        ? { kind: 'git-sha1', hash: name, size: st.size }
+        : null);
+  if (exp === null) return { ok: true, kind: 'not checked' };
+  if (st.size !== exp.size) return { ok: false, why: `${st.size} bytes, the hub says ${exp.size}`, blob };
+  if (exp.kind !== 'size') {
+    const hash = createHash(exp.kind === 'sha256' ? 'sha256' : 'sha1');
+    if (exp.kind === 'git-sha1') hash.update(`blob ${st.size}\0`);
+    const fd = openSync(blob, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(1 << 22);
+      for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) hash.update(buf.subarray(0, n));
+    } finally {
+      closeSync(fd);
+    }
+    const got = hash.digest('hex');
+    if (got !== exp.hash)
+      return {
+        ok: false,
+        why: `its ${exp.kind} is ${got.slice(0, 12)}..., the hub's ${exp.hash!.slice(0, 12)}...`,
+        blob,
+      };
+  }
   try {
     mkdirSync(dirname(marker), { recursive: true });
-    writeFileSync(marker, stamp);
+    writeFileSync(marker, stamp(exp.kind));
   } catch {
-    // Only a shortcut: without it the file is hashed again next time.
+    // Only a shortcut: without it the file is checked again next time.
   }
-  return { ok: true, kind };
+  return { ok: true, kind: exp.kind };
+}
+
+/** What the hub's listing says of a file of a commit (null when it does not list it). */
+async function expectedOf(
+  id: string,
+  path: string,
+  commit: string,
+  o: { hubUrl: string; accessToken: string | undefined; presets: readonly string[] },
+): Promise<Expected | null> {
+  const [info] = await hubCall(id, commit, o, () =>
+    pathsInfo({
+      repo: { type: 'model', name: id },
+      paths: [path],
+      revision: commit,
+      hubUrl: o.hubUrl,
+      ...(o.accessToken ? { accessToken: o.accessToken } : {}),
+    }),
+  );
+  if (!info) return null;
+  if (info.lfs) return { kind: 'sha256', hash: info.lfs.oid, size: info.lfs.size };
+  // A file stored with Xet only: its hash is not one of its content's, so its size is checked.
+  if (info.xetHash || !info.oid) return { kind: 'size', hash: null, size: info.size };
+  return { kind: 'git-sha1', hash: info.oid, size: info.size };
 }
 
 /** One file of a commit into the cache; null when the repository does not have it. */

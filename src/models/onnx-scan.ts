@@ -45,9 +45,20 @@ const INT8_OPS = new Set([
   'MatMulIntegerToFloat',
 ]);
 
-/** The 8-bit integer multiply operators a graph holds (sorted, once each): a quantized model's. */
+/**
+ * The 8-bit integer multiply operators a graph holds (sorted, once each): a quantized model's. A
+ * QDQ graph (static quantization: QuantizeLinear/DequantizeLinear around plain MatMul/Gemm, which
+ * ONNX Runtime fuses into integer kernels) counts as `MatMul (QDQ)` / `Gemm (QDQ)`.
+ */
 export function int8Operators(outline: OnnxOutline): string[] {
-  return [...new Set(outline.nodes.map((n) => n.opType).filter((op) => INT8_OPS.has(op)))].sort();
+  const dequantized = new Set(outline.nodes.filter((n) => n.opType === 'DequantizeLinear').flatMap((n) => n.outputs));
+  const ops = outline.nodes.flatMap((n) => {
+    if (INT8_OPS.has(n.opType)) return [n.opType];
+    if ((n.opType === 'MatMul' || n.opType === 'Gemm') && n.inputs.some((i) => dequantized.has(i)))
+      return [`${n.opType} (QDQ)`];
+    return [];
+  });
+  return [...new Set(ops)].sort();
 }
 
 /** TensorProto.DataType numbers to the type names ONNX Runtime uses. */

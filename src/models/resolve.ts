@@ -268,24 +268,35 @@ function readOutline(file: string, key: string): OnnxOutline {
   return outline;
 }
 
-/** The ONNX file of a hub repository when model.file does not name one (as Optimum exports it). */
-const HUB_ONNX = 'onnx/model.onnx';
+/** The ONNX files looked for in a hub repository when model.file names none, in this order (as in a folder). */
+const HUB_ONNX = ONNX_CANDIDATES;
 
 async function resolveHub(m: ModelConfig, seed: number, env: NodeJS.ProcessEnv): Promise<ResolvedModel> {
   if (m.id === null)
     throw new ModelError('model.id: required with model.source=hub, e.g. model.id=Xenova/bert-base-cased');
   const t0 = performance.now();
   const { downloadHubModel } = await import('./hub.js');
-  const onnx = m.file ?? HUB_ONNX;
-  const got = await downloadHubModel(m.id, {
+  // Without model.file: onnx/model.onnx, else model.onnx, one at a time (each may be large); a
+  // repository with neither (PyTorch weights only) is measured on its architecture.
+  let onnx = m.file ?? HUB_ONNX[0]!;
+  let got = await downloadHubModel(m.id, {
     revision: m.revision,
-    // Without model.file, a repository with PyTorch weights only is measured on its architecture.
     files: [
       { path: 'config.json', optional: m.file !== null },
       { path: onnx, optional: m.file === null },
     ],
     env,
   });
+  if (m.file === null && got.files[onnx] === null) {
+    onnx = HUB_ONNX[1]!;
+    const root = await downloadHubModel(m.id, { revision: got.commit, files: [{ path: onnx, optional: true }], env });
+    got = {
+      ...root,
+      cached: got.cached && root.cached,
+      files: { ...got.files, ...root.files },
+      verified: { ...got.verified, ...root.verified },
+    };
+  }
   const configFile = got.files['config.json'] ?? null;
   const hub = { id: m.id, revision: m.revision, commit: got.commit, verified: got.verified };
   const file = got.files[onnx] ?? null;
@@ -333,7 +344,7 @@ async function synthesizeFromHubConfig(
   const missing = required.filter((k) => fromConfig[k] === null);
   if (missing.length > 0)
     throw new ModelError(
-      `model.id=${hub.id}: the repository has no ${HUB_ONNX}, and its config.json does not give ${missing.join(', ')} (a BERT, RoBERTa or DistilBERT with gelu) to synthesize it from; export it to ONNX (optimum-cli export onnx) and set model.path, or name its ONNX file with model.file`,
+      `model.id=${hub.id}: the repository has no ${HUB_ONNX.join(' or ')}, and its config.json does not give ${missing.join(', ')} (a BERT, RoBERTa or DistilBERT with gelu) to synthesize it from; export it to ONNX (optimum-cli export onnx) and set model.path, or name its ONNX file with model.file`,
     );
   // Hugging Face's own defaults where config.json leaves them out.
   const roberta = fromConfig.model_type === 'roberta';
@@ -347,10 +358,11 @@ async function synthesizeFromHubConfig(
   return {
     ...synthetic,
     weights: `random (synthesized from ${hub.id}'s config.json: the repository has no ONNX file)`,
+    source: 'hub',
     arch_source: 'config.json',
     hub,
     warnings: [
-      `model.id=${hub.id}: the repository has no ${HUB_ONNX}; measured its architecture (config.json) with synthesized random weights: the latency is the architecture's, the outputs are not the model's (model.file names another ONNX file of the repository)`,
+      `model.id=${hub.id}: the repository has no ${HUB_ONNX.join(' or ')}; measured its architecture (config.json) with synthesized random weights: the latency is the architecture's, the outputs are not the model's (model.file names another ONNX file of the repository)`,
     ],
   };
 }

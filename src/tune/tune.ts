@@ -180,8 +180,11 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
     // A bad value in tune.space.params fails here, naming it, rather than as every run failing.
     try {
       resolveTask(
-        composeJob(req.repo, req.source, [...taskLines, ...c.overrides].map(parseOverride), { version: benchVersion() })
-          .config,
+        // A job number as its trials will have one (sweep jobs have one; ${hydra:job.num} may be used).
+        composeJob(req.repo, req.source, [...taskLines, ...c.overrides].map(parseOverride), {
+          job: { num: c.id, id: String(c.id) },
+          version: benchVersion(),
+        }).config,
       );
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;

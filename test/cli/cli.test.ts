@@ -208,6 +208,21 @@ describe('a config kept in a repository, as CI keeps it (docs/configuration.md)'
     expect(parse(r.stdout)).toMatchObject({ model: { name: 'bert-tiny' }, batch_size: 3 });
   });
 
+  it('bench plan -m gives each job its number, as the sweep will', () => {
+    const r = bench(['plan', '-m', 'batch_size=1,2', 'seed=${hydra:job.num}']);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it("a config.yaml of one's own that names config in its defaults says it includes itself", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-ci-'));
+    writeFileSync(join(dir, 'config.yaml'), 'defaults:\n  - config\n  - _self_\nbatch_size: 2\n');
+    const r = bench(['-cp', dir, '--cfg', 'job']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('includes itself');
+    expect(r.stderr).toContain('give it another name and pass -cn NAME');
+    expect(r.stderr).not.toContain('unexpected error');
+  });
+
   it("a primary config that does not build on bench's says how to", () => {
     for (const cmd of [[], ['plan']]) {
       const r = bench([...cmd, '-cd', repoDir(), '-cn', 'own']);

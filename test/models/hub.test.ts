@@ -43,13 +43,19 @@ const REPOS: Record<string, Record<string, Buffer>> = {
       synthesizeModel({ ...architectureOf(TINY), intermediate_size: 40 }, { seed: 4, opset: 12 }),
     ),
   },
+  // The ONNX file at the root, as some exports have it.
+  'org/root-onnx': {
+    'config.json': Buffer.from(JSON.stringify(CONFIG)),
+    'model.onnx': Buffer.from(synthesizeModel(architectureOf(TINY), { seed: 5, opset: 12 })),
+  },
   // PyTorch weights only: no ONNX file to run.
   'org/pt-only': {
     'config.json': Buffer.from(JSON.stringify(CONFIG)),
     'model.safetensors': Buffer.from('not read'),
   },
 };
-const REVISIONS: Record<string, string> = { main: COMMIT, v1: TAGGED };
+const PULL = 'e'.repeat(40);
+const REVISIONS: Record<string, string> = { main: COMMIT, v1: TAGGED, 'refs/pr/1': PULL };
 
 /** What the hub says of a file: a small one by its git blob sha1, a large (LFS) one by its sha256 too. */
 const gitOid = (b: Buffer): string =>
@@ -252,6 +258,10 @@ describe('hub models', () => {
       HF_HUB_OFFLINE: '1',
     });
     expect(again).toMatchObject({ cached: true, file: tagged.file });
+    // A revision with slashes (a pull request's ref) gets its ref file in subfolders, as in Python.
+    const pull = await resolveModel({ ...TINY, revision: 'refs/pr/1' }, 1, env);
+    expect(pull.hub?.commit).toBe(PULL);
+    expect(readFileSync(join(repo, 'refs', 'refs', 'pr', '1'), 'utf8')).toBe(PULL);
   });
 
   it('a damaged file in the cache is fetched again online, and refused offline with the way out', async () => {
@@ -274,6 +284,14 @@ describe('hub models', () => {
     expect(requests.some((r) => r.startsWith(`GET /org/tiny-bert/resolve/${COMMIT}/onnx/model.onnx`))).toBe(true);
   });
 
+  it('without model.file, a model.onnx at the root of the repository is found too', async () => {
+    const hfHome = mkdtempSync(join(tmpdir(), 'hf-home-'));
+    const m = await resolveModel({ ...TINY, id: 'org/root-onnx' }, 1, { HF_HOME: hfHome, HF_ENDPOINT: endpoint });
+    expect(m).toMatchObject({ source: 'hub', weights: 'from the hub (org/root-onnx, model.onnx)' });
+    expect(m.file).toBe(join(hfHome, 'hub', 'models--org--root-onnx', 'snapshots', COMMIT, 'model.onnx'));
+    expect(m.hub?.verified).toEqual({ 'config.json': 'git-sha1', 'model.onnx': 'sha256' });
+  });
+
   it('a repository with PyTorch weights only is measured on its config.json, synthesized, and says so', async () => {
     const hfHome = mkdtempSync(join(tmpdir(), 'hf-home-'));
     const env = {
@@ -282,14 +300,15 @@ describe('hub models', () => {
       BENCH_CACHE_DIR: mkdtempSync(join(tmpdir(), 'bench-cache-')),
     };
     const m = await resolveModel({ ...TINY, id: 'org/pt-only' }, 1, env);
-    expect(m).toMatchObject({ source: 'synthetic', arch_source: 'config.json' });
+    expect(m).toMatchObject({ source: 'hub', arch_source: 'config.json' });
     expect(m.arch).toMatchObject({ hidden_size: 32, intermediate_size: 64, num_attention_heads: 2, vocab_size: 1000 });
     expect(m.weights).toContain("synthesized from org/pt-only's config.json");
-    expect(m.warnings?.[0]).toContain('the repository has no onnx/model.onnx; measured its architecture');
+    expect(m.warnings?.[0]).toContain('the repository has no onnx/model.onnx or model.onnx; measured its architecture');
     expect(m.hub).toMatchObject({ id: 'org/pt-only', commit: COMMIT });
     // Its absence is remembered as Python's huggingface_hub does: offline, the same answer.
     const repo = join(hfHome, 'hub', 'models--org--pt-only');
     expect(existsSync(join(repo, '.no_exist', COMMIT, 'onnx', 'model.onnx'))).toBe(true);
+    expect(existsSync(join(repo, '.no_exist', COMMIT, 'model.onnx'))).toBe(true);
     const offline = await resolveModel({ ...TINY, id: 'org/pt-only' }, 1, { ...env, HF_HUB_OFFLINE: '1' });
     expect(offline.file).toBe(m.file);
   });

@@ -14,7 +14,7 @@ import { parseOverride } from '../../src/config/grammar.js';
 import { composeJob, openRepository, PACKAGE_CONFIG_DIR, resolveTask } from '../../src/config/load.js';
 import { forwardFlops, type ModelArchitecture } from '../../src/models/arch.js';
 import { GraphBuilder } from '../../src/models/onnx-builder.js';
-import { architectureFromGraph, outlineOnnx } from '../../src/models/onnx-scan.js';
+import { architectureFromGraph, int8Operators, outlineOnnx } from '../../src/models/onnx-scan.js';
 import { DEFAULT_QUANTIZATION, quantizeModel } from '../../src/models/quantize.js';
 import { preoptimize } from '../../src/models/quantize-file.js';
 import { resolveModel } from '../../src/models/resolve.js';
@@ -109,6 +109,22 @@ describe('the architecture read from the graph (no config.json)', () => {
     const fused = quantizeModel(await preoptimize(tiny), { ...DEFAULT_QUANTIZATION, preoptimize: true }).bytes;
     expect(Buffer.from(fused).includes(Buffer.from('QAttention'))).toBe(true);
     expect(graphArch(save('tiny-int8-qattention.onnx', fused)).arch).toMatchObject(shown(BERT_TINY));
+  });
+
+  it('tells an int8 graph by its integer multiplies: dynamic (DynamicQuantizeMatMul) and static QDQ', () => {
+    expect(int8Operators(outlineOnnx(save('int8-ops.onnx', quantizeModel(tiny, DEFAULT_QUANTIZATION).bytes)))).toEqual([
+      'DynamicQuantizeMatMul',
+    ]);
+    expect(int8Operators(outlineOnnx(save('fp32-ops.onnx', tiny)))).toEqual([]);
+    // QDQ: DequantizeLinear of a weight feeding a plain MatMul.
+    const g = new GraphBuilder('qdq');
+    g.addInput('x', 'float32', [1, 4]);
+    g.addInitializer('w_scale', new Float32Array([0.1]), []);
+    g.addInitializer('w_q', new Int32Array(16), [4, 4]);
+    g.addNode('DequantizeLinear', ['w_q', 'w_scale'], { name: 'dq', outputs: ['w'] });
+    g.addNode('MatMul', ['x', 'w'], { name: 'mm', outputs: ['y'] });
+    g.addOutput('y', 'float32', [1, 4]);
+    expect(int8Operators(outlineOnnx(save('qdq.onnx', g.serialize(13))))).toEqual(['MatMul (QDQ)']);
   });
 
   it('says what it cannot read instead of guessing', () => {

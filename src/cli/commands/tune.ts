@@ -90,6 +90,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const out = (line: string): boolean => say.write(`${line}\n`);
   let total = 0;
   let index = 0;
+  const unsaved: unknown[] = [];
   let labels = new Map<readonly string[], string>();
   try {
     const outcome = await runTune({
@@ -135,7 +136,13 @@ export async function run(argv: readonly string[]): Promise<number> {
           );
           // A disturbed measurement is worth knowing about in a search too (job.ts words it).
           for (const w of e.warnings.filter(isDisturbanceWarning)) out(`      warning: ${w}`);
-          if (e.unsaved) {
+          if (e.unsaved && json) {
+            // A full disk: the measurement is not lost; with --format json it joins the one document.
+            process.stderr.write(
+              `bench: ${e.unsaved.error ?? 'the results could not be written'}; its results are in the JSON document's "unsaved"\n`,
+            );
+            unsaved.push(e.unsaved);
+          } else if (e.unsaved) {
             // A full disk: the measurement is not lost (as a sweep does it).
             process.stderr.write(
               `bench: ${e.unsaved.error ?? 'the results could not be written'}; the measurement follows on stdout as one line of JSON\n`,
@@ -161,7 +168,10 @@ export async function run(argv: readonly string[]): Promise<number> {
       },
     });
     // The tune's whole outcome (what tune.json holds, with the ranking and the winner).
-    if (json) process.stdout.write(`${JSON.stringify({ kind: 'tune', ...outcome }, null, 1)}\n`);
+    if (json)
+      process.stdout.write(
+        `${JSON.stringify({ kind: 'tune', ...outcome, ...(unsaved.length > 0 ? { unsaved } : {}) }, null, 1)}\n`,
+      );
     const code = report(outcome, interrupt.exitCode(), say);
     if (outcome.write_errors.length === 0) return code;
     // A full disk: what could not be written is said, and the outcome is kept on stdout.
@@ -217,13 +227,14 @@ function report(o: TuneOutcome, interruptedCode: number | null, say: NodeJS.Writ
   }
   out(`winner: ${w.label}: ${ms(w.latency_mean_ms!)} ms per batch, ${fmt(w.throughput_samples_per_s!)}/s; ${conf}`);
   out(`deploy: ${o.command}`);
-  out(`    or: bench -cp ${dir} -cn winner`);
+  const lost = (file: string): boolean => o.write_errors.some((e) => e.startsWith(`${file}:`));
+  if (!lost('winner.yaml')) out(`    or: bench -cp ${dir} -cn winner`);
   if (o.winner_plan) out(renderPlan(o.winner_plan as unknown as PlanJson, 'this machine').trimEnd());
   const failed = o.trials.filter((t) => t.status !== 'ok').length;
   const kept =
     o.trials_wall_s === 0 && o.trials.length > 0 ? ' (all kept from the earlier run: the tune was finished)' : '';
   out(
-    `bench: ${plural(o.trials.length, 'run')} (${o.trials_wall_s.toFixed(1)} s of runs, ${o.elapsed_s.toFixed(1)} s in all)${kept}${failed > 0 ? `, ${failed} failed` : ''}; ranking in ${dir}/tune.csv, config in ${dir}/winner.yaml`,
+    `bench: ${plural(o.trials.length, 'run')} (${o.trials_wall_s.toFixed(1)} s of runs, ${o.elapsed_s.toFixed(1)} s in all)${kept}${failed > 0 ? `, ${failed} failed` : ''}${lost('tune.csv') ? '' : `; ranking in ${dir}/tune.csv`}${lost('winner.yaml') ? '' : `, config in ${dir}/winner.yaml`}`,
   );
   return 0;
 }
