@@ -2,6 +2,9 @@
  * The command line: argv -> request -> output. The only place that prints or exits.
  */
 import { summaryRecords } from '../results/write.js';
+import { parseShard, ShardError } from '../run/gather.js';
+import { launcherName, queuedTasks, shellQuote, submitSweep } from '../run/slurm.js';
+import type { Shard } from '../results/types.js';
 import type { Composition } from '../config/compose.js';
 import { argParser, configSourceOf, UsageError, withConfigSource } from './args.js';
 import { resolve } from 'node:path';
@@ -19,7 +22,8 @@ import { isUserError } from '../util/errors.js';
 import { planJson, prepareLaunch, topologyFor } from '../run/launch.js';
 import { resolveTask } from '../config/load.js';
 import { renderTopologyText, topologyToJson } from '../topology/render.js';
-import { expandSweepJobs, readSweepOrigin, runSweep } from '../run/sweep.js';
+import { expandSweepJobs, gatherSweep, readSweepOrigin, runSweep } from '../run/sweep.js';
+import { gatherDoc, printGather } from './commands/gather.js';
 import { benchVersion } from '../util/versions.js';
 import { SUBCOMMANDS, type Subcommand } from './commands/index.js';
 import { interruptHandling, type InterruptHandling } from './interrupt.js';
@@ -50,6 +54,12 @@ interface Flags {
   readonly command: 'run' | 'topology' | 'plan';
   readonly resume: string | null;
   readonly format: 'text' | 'json';
+  /** `--shard I/N` as typed (null: none); the environment may shard too (run/gather.ts parseShard). */
+  readonly shard: string | null;
+  /** hydra/launcher=slurm: follow the array job until it ends, then gather. */
+  readonly wait: boolean;
+  /** hydra/launcher=slurm: print the sbatch command and the task script, submit nothing. */
+  readonly dryRun: boolean;
 }
 
 async function parseFlags(argv: readonly string[]): Promise<Flags> {
@@ -64,6 +74,9 @@ async function parseFlags(argv: readonly string[]): Promise<Flags> {
     .option('version', { type: 'boolean', default: false })
     .option('format', { type: 'string' })
     .option('resume', { type: 'string' })
+    .option('shard', { type: 'string' })
+    .option('wait', { type: 'boolean', default: false })
+    .option('dry-run', { type: 'boolean', default: false })
     .parseAsync();
   const overrides = parsed._.map(String);
   const command =
@@ -100,6 +113,9 @@ async function parseFlags(argv: readonly string[]): Promise<Flags> {
     command,
     format,
     resume: parsed.resume ?? null,
+    shard: parsed.shard ?? null,
+    wait: parsed.wait,
+    dryRun: parsed['dry-run'],
     source: configSourceOf(parsed),
   };
 }
@@ -200,6 +216,8 @@ function printHelp(flags: Flags, repo: ConfigRepository | null, overrides: Overr
     '  -cn, --config-name NAME    primary config (default: config)',
     "  -cp, --config-path DIR     primary config folder (default: bench's own configs/)",
     '  -cd, --config-dir DIR      add a folder of configs to the search path (options join the groups)',
+    '  --shard I/N                with -m: run only the jobs whose number mod N is I (into a shared hydra.sweep.dir)',
+    '  --wait, --dry-run          with hydra/launcher=slurm: follow the array job, then gather; or print it, submit nothing',
     "  --format json              one JSON document on stdout (the run's results, a sweep's summary); progress on stderr",
     '  -h, --help                 this text; --version: the version',
     '',
@@ -301,6 +319,10 @@ async function run(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const multirun = flags.multirun || configMode(repo, flags, overrides) === 'MULTIRUN';
+  if (!multirun && (flags.shard !== null || flags.wait || flags.dryRun))
+    throw new UsageError(
+      `${flags.shard !== null ? '--shard' : flags.wait ? '--wait' : '--dry-run'} applies to a sweep: add -m`,
+    );
   const interrupt = interruptHandling();
   try {
     if (!multirun) {
@@ -378,6 +400,18 @@ async function runMultirun(
   const json = flags.format === 'json';
   // With --format json, stdout carries only the JSON document; the lines a person reads go to stderr.
   const say = json ? process.stderr : process.stdout;
+  let shard: Shard | null;
+  try {
+    shard = parseShard(flags.shard ?? undefined, process.env);
+  } catch (err) {
+    if (err instanceof ShardError) throw new UsageError(err.message);
+    throw err;
+  }
+  const master = composeJob(repo, flags.source, overrides, { master: true, version: benchVersion() });
+  // A Slurm sweep is submitted; its array tasks (each with its shard) run here, as a basic sweep.
+  if (launcherName(master.config) === 'slurm' && shard === null)
+    return await submitMultirun(flags, repo, overrides, interrupt, say);
+  if (flags.wait || flags.dryRun) throw new UsageError('--wait and --dry-run apply to hydra/launcher=slurm');
   let total = 0;
   let index = 0;
   // Progress counts repetitions (runs) when jobs have several, jobs otherwise.
@@ -406,6 +440,7 @@ async function runMultirun(
     source: flags.source,
     overrides,
     signal: interrupt.signal,
+    shard,
     ...(flags.resume !== null ? { resumeDir: resolve(flags.resume) } : {}),
     onEvent: (e) => {
       if (e.type === 'sweep-start') {
@@ -419,8 +454,9 @@ async function runMultirun(
             ? ` x ${repetitions} repetitions (interleaved: every job's 1st, then every job's 2nd, ...)`
             : '';
         const verb = flags.resume !== null ? 'resuming' : 'launching';
+        const part = shard ? ` (shard ${shard.index} of ${shard.count})` : '';
         const only = flags.resume !== null ? '; only what is not ok runs' : '';
-        say.write(`bench: ${verb} ${total} jobs${reps} into ${displayPath(e.dir)}${only}\n`);
+        say.write(`bench: ${verb} ${total} jobs${part}${reps} into ${displayPath(e.dir)}${only}\n`);
         if (tty) ticker = setInterval(redraw, 1000);
         redraw();
       } else if (e.type === 'repetition-end') {
@@ -577,3 +613,77 @@ function exitFor(err: unknown, name: string | null, sub: Subcommand | null): num
 }
 
 process.exitCode = await main(process.argv.slice(2));
+
+/**
+ * `hydra/launcher=slurm`: the sweep submitted as an array job (run/slurm.ts); `--wait` follows it
+ * with squeue and gathers what the tasks wrote; `--dry-run` prints it.
+ */
+async function submitMultirun(
+  flags: Flags,
+  repo: ConfigRepository,
+  overrides: Override[],
+  interrupt: InterruptHandling,
+  say: NodeJS.WriteStream,
+): Promise<number> {
+  const subs = await submitSweep({
+    repo,
+    source: flags.source,
+    overrides,
+    dryRun: flags.dryRun,
+    ...(flags.resume !== null ? { resumeDir: resolve(flags.resume) } : {}),
+  });
+  if (flags.dryRun) {
+    for (const sub of subs)
+      process.stdout.write(
+        `# ${sub.jobs} jobs in ${sub.tasks} shards into ${sub.dir}; nothing was made or submitted\n` +
+          `sbatch ${sub.sbatch.map(shellQuote).join(' ')}\n# ${sub.scriptFile}:\n${sub.script}`,
+      );
+    return 0;
+  }
+  for (const sub of subs) {
+    if (sub.jobId === null) say.write(`bench: every job of ${displayPath(sub.dir)} is ok: nothing to submit\n`);
+    else
+      say.write(
+        `bench: submitted Slurm job ${sub.jobId}: ${sub.shards.length} array task${sub.shards.length === 1 ? '' : 's'} ` +
+          `(shards of ${sub.tasks}) for ${sub.jobs} jobs into ${displayPath(sub.dir)}\n`,
+      );
+  }
+  const ids = subs.flatMap((s) => (s.jobId === null ? [] : [s.jobId]));
+  if (!flags.wait && ids.length > 0) {
+    say.write(
+      `bench: follow ${ids.length === 1 ? 'it' : 'them'} with: squeue -j ${ids.join(',')}; when ${ids.length === 1 ? 'it ends' : 'they end'}: ${subs.map((s) => `bench gather ${displayPath(s.dir)}`).join('; ')}\n`,
+    );
+    if (flags.format === 'json')
+      process.stdout.write(
+        `${JSON.stringify({ kind: 'submission', submissions: subs.map((s) => ({ job_id: s.jobId, dir: s.dir, tasks: s.tasks, shards: s.shards })) }, null, 1)}\n`,
+      );
+    return 0;
+  }
+  let last = '';
+  for (;;) {
+    if (interrupt.signal.aborted) break;
+    const states = (await Promise.all(ids.map(queuedTasks))).flat();
+    if (states.length === 0) break;
+    const counts = new Map<string, number>();
+    for (const s of states) counts.set(s.toLowerCase(), (counts.get(s.toLowerCase()) ?? 0) + 1);
+    const line = `bench: job${ids.length === 1 ? '' : 's'} ${ids.join(', ')}: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}`;
+    if (line !== last) say.write(`${line}\n`);
+    last = line;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  if (interrupt.signal.aborted) {
+    process.stderr.write(
+      `bench: stopped waiting; job${ids.length === 1 ? '' : 's'} ${ids.join(', ')} go on (scancel ${ids.join(' ')} stops them); ` +
+        `${subs.map((s) => `bench gather ${displayPath(s.dir)}`).join('; ')} collects what they wrote\n`,
+    );
+    return interrupt.exitCode() ?? 130;
+  }
+  const json = flags.format === 'json';
+  const gathered = await Promise.all(subs.map((s) => gatherSweep(s.dir)));
+  // One machine type: its gathered sweep; several: each, in one JSON document.
+  if (json && gathered.length > 1)
+    process.stdout.write(`${JSON.stringify({ kind: 'fleet', sweeps: gathered.map(gatherDoc) }, null, 1)}\n`);
+  let code = 0;
+  for (const g of gathered) code = Math.max(code, printGather(g, say, json && gathered.length === 1));
+  return code;
+}

@@ -125,6 +125,7 @@ const LEGEND_TITLES: Readonly<Record<string, string>> = {
   batch_size: 'batch size',
   'model.name': 'model',
   'backend.name': 'backend',
+  machine: 'machine',
 };
 
 /** One key: its value alone, under a legend titled with the key; several: `seq 32 · batch 8`, untitled. */

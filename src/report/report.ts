@@ -569,11 +569,23 @@ function checkOutput(html: string, chartsDir: string): void {
   }
 }
 
+/**
+ * A result set measured on several machines (a sweep gathered from a fleet, docs/fleets.md) gets
+ * a `machine` key in each row's config, its CPU model (or host, where the CPU models agree), so
+ * the charts draw one series per machine and the tables say which machine each row is.
+ */
+export function byMachine(set: ResultSet): ResultSet {
+  const label = (r: ResultRow, key: string): string => String(r.environment?.[key] ?? '?');
+  const key = ['cpu_model', 'hostname'].find((k) => new Set(set.rows.map((r) => label(r, k))).size > 1);
+  if (key === undefined) return set;
+  return { ...set, rows: set.rows.map((r) => ({ ...r, config: { ...r.config, machine: label(r, key) } })) };
+}
+
 export async function writeReport(
   input: string,
   opts: ReportOptions = {},
 ): Promise<ReportOutput & { readonly model: ReportModel }> {
-  const set = loadResultSet(input);
+  const set = byMachine(loadResultSet(input));
   const model = buildModel(set, opts.now);
   const root = set.kind === 'csv' ? dirname(set.path) : set.path;
   const html = resolve(opts.out ?? join(root, 'report.html'));

@@ -88,6 +88,12 @@ export interface RepetitionSummary {
   readonly requests_per_s?: SpreadInterval;
 }
 
+/** One of N parts of a sweep run apart (on several machines): the jobs whose number mod N is `index`. */
+export interface Shard {
+  readonly index: number;
+  readonly count: number;
+}
+
 export interface RunResult {
   readonly schema_version: number;
   readonly status: RunStatus;
@@ -96,6 +102,8 @@ export interface RunResult {
   readonly finished_at: string;
   readonly output_dir: string;
   readonly overrides: readonly string[];
+  /** The shard of a sweep this job ran in (bench -m --shard I/N, a Slurm array task). */
+  readonly shard?: Shard;
   /** The resolved task config (null when it could not be composed). */
   readonly config: Record<string, unknown> | null;
   readonly backend: Record<string, unknown> | null;

@@ -91,7 +91,7 @@ const REPETITION_COLUMNS = [
  * stay apart when concatenated. They come after the repetition columns, so older columns keep
  * their places.
  */
-const MACHINE_COLUMNS = ['hostname', 'cpu_model', 'bench_version', 'started_at'] as const;
+const MACHINE_COLUMNS = ['hostname', 'cpu_model', 'bench_version', 'started_at', 'shard'] as const;
 
 function machineCells(r: RunResult): Record<(typeof MACHINE_COLUMNS)[number], string> {
   const env = (r.environment ?? {}) as { hostname?: unknown; cpu_model?: unknown };
@@ -100,6 +100,8 @@ function machineCells(r: RunResult): Record<(typeof MACHINE_COLUMNS)[number], st
     cpu_model: typeof env.cpu_model === 'string' ? env.cpu_model : '',
     bench_version: r.bench_version ?? '',
     started_at: r.started_at ?? '',
+    // `I/N` for a job run in shard I of N (a Slurm array task), empty otherwise.
+    shard: r.shard ? `${r.shard.index}/${r.shard.count}` : '',
   };
 }
 

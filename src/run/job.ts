@@ -33,7 +33,14 @@ import {
   summarizeRepetitions,
   usedRepetitions,
 } from '../results/repetitions.js';
-import type { InstanceResult, RepetitionResult, RepetitionSummary, RunResult, RunStatus } from '../results/types.js';
+import type {
+  InstanceResult,
+  RepetitionResult,
+  RepetitionSummary,
+  RunResult,
+  RunStatus,
+  Shard,
+} from '../results/types.js';
 import { SCHEMA_VERSION } from '../results/types.js';
 import { writeRunResults } from '../results/write.js';
 import type { ResolvedModel } from '../models/resolve.js';
@@ -78,7 +85,7 @@ export interface JobRequest {
   readonly source: ConfigSource;
   readonly overrides: readonly Override[];
   /** Set for a sweep job: its number and the sweep's directory. */
-  readonly sweep?: { readonly job: JobIdentity; readonly dir: string };
+  readonly sweep?: { readonly job: JobIdentity; readonly dir: string; readonly shard?: Shard };
   readonly onEvent?: (e: JobEvent) => void;
   /** Ctrl-C / SIGTERM: the job stops, writes what it has, and is marked interrupted. */
   readonly signal?: AbortSignal;
@@ -424,6 +431,7 @@ export class Job {
       finished_at: new Date().toISOString(),
       output_dir: this.dir,
       overrides: this.overrides,
+      ...(this.req.sweep?.shard ? { shard: this.req.sweep.shard } : {}),
       // Never a secret-looking environment variable's value (config/secrets.ts).
       config: describeModelInConfig(
         this.prep?.resolved ? (redactSecrets(this.prep.comp.config, this.prep.resolved) as Tree) : null,

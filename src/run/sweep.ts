@@ -12,7 +12,7 @@
  * all jobs alike instead of landing on the jobs that happen to run last.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { parseYaml } from '../config/yaml.js';
 import type { RunResult } from '../results/types.js';
@@ -20,7 +20,7 @@ import { isHydraOverride } from '../config/compose.js';
 import type { Override } from '../config/grammar.js';
 import { parseOverride } from '../config/grammar.js';
 import { resolveKey } from '../config/interpolate.js';
-import { composeJob, resolveContext, resolveTask, type ConfigSource } from '../config/load.js';
+import { composeJob, openRepository, resolveContext, resolveTask, type ConfigSource } from '../config/load.js';
 import { isUserError } from '../util/errors.js';
 import { joinInside } from '../util/paths.js';
 import type { ConfigRepository } from '../config/repository.js';
@@ -35,6 +35,8 @@ import { benchVersion } from '../util/versions.js';
 import { claimSweepDir, namedAfterTime } from '../results/rundir.js';
 import { RESULTS_JSON, writeBestSetups, writeSweepSummary, type SummaryRow } from '../results/write.js';
 import { openJob, type Job, type JobEvent, type JobOutcome } from './job.js';
+import { findJobResults, shardJobs, summaryRowsFrom } from './gather.js';
+import type { Shard } from '../results/types.js';
 
 export type SweepEvent =
   | {
@@ -64,25 +66,96 @@ export interface JobLoopRequest<E> {
   readonly resumeDir?: string;
 }
 
-export type SweepRequest = JobLoopRequest<SweepEvent>;
+export type SweepRequest = JobLoopRequest<SweepEvent> & {
+  /**
+   * Run only this shard's jobs (number mod count = index), into a sweep folder the shards share:
+   * the first shard makes it, the others join it (it must be named, not made from the time).
+   */
+  readonly shard?: Shard | null;
+};
 
 interface EarlierJob {
   readonly dir: string;
   readonly result: RunResult | null;
 }
 
-/** The jobs an earlier run of this sweep left, from its summary (each row names its directory). */
-function earlierJobs(sweepDir: string): Map<number, EarlierJob> {
+/**
+ * The jobs an earlier run of this sweep left: from its summary (each row names its directory), and
+ * from the job folders themselves (another shard's jobs, a summary that could not be written).
+ */
+function earlierJobs(sweepDir: string, all: readonly SweepJob[]): Map<number, EarlierJob> {
   const jobs = new Map<number, EarlierJob>();
   const summary = join(sweepDir, 'summary.json');
-  if (!existsSync(summary)) return jobs;
-  for (const row of JSON.parse(readFileSync(summary, 'utf8')) as { job: number; dir: string }[]) {
-    const dir = join(sweepDir, row.dir);
-    const file = join(dir, RESULTS_JSON);
-    const result = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RunResult) : null;
-    jobs.set(row.job, { dir, result });
+  if (existsSync(summary)) {
+    for (const row of JSON.parse(readFileSync(summary, 'utf8')) as { job: number; dir: string }[]) {
+      const dir = join(sweepDir, row.dir);
+      const file = join(dir, RESULTS_JSON);
+      const result = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RunResult) : null;
+      jobs.set(row.job, { dir, result });
+    }
+  }
+  for (const [num, found] of findJobResults(sweepDir, all).found) {
+    const known = jobs.get(num);
+    if (!known?.result) jobs.set(num, found[0]!);
   }
   return jobs;
+}
+
+/** Refuses a sweep with a job that cannot run, naming the first few, before any folder exists. */
+export function refuseUnrunnable(bad: readonly { job: SweepJob; error: string }[], total: number): void {
+  if (bad.length === 0) return;
+  const shown = bad.slice(0, 3).map((b) => {
+    const why = b.error
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '')
+      .join(' ');
+    return `  job ${b.job.num} (${b.job.overrides.join(' ') || 'no overrides'}): ${why.length > 300 ? `${why.slice(0, 297)}...` : why}`;
+  });
+  throw new ConfigError(
+    `${bad.length} of ${total} jobs of this sweep cannot run, so none was started and no folder was made:\n${shown.join('\n')}` +
+      (bad.length > 3 ? `\n  ... and ${bad.length - 3} more (bench plan -m ... lists every job)` : ''),
+  );
+}
+
+/** Makes the sweep's folder, with its multirun.yaml (the master config), and returns it. */
+export function claimSweepFolder(master: Tree): string {
+  return claimSweepDir(
+    String(resolveKey(master, 'hydra.sweep.dir', resolveContext())),
+    'multirun.yaml',
+    toYaml(master),
+    'hydra.sweep.dir',
+    !namedAfterTime(getPath(master, 'hydra.sweep.dir').value),
+  );
+}
+
+/**
+ * A shard's sweep folder: made by the first shard to start, joined by the others. Joining needs
+ * the same sweep there (the same overrides in its multirun.yaml) and a folder named, not made from
+ * the time (each machine's clock would name its own).
+ */
+function joinOrClaim(master: Tree, overrides: readonly Override[], claim: () => string): string {
+  const raw = getPath(master, 'hydra.sweep.dir').value;
+  if (namedAfterTime(raw))
+    throw new ConfigError(
+      `--shard: the shards of a sweep write into one folder, and hydra.sweep.dir=${String(raw)} is named after the time (each machine would make its own); name it: hydra.sweep.dir=PATH on a filesystem every machine sees`,
+    );
+  const dir = resolve(String(resolveKey(master, 'hydra.sweep.dir', resolveContext())));
+  if (!existsSync(join(dir, 'multirun.yaml'))) {
+    try {
+      return claim();
+    } catch (err) {
+      // Another shard made it first: joined below.
+      if (!existsSync(join(dir, 'multirun.yaml'))) throw err;
+    }
+  }
+  const theirs = readSweepOrigin(dir).overrides;
+  const ours = overrides.map((o) => o.inputLine);
+  if (JSON.stringify([...theirs].sort()) !== JSON.stringify([...ours].sort()))
+    throw new ConfigError(
+      `--shard: ${dir} holds another sweep (its overrides: ${theirs.join(' ') || 'none'}; these: ${ours.join(' ') || 'none'}); give every shard the same command`,
+    );
+  return dir;
 }
 
 /**
@@ -193,34 +266,20 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   const master = { config: masterConfig };
   // A resumed sweep already has its folder, and its jobs' results say what ran: a job that cannot
   // run now is recorded as errored, as it was then, and the others finish.
-  const bad = req.resumeDir ? [] : await unrunnableJobs(req.repo, req.source, jobs, hydraOverrides);
-  if (bad.length > 0) {
-    const shown = bad.slice(0, 3).map((b) => {
-      const why = b.error
-        .split('\n')
-        .map((l) => l.trim())
-        .filter((l) => l !== '')
-        .join(' ');
-      return `  job ${b.job.num} (${b.job.overrides.join(' ') || 'no overrides'}): ${why.length > 300 ? `${why.slice(0, 297)}...` : why}`;
-    });
-    throw new ConfigError(
-      `${bad.length} of ${jobs.length} jobs of this sweep cannot run, so none was started and no folder was made:\n${shown.join('\n')}` +
-        (bad.length > 3 ? `\n  ... and ${bad.length - 3} more (bench plan -m ... lists every job)` : ''),
-    );
-  }
-  const dir =
-    req.resumeDir ??
-    claimSweepDir(
-      String(resolveKey(master.config, 'hydra.sweep.dir', resolveContext())),
-      'multirun.yaml',
-      toYaml(master.config),
-      'hydra.sweep.dir',
-      !namedAfterTime(getPath(master.config, 'hydra.sweep.dir').value),
-    );
-  const earlier = req.resumeDir ? earlierJobs(req.resumeDir) : new Map<number, EarlierJob>();
-  req.onEvent?.({ type: 'sweep-start', dir, jobs, repetitions: masterRepetitions(master.config) });
+  if (!req.resumeDir) refuseUnrunnable(await unrunnableJobs(req.repo, req.source, jobs, hydraOverrides), jobs.length);
+  const shard = req.shard ?? null;
+  const claim = (): string => claimSweepFolder(master.config);
+  const dir = req.resumeDir ?? (shard ? joinOrClaim(master.config, req.overrides, claim) : claim());
+  // A shard resumes what it finds there: the shared folder is the record of every shard's jobs.
+  const earlier = req.resumeDir || shard ? earlierJobs(dir, jobs) : new Map<number, EarlierJob>();
+  const mine = shardJobs(jobs, shard);
+  req.onEvent?.({ type: 'sweep-start', dir, jobs: mine, repetitions: masterRepetitions(master.config) });
 
-  const slots = jobs.map((job) => ({
+  // A shard's summary holds the other shards' jobs as the folder had them when it started.
+  const others = shard
+    ? summaryRowsFrom(dir, jobs, findJobResults(dir, jobs).found).filter((r) => !mine.some((j) => j.num === r.job))
+    : [];
+  const slots = mine.map((job) => ({
     job,
     handle: null as Job | null,
     outcome: null as JobOutcome | null,
@@ -237,7 +296,7 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
     sweepWrite('summary.csv', () =>
       writeSweepSummary(
         dir,
-        slots.flatMap((s) => (s.row ? [s.row] : [])),
+        [...others, ...slots.flatMap((s) => (s.row ? [s.row] : []))].sort((a, b) => a.job - b.job),
       ),
     );
   };
@@ -275,7 +334,7 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
           repo: req.repo,
           source: req.source,
           overrides: [...hydraOverrides, ...slot.job.overrides.map(parseOverride)],
-          sweep: { job: { num: slot.job.num, id: `${slot.job.num}` }, dir },
+          sweep: { job: { num: slot.job.num, id: `${slot.job.num}` }, dir, ...(shard ? { shard } : {}) },
           onEvent: (e) => {
             if (e.type === 'repetition-end') record(slot, e.result, e.result.status, e.dir, e.result.error);
             req.onEvent?.(e);
@@ -302,7 +361,13 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   const best = bestSetups(outcomes);
   sweepWrite('best_setups.csv', () => writeBestSetups(dir, best));
   req.onEvent?.({ type: 'sweep-end', dir, outcomes, best });
-  const rows = slots.flatMap((s) => (s.row ? [s.row] : []));
+  let rows = slots.flatMap((s) => (s.row ? [s.row] : []));
+  if (shard) {
+    // The last shard to end writes the summary of every job the folder holds by then (bench gather
+    // DIR rebuilds it at any time).
+    rows = summaryRowsFrom(dir, jobs, findJobResults(dir, jobs).found);
+    sweepWrite('summary.csv', () => writeSweepSummary(dir, rows));
+  }
   return { dir, outcomes, rows, best, writeErrors: [...writeErrors.values()] };
 }
 
@@ -355,4 +420,72 @@ async function machineContext(master: Tree): Promise<MachineContext> {
     num_threads: null,
   }).instances[0]!.cpus.length;
   return { physicalCores: usable, batchSize: typeof batch === 'number' ? batch : null };
+}
+
+export interface GatherOutcome {
+  readonly dir: string;
+  readonly jobs: readonly SweepJob[];
+  /** summary.csv's rows: every job found (its first folder). */
+  readonly rows: readonly SummaryRow[];
+  readonly missing: readonly SweepJob[];
+  /** Jobs found in more than one folder, with the folders. */
+  readonly duplicates: readonly { readonly job: number; readonly dirs: readonly string[] }[];
+  readonly stray: readonly string[];
+  /** Jobs per machine (host name and CPU model, as the results record them). */
+  readonly machines: readonly { readonly hostname: string; readonly cpu_model: string; readonly jobs: number }[];
+  readonly best: readonly BestSetup[];
+  readonly writeErrors: readonly string[];
+}
+
+/**
+ * A sweep's summary rebuilt from its folder: every job's results.json, whoever wrote it (the
+ * shards of a sweep on several machines, a Slurm array), matched to the sweep's jobs by their
+ * overrides; the jobs missing, found twice, or not of this sweep are listed.
+ */
+export async function gatherSweep(dir: string): Promise<GatherOutcome> {
+  const origin = readSweepOrigin(dir);
+  const repo = openRepository(origin.source);
+  const { jobs } = await expandSweepJobs(repo, origin.source, origin.overrides.map(parseOverride));
+  const { found, stray } = findJobResults(dir, jobs);
+  const rows = summaryRowsFrom(dir, jobs, found);
+  const best = bestSetups(
+    rows.map((r) => ({
+      job: r.job,
+      status: r.status as RunResult['status'],
+      dir: r.dir,
+      overrides: r.overrides,
+      result: r.result!,
+    })),
+  );
+  const writeErrors: string[] = [];
+  for (const [what, write] of [
+    ['summary.csv', () => writeSweepSummary(dir, rows)],
+    ['best_setups.csv', () => writeBestSetups(dir, best)],
+  ] as const) {
+    try {
+      write();
+    } catch (err) {
+      writeErrors.push(`${what}: ${(err as Error).message}`);
+    }
+  }
+  const machines = new Map<string, { hostname: string; cpu_model: string; jobs: number }>();
+  for (const r of rows) {
+    const env = (r.result?.environment ?? {}) as { hostname?: string; cpu_model?: string };
+    const key = `${env.hostname ?? '?'}\u0000${env.cpu_model ?? '?'}`;
+    const m = machines.get(key) ?? { hostname: env.hostname ?? '?', cpu_model: env.cpu_model ?? '?', jobs: 0 };
+    machines.set(key, { ...m, jobs: m.jobs + 1 });
+  }
+  return {
+    dir,
+    jobs,
+    rows,
+    missing: jobs.filter((j) => !found.has(j.num)),
+    duplicates: [...found]
+      .filter(([, f]) => f.length > 1)
+      .map(([job, f]) => ({ job, dirs: f.map((x) => relative(dir, x.dir)) })),
+    stray,
+    machines: [...machines.values()],
+    best,
+    writeErrors,
+  };
 }

@@ -125,6 +125,7 @@ describe('bench --cfg and --info', () => {
       'model/bert-tiny',
       'launcher/process',
       'scenario/latency',
+      'hydra/launcher/basic',
       'config',
     ]);
   });

@@ -17,13 +17,14 @@ import {
   type MatchedRow,
 } from '../../report/compare.js';
 import { COMPARE_FORMATS, renderComparison, speedText, type CompareFormat } from '../../report/compare-render.js';
-import { loadResultSet } from '../../report/load.js';
+import { loadResultSet, ReportInputError, type ResultRow, type ResultSet } from '../../report/load.js';
 import type { Adjustment } from '../../stats/repetitions.js';
 import { displayPath } from '../render.js';
 
 export const summary = 'compare two result sets (run dirs, sweep dirs or summary CSVs) with a verdict per matched row';
 
 const HELP = `Usage: bench compare A B [--format table|markdown|csv|json] [--fail-on-regression 5%] [--ignore key1,key2]
+       bench compare DIR --by machine [...]     the machines within one gathered sweep, against each other
 
 Compares two result sets: A and B are run directories, sweep directories (multirun/DATE/TIME) or
 summary/results CSVs, from this machine or another. Rows are matched on their resolved config,
@@ -59,6 +60,9 @@ Flags:
                              chance that any row is called on noise stays below alpha)
   --ignore KEYS              more config keys (or dotted prefixes) to leave out of matching, comma-
                              separated, e.g. --ignore backend.gflops_per_thread (repeatable)
+  --by machine|hostname      one result set (a sweep gathered from several machines, docs/fleets.md):
+                             its runs split by the CPU model (machine) or host that measured them,
+                             the first against each other
   --alpha X                  significance level (default 0.05)
   --resamples N              bootstrap resamples of the within-run spread (default 2000)
   --seed N                   bootstrap seed (default 1)
@@ -71,7 +75,9 @@ no regression, but a verdict is inconclusive.
 
 interface Flags {
   readonly a: string;
-  readonly b: string;
+  /** null with --by (one result set, split by machine). */
+  readonly b: string | null;
+  readonly by: keyof typeof BY_KEYS | null;
   readonly format: CompareFormat;
   readonly threshold: number | null;
   readonly ignore: string[];
@@ -93,11 +99,18 @@ async function parseFlags(argv: readonly string[]): Promise<Flags | 'help'> {
     .option('seed', { type: 'string' })
     .option('noise-floor', { type: 'string' })
     .option('adjust', { type: 'string' })
+    .option('by', { type: 'string' })
     .option('help', { alias: 'h', type: 'boolean', default: false })
     .parseAsync();
   if (parsed.help) return 'help';
   const positional = parsed._.map(String);
-  if (positional.length !== 2) throw new UsageError(`expected two result sets A and B, got ${positional.length}`);
+  const by = parsed.by ?? null;
+  if (by !== null && !(by in BY_KEYS))
+    throw new UsageError(`--by: invalid choice '${by}' (choose from ${Object.keys(BY_KEYS).join(', ')})`);
+  if (by !== null && positional.length !== 1)
+    throw new UsageError(`--by compares the machines within one result set: give one, got ${positional.length}`);
+  if (by === null && positional.length !== 2)
+    throw new UsageError(`expected two result sets A and B, got ${positional.length}`);
   const format = parsed.format;
   if (!(COMPARE_FORMATS as readonly string[]).includes(format))
     throw new UsageError(`--format: invalid choice '${format}' (choose from ${COMPARE_FORMATS.join(', ')})`);
@@ -130,7 +143,8 @@ async function parseFlags(argv: readonly string[]): Promise<Flags | 'help'> {
   };
   return {
     a: positional[0]!,
-    b: positional[1]!,
+    b: positional[1] ?? null,
+    by: by as keyof typeof BY_KEYS | null,
     format: format as CompareFormat,
     threshold,
     ignore: parsed.ignore
@@ -163,9 +177,44 @@ export async function run(argv: readonly string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  if (flags.by !== null) return compareByMachine(flags, flags.by);
+  return compareOne(loadResultSet(flags.a), loadResultSet(flags.b!), flags);
+}
+
+const BY_KEYS = { machine: 'cpu_model', cpu_model: 'cpu_model', hostname: 'hostname' } as const;
+
+/**
+ * `bench compare DIR --by machine`: the rows of one result set (a gathered sweep run on several
+ * machine types) split by the machine that measured them, the first (by name) against each other.
+ */
+function compareByMachine(flags: Flags, by: keyof typeof BY_KEYS): number {
+  const key = BY_KEYS[by];
+  const set = loadResultSet(flags.a);
+  const groups = new Map<string, ResultRow[]>();
+  for (const row of set.rows) {
+    const value = String(row.environment?.[key] ?? '?');
+    groups.set(value, [...(groups.get(value) ?? []), row]);
+  }
+  const names = [...groups.keys()].sort();
+  if (names.length < 2)
+    throw new ReportInputError(
+      `${displayPath(flags.a)}: every run was measured on one ${key} (${names[0] ?? 'none'}), so there is nothing to compare --by ${by}`,
+    );
+  let code = 0;
+  for (const other of names.slice(1)) {
+    const part = (name: string): ResultSet => ({
+      ...set,
+      path: `${set.path} [${key}=${name}]`,
+      rows: groups.get(name)!,
+    });
+    process.stdout.write(`${key}: ${names[0]} (A) vs ${other} (B)\n`);
+    code = Math.max(code, compareOne(part(names[0]!), part(other), flags));
+  }
+  return code;
+}
+
+function compareOne(a: ResultSet, b: ResultSet, flags: Flags): number {
   {
-    const a = loadResultSet(flags.a);
-    const b = loadResultSet(flags.b);
     const cmp = compareSets(a, b, {
       ignore: flags.ignore,
       alpha: flags.alpha,
@@ -179,7 +228,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       // Nothing was compared: a CI gate must not pass on that.
       const keys = [...new Set(cmp.unmatched.flatMap((u) => u.closest_differs.map(([k]) => k)))];
       process.stderr.write(
-        `bench compare: no run of ${displayPath(flags.a)} matches a run of ${displayPath(flags.b)}, so nothing was compared` +
+        `bench compare: no run of ${displayPath(a.path)} matches a run of ${displayPath(b.path)}, so nothing was compared` +
           (keys.length > 0 ? ` (they differ in ${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', ...' : ''})` : '') +
           `. Compare result sets of the same setups, or leave keys that do not change what you compare out with --ignore KEY[,KEY]\n`,
       );

@@ -16,4 +16,5 @@ export const SUBCOMMANDS: Readonly<Record<string, () => Promise<Subcommand>>> = 
   report: () => import('./report.js'),
   quantize: () => import('./quantize.js'),
   tune: () => import('./tune.js'),
+  gather: () => import('./gather.js'),
 };
