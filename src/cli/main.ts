@@ -536,7 +536,9 @@ async function runMultirun(
       `bench: could not write ${problem} (each job's results are in its folder, or printed above where those failed too)\n`,
     );
   if (failed.length > 0)
-    process.stderr.write(`bench: re-run the failed jobs with: bench --resume ${displayPath(sweep.dir)}\n`);
+    process.stderr.write(
+      `bench: re-run the failed jobs with: bench --resume ${displayPath(sweep.dir)}${shard ? ` --shard ${shard.index}/${shard.count}` : ''}\n`,
+    );
   if (sweep.writeErrors.length > 0 && failed.length === 0) return 1;
   if (failed.length > 0) {
     const first = failed[0]!;

@@ -570,15 +570,14 @@ function checkOutput(html: string, chartsDir: string): void {
 }
 
 /**
- * A result set measured on several machines (a sweep gathered from a fleet, docs/fleets.md) gets
- * a `machine` key in each row's config, its CPU model (or host, where the CPU models agree), so
- * the charts draw one series per machine and the tables say which machine each row is.
+ * A result set measured on several machine types (a sweep run per type on a fleet,
+ * docs/fleets.md) gets a `machine` key in each row's config, its CPU model, so the charts draw one
+ * series per type. Identical nodes (one CPU model, several hosts) stay one series.
  */
 export function byMachine(set: ResultSet): ResultSet {
-  const label = (r: ResultRow, key: string): string => String(r.environment?.[key] ?? '?');
-  const key = ['cpu_model', 'hostname'].find((k) => new Set(set.rows.map((r) => label(r, k))).size > 1);
-  if (key === undefined) return set;
-  return { ...set, rows: set.rows.map((r) => ({ ...r, config: { ...r.config, machine: label(r, key) } })) };
+  const label = (r: ResultRow): string => String(r.environment?.cpu_model ?? '?');
+  if (new Set(set.rows.map(label)).size < 2) return set;
+  return { ...set, rows: set.rows.map((r) => ({ ...r, config: { ...r.config, machine: label(r) } })) };
 }
 
 export async function writeReport(

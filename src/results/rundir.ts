@@ -7,7 +7,7 @@
  * CI job that reuses a fixed path can never read the last run's results as its own.
  */
 import { UserError } from '../util/errors.js';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { toYaml } from '../config/yaml.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -146,20 +146,25 @@ export function claimSweepDir(dir: string, fileName: string, content: string, ke
     const holds = heldBy(candidate);
     if (holds !== null && named) refuseNamed(resolve(candidate), key, holds);
     if (holds !== null) continue;
-    let fd: number;
+    // Written whole to a temporary file, then linked into place: the name appears with its content
+    // (a shard joining the folder at that moment never reads an empty file), and only once.
+    const tmp = join(candidate, `.${fileName}.${process.pid}.${Date.now()}.tmp`);
     try {
-      fd = openSync(join(candidate, fileName), 'wx');
+      const fd = openSync(tmp, 'wx');
+      try {
+        writeSync(fd, content);
+      } finally {
+        closeSync(fd);
+      }
+      linkSync(tmp, join(candidate, fileName));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST' && named) refuseNamed(resolve(candidate), key, fileName);
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw new ResultsError(
         `Cannot write to ${resolve(candidate)}: ${fsMessage(err)}. Choose a writable one with ${key}=PATH`,
       );
-    }
-    try {
-      writeSync(fd, content);
     } finally {
-      closeSync(fd);
+      rmSync(tmp, { force: true });
     }
     return resolve(candidate);
   }

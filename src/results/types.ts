@@ -102,6 +102,8 @@ export interface RunResult {
   readonly finished_at: string;
   readonly output_dir: string;
   readonly overrides: readonly string[];
+  /** A sweep job's number (hydra.job.num): which job of its sweep this is, whichever folder holds it. */
+  readonly job?: number;
   /** The shard of a sweep this job ran in (bench -m --shard I/N, a Slurm array task). */
   readonly shard?: Shard;
   /** The resolved task config (null when it could not be composed). */

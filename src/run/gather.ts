@@ -5,7 +5,7 @@
  * folders by their overrides (each results.json records them), so a job found twice, or a folder
  * no job of the sweep owns, is said rather than counted twice.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { SweepJob } from '../config/sweep.js';
 import type { RunResult, Shard } from '../results/types.js';
@@ -20,7 +20,7 @@ export interface FoundJobs {
 }
 
 /** Folders below the sweep folder are searched this deep (job folders are one level down by default). */
-const MAX_DEPTH = 4;
+const MAX_DEPTH = 8;
 
 function resultFiles(root: string, rel = '', depth = 0): string[] {
   if (depth > MAX_DEPTH) return [];
@@ -34,13 +34,17 @@ function resultFiles(root: string, rel = '', depth = 0): string[] {
     const sub = rel === '' ? e.name : join(rel, e.name);
     if (e.isFile() && e.name === RESULTS_JSON) return [sub];
     // The bookkeeping folders hold no job results.
-    if (e.isDirectory() && !e.name.startsWith('.') && e.name !== 'slurm') return resultFiles(root, sub, depth + 1);
+    if (e.isDirectory() && !e.name.startsWith('.') && !(depth === 0 && e.name === 'slurm'))
+      return resultFiles(root, sub, depth + 1);
     return [];
   });
 }
 
 export function findJobResults(sweepDir: string, jobs: readonly SweepJob[]): FoundJobs {
-  const byOverrides = new Map(jobs.map((j) => [JSON.stringify(j.overrides), j.num]));
+  // Files from before results recorded their job number are matched by overrides alone.
+  const byOverrides = new Map<string, number>();
+  for (const j of [...jobs].reverse()) byOverrides.set(JSON.stringify(j.overrides), j.num);
+  const byNum = new Map(jobs.map((j) => [j.num, j]));
   const found = new Map<number, { dir: string; result: RunResult }[]>();
   const stray: string[] = [];
   for (const file of resultFiles(sweepDir)) {
@@ -52,8 +56,10 @@ export function findJobResults(sweepDir: string, jobs: readonly SweepJob[]): Fou
       stray.push(`${file}: cannot be read (${(err as Error).message})`);
       continue;
     }
-    const num = byOverrides.get(JSON.stringify(result.overrides ?? []));
-    if (num === undefined) {
+    const key = JSON.stringify(result.overrides ?? []);
+    const num = typeof result.job === 'number' ? result.job : byOverrides.get(key);
+    // A job number is checked against the job's overrides: a folder of another sweep is not this job.
+    if (num === undefined || JSON.stringify(byNum.get(num)?.overrides) !== key) {
       stray.push(`${file}: its overrides (${(result.overrides ?? []).join(' ')}) are no job of this sweep`);
       continue;
     }
@@ -87,16 +93,14 @@ export function shardJobs<J extends { readonly num: number }>(jobs: readonly J[]
 
 /** `I/N` from `--shard`, or from the environment of a Slurm array task or a Kubernetes Indexed Job. */
 export function parseShard(text: string | undefined, env: NodeJS.ProcessEnv): Shard | null {
-  const fromEnv = env.SLURM_ARRAY_TASK_ID ?? env.JOB_COMPLETION_INDEX;
-  if (text === undefined) {
-    // A Slurm array task shards itself when its array says how many tasks there are.
-    if (env.SLURM_ARRAY_TASK_ID !== undefined && env.SLURM_ARRAY_TASK_COUNT !== undefined)
-      return checkShard(
-        `${env.SLURM_ARRAY_TASK_ID}/${env.SLURM_ARRAY_TASK_COUNT}`,
-        'SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT',
-      );
-    return null;
-  }
+  // A Slurm array numbered from 1 (--array=1-4) gives indices from SLURM_ARRAY_TASK_MIN.
+  const slurm =
+    env.SLURM_ARRAY_TASK_ID !== undefined
+      ? String(Number(env.SLURM_ARRAY_TASK_ID) - Number(env.SLURM_ARRAY_TASK_MIN ?? 0))
+      : undefined;
+  const fromEnv = slurm ?? env.JOB_COMPLETION_INDEX;
+  // Never from the environment alone: a sweep run inside someone's own array job is not cut down.
+  if (text === undefined) return null;
   // `--shard /N` (or `auto/N`): the index from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX.
   const m = /^(auto)?\/(.*)$/.exec(text);
   if (m) {
@@ -120,9 +124,4 @@ function checkShard(text: string, what: string): Shard {
       `${what}: expected I/N with 0 <= I < N (e.g. --shard 0/4: the jobs whose number mod 4 is 0), got ${JSON.stringify(text)}`,
     );
   return { index, count };
-}
-
-/** Whether a sweep folder exists and holds a sweep. */
-export function holdsSweep(dir: string): boolean {
-  return existsSync(join(dir, 'multirun.yaml'));
 }

@@ -431,6 +431,7 @@ export class Job {
       finished_at: new Date().toISOString(),
       output_dir: this.dir,
       overrides: this.overrides,
+      ...(this.req.sweep ? { job: this.req.sweep.job.num } : {}),
       ...(this.req.sweep?.shard ? { shard: this.req.sweep.shard } : {}),
       // Never a secret-looking environment variable's value (config/secrets.ts).
       config: describeModelInConfig(

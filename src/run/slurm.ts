@@ -3,13 +3,14 @@
  * folder made here, as for a local sweep; then one array task per shard runs
  * `bench --resume DIR --shard I/N` on a node of its own, pinning and measuring as on one machine,
  * into the shared folder. sbatch gets its options as an argument array (nothing of the user's is
- * read by a shell); the task script holds only bench's own command, each word quoted.
+ * read by a shell); the task script holds bench's own command, each word quoted, after the user's
+ * own shell lines (`setup`, and `command` where it replaces bench's), which are shell by intent.
  *
  * `bench --resume DIR` of such a sweep submits again only the shards that still have a job that is
  * not ok. `wait` follows the array with squeue until it leaves the queue.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -21,7 +22,14 @@ import { isTree, type Tree } from '../util/tree.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { findJobResults, shardJobs } from './gather.js';
-import { expandSweepJobs, unrunnableJobs, claimSweepFolder, refuseUnrunnable, type SweepRequest } from './sweep.js';
+import {
+  claimSweepFolder,
+  expandSweepJobs,
+  refuseMachineSized,
+  refuseUnrunnable,
+  unrunnableJobs,
+  type SweepRequest,
+} from './sweep.js';
 
 const run = promisify(execFile);
 
@@ -81,13 +89,38 @@ function slurmLauncher(config: Tree): SlurmLauncher {
     time_min: posInt('time_min'),
     nodelist: str('nodelist'),
     constraint: Array.isArray(constraint) ? null : str('constraint'),
-    machine_types: Array.isArray(constraint) ? list('constraint') : [],
+    machine_types: Array.isArray(constraint) ? machineTypes(list('constraint')) : [],
     cpus_per_task: posInt('cpus_per_task'),
     exclusive: typeof node.exclusive === 'boolean' ? node.exclusive : bad('exclusive', 'true or false'),
     sbatch_args: list('sbatch_args'),
     setup: list('setup'),
     command: str('command'),
   };
+}
+
+/** Machine types name sweep folders: plain names only (a name such as ../x would lead out of the sweep). */
+function machineTypes(types: string[]): string[] {
+  const bad = types.find((t) => !/^[\w][\w.+-]*$/.test(t));
+  if (bad !== undefined)
+    throw new ConfigError(
+      `hydra.launcher.constraint: ${JSON.stringify(bad)} cannot name a machine type's folder; a list holds plain feature names (letters, digits, . + - _), one per type`,
+    );
+  return types;
+}
+
+/** Resubmitting shards that are still queued or running would run them twice. */
+async function refuseStillQueued(dir: string): Promise<void> {
+  let jobId: string;
+  try {
+    jobId = (JSON.parse(readFileSync(join(dir, 'slurm', 'submission.json'), 'utf8')) as { job_id: string }).job_id;
+  } catch {
+    return;
+  }
+  const left = await queuedTasks(jobId);
+  if (left.length > 0)
+    throw new SlurmError(
+      `--resume: Slurm job ${jobId} of this sweep still has ${left.length} task${left.length === 1 ? '' : 's'} in the queue (${[...new Set(left)].join(', ').toLowerCase()}); wait for it (squeue -j ${jobId}), or stop it (scancel ${jobId}), then resume`,
+    );
 }
 
 /** A word for a POSIX shell, quoted so that the shell reads it back exactly. */
@@ -130,7 +163,8 @@ function sbatchArgs(l: SlurmLauncher, dir: string, shards: readonly number[], sc
     '--parsable',
     '--job-name=bench',
     `--array=${array}`,
-    `--output=${join(dir, 'slurm', '%A_%a.out')}`,
+    // In Slurm's file name patterns a literal % is %%.
+    `--output=${join(dir.replaceAll('%', '%%'), 'slurm', '%A_%a.out')}`,
     ...(l.partition !== null ? [`--partition=${l.partition}`] : []),
     ...(l.time_min !== null ? [`--time=${l.time_min}`] : []),
     ...(l.nodelist !== null ? [`--nodelist=${l.nodelist}`] : []),
@@ -152,8 +186,11 @@ function sbatchArgs(l: SlurmLauncher, dir: string, shards: readonly number[], sc
  * `bench compare DIR --by machine` read them together.
  */
 export async function submitSweep(req: SweepRequest & { readonly dryRun?: boolean }): Promise<Submission[]> {
-  const { master, jobs, hydraOverrides } = await expandSweepJobs(req.repo, req.source, req.overrides);
+  const expanded = await expandSweepJobs(req.repo, req.source, req.overrides);
+  const { master, jobs, hydraOverrides } = expanded;
+  refuseMachineSized(expanded, 'hydra/launcher=slurm');
   const l = slurmLauncher(master);
+  if (req.resumeDir) await refuseStillQueued(req.resumeDir);
   if (!req.resumeDir) refuseUnrunnable(await unrunnableJobs(req.repo, req.source, jobs, hydraOverrides), jobs.length);
   if (l.machine_types.length === 0 || req.resumeDir) return [await submitOne(req, master, l, jobs)];
   const root = plannedDir(master);
@@ -161,7 +198,20 @@ export async function submitSweep(req: SweepRequest & { readonly dryRun?: boolea
   for (const type of l.machine_types) {
     const dir = join(root, type);
     const sub = forMachineType(master, type, dir);
-    out.push(await submitOne(req, sub, { ...l, constraint: type, machine_types: [] }, jobs));
+    try {
+      out.push(await submitOne(req, sub, { ...l, constraint: type, machine_types: [] }, jobs));
+    } catch (err) {
+      const done = out.filter((s) => s.jobId !== null);
+      if (done.length === 0 || !(err instanceof UserError)) throw err;
+      // The types before it are queued already: say so, and how to submit the rest.
+      throw new SlurmError(
+        `${err.message}\nAlready submitted: ${done.map((s) => `job ${s.jobId} into ${s.dir}`).join(', ')}; ` +
+          `submit the others with bench --resume ${dir}${l.machine_types
+            .slice(l.machine_types.indexOf(type) + 1)
+            .map((t) => ` and bench --resume ${join(root, t)}`)
+            .join('')}`,
+      );
+    }
   }
   return out;
 }
@@ -212,7 +262,9 @@ async function submitOne(
       throw new SlurmError(
         'hydra/launcher=slurm: sbatch is not installed here (apt-get install slurm-client, or run bench where Slurm is); without Slurm, split the sweep with bench -m ... --shard I/N',
       );
-    throw new SlurmError(`sbatch refused the array job: ${(e.stderr ?? e.message).trim()}`);
+    throw new SlurmError(
+      `sbatch refused the array job: ${(e.stderr ?? e.message).trim()}\nThe sweep folder ${dir} is kept: fix the hydra.launcher setting and submit it with bench --resume ${dir}`,
+    );
   }
   const jobId = out.trim().split(';')[0]!;
   writeFileAtomic(

@@ -11,7 +11,7 @@
  * and so on, so a slow drift of the machine (temperature, frequency, a neighbour) is spread over
  * all jobs alike instead of landing on the jobs that happen to run last.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { parseYaml } from '../config/yaml.js';
@@ -26,7 +26,7 @@ import { joinInside } from '../util/paths.js';
 import type { ConfigRepository } from '../config/repository.js';
 import type { MachineContext } from '../config/grammar.js';
 import { expandSweep, needsMachine, sweeperParams, type SweepJob } from '../config/sweep.js';
-import { getPath, type Tree } from '../util/tree.js';
+import { getPath, isTree, type Tree } from '../util/tree.js';
 import { bestSetups, type BestSetup } from '../results/best.js';
 import { planInstances } from '../launcher/plan.js';
 import { prepareLaunch, topologyFor } from './launch.js';
@@ -134,7 +134,7 @@ export function claimSweepFolder(master: Tree): string {
  * the same sweep there (the same overrides in its multirun.yaml) and a folder named, not made from
  * the time (each machine's clock would name its own).
  */
-function joinOrClaim(master: Tree, overrides: readonly Override[], claim: () => string): string {
+function joinOrClaim(master: Tree, overrides: readonly Override[], source: ConfigSource, claim: () => string): string {
   const raw = getPath(master, 'hydra.sweep.dir').value;
   if (namedAfterTime(raw))
     throw new ConfigError(
@@ -149,11 +149,16 @@ function joinOrClaim(master: Tree, overrides: readonly Override[], claim: () => 
       if (!existsSync(join(dir, 'multirun.yaml'))) throw err;
     }
   }
-  const theirs = readSweepOrigin(dir).overrides;
+  const origin = readSweepOrigin(dir);
+  const theirs = origin.overrides;
   const ours = overrides.map((o) => o.inputLine);
-  if (JSON.stringify([...theirs].sort()) !== JSON.stringify([...ours].sort()))
+  if (
+    JSON.stringify([...theirs].sort()) !== JSON.stringify([...ours].sort()) ||
+    origin.source.configName !== source.configName ||
+    resolve(origin.source.configDir) !== resolve(source.configDir)
+  )
     throw new ConfigError(
-      `--shard: ${dir} holds another sweep (its overrides: ${theirs.join(' ') || 'none'}; these: ${ours.join(' ') || 'none'}); give every shard the same command`,
+      `--shard: ${dir} holds another sweep (its config ${origin.source.configName}, overrides: ${theirs.join(' ') || 'none'}; these: ${ours.join(' ') || 'none'}); give every shard the same command, and a new sweep a new folder`,
     );
   return dir;
 }
@@ -165,11 +170,19 @@ function joinOrClaim(master: Tree, overrides: readonly Override[], claim: () => 
 export function readSweepOrigin(sweepDir: string): { source: ConfigSource; overrides: string[] } {
   const file = join(sweepDir, 'multirun.yaml');
   if (!existsSync(file)) {
+    // The root of a sweep run per machine type holds one sweep folder per type.
+    const types = existsSync(sweepDir)
+      ? readdirSync(sweepDir).filter((d) => existsSync(join(sweepDir, d, 'multirun.yaml')))
+      : [];
     throw new ConfigError(
-      `--resume: ${sweepDir} is not a sweep directory (no multirun.yaml); give a multirun/DATE/TIME folder`,
+      types.length > 0
+        ? `${sweepDir} is not a sweep folder but holds some (${types.join(', ')}; a sweep run per machine type has one per type): give one of them, e.g. ${join(sweepDir, types[0]!)}`
+        : `${sweepDir} is not a sweep folder (no multirun.yaml); give a multirun/DATE/TIME folder`,
     );
   }
-  const master = parseYaml(readFileSync(file, 'utf8'), file).content as {
+  const content = parseYaml(readFileSync(file, 'utf8'), file).content;
+  if (!isTree(content)) throw new ConfigError(`${file} holds no sweep (it is empty or not a mapping)`);
+  const master = content as {
     hydra?: {
       overrides?: { task?: string[]; hydra?: string[] };
       job?: { config_name?: string };
@@ -179,7 +192,7 @@ export function readSweepOrigin(sweepDir: string): { source: ConfigSource; overr
   const hydra = master.hydra;
   const sources = hydra?.runtime?.config_sources ?? [];
   if (!hydra?.job?.config_name || sources.length === 0)
-    throw new ConfigError(`--resume: ${file} lacks the hydra node bench writes; it was not written by bench`);
+    throw new ConfigError(`${file} lacks the hydra node bench writes; it was not written by bench`);
   return {
     source: {
       configName: hydra.job.config_name,
@@ -206,6 +219,16 @@ export interface ExpandedSweep {
   readonly jobs: readonly SweepJob[];
   /** Overrides of the `hydra` node from the command line, applied to every job. */
   readonly hydraOverrides: readonly Override[];
+  /** Its values come from the machine (core_counts, divisors, split_counts): each machine expands its own. */
+  readonly machineSized: boolean;
+}
+
+/** A sweep sized by the machine cannot be split over machines: each would expand other jobs. */
+export function refuseMachineSized(sweep: ExpandedSweep, how: string): void {
+  if (sweep.machineSized)
+    throw new ConfigError(
+      `${how}: this sweep takes its values from the machine (core_counts, divisors or split_counts), so each machine would expand other jobs; give the values explicitly (bench plan -m shows what this machine expands them to)`,
+    );
 }
 
 /** Expands a sweep from the command line and `hydra.sweeper.params` (machine functions included). */
@@ -216,11 +239,13 @@ export async function expandSweepJobs(
 ): Promise<ExpandedSweep> {
   const master = composeJob(repo, source, overrides, { master: true, version: benchVersion() });
   const params = sweeperParams(master.config);
-  const machine = needsMachine([...params, ...overrides]) ? await machineContext(master.config) : undefined;
+  const machineSized = needsMachine([...params, ...overrides]);
+  const machine = machineSized ? await machineContext(master.config) : undefined;
   return {
     master: master.config,
     jobs: expandSweep(repo, params, overrides, machine),
     hydraOverrides: overrides.filter((o) => isHydraOverride(o) && o.value?.kind !== 'sweep'),
+    machineSized,
   };
 }
 
@@ -262,14 +287,16 @@ export async function unrunnableJobs(
 }
 
 export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
-  const { master: masterConfig, jobs, hydraOverrides } = await expandSweepJobs(req.repo, req.source, req.overrides);
+  const expanded = await expandSweepJobs(req.repo, req.source, req.overrides);
+  const { master: masterConfig, jobs, hydraOverrides } = expanded;
+  if (req.shard) refuseMachineSized(expanded, '--shard');
   const master = { config: masterConfig };
   // A resumed sweep already has its folder, and its jobs' results say what ran: a job that cannot
   // run now is recorded as errored, as it was then, and the others finish.
   if (!req.resumeDir) refuseUnrunnable(await unrunnableJobs(req.repo, req.source, jobs, hydraOverrides), jobs.length);
   const shard = req.shard ?? null;
   const claim = (): string => claimSweepFolder(master.config);
-  const dir = req.resumeDir ?? (shard ? joinOrClaim(master.config, req.overrides, claim) : claim());
+  const dir = req.resumeDir ?? (shard ? joinOrClaim(master.config, req.overrides, req.source, claim) : claim());
   // A shard resumes what it finds there: the shared folder is the record of every shard's jobs.
   const earlier = req.resumeDir || shard ? earlierJobs(dir, jobs) : new Map<number, EarlierJob>();
   const mine = shardJobs(jobs, shard);
@@ -363,10 +390,13 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   req.onEvent?.({ type: 'sweep-end', dir, outcomes, best });
   let rows = slots.flatMap((s) => (s.row ? [s.row] : []));
   if (shard) {
-    // The last shard to end writes the summary of every job the folder holds by then (bench gather
-    // DIR rebuilds it at any time).
+    // A shard ends by writing the summary and best setups of every job the folder holds by then
+    // (bench gather DIR rebuilds them at any time, once every shard has ended).
     rows = summaryRowsFrom(dir, jobs, findJobResults(dir, jobs).found);
     sweepWrite('summary.csv', () => writeSweepSummary(dir, rows));
+    const all = bestSetups(rows.map((r) => ({ job: r.job, overrides: r.overrides, result: r.result! })));
+    sweepWrite('best_setups.csv', () => writeBestSetups(dir, all));
+    return { dir, outcomes, rows, best: all, writeErrors: [...writeErrors.values()] };
   }
   return { dir, outcomes, rows, best, writeErrors: [...writeErrors.values()] };
 }

@@ -36,10 +36,10 @@ describe('shards', () => {
     );
     expect(parseShard('2/5', {})).toEqual({ index: 2, count: 5 });
     expect(parseShard(undefined, {})).toBeNull();
-    expect(parseShard(undefined, { SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: '4' })).toEqual({
-      index: 1,
-      count: 4,
-    });
+    // Never from the environment alone (a sweep inside someone's own array job is not cut down).
+    expect(parseShard(undefined, { SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: '4' })).toBeNull();
+    // An array numbered from 1 counts from SLURM_ARRAY_TASK_MIN.
+    expect(parseShard('/4', { SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_MIN: '1' })).toEqual({ index: 3, count: 4 });
     expect(parseShard('/3', { JOB_COMPLETION_INDEX: '2' })).toEqual({ index: 2, count: 3 });
     for (const bad of ['3/3', '-1/2', 'a/b', '1', '/0'])
       expect(() => parseShard(bad, { JOB_COMPLETION_INDEX: '0' }), bad).toThrow('--shard');
@@ -90,6 +90,16 @@ describe('shards', () => {
     expect(bench(['gather', dir], { cwd, env: ENV }).code).toBe(0);
   });
 
+  it('two jobs with the same overrides stay two jobs across shards', () => {
+    const cwd = freshDir();
+    const dir = join(cwd, 'twice');
+    const same = ['-m', ...FAST, 'batch_size=1,1', `hydra.sweep.dir=${dir}`];
+    for (const shard of ['0/2', '1/2']) expect(bench([...same, '--shard', shard], { cwd, env: ENV }).code).toBe(0);
+    const g = bench(['gather', dir, '--format', 'json'], { cwd, env: ENV });
+    expect(g.code, g.stderr).toBe(0);
+    expect(JSON.parse(g.stdout)).toMatchObject({ jobs: 2, ok: 2, duplicates: [], missing: [] });
+  });
+
   it('refuses what would scatter or mix a sweep', () => {
     const cwd = freshDir();
     const dir = join(cwd, 'one');
@@ -103,6 +113,26 @@ describe('shards', () => {
     const single = bench([...FAST, '--shard', '0/2'], { cwd, env: ENV });
     expect(single.code).toBe(2);
     expect(single.stderr).toContain('--shard applies to a sweep: add -m');
+    const sized = bench(
+      [
+        '-m',
+        ...FAST,
+        'launcher.num_instances=core_counts()',
+        `hydra.sweep.dir=${join(cwd, 'sized')}`,
+        '--shard',
+        '0/2',
+      ],
+      {
+        cwd,
+        env: ENV,
+      },
+    );
+    expect(sized.code).toBe(1);
+    expect(sized.stderr).toContain('takes its values from the machine');
+    const notSweep = bench(['gather', cwd], { cwd, env: ENV });
+    expect(notSweep.code).toBe(1);
+    expect(notSweep.stderr).toContain('is not a sweep folder but holds some (one');
+    expect(bench(['gather', freshDir()], { env: ENV }).stderr).toContain('is not a sweep folder (no multirun.yaml)');
     const bad = bench([...SWEEP, `hydra.sweep.dir=${dir}`, '--shard', '2/2'], { cwd, env: ENV });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('expected I/N with 0 <= I < N');

@@ -3,6 +3,7 @@
  * exactly once, each with its machine and shard; --resume submits only the shards still needed.
  * Skipped, saying why, where Slurm cannot start (test/fleet/slurm-cluster.ts).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -84,7 +85,21 @@ describe.skipIf(why !== null)('a Slurm array job', () => {
     expect(submission.shards).toEqual([0, 1]);
     expect(existsSync(join(dir, 'slurm', `${submission.job_id}_0.out`))).toBe(true);
 
-    // Job 1 (shard 1) lost: --resume submits shard 1 only, and the sweep is whole again.
+    // Job 1 (shard 1) lost: --resume submits shard 1 only, and the sweep is whole again; not while
+    // an earlier submission of the sweep is still in the queue.
+    const queued = bench([...SWEEP, `hydra.sweep.dir=${join(cwd, 'busy')}`, 'benchmark_duration=2'], { cwd, env });
+    expect(queued.code, queued.stderr).toBe(0);
+    const early = bench(['--resume', join(cwd, 'busy')], { cwd, env });
+    expect(early.code).toBe(1);
+    expect(early.stderr).toMatch(/still has \d tasks? in the queue .*scancel \d+/);
+    // Cancelled, so that nothing of it outlives the test.
+    const busyId = /submitted Slurm job (\d+)/.exec(queued.stdout)![1]!;
+    spawnSync('scancel', [busyId], { env: { ...process.env, ...env } });
+    for (let i = 0; i < 40; i++) {
+      const q = spawnSync('squeue', ['-h', '-j', busyId], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      if (q.stdout.trim() === '') break;
+      spawnSync('sleep', ['0.5']);
+    }
     rmSync(join(dir, '1'), { recursive: true });
     const again = bench(['--resume', dir, '--wait'], { cwd, env });
     expect(again.code, again.stderr).toBe(0);
@@ -120,7 +135,8 @@ describe.skipIf(why !== null)('a Slurm array job', () => {
     }
     const cmp = bench(['compare', dir, '--by', 'machine', '--format', 'json'], { cwd });
     expect(cmp.code, cmp.stderr).toBe(0);
-    expect(cmp.stdout).toContain('(A) vs Other CPU (B)');
+    expect(cmp.stderr).toContain('(A) vs Other CPU (B)');
+    expect((JSON.parse(cmp.stdout) as { matched: unknown[] }).matched).toHaveLength(3);
     const { writeReport } = await import('../../src/report/report.js');
     const report = await writeReport(dir, { out: join(cwd, 'report.html') });
     expect(new Set(report.model.rows.map((x) => x.row.config.machine))).toEqual(

@@ -207,7 +207,8 @@ function compareByMachine(flags: Flags, by: keyof typeof BY_KEYS): number {
       path: `${set.path} [${key}=${name}]`,
       rows: groups.get(name)!,
     });
-    process.stdout.write(`${key}: ${names[0]} (A) vs ${other} (B)\n`);
+    // On stderr: stdout stays what --format asks for (one document per comparison).
+    process.stderr.write(`${key}: ${names[0]} (A) vs ${other} (B)\n`);
     code = Math.max(code, compareOne(part(names[0]!), part(other), flags));
   }
   return code;
