@@ -293,7 +293,7 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
     [
       'resume of a folder that is no sweep',
       ['--resume', dir],
-      ['is not a sweep directory (no multirun.yaml)', 'give a multirun/DATE/TIME folder'],
+      ['is not a sweep folder'],
     ],
     [
       'compare on unrelated result sets',
