@@ -290,11 +290,7 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
       ['--cfg', 'everything'],
       ["--cfg: invalid choice 'everything' (choose from job, hydra, all)"],
     ],
-    [
-      'resume of a folder that is no sweep',
-      ['--resume', dir],
-      ['is not a sweep folder'],
-    ],
+    ['resume of a folder that is no sweep', ['--resume', dir], ['is not a sweep folder']],
     [
       'compare on unrelated result sets',
       ['compare', join(FIXTURES, 'A'), join(FIXTURES, 'D')],
