@@ -30,6 +30,9 @@ const nonNegativeInt = scalar<number>('an integer >= 0', (v) => Number.isSafeInt
 const integer = scalar<number>('an integer', (v) => Number.isSafeInteger(v));
 const positiveNumber = scalar<number>('a positive number', (v) => typeof v === 'number' && Number.isFinite(v) && v > 0);
 const nonNegativeNumber = scalar<number>('a number >= 0', (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0);
+/** launcher.malloc's choices (launcher/malloc.ts preloads them). */
+export const MALLOCS = ['glibc', 'jemalloc', 'tcmalloc'] as const;
+
 const text = scalar<string>('a non-empty string', (v) => typeof v === 'string' && v.length > 0);
 const bool = scalar<boolean>('true or false', (v) => typeof v === 'boolean');
 const oneOf = <const T extends readonly string[]>(values: T) =>
@@ -173,6 +176,8 @@ const LauncherSchema = z.strictObject({
   binding: oneOf(['auto', 'numactl', 'taskset', 'none'] as const),
   /** Children's malloc asks for transparent huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1). */
   thp: bool,
+  /** Defaulted, so configs written before it existed (tune's winner.yaml) still validate. */
+  malloc: oneOf(MALLOCS).default('glibc'),
   /** Split batch_size across the instances (the study's batch-size scaling). */
   split_batch: bool,
   allow_uneven_split: bool,

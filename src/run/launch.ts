@@ -20,6 +20,7 @@ import { scenarioOf } from '../scenarios/registry.js';
 import type { ScenarioOutcome } from '../scenarios/types.js';
 import { detectTopology, loadTopologyFile } from '../topology/detect.js';
 import { numaNodes, summarize, type Topology } from '../topology/model.js';
+import { allocatorEnv } from '../launcher/malloc.js';
 
 export interface PreparedLaunch {
   /** The script every child runs (run/child.ts, built); the GEMM probe's child too. */
@@ -115,7 +116,7 @@ export async function prepareLaunch(
       plan,
       binding,
       warnings: plan.warnings,
-      env: childEnv(cfg),
+      env: childEnv(cfg, process.env, false),
       runtime: null,
     };
   }
@@ -134,6 +135,10 @@ export async function prepareLaunch(
     if (refused !== null) throw new PlanError(refused);
     if (cfg.launcher.fault !== null)
       throw new PlanError('launcher.fault needs launcher=process: an inline worker shares the bench process');
+    if ((cfg.launcher.malloc ?? 'glibc') !== 'glibc')
+      throw new PlanError(
+        `launcher.malloc=${cfg.launcher.malloc} needs launcher=process: an allocator is preloaded into a child, and inline there is none`,
+      );
     const unpinned =
       plan.instances.length > 1
         ? 'launcher=inline: the instances run in the bench process, unpinned, and share its event loop: the figures are not comparable with pinned runs'
@@ -172,11 +177,15 @@ const HUGETLB_TUNABLE = 'glibc.malloc.hugetlb=1';
 export function childEnv(
   cfg: Pick<RunConfig, 'launcher'>,
   inherited: NodeJS.ProcessEnv = process.env,
+  here = true,
 ): Record<string, string> {
-  if (!cfg.launcher.thp) return {};
+  // launcher.malloc (launcher/malloc.ts): the allocator's library preloaded into each child.
+  const malloc = allocatorEnv(cfg.launcher.malloc ?? 'glibc', inherited, here);
+  if (!cfg.launcher.thp) return malloc;
   const current = inherited.GLIBC_TUNABLES ?? '';
-  if (current.split(':').some((t) => t.startsWith('glibc.malloc.hugetlb='))) return { GLIBC_TUNABLES: current };
-  return { GLIBC_TUNABLES: current === '' ? HUGETLB_TUNABLE : `${current}:${HUGETLB_TUNABLE}` };
+  if (current.split(':').some((t) => t.startsWith('glibc.malloc.hugetlb=')))
+    return { ...malloc, GLIBC_TUNABLES: current };
+  return { ...malloc, GLIBC_TUNABLES: current === '' ? HUGETLB_TUNABLE : `${current}:${HUGETLB_TUNABLE}` };
 }
 
 export function planJson(

@@ -39,6 +39,8 @@ export interface InstanceResult {
   readonly forwards_per_s: number;
   readonly peak_rss_mb: number;
   readonly latencies_ms: readonly number[];
+  /** The allocator the instance's process had mapped ('glibc', or the jemalloc/tcmalloc library it preloaded). */
+  readonly allocator?: string;
   /** Other processes' CPU time on this instance's CPUs while it measured. */
   readonly interference?: Interference | null;
 }

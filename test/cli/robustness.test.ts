@@ -346,6 +346,16 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
       ['plan', 'batch_size=100000000', 'sequence_length=512'],
       ["the instances' inputs and activations need at least", 'use a smaller batch_size or sequence_length'],
     ],
+    [
+      'a preloaded allocator with the inline launcher',
+      ['launcher=inline', 'launcher.malloc=jemalloc'],
+      ['launcher.malloc=jemalloc needs launcher=process'],
+    ],
+    [
+      'an unknown allocator',
+      ['launcher.malloc=mimalloc'],
+      ['launcher.malloc: expected one of glibc, jemalloc, tcmalloc'],
+    ],
     ['an unknown --format', ['--format', 'xml'], ["--format: invalid choice 'xml' (choose from text, json)"]],
     ['--format json with --cfg', ['--cfg', 'job', '--format', 'json'], ['--cfg, --info and --help print text']],
     [

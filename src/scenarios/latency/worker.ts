@@ -8,6 +8,7 @@ import { injectFault, type WorkerPort } from '../../launcher/worker.js';
 import { paddedTail } from '../../models/inputs.js';
 import { summarize } from '../../stats/summary.js';
 import { currentAffinity } from '../../topology/detect.js';
+import { mappedAllocator } from '../../launcher/malloc.js';
 import type { InstanceResult } from '../types.js';
 import { measureLatency } from './measure.js';
 import { instanceBackend, instancePeakRssMb } from '../backend.js';
@@ -57,6 +58,7 @@ export async function latencyWorker(init: InitMessage, port: WorkerPort): Promis
       throughput_samples_per_s: m.throughput_samples_per_s,
       forwards_per_s: m.forwards_per_s,
       peak_rss_mb: await instancePeakRssMb(backend),
+      allocator: mappedAllocator(),
       latencies_ms: m.latencies_ms,
       interference: m.interference,
     };
