@@ -63,6 +63,8 @@ export interface Backend {
   loop?(inputs: PreparedInputs, until: { readonly durationMs: number; readonly minCalls: number }): Promise<TimedLoop>;
   /** Facts for results.json: versions, thread counts, model provenance, the inputs prepared. */
   describe(): Record<string, unknown>;
+  /** The operator profile of the timed calls (backend.profile=true), ending the profiler; null when off. */
+  profile?(): ProfileSummary | null;
   /** Peak resident memory, in MiB, of the processes the backend runs besides this one (none: absent). */
   externalPeakRssMb?(): Promise<number>;
   /** The processes the backend runs besides this one (a Python runtime): their CPU time is the instance's. */
@@ -83,4 +85,30 @@ export interface BackendRequest {
   readonly seed: number;
   /** The run directory, for files a backend may save (e.g. the optimized graph). */
   readonly outputDir?: string;
+  /** Calls before the timed window (the cold call and the warm-up): a profile leaves them out. */
+  readonly untimedCalls?: number;
+}
+
+/** An operator type's (or a node's) part of a profile (backend.profile=true). */
+export interface OperatorShare {
+  readonly op: string;
+  readonly ms: number;
+  /** Of all node kernel time in the profiled calls, 0..1. */
+  readonly share: number;
+  /** Kernel calls (nodes x profiled calls). */
+  readonly count: number;
+}
+
+export interface ProfileSummary {
+  /** The trace, ORT's JSON (chrome://tracing, Perfetto). */
+  readonly file: string;
+  /** Timed calls in the trace. */
+  readonly calls: number;
+  /** Sum of the calls' ORT-side run time, and of their nodes' kernel time, ms. */
+  readonly run_ms: number;
+  readonly kernel_ms: number;
+  /** Per operator type, largest first. */
+  readonly by_op: readonly OperatorShare[];
+  /** The ten nodes with the most kernel time. */
+  readonly top_nodes: readonly (OperatorShare & { readonly node: string })[];
 }

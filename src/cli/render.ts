@@ -230,8 +230,33 @@ export function renderRun(outcome: JobOutcome): string {
     }
     lines.push(...computeLines(r, ''));
   }
+  lines.push(...profileLines(r));
   lines.push(`  results   ${displayPath(outcome.dir)}/results.json (and results.csv)`);
   return lines.join('\n');
+}
+
+/**
+ * backend.profile=true: each profiled instance's time per operator type (the largest, then the
+ * rest together) and its top node, from its first repetition.
+ */
+export function profileLines(r: RunResult): string[] {
+  const rep = r.instances[0]?.repetition;
+  return r.instances
+    .filter((i) => i.profile && (i.repetition ?? 1) === (rep ?? 1))
+    .flatMap((i) => {
+      const p = i.profile!;
+      const shown = p.by_op.slice(0, 6);
+      const rest = p.by_op.slice(6).reduce((s, o) => s + o.share, 0);
+      const ops = shown.map((o) => `${o.op} ${(o.share * 100).toFixed(1)}%`).join(' · ');
+      const who = r.instances.length > 1 ? `[${i.index}] ` : '';
+      const top = p.top_nodes[0];
+      return [
+        `  profile   ${who}${ops}${rest > 0 ? ` · other ${(rest * 100).toFixed(1)}%` : ''} of ${fmt(p.kernel_ms / p.calls)} ms kernel time per call (${p.calls} timed calls)`,
+        ...(top
+          ? [`            top node ${top.node} (${top.op}) ${(top.share * 100).toFixed(1)}%; trace ${p.file}`]
+          : []),
+      ];
+    });
 }
 
 /** Each instance's placement, start-up and latency lines (`indent` before each). */

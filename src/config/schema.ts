@@ -123,6 +123,9 @@ const OnnxRuntimeBackendSchema = z.strictObject({
   save_optimized_model: bool,
   /** Optimize each model once per ORT version, level and CPU; later sessions load the saved graph. */
   cache_optimized_graph: bool,
+  /** ORT's profiler on for the timed window (its first profile_calls calls); defaulted for older configs. */
+  profile: bool.default(false),
+  profile_calls: positiveInt.default(100),
 });
 
 const PyTorchBackendSchema = z.strictObject({

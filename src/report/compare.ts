@@ -82,6 +82,9 @@ export const DEFAULT_IGNORED_KEYS: readonly string[] = [
   'backend.python',
   'backend.save_optimized_model',
   'backend.cache_optimized_graph',
+  // Whether ORT's profiler was on: bench compare refuses to mix the two unless told (--allow-profiled).
+  'backend.profile',
+  'backend.profile_calls',
   'tune',
   'hydra',
 ];

@@ -181,6 +181,41 @@ function runNote(r: ResultRow): string {
   return notes.join('; ');
 }
 
+/**
+ * backend.profile=true runs: each profiled run's share of kernel time per operator type (instance
+ * 0, first repetition), the types that matter most across the runs as columns; null when no run
+ * was profiled. Read across a sweep, it shows which operators dominate at each sequence length,
+ * and how several instances change that.
+ */
+export function profileTable(model: ReportModel): Table | null {
+  const profiled = model.rows.flatMap((c) => {
+    const p = c.row.result?.instances.find((i) => i.profile)?.profile;
+    return p ? [{ label: c.label, p }] : [];
+  });
+  if (profiled.length === 0) return null;
+  const weight = new Map<string, number>();
+  for (const { p } of profiled) for (const o of p.by_op) weight.set(o.op, (weight.get(o.op) ?? 0) + o.share);
+  const ops = [...weight].sort((a, b) => b[1] - a[1]).map(([op]) => op);
+  const shown = ops.slice(0, 7);
+  const rest = ops.length > shown.length;
+  return {
+    header: ['run', 'ms per call', ...shown, ...(rest ? ['other'] : []), 'top node'],
+    numeric: [1, ...shown.map((_, i) => i + 2), ...(rest ? [shown.length + 2] : [])],
+    rows: profiled.map(({ label, p }) => {
+      const share = (op: string): number => p.by_op.find((o) => o.op === op)?.share ?? 0;
+      const other = 1 - shown.reduce((s, op) => s + share(op), 0);
+      const top = p.top_nodes[0];
+      return [
+        label,
+        (p.kernel_ms / Math.max(1, p.calls)).toFixed(3),
+        ...shown.map((op) => `${(share(op) * 100).toFixed(1)}%`),
+        ...(rest ? [`${(Math.max(0, other) * 100).toFixed(1)}%`] : []),
+        top ? `${top.node} (${top.op}, ${(top.share * 100).toFixed(1)}%)` : '',
+      ];
+    }),
+  };
+}
+
 function runsTable(model: ReportModel): Table {
   return {
     header: [
@@ -447,6 +482,7 @@ ${model.best.length > 0 ? htmlTable(bestTable(model)) : '<p>No completed runs wi
 <section id="runs">
 <h2>Runs</h2>
 ${htmlTable(runsTable(model))}
+${profileTable(model) ? `<h2>Operator profiles</h2>\n<p>Share of ONNX Runtime's kernel time per operator type in the profiled timed calls (backend.profile=true; instance 0, first repetition). The profiler's overhead is in these runs' latencies.</p>\n${htmlTable(profileTable(model)!)}` : ''}
 <p class="meta">${e(WITHHELD_NOTE)}</p>
 </section>
 ${
@@ -518,6 +554,16 @@ export function renderMarkdown(
     );
   }
   out.push('## Runs', '', ...markdownTable(runsTable(model)), '', t(WITHHELD_NOTE), '');
+  const profiles = profileTable(model);
+  if (profiles)
+    out.push(
+      '## Operator profiles',
+      '',
+      "Share of ONNX Runtime's kernel time per operator type in the profiled timed calls (backend.profile=true; instance 0, first repetition). The profiler's overhead is in these runs' latencies.",
+      '',
+      ...markdownTable(profiles),
+      '',
+    );
   if (model.warnings.length > 0) out.push('## Warnings', '', ...model.warnings.map((w) => `- ${t(w)}`), '');
   return out.join('\n');
 }

@@ -458,6 +458,11 @@ export class Job {
         ...(this.backend?.name === 'mock' ? ['backend: mock — latencies are simulated, not measured inference'] : []),
         ...this.warnings,
         ...modelWarnings(this.model),
+        ...(isTree(this.prep?.resolved?.backend) && this.prep?.resolved?.backend.profile === true
+          ? [
+              "backend.profile=true: ONNX Runtime's profiler recorded the timed calls (backend.profile_calls of them): they are slower by its overhead, so bench compare keeps profiled runs apart from unprofiled ones",
+            ]
+          : []),
         ...withheldWarnings(
           reps.find((r) => r.aggregate !== null),
           instancesOf({ instances }, reps.find((r) => r.aggregate !== null)?.repetition ?? 1),

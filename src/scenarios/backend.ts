@@ -18,6 +18,7 @@ export function instanceBackend(init: InitMessage): Backend {
       repetition,
       seed: cfg.seed,
       outputDir,
+      untimedCalls: 1 + cfg.warmup_runs,
     },
     model,
   );

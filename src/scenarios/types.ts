@@ -12,6 +12,7 @@ import type { Plan, PlanInstance } from '../launcher/plan.js';
 import type { InitMessage, MessageCheck } from '../launcher/protocol.js';
 import type { WorkerPort } from '../launcher/worker.js';
 import type { ResolvedModel } from '../models/resolve.js';
+import type { ProfileSummary } from '../backends/types.js';
 import type { Interference } from '../stats/interference.js';
 import type { LatencySummary } from '../stats/summary.js';
 import type { Topology } from '../topology/model.js';
@@ -39,6 +40,8 @@ export interface InstanceResult {
   readonly forwards_per_s: number;
   readonly peak_rss_mb: number;
   readonly latencies_ms: readonly number[];
+  /** backend.profile=true: ONNX Runtime's operator profile of the timed calls. */
+  readonly profile?: ProfileSummary;
   /** The allocator the instance's process had mapped ('glibc', or the jemalloc/tcmalloc library it preloaded). */
   readonly allocator?: string;
   /** Other processes' CPU time on this instance's CPUs while it measured. */

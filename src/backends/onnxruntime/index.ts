@@ -10,13 +10,14 @@
 import * as ort from 'onnxruntime-node';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
+import { summarizeTrace, traceFile } from './profile.js';
 import { cacheRoot } from '../../models/cache.js';
 import { buildFeeds, type Feed, type InputSpec } from '../../models/inputs.js';
 import { describeInputs, describeModel } from '../describe.js';
 import { ModelError } from '../../models/errors.js';
 import type { ResolvedModel } from '../../models/resolve.js';
-import type { Backend, BackendRequest, InputShape, LoadTimings, PreparedInputs } from '../types.js';
+import type { Backend, BackendRequest, InputShape, LoadTimings, PreparedInputs, ProfileSummary } from '../types.js';
 
 /** Feeds of one shape, as ORT tensors, and what they hold (for describe()). */
 interface OrtInputs extends PreparedInputs {
@@ -33,6 +34,8 @@ export interface OnnxRuntimeOptions {
   readonly session_config: Readonly<Record<string, string | number | boolean>>;
   readonly save_optimized_model: boolean;
   readonly cache_optimized_graph: boolean;
+  readonly profile?: boolean;
+  readonly profile_calls?: number;
 }
 
 /** What the optimized-graph cache did for this session. */
@@ -49,12 +52,21 @@ export class OnnxRuntimeBackend implements Backend {
   private readonly prepared: OrtInputs[] = [];
   private optimizedModelPath: string | null = null;
   private graphCache: GraphCache = { status: 'off' };
+  /** backend.profile: the trace's file prefix, the calls made so far, whether the profiler ended. */
+  private readonly profilePrefix: string | null;
+  private calls = 0;
+  private profileEnded = false;
 
   constructor(
     private readonly opts: OnnxRuntimeOptions,
     private readonly model: ResolvedModel,
     private readonly req: BackendRequest,
-  ) {}
+  ) {
+    this.profilePrefix =
+      opts.profile && req.outputDir
+        ? join(req.outputDir, 'profile', `instance-${req.instanceIndex}-rep${req.repetition ?? 1}`)
+        : null;
+  }
 
   sessionOptions(
     level: OnnxRuntimeOptions['graph_optimization_level'] = this.opts.graph_optimization_level,
@@ -72,6 +84,7 @@ export class OnnxRuntimeBackend implements Backend {
       enableCpuMemArena: this.opts.enable_cpu_mem_arena,
       enableMemPattern: this.opts.enable_mem_pattern,
       ...(saveTo ? { optimizedModelFilePath: saveTo } : {}),
+      ...(this.profilePrefix ? { enableProfiling: true, profileFilePrefix: this.profilePrefix } : {}),
       ...(Object.keys(extra).length > 0 ? { extra } : {}),
     };
   }
@@ -81,6 +94,7 @@ export class OnnxRuntimeBackend implements Backend {
     if (this.opts.save_optimized_model && this.req.outputDir) {
       this.optimizedModelPath = join(this.req.outputDir, `optimized-${this.req.instanceIndex ?? 0}.onnx`);
     }
+    if (this.profilePrefix) mkdirSync(dirname(this.profilePrefix), { recursive: true });
     const t1 = performance.now();
     try {
       this.session = await this.createSession();
@@ -172,6 +186,28 @@ export class OnnxRuntimeBackend implements Backend {
 
   async run(inputs: PreparedInputs): Promise<void> {
     await this.session!.run((inputs as OrtInputs).feeds);
+    // The profiler records from the session's start: ended after the timed calls it is to keep.
+    if (
+      this.profilePrefix &&
+      !this.profileEnded &&
+      ++this.calls >= (this.req.untimedCalls ?? 0) + (this.opts.profile_calls ?? 100)
+    )
+      this.endProfiler();
+  }
+
+  private endProfiler(): void {
+    this.profileEnded = true;
+    this.session?.endProfiling();
+  }
+
+  profile(): ProfileSummary | null {
+    if (!this.profilePrefix) return null;
+    if (!this.profileEnded) this.endProfiler();
+    const file = traceFile(this.profilePrefix);
+    // The trace named relative to the run folder, which may move (results from another machine).
+    return file === null
+      ? null
+      : { ...summarizeTrace(file, this.req.untimedCalls ?? 0), file: relative(this.req.outputDir!, file) };
   }
 
   describe(): Record<string, unknown> {

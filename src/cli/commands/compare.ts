@@ -63,6 +63,7 @@ Flags:
   --by machine|hostname      one result set (a sweep gathered from several machines, docs/fleets.md):
                              its runs split by the CPU model (machine) or host that measured them,
                              the first against each other
+  --allow-profiled           compare a profiled set (backend.profile=true) with an unprofiled one anyway
   --alpha X                  significance level (default 0.05)
   --resamples N              bootstrap resamples of the within-run spread (default 2000)
   --seed N                   bootstrap seed (default 1)
@@ -78,6 +79,7 @@ interface Flags {
   /** null with --by (one result set, split by machine). */
   readonly b: string | null;
   readonly by: keyof typeof BY_KEYS | null;
+  readonly allowProfiled: boolean;
   readonly format: CompareFormat;
   readonly threshold: number | null;
   readonly ignore: string[];
@@ -100,6 +102,7 @@ async function parseFlags(argv: readonly string[]): Promise<Flags | 'help'> {
     .option('noise-floor', { type: 'string' })
     .option('adjust', { type: 'string' })
     .option('by', { type: 'string' })
+    .option('allow-profiled', { type: 'boolean', default: false })
     .option('help', { alias: 'h', type: 'boolean', default: false })
     .parseAsync();
   if (parsed.help) return 'help';
@@ -145,6 +148,7 @@ async function parseFlags(argv: readonly string[]): Promise<Flags | 'help'> {
     a: positional[0]!,
     b: positional[1] ?? null,
     by: by as keyof typeof BY_KEYS | null,
+    allowProfiled: parsed['allow-profiled'],
     format: format as CompareFormat,
     threshold,
     ignore: parsed.ignore
@@ -214,7 +218,15 @@ function compareByMachine(flags: Flags, by: keyof typeof BY_KEYS): number {
   return code;
 }
 
+/** Runs with ONNX Runtime's profiler on (backend.profile=true): its overhead is in their figures. */
+const profiled = (s: ResultSet): boolean =>
+  s.rows.some((r) => r.config['backend.profile'] === true || r.config['backend.profile'] === 'true');
+
 function compareOne(a: ResultSet, b: ResultSet, flags: Flags): number {
+  if (!flags.allowProfiled && profiled(a) !== profiled(b))
+    throw new ReportInputError(
+      `${displayPath((profiled(a) ? a : b).path)} was measured with backend.profile=true and ${displayPath((profiled(a) ? b : a).path)} without: the profiler's overhead would read as a regression. Compare profiled with profiled, or pass --allow-profiled`,
+    );
   {
     const cmp = compareSets(a, b, {
       ignore: flags.ignore,

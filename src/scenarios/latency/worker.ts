@@ -10,6 +10,7 @@ import { summarize } from '../../stats/summary.js';
 import { currentAffinity } from '../../topology/detect.js';
 import { mappedAllocator } from '../../launcher/malloc.js';
 import type { InstanceResult } from '../types.js';
+import type { ProfileSummary } from '../../backends/types.js';
 import { measureLatency } from './measure.js';
 import { instanceBackend, instancePeakRssMb } from '../backend.js';
 
@@ -59,6 +60,7 @@ export async function latencyWorker(init: InitMessage, port: WorkerPort): Promis
       forwards_per_s: m.forwards_per_s,
       peak_rss_mb: await instancePeakRssMb(backend),
       allocator: mappedAllocator(),
+      ...profileOf(backend),
       latencies_ms: m.latencies_ms,
       interference: m.interference,
     };
@@ -67,4 +69,10 @@ export async function latencyWorker(init: InitMessage, port: WorkerPort): Promis
   } finally {
     await backend.dispose();
   }
+}
+
+/** The instance's operator profile where backend.profile=true (the profiler ends here). */
+function profileOf(backend: { profile?(): ProfileSummary | null }): { profile?: ProfileSummary } {
+  const profile = backend.profile?.() ?? null;
+  return profile ? { profile } : {};
 }
