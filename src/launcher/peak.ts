@@ -58,6 +58,8 @@ export function peakKey(p: PeakPlacement, opts: PeakOptions = {}): PeakKey {
     env: {
       GLIBC_TUNABLES: p.env.GLIBC_TUNABLES ?? process.env.GLIBC_TUNABLES ?? null,
       OMP_NUM_THREADS: String(p.instance.threads),
+      // launcher.malloc: the probe child runs with the instances' allocator too.
+      LD_PRELOAD: p.env.LD_PRELOAD ?? process.env.LD_PRELOAD ?? null,
     },
     probe_ms: probeMsFrom(settings),
   };

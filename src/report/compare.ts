@@ -82,8 +82,8 @@ export const DEFAULT_IGNORED_KEYS: readonly string[] = [
   'backend.python',
   'backend.save_optimized_model',
   'backend.cache_optimized_graph',
-  // Whether ORT's profiler was on: bench compare refuses to mix the two unless told (--allow-profiled).
-  'backend.profile',
+  // How many calls ORT's profiler kept (whether it was on, backend.profile, is matched: a profiled
+  // row meets only a profiled one, unless --allow-profiled).
   'backend.profile_calls',
   'tune',
   'hydra',

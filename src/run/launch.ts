@@ -100,6 +100,10 @@ export async function prepareLaunch(
   cfg: RunConfig,
   opts: { forRun: boolean } = { forRun: true },
 ): Promise<PreparedLaunch> {
+  if ((cfg.backend as { profile?: boolean }).profile === true && cfg.scenario.name === 'dispatch')
+    throw new PlanError(
+      'backend.profile=true profiles the timed calls of the latency scenario; scenario=dispatch times requests of many lengths, which it does not: use scenario=latency (one sequence_length per run), or remove backend.profile',
+    );
   // The backend's runtime and a model file the user names are checked before a run directory exists.
   const pre = opts.forRun ? await preflightBackend(cfg) : { runtime: null, childEnv: {}, warnings: [] };
   if ('arch' in pre && pre.arch) checkPositions(cfg, pre.arch, cfg.model.name);

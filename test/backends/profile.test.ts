@@ -76,4 +76,41 @@ describe('a profiled run', () => {
     expect(cmp.stderr).toContain('was measured with backend.profile=true');
     expect(bench(['compare', 'plain', 'prof', '--allow-profiled'], { cwd }).code).toBe(0);
   });
+
+  it('is refused for a dispatch run, before any folder, naming the way', () => {
+    const r = bench(['model=bert-tiny', 'backend.profile=true', 'scenario=dispatch', 'benchmark_duration=0.2']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('backend.profile=true profiles the timed calls of the latency scenario');
+    expect(r.stderr).toContain('use scenario=latency');
+    expect(existsSync(join(r.cwd, 'outputs'))).toBe(false);
+  });
+
+  it('several instances and repetitions: a trace and a profile each; more calls asked than timed is fine', () => {
+    const cwd = freshDir();
+    const r = bench(
+      [
+        'model=bert-tiny',
+        'sequence_length=16',
+        'benchmark_duration=0.2',
+        'warmup_runs=1',
+        'launcher.num_instances=2',
+        'repetitions=2',
+        'backend.profile=true',
+        'backend.profile_calls=100000',
+        'hydra.run.dir=multi',
+      ],
+      { cwd },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(readFileSync(join(cwd, 'multi', 'results.json'), 'utf8')) as {
+      instances: { index: number; repetition: number; iterations: number; profile: ProfileSummary }[];
+    };
+    expect(result.instances).toHaveLength(4);
+    for (const i of result.instances) {
+      // Every timed call (fewer than asked for): the profiler ended when the instance reported.
+      expect(i.profile.calls).toBe(i.iterations);
+      expect(i.profile.file).toMatch(new RegExp(`^profile/instance-${i.index}-rep${i.repetition}_`));
+      expect(existsSync(join(cwd, 'multi', i.profile.file))).toBe(true);
+    }
+  });
 });

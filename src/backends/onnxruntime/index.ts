@@ -17,7 +17,15 @@ import { buildFeeds, type Feed, type InputSpec } from '../../models/inputs.js';
 import { describeInputs, describeModel } from '../describe.js';
 import { ModelError } from '../../models/errors.js';
 import type { ResolvedModel } from '../../models/resolve.js';
-import type { Backend, BackendRequest, InputShape, LoadTimings, PreparedInputs, ProfileSummary } from '../types.js';
+import type {
+  Backend,
+  BackendRequest,
+  ForwardTiming,
+  InputShape,
+  LoadTimings,
+  PreparedInputs,
+  ProfileSummary,
+} from '../types.js';
 
 /** Feeds of one shape, as ORT tensors, and what they hold (for describe()). */
 interface OrtInputs extends PreparedInputs {
@@ -184,15 +192,18 @@ export class OnnxRuntimeBackend implements Backend {
     }
   }
 
-  async run(inputs: PreparedInputs): Promise<void> {
+  async run(inputs: PreparedInputs): Promise<ForwardTiming | void> {
+    if (!this.profilePrefix || this.profileEnded) {
+      await this.session!.run((inputs as OrtInputs).feeds);
+      return;
+    }
+    // Profiling: the forward is timed alone, so that ending the profiler (ORT writes the trace
+    // then) after the last call it keeps is not part of that call's latency.
+    const t0 = process.hrtime.bigint();
     await this.session!.run((inputs as OrtInputs).feeds);
-    // The profiler records from the session's start: ended after the timed calls it is to keep.
-    if (
-      this.profilePrefix &&
-      !this.profileEnded &&
-      ++this.calls >= (this.req.untimedCalls ?? 0) + (this.opts.profile_calls ?? 100)
-    )
-      this.endProfiler();
+    const runtimeMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (++this.calls >= (this.req.untimedCalls ?? 0) + (this.opts.profile_calls ?? 100)) this.endProfiler();
+    return { runtimeMs };
   }
 
   private endProfiler(): void {

@@ -229,7 +229,7 @@ function compareOne(a: ResultSet, b: ResultSet, flags: Flags): number {
     );
   {
     const cmp = compareSets(a, b, {
-      ignore: flags.ignore,
+      ignore: flags.allowProfiled ? [...flags.ignore, 'backend.profile'] : flags.ignore,
       alpha: flags.alpha,
       resamples: flags.resamples,
       seed: flags.seed,
