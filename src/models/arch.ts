@@ -48,17 +48,19 @@ export function headSize(arch: ModelArchitecture): number {
   return arch.hidden_size / arch.num_attention_heads;
 }
 
+/** The sizes an architecture must give, each a positive integer. */
+export const SIZE_FIELDS = [
+  'vocab_size',
+  'hidden_size',
+  'num_hidden_layers',
+  'num_attention_heads',
+  'intermediate_size',
+  'max_position_embeddings',
+] as const;
+
 /** Throws on shapes the synthesizer and the fused ONNX Runtime kernels cannot represent. */
 export function validateArchitecture(arch: ModelArchitecture): void {
-  const positiveInts: (keyof ModelArchitecture)[] = [
-    'vocab_size',
-    'hidden_size',
-    'num_hidden_layers',
-    'num_attention_heads',
-    'intermediate_size',
-    'max_position_embeddings',
-  ];
-  for (const key of positiveInts) {
+  for (const key of SIZE_FIELDS) {
     const value = arch[key];
     if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
       throw new RangeError(`${key} must be a positive integer, got ${String(value)}`);

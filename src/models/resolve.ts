@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import type { ModelConfig } from '../config/schema.js';
 import { writeFileAtomicWith } from '../util/atomic.js';
 import { fileSafeName, joinInside } from '../util/paths.js';
-import { architectureOf, FLOP_FIELDS, type KnownArchitecture, type ModelArchitecture } from './arch.js';
+import { architectureOf, FLOP_FIELDS, SIZE_FIELDS, type KnownArchitecture, type ModelArchitecture } from './arch.js';
 import { cacheRoot } from './cache.js';
 import { ModelError } from './errors.js';
 import { describeInput, FEEDABLE, unfeedableInput } from './inputs.js';
@@ -331,16 +331,7 @@ async function synthesizeFromHubConfig(
   hub: NonNullable<ResolvedModel['hub']>,
 ): Promise<ResolvedModel> {
   const fromConfig = architectureFromHfConfig(readJson(configFile));
-  const required = [
-    'model_type',
-    'vocab_size',
-    'hidden_size',
-    'num_hidden_layers',
-    'num_attention_heads',
-    'intermediate_size',
-    'max_position_embeddings',
-    'hidden_act',
-  ] as const;
+  const required = ['model_type', ...SIZE_FIELDS, 'hidden_act'] as const;
   const missing = required.filter((k) => fromConfig[k] === null);
   if (missing.length > 0)
     throw new ModelError(

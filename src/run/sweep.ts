@@ -23,6 +23,7 @@ import { resolveKey } from '../config/interpolate.js';
 import { composeJob, openRepository, resolveContext, resolveTask, type ConfigSource } from '../config/load.js';
 import { isUserError } from '../util/errors.js';
 import { joinInside } from '../util/paths.js';
+import { WriteGuard } from '../util/write-guard.js';
 import type { ConfigRepository } from '../config/repository.js';
 import type { MachineContext } from '../config/grammar.js';
 import { expandSweep, needsMachine, sweeperParams, type SweepJob } from '../config/sweep.js';
@@ -329,15 +330,8 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   };
   // A sweep file that cannot be written (a full disk) does not stop the sweep: the jobs' own files
   // (or, where those failed too, their results printed by the CLI) keep the measurements.
-  const writeErrors = new Map<string, string>();
-  const sweepWrite = (what: string, write: () => void): void => {
-    try {
-      write();
-      writeErrors.delete(what);
-    } catch (err) {
-      writeErrors.set(what, `${what}: ${(err as Error).message}`);
-    }
-  };
+  const writes = new WriteGuard();
+  const sweepWrite = (what: string, write: () => void): void => writes.run(what, write);
   // Round r runs every unfinished job's next repetition; a job is opened in its first round.
   for (let round = 1; slots.some((s) => s.outcome === null) && !req.signal?.aborted; round++) {
     for (const slot of slots) {
@@ -396,9 +390,9 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
     sweepWrite('summary.csv', () => writeSweepSummary(dir, rows));
     const all = bestSetups(rows.map((r) => ({ job: r.job, overrides: r.overrides, result: r.result! })));
     sweepWrite('best_setups.csv', () => writeBestSetups(dir, all));
-    return { dir, outcomes, rows, best: all, writeErrors: [...writeErrors.values()] };
+    return { dir, outcomes, rows, best: all, writeErrors: writes.errors() };
   }
-  return { dir, outcomes, rows, best, writeErrors: [...writeErrors.values()] };
+  return { dir, outcomes, rows, best, writeErrors: writes.errors() };
 }
 
 /** `repetitions` of the master config (1 when absent or not a number, e.g. swept). */
@@ -487,17 +481,9 @@ export async function gatherSweep(dir: string): Promise<GatherOutcome> {
       result: r.result!,
     })),
   );
-  const writeErrors: string[] = [];
-  for (const [what, write] of [
-    ['summary.csv', () => writeSweepSummary(dir, rows)],
-    ['best_setups.csv', () => writeBestSetups(dir, best)],
-  ] as const) {
-    try {
-      write();
-    } catch (err) {
-      writeErrors.push(`${what}: ${(err as Error).message}`);
-    }
-  }
+  const writes = new WriteGuard();
+  writes.run('summary.csv', () => writeSweepSummary(dir, rows));
+  writes.run('best_setups.csv', () => writeBestSetups(dir, best));
   const machines = new Map<string, { hostname: string; cpu_model: string; jobs: number }>();
   for (const r of rows) {
     const env = (r.result?.environment ?? {}) as { hostname?: string; cpu_model?: string };
@@ -516,6 +502,6 @@ export async function gatherSweep(dir: string): Promise<GatherOutcome> {
     stray,
     machines: [...machines.values()],
     best,
-    writeErrors,
+    writeErrors: writes.errors(),
   };
 }

@@ -24,6 +24,7 @@ import { topologyFor } from '../run/launch.js';
 import type { JobLoopRequest } from '../run/sweep.js';
 import { PlanError } from '../launcher/plan.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { WriteGuard } from '../util/write-guard.js';
 import { benchVersion } from '../util/versions.js';
 import { claimSweepDir, namedAfterTime } from '../results/rundir.js';
 import type { RunResult } from '../results/types.js';
@@ -218,15 +219,8 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
 
   // A tune file that cannot be written (a full disk) does not stop the tune: the trials' own
   // folders keep their measurements, and the outcome goes to the caller, which prints it.
-  const writeErrors = new Map<string, string>();
-  const guarded = (what: string, write: () => void): void => {
-    try {
-      write();
-      writeErrors.delete(what);
-    } catch (err) {
-      writeErrors.set(what, `${what}: ${(err as Error).message}`);
-    }
-  };
+  const writes = new WriteGuard();
+  const guarded = (what: string, write: () => void): void => writes.run(what, write);
   const save = (status: TuneOutcome['status'] | 'running', extra: Partial<TuneOutcome> = {}): void => {
     guarded('summary.csv', () => writeSweepSummary(dir, rows));
     guarded(TUNE_JSON, () =>
@@ -445,7 +439,7 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
     elapsed_s: outcome.elapsed_s,
     trials_wall_s: outcome.trials_wall_s,
   });
-  return { ...outcome, write_errors: [...writeErrors.values()] };
+  return { ...outcome, write_errors: writes.errors() };
 }
 
 /** Repetitions of each finalist in the last rung (tune.final_repetitions, default 3). */
