@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseShard, shardJobs } from '../../src/run/gather.js';
 import { bench, freshDir } from '../helpers.js';
+import type { Row } from './rows.js';
 
 const FAST = [
   'backend=mock',
@@ -18,14 +19,6 @@ const FAST = [
 const SWEEP = ['-m', ...FAST, 'batch_size=1,2,4', 'sequence_length=16,32'];
 // Outside a Slurm array or an Indexed Job, whatever the machine running the tests is.
 const ENV = { SLURM_ARRAY_TASK_ID: undefined, SLURM_ARRAY_TASK_COUNT: undefined, JOB_COMPLETION_INDEX: undefined };
-
-interface Row {
-  job: number;
-  row: string;
-  status: string;
-  shard: string;
-  hostname: string;
-}
 
 describe('shards', () => {
   it('I/N takes every N-th job; the environment of a Slurm array task or an Indexed Job gives the index', () => {

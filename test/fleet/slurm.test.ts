@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bench, freshDir } from '../helpers.js';
+import type { Row } from './rows.js';
 import { startCluster } from './slurm-cluster.js';
 
 const cluster = startCluster();
@@ -30,14 +31,6 @@ const SWEEP = [
   'hydra.launcher.tasks=2',
   'hydra.launcher.time_min=5',
 ];
-
-interface Row {
-  job: number;
-  row: string;
-  status: string;
-  shard: string;
-  hostname: string;
-}
 
 describe('--dry-run (no Slurm needed)', () => {
   it('prints the sbatch command and the task script, and makes nothing', () => {
