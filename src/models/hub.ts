@@ -184,9 +184,9 @@ async function fetchRevision(
   const files: Record<string, string | null> = {};
   const verified: HubDownload['verified'] = {};
   for (const f of opts.files) {
+    // The hub's listing says whether the file exists and what it must hash to.
     const expected = await expectedOf(id, f.path, commit, o);
-    let file = expected === null ? null : await fetchOne(id, f.path, commit, o);
-    if (file === null) {
+    if (expected === null) {
       if (!f.optional)
         throw new ModelError(
           `model.id=${id}: the repository has no ${f.path} at revision ${opts.revision} (commit ${commit.slice(0, 12)})`,
@@ -195,12 +195,13 @@ async function fetchRevision(
       files[f.path] = null;
       continue;
     }
+    let file = await fetchOne(id, f.path, commit, o);
     let check = verifyBlob(file, opts.env, expected);
     if (!check.ok) {
       // A damaged copy in the cache (or a download cut short): fetched once more, from scratch.
       rmSync(check.blob, { force: true });
       rmSync(file, { force: true });
-      file = (await fetchOne(id, f.path, commit, o))!;
+      file = await fetchOne(id, f.path, commit, o);
       check = verifyBlob(file, opts.env, expected);
       if (!check.ok)
         throw new ModelError(
@@ -271,8 +272,9 @@ function verifyBlob(file: string, env: NodeJS.ProcessEnv, expected: Expected | n
   const marker = join(cacheRoot(env), 'hub-verified', createHash('sha1').update(blob).digest('hex'));
   const stamp = (kind: CheckKind): string => JSON.stringify({ kind, size: st.size, mtimeMs: st.mtimeMs });
   try {
-    const seen = JSON.parse(readFileSync(marker, 'utf8')) as { kind: CheckKind };
-    if (readFileSync(marker, 'utf8') === stamp(seen.kind) && (expected === null || expected.kind === seen.kind))
+    const text = readFileSync(marker, 'utf8');
+    const seen = JSON.parse(text) as { kind: CheckKind };
+    if (text === stamp(seen.kind) && (expected === null || expected.kind === seen.kind))
       return { ok: true, kind: seen.kind };
   } catch {
     // Not checked before (or the marker is unreadable): checked now.
@@ -336,29 +338,23 @@ async function expectedOf(
   return { kind: 'git-sha1', hash: info.oid, size: info.size };
 }
 
-/** One file of a commit into the cache; null when the repository does not have it. */
+/** One file of a commit (the hub listed it) into the cache. */
 async function fetchOne(
   id: string,
   path: string,
   commit: string,
   o: { cacheDir: string; hubUrl: string; accessToken: string | undefined; presets: readonly string[] },
-): Promise<string | null> {
-  try {
-    return await hubCall(id, commit, o, () =>
-      downloadFileToCacheDir({
-        repo: { type: 'model', name: id },
-        path,
-        revision: commit,
-        hubUrl: o.hubUrl,
-        cacheDir: o.cacheDir,
-        ...(o.accessToken ? { accessToken: o.accessToken } : {}),
-      }),
-    );
-  } catch (err) {
-    // The paths-info call lists only the files that exist.
-    if (err instanceof ModelError && /cannot get path info/.test(err.message)) return null;
-    throw err;
-  }
+): Promise<string> {
+  return hubCall(id, commit, o, () =>
+    downloadFileToCacheDir({
+      repo: { type: 'model', name: id },
+      path,
+      revision: commit,
+      hubUrl: o.hubUrl,
+      cacheDir: o.cacheDir,
+      ...(o.accessToken ? { accessToken: o.accessToken } : {}),
+    }),
+  );
 }
 
 /** A hub call, its failures said in bench's words (an unreachable hub names the offline way). */

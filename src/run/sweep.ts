@@ -36,7 +36,7 @@ import { benchVersion } from '../util/versions.js';
 import { claimSweepDir, namedAfterTime } from '../results/rundir.js';
 import { RESULTS_JSON, writeBestSetups, writeSweepSummary, type SummaryRow } from '../results/write.js';
 import { openJob, type Job, type JobEvent, type JobOutcome } from './job.js';
-import { findJobResults, shardJobs, summaryRowsFrom } from './gather.js';
+import { findJobResults, shardJobs, summaryRowsFrom, type FoundJobs } from './gather.js';
 import type { Shard } from '../results/types.js';
 
 export type SweepEvent =
@@ -81,23 +81,16 @@ interface EarlierJob {
 }
 
 /**
- * The jobs an earlier run of this sweep left: from its summary (each row names its directory), and
- * from the job folders themselves (another shard's jobs, a summary that could not be written).
+ * The jobs an earlier run of this sweep left: the results found in its job folders (another
+ * shard's jobs too), and, for a job whose folder holds no results, the folder its summary row
+ * names (the job runs again there).
  */
-function earlierJobs(sweepDir: string, all: readonly SweepJob[]): Map<number, EarlierJob> {
-  const jobs = new Map<number, EarlierJob>();
+function earlierJobs(sweepDir: string, found: FoundJobs['found']): Map<number, EarlierJob> {
+  const jobs = new Map<number, EarlierJob>([...found].map(([num, f]) => [num, f[0]!]));
   const summary = join(sweepDir, 'summary.json');
   if (existsSync(summary)) {
-    for (const row of JSON.parse(readFileSync(summary, 'utf8')) as { job: number; dir: string }[]) {
-      const dir = join(sweepDir, row.dir);
-      const file = join(dir, RESULTS_JSON);
-      const result = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RunResult) : null;
-      jobs.set(row.job, { dir, result });
-    }
-  }
-  for (const [num, found] of findJobResults(sweepDir, all).found) {
-    const known = jobs.get(num);
-    if (!known?.result) jobs.set(num, found[0]!);
+    for (const row of JSON.parse(readFileSync(summary, 'utf8')) as { job: number; dir: string }[])
+      if (!jobs.has(row.job)) jobs.set(row.job, { dir: join(sweepDir, row.dir), result: null });
   }
   return jobs;
 }
@@ -299,14 +292,14 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   const claim = (): string => claimSweepFolder(master.config);
   const dir = req.resumeDir ?? (shard ? joinOrClaim(master.config, req.overrides, req.source, claim) : claim());
   // A shard resumes what it finds there: the shared folder is the record of every shard's jobs.
-  const earlier = req.resumeDir || shard ? earlierJobs(dir, jobs) : new Map<number, EarlierJob>();
+  // What the folder holds already (a resumed sweep, a shard joining): read once.
+  const found = req.resumeDir || shard ? findJobResults(dir, jobs).found : new Map<number, never[]>();
+  const earlier = earlierJobs(dir, found);
   const mine = shardJobs(jobs, shard);
   req.onEvent?.({ type: 'sweep-start', dir, jobs: mine, repetitions: masterRepetitions(master.config) });
 
   // A shard's summary holds the other shards' jobs as the folder had them when it started.
-  const others = shard
-    ? summaryRowsFrom(dir, jobs, findJobResults(dir, jobs).found).filter((r) => !mine.some((j) => j.num === r.job))
-    : [];
+  const others = shard ? summaryRowsFrom(dir, jobs, found).filter((r) => !mine.some((j) => j.num === r.job)) : [];
   const slots = mine.map((job) => ({
     job,
     handle: null as Job | null,
@@ -321,7 +314,7 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
     error: string | null,
   ): void => {
     slot.row = { job: slot.job.num, status, dir: relative(dir, jobDir), overrides: slot.job.overrides, result, error };
-    sweepWrite('summary.csv', () =>
+    writes.run('summary.csv', () =>
       writeSweepSummary(
         dir,
         [...others, ...slots.flatMap((s) => (s.row ? [s.row] : []))].sort((a, b) => a.job - b.job),
@@ -331,7 +324,6 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   // A sweep file that cannot be written (a full disk) does not stop the sweep: the jobs' own files
   // (or, where those failed too, their results printed by the CLI) keep the measurements.
   const writes = new WriteGuard();
-  const sweepWrite = (what: string, write: () => void): void => writes.run(what, write);
   // Round r runs every unfinished job's next repetition; a job is opened in its first round.
   for (let round = 1; slots.some((s) => s.outcome === null) && !req.signal?.aborted; round++) {
     for (const slot of slots) {
@@ -380,16 +372,16 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
   }
   const outcomes = slots.flatMap((s) => (s.outcome ? [s.outcome] : []));
   const best = bestSetups(outcomes);
-  sweepWrite('best_setups.csv', () => writeBestSetups(dir, best));
+  writes.run('best_setups.csv', () => writeBestSetups(dir, best));
   req.onEvent?.({ type: 'sweep-end', dir, outcomes, best });
   let rows = slots.flatMap((s) => (s.row ? [s.row] : []));
   if (shard) {
     // A shard ends by writing the summary and best setups of every job the folder holds by then
     // (bench gather DIR rebuilds them at any time, once every shard has ended).
     rows = summaryRowsFrom(dir, jobs, findJobResults(dir, jobs).found);
-    sweepWrite('summary.csv', () => writeSweepSummary(dir, rows));
+    writes.run('summary.csv', () => writeSweepSummary(dir, rows));
     const all = bestSetups(rows.map((r) => ({ job: r.job, overrides: r.overrides, result: r.result! })));
-    sweepWrite('best_setups.csv', () => writeBestSetups(dir, all));
+    writes.run('best_setups.csv', () => writeBestSetups(dir, all));
     return { dir, outcomes, rows, best: all, writeErrors: writes.errors() };
   }
   return { dir, outcomes, rows, best, writeErrors: writes.errors() };

@@ -220,10 +220,9 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
   // A tune file that cannot be written (a full disk) does not stop the tune: the trials' own
   // folders keep their measurements, and the outcome goes to the caller, which prints it.
   const writes = new WriteGuard();
-  const guarded = (what: string, write: () => void): void => writes.run(what, write);
   const save = (status: TuneOutcome['status'] | 'running', extra: Partial<TuneOutcome> = {}): void => {
-    guarded('summary.csv', () => writeSweepSummary(dir, rows));
-    guarded(TUNE_JSON, () =>
+    writes.run('summary.csv', () => writeSweepSummary(dir, rows));
+    writes.run(TUNE_JSON, () =>
       writeFileAtomic(
         join(dir, TUNE_JSON),
         `${JSON.stringify({ status, bench_version: benchVersion(), dir, tune, space, rungs, trials, ...extra }, null, 1)}\n`,
@@ -416,18 +415,18 @@ export async function runTune(req: TuneRequest): Promise<TuneOutcome> {
     elapsed_s: (Date.now() - started) / 1000,
     trials_wall_s: trials.filter((t) => !earlierKept(t, earlier)).reduce((s, t) => s + t.wall_s, 0),
   };
-  guarded('tune.csv', () =>
+  writes.run('tune.csv', () =>
     writeFileAtomic(join(dir, 'tune.csv'), toCsv(ranking.map((r) => rankRecord(r, tune.latency_stat)))),
   );
   if (winnerRow) {
-    guarded('winner.yaml', () => {
+    writes.run('winner.yaml', () => {
       const config = readFileSync(join(bestTrial.get(winnerRow.candidate)!.dir, '.hydra', 'config.yaml'), 'utf8');
       writeFileAtomic(
         join(dir, 'winner.yaml'),
         `# bench tune winner (${tune.objective}): ${winnerRow.label}\n# Run it again with: bench -cp ${dir} -cn winner\n${config}`,
       );
     });
-    guarded('winner-plan.json', () =>
+    writes.run('winner-plan.json', () =>
       writeFileAtomic(join(dir, 'winner-plan.json'), `${JSON.stringify(winnerResult!.plan, null, 1)}\n`),
     );
   }
