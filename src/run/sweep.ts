@@ -34,7 +34,7 @@ import { prepareLaunch, topologyFor } from './launch.js';
 import { toYaml } from '../config/yaml.js';
 import { benchVersion } from '../util/versions.js';
 import { claimSweepDir, namedAfterTime } from '../results/rundir.js';
-import { RESULTS_JSON, writeBestSetups, writeSweepSummary, type SummaryRow } from '../results/write.js';
+import { writeBestSetups, writeSweepSummary, type SummaryRow } from '../results/write.js';
 import { openJob, type Job, type JobEvent, type JobOutcome } from './job.js';
 import { findJobResults, shardJobs, summaryRowsFrom, type FoundJobs } from './gather.js';
 import type { Shard } from '../results/types.js';
