@@ -21,6 +21,8 @@ export interface InputShape {
   readonly paddedTokens?: number;
   /** Seeds the token ids. */
   readonly seed: number;
+  /** Real text (inputs.text): the rows' ids and mask, fed instead of seeded ids (models/inputs.ts). */
+  readonly tokens?: { readonly ids: readonly number[]; readonly mask: readonly number[] };
 }
 
 /** Inputs a backend prepared for one shape; only that backend reads what else they hold. */

@@ -8,7 +8,13 @@ import { varyingColumns, type BestSetup } from '../results/best.js';
 import { layoutOf, repetitionsOf } from '../results/repetitions.js';
 import type { Aggregate, RepetitionResult, RunResult } from '../results/types.js';
 import type { SpreadInterval } from '../stats/repetitions.js';
-import type { ClassStats, DispatchReport, Gain, SetupReport } from '../scenarios/dispatch/index.js';
+import {
+  describeLengths,
+  type ClassStats,
+  type DispatchReport,
+  type Gain,
+  type SetupReport,
+} from '../scenarios/dispatch/index.js';
 import type { Interval } from '../stats/bootstrap.js';
 import { disturbedInstances } from '../stats/interference.js';
 import { isSupported, minSamplesFor, type LatencySummary, type PercentileName } from '../stats/summary.js';
@@ -194,6 +200,7 @@ export function renderRun(outcome: JobOutcome): string {
   }
   lines.push(`bench: ${describeRun(r)}`);
   for (const w of r.warnings) lines.push(`  warning   ${w}`);
+  lines.push(...inputsLines(r));
   const plan = r.plan as { binding?: string } | null;
   const a = r.aggregate;
   if ((r.repetition_summary?.planned ?? 1) > 1) {
@@ -233,6 +240,26 @@ export function renderRun(outcome: JobOutcome): string {
   lines.push(...profileLines(r));
   lines.push(`  results   ${displayPath(outcome.dir)}/results.json (and results.csv)`);
   return lines.join('\n');
+}
+
+/** inputs.text: the texts, the tokenizer, and how much of what was fed is text rather than padding. */
+export function inputsLines(r: RunResult): string[] {
+  const i = r.inputs;
+  if (!i) return [];
+  const t = i.tokenizer;
+  const lines = [
+    `  inputs    ${displayPath(i.file)}: ${i.texts}${i.more_in_file ? ' (first)' : ''} texts, ${i.tokens.min}-${i.tokens.max} tokens (median ${i.tokens.median}) · ${t.model} tokenizer: ${t.source === 'bundled' ? t.file : `${t.source} ${displayPath(t.file)}`}`,
+  ];
+  const b = i.batches ?? [];
+  if (b.length > 0) {
+    const real = b.reduce((s, x) => s + x.real_tokens, 0);
+    const all = real + b.reduce((s, x) => s + x.padded_tokens, 0);
+    const cut = b.reduce((s, x) => s + x.truncated_texts, 0);
+    lines.push(
+      `            fed ${b.reduce((s, x) => s + x.texts, 0)} texts: ${real} of ${all} tokens are text (${((100 * real) / all).toFixed(0)}%), the rest padding (${t.padding_side}); ${cut} truncated to ${b[0]!.sequence_length} tokens`,
+    );
+  }
+  return lines;
 }
 
 /**
@@ -527,21 +554,8 @@ export function renderDispatchRun(outcome: JobOutcome, d: DispatchReport): strin
   const cfg = r.config as { model?: { name?: string } } | null;
   const backend = r.backend as { name?: string; version?: string; mode?: string; grad?: string } | null;
   const w = d.workload;
-  const lengths = w.lengths as {
-    distribution?: string;
-    mix?: [number, number][];
-    lognormal?: Record<string, number>;
-    file?: string;
-    mean_tokens?: number;
-  };
-  let shape = lengths.distribution ?? '';
-  if (lengths.mix) {
-    const total = lengths.mix.reduce((sum, [, x]) => sum + x, 0);
-    shape = `mix ${lengths.mix.map(([l, x]) => `${l}:${Math.round((100 * x) / total)}%`).join(' ')}`;
-  } else if (lengths.lognormal) {
-    const ln = lengths.lognormal;
-    shape = `lognormal median ${ln.median} sigma ${ln.sigma} in [${ln.min}, ${ln.max}]`;
-  } else if (lengths.file) shape = `file ${lengths.file}`;
+  const lengths = w.lengths as { mean_tokens?: number };
+  const shape = describeLengths(w.lengths);
   const arrivals =
     w.mode === 'open'
       ? `open loop, Poisson ${fmt(w.offered_rate_per_s ?? NaN, 1)}/s (achieved ${fmt(d.dispatched.achieved_arrival_rate_per_s, 1)}/s)`

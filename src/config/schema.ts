@@ -203,6 +203,18 @@ const TopologySchema = z.strictObject({
   file: nullable(text),
 });
 
+/** Real text instead of seeded random token ids (src/inputs/). */
+const InputsSchema = z.strictObject({
+  /** A file of texts: .txt (one per line), .jsonl (one object per line) or .parquet; null: random ids. */
+  text: nullable(text),
+  /** The field of a .jsonl or .parquet file that holds the text. */
+  column: text,
+  /** A tokenizer.json, a folder holding one (or a vocab.txt), or a vocab.txt; null: the model's own. */
+  tokenizer: nullable(text),
+  /** The first this many texts of the file are read. */
+  max_texts: positiveInt,
+});
+
 const LatencyScenarioSchema = z.strictObject({
   name: z.literal('latency'),
   /** The timed loop runs until both `benchmark_duration` and this many calls are reached. */
@@ -263,7 +275,7 @@ const DispatchScenarioSchema = z
       clients: positiveInt,
     }),
     lengths: z.strictObject({
-      distribution: oneOf(['mix', 'lognormal', 'file'] as const),
+      distribution: oneOf(['mix', 'lognormal', 'file', 'dataset'] as const),
       mix: lengthMix,
       lognormal: z.strictObject({
         median: positiveNumber,
@@ -392,6 +404,8 @@ export const RunConfigSchema = z
     launcher: LauncherSchema,
     scenario: ScenarioSchema,
     topology: TopologySchema,
+    /** Optional so that users' primary configs need not carry it (absent: random ids). */
+    inputs: InputsSchema.optional(),
     batch_size: positiveInt,
     sequence_length: positiveInt,
     warmup_runs: nonNegativeInt,
@@ -420,6 +434,30 @@ export const RunConfigSchema = z
         code: 'custom',
         path: ['model', 'path'],
         message: 'required with model.source=file: an .onnx file or a Hugging Face folder',
+      });
+    }
+    const textFile = cfg.inputs?.text ?? null;
+    const s = cfg.scenario;
+    if (s.name === 'dispatch' && s.lengths.distribution === 'dataset' && textFile === null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scenario', 'lengths', 'distribution'],
+        message: 'dataset takes the token lengths of real texts: set inputs.text=FILE (.txt, .jsonl or .parquet)',
+      });
+    }
+    if (s.name === 'dispatch' && s.lengths.distribution !== 'dataset' && textFile !== null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inputs', 'text'],
+        message: `scenario=dispatch takes only the lengths of the texts, with scenario.lengths.distribution=dataset (it is ${s.lengths.distribution}): set it, or remove inputs.text`,
+      });
+    }
+    if (s.name === 'latency' && textFile !== null && (s.padding ?? 0) > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scenario', 'padding'],
+        message:
+          'pads random ids; with inputs.text each text is padded to sequence_length as its tokenizer pads it: use scenario.padding=0',
       });
     }
     if (m.hidden_size % m.num_attention_heads !== 0) {

@@ -82,6 +82,11 @@ export interface FeedOptions {
   readonly paddedTokens?: number;
   /** The pad token written there (RoBERTa's positions depend on it); 0, BERT's [PAD], when unknown. */
   readonly padTokenId?: number | null;
+  /**
+   * Real text (inputs.text, src/inputs/): the ids and attention mask of every row, [batch x
+   * sequence] flat, fed instead of drawn ones (token types stay zeros, positions count up).
+   */
+  readonly tokens?: { readonly ids: readonly number[]; readonly mask: readonly number[] };
 }
 
 /**
@@ -98,12 +103,15 @@ export function buildFeeds(specs: readonly InputSpec[], opts: FeedOptions): Feed
   const bad = unfeedableInput(specs);
   if (bad) throw new ModelError(`The model has an input ${describeInput(bad)} that bench cannot feed: ${FEEDABLE}`);
   const padded = opts.paddedTokens ?? 0;
-  if (padded > 0 && !specs.some((spec) => roleOf(spec.name) === 'attention_mask')) {
+  if ((padded > 0 || opts.tokens?.mask.includes(0)) && !specs.some((spec) => roleOf(spec.name) === 'attention_mask')) {
     throw new ModelError(
-      `scenario.padding: the model has no attention mask input (${specs.map((spec) => spec.name).join(', ')}), so padding cannot be masked; use scenario.padding=0`,
+      `${opts.tokens ? 'inputs.text' : 'scenario.padding'}: the model has no attention mask input (${specs.map((spec) => spec.name).join(', ')}), so padding cannot be masked; use ${opts.tokens ? 'a sequence_length no text is shorter than' : 'scenario.padding=0'}`,
     );
   }
   const padId = opts.padTokenId ?? 0;
+  const tokens = opts.tokens;
+  if (tokens && (tokens.ids.length !== b * s || tokens.mask.length !== b * s))
+    throw new ModelError(`the text inputs hold ${tokens.ids.length} tokens, not batch ${b} x sequence ${s}`);
   const isPadding = (i: number): boolean => i % s >= s - padded;
   return specs.map((spec) => {
     // unfeedableInput has checked the name and the type.
@@ -123,13 +131,17 @@ export function buildFeeds(specs: readonly InputSpec[], opts: FeedOptions): Feed
     for (let i = 0; i < b * s; i++) {
       switch (role) {
         case 'input_ids': {
+          if (tokens) {
+            values[i] = tokens.ids[i]!;
+            break;
+          }
           // Drawn for padding too, so that the real tokens do not depend on how many are padded.
           const id = low + rng.int(high - low);
           values[i] = isPadding(i) ? padId : id;
           break;
         }
         case 'attention_mask':
-          values[i] = isPadding(i) ? 0 : 1;
+          values[i] = tokens ? tokens.mask[i]! : isPadding(i) ? 0 : 1;
           break;
         case 'token_type_ids':
           values[i] = 0;

@@ -35,7 +35,7 @@ import { coresPerInstance, sameForAll } from '../results/best.js';
 import { instancesOf, repetitionsOf } from '../results/repetitions.js';
 import type { RepetitionResult, RunResult } from '../results/types.js';
 import { isDisturbanceWarning } from '../stats/interference.js';
-import type { DispatchReport } from '../scenarios/dispatch/index.js';
+import { describeLengths, type DispatchReport } from '../scenarios/dispatch/index.js';
 import { isSupported, unsupportedAcross, type LatencySummary, type PercentileName } from '../stats/summary.js';
 
 export class ReportInputError extends UserError {
@@ -203,18 +203,7 @@ function describeWorkload(w: DispatchReport['workload']): string {
     w.mode === 'open'
       ? `open loop, Poisson ${w.offered_rate_per_s ?? '?'}/s`
       : `closed loop, ${w.clients ?? '?'} client${w.clients === 1 ? '' : 's'}`;
-  const l = w.lengths as { distribution?: unknown; mix?: unknown; lognormal?: Record<string, unknown>; file?: unknown };
-  const mix = Array.isArray(l.mix)
-    ? l.mix.filter((p): p is [unknown, unknown] => Array.isArray(p) && p.length === 2)
-    : [];
-  const total = mix.reduce((sum, [, x]) => sum + Number(x), 0);
-  let shape = typeof l.distribution === 'string' ? l.distribution : '';
-  if (mix.length > 0 && total > 0)
-    shape = `mix ${mix.map(([n, x]) => `${String(n)}:${Math.round((100 * Number(x)) / total)}%`).join(' ')}`;
-  else if (isTree(l.lognormal)) {
-    const ln = l.lognormal;
-    shape = `lognormal median ${String(ln.median)} sigma ${String(ln.sigma)} in [${String(ln.min)}, ${String(ln.max)}]`;
-  } else if (typeof l.file === 'string') shape = `file ${l.file}`;
+  const shape = describeLengths(w.lengths);
   return `${arrival}, ${w.requests} requests${shape === '' ? '' : `, lengths ${shape}`}`;
 }
 

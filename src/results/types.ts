@@ -3,6 +3,7 @@
  * results.csv one row per instance plus an aggregate row. `compare` and `report` read only these.
  */
 import type { DispatchReport } from '../scenarios/dispatch/report.js';
+import type { InputsSummary } from '../inputs/index.js';
 import type { Efficiency, EfficiencyOmitted } from '../stats/efficiency.js';
 import type { SpreadInterval } from '../stats/repetitions.js';
 import type { LatencySummary, PercentileName } from '../stats/summary.js';
@@ -112,6 +113,8 @@ export interface RunResult {
   readonly environment: Record<string, unknown>;
   /** The instance plan: CPUs, memory nodes, threads, batch and command of each instance. */
   readonly plan: Record<string, unknown> | null;
+  /** inputs.text: the texts, the tokenizer and what each instance was fed; absent with random ids. */
+  readonly inputs?: InputsSummary;
   /** Every repetition's instances, each tagged with its `repetition`. */
   readonly instances: readonly InstanceResult[];
   readonly failures: readonly InstanceFailure[];

@@ -44,6 +44,7 @@ import type {
 import { SCHEMA_VERSION } from '../results/types.js';
 import { writeRunResults } from '../results/write.js';
 import type { ResolvedModel } from '../models/resolve.js';
+import { fedBatches, summarizeInputs, type InputsSummary } from '../inputs/index.js';
 import { withheldDispatchWarning, type DispatchReport } from '../scenarios/dispatch/index.js';
 import { withheldPercentilesWarning } from '../scenarios/latency/index.js';
 import { disturbanceWarning, disturbedInstances } from '../stats/interference.js';
@@ -441,6 +442,7 @@ export class Job {
       backend: this.backend,
       environment: this.environment,
       plan: this.prep?.prepared ? { ...planJson(this.prep.prepared) } : null,
+      ...inputsOf(this.prep?.prepared ?? null, this.prep?.runConfig ?? null),
       instances,
       failures: reps.flatMap((r) => r.failures),
       repetitions: reps,
@@ -531,6 +533,16 @@ function describeModelInConfig(resolved: Tree | null, model: ResolvedModel | nul
 }
 
 /** What the resolved model says the user should know: an int8 rewrite that changed nothing. */
+/** inputs.text: the texts and tokenizer, and (latency) what each instance was fed. */
+function inputsOf(prepared: PreparedLaunch | null, cfg: RunConfig | null): { inputs?: InputsSummary } {
+  if (!prepared?.inputs || !cfg) return {};
+  const batches =
+    cfg.scenario.name === 'latency'
+      ? fedBatches(prepared.inputs, prepared.plan.instances, cfg.sequence_length)
+      : undefined;
+  return { inputs: summarizeInputs(prepared.inputs, batches) };
+}
+
 function modelWarnings(model: ResolvedModel | null): string[] {
   const q = model?.quantization;
   const own = [...(model?.warnings ?? [])];

@@ -17,6 +17,9 @@ import { ModelError } from '../models/errors.js';
 import { architectureOf, type KnownArchitecture } from '../models/arch.js';
 import type { ResolvedModel } from '../models/resolve.js';
 import { scenarioOf } from '../scenarios/registry.js';
+import { checkDispatchWorkload, datasetLengths } from '../scenarios/dispatch/index.js';
+import { minimumLength, prepareTextInputs, type TextInputs } from '../inputs/index.js';
+import { ConfigError } from '../config/errors.js';
 import type { ScenarioOutcome } from '../scenarios/types.js';
 import { detectTopology, loadTopologyFile } from '../topology/detect.js';
 import { numaNodes, summarize, type Topology } from '../topology/model.js';
@@ -35,6 +38,8 @@ export interface PreparedLaunch {
   readonly env: Readonly<Record<string, string>>;
   /** What the backend's checks found of its runtime (torch's version and BLAS), for the environment block. */
   readonly runtime: Readonly<Record<string, unknown>> | null;
+  /** inputs.text, read and tokenized before any directory exists (null: random ids, or a plan preview). */
+  readonly inputs: TextInputs | null;
 }
 
 export interface PlanJson {
@@ -107,6 +112,7 @@ export async function prepareLaunch(
   // The backend's runtime and a model file the user names are checked before a run directory exists.
   const pre = opts.forRun ? await preflightBackend(cfg) : { runtime: null, childEnv: {}, warnings: [] };
   if ('arch' in pre && pre.arch) checkPositions(cfg, pre.arch, cfg.model.name);
+  const inputs = opts.forRun ? await textInputsFor(cfg) : null;
   const topology = await topologyFor(cfg);
   const plan = makePlan(cfg, topology);
   // A plan for this machine is checked as a run would be; another machine's memory is not known here.
@@ -122,6 +128,7 @@ export async function prepareLaunch(
       warnings: plan.warnings,
       env: childEnv(cfg, process.env, false),
       runtime: null,
+      inputs: null,
     };
   }
   if (cfg.topology.file !== null) {
@@ -156,6 +163,7 @@ export async function prepareLaunch(
       warnings: [...plan.warnings, ...pre.warnings, unpinned],
       env: {},
       runtime: pre.runtime,
+      inputs,
     };
   }
   const binding = await resolveBinding(cfg.launcher.binding, plan.instances[0]!, numaNodes(topology).length);
@@ -168,7 +176,24 @@ export async function prepareLaunch(
     warnings: [...plan.warnings, ...binding.warnings, ...pre.warnings],
     env: { ...childEnv(cfg), ...pre.childEnv },
     runtime: pre.runtime,
+    inputs,
   };
+}
+
+/**
+ * inputs.text, tokenized, and checked against what the run asks of it: room for the special tokens
+ * and a token of text in sequence_length; a dispatch run's lengths (the texts', cut at the
+ * tokenizer's longest) against its pools and the model.
+ */
+async function textInputsFor(cfg: RunConfig): Promise<TextInputs | null> {
+  const inputs = await prepareTextInputs(cfg);
+  if (!inputs) return null;
+  if (cfg.scenario.name === 'dispatch') checkDispatchWorkload(cfg, datasetLengths(cfg, inputs));
+  else if (cfg.sequence_length < minimumLength(inputs.tokenizer))
+    throw new ConfigError(
+      `sequence_length=${cfg.sequence_length}: too short for the tokenizer's special tokens and one token of text: use sequence_length>=${minimumLength(inputs.tokenizer)}`,
+    );
+  return inputs;
 }
 
 const HUGETLB_TUNABLE = 'glibc.malloc.hugetlb=1';
@@ -310,6 +335,7 @@ export async function executeLaunch(
     binding: prepared.binding,
     env: prepared.env,
     model,
+    inputs: prepared.inputs,
     outputDir,
     repetition,
     inline,

@@ -12,6 +12,7 @@ import type { Plan, PlanInstance } from '../launcher/plan.js';
 import type { InitMessage, MessageCheck } from '../launcher/protocol.js';
 import type { WorkerPort } from '../launcher/worker.js';
 import type { ResolvedModel } from '../models/resolve.js';
+import type { TextInputs } from '../inputs/index.js';
 import type { ProfileSummary } from '../backends/types.js';
 import type { Interference } from '../stats/interference.js';
 import type { LatencySummary } from '../stats/summary.js';
@@ -58,6 +59,8 @@ export interface ScenarioContext {
   readonly env: Readonly<Record<string, string>>;
   /** The model the instances run (null for a backend that needs no file). */
   readonly model: ResolvedModel | null;
+  /** inputs.text: the texts, tokenized (null: seeded random ids). */
+  readonly inputs: TextInputs | null;
   readonly outputDir: string;
   /** Which repetition of the run (1-based). */
   readonly repetition: number;

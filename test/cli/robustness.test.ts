@@ -117,6 +117,8 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
   const notOnnx = join(dir, 'notes.onnx');
   writeFileSync(notOnnx, 'just some text, not a protobuf at all');
   const image = imageModel(dir);
+  const texts = join(dir, 'texts.jsonl');
+  writeFileSync(texts, '{"text": "Hello, my dog is cute"}\n{"text": "A second one."}\n');
   const brokenConfigs = join(dir, 'configs');
   mkdirSync(join(brokenConfigs, 'model'), { recursive: true });
   writeFileSync(join(brokenConfigs, 'model', 'broken.yaml'), 'name: broken\nvocab_size: [1, 2\n');
@@ -362,6 +364,26 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
       'model.file with a model file rather than a folder',
       [`model.path=${notOnnx}`, 'model.file=onnx/model.onnx'],
       ['model.file=onnx/model.onnx: model.path is a file already'],
+    ],
+    [
+      'a text file that does not exist',
+      ['inputs.text=/nonexistent/texts.txt'],
+      ['inputs.text=/nonexistent/texts.txt: no such file'],
+    ],
+    [
+      'real text for a preset whose vocabulary bench does not ship',
+      [`inputs.text=${texts}`, 'model=bert-base-cased'],
+      ['model=bert-base-cased is synthesized and bench ships no tokenizer', 'inputs.tokenizer=PATH'],
+    ],
+    [
+      'a JSONL field the texts are not in',
+      [`inputs.text=${texts}`, 'inputs.column=body'],
+      ['inputs.column=body: line 1 of', 'has no such field (its fields: text)'],
+    ],
+    [
+      'a sequence too short for the special tokens',
+      [`inputs.text=${texts}`, 'sequence_length=2'],
+      ['sequence_length=2: too short for the tokenizer', 'use sequence_length>=3'],
     ],
     [
       'a primary config that does not build on bench config',

@@ -125,6 +125,7 @@ export class OnnxRuntimeBackend implements Backend {
       seed: shape.seed,
       paddedTokens: shape.paddedTokens ?? 0,
       padTokenId: this.model.arch.pad_token_id,
+      ...(shape.tokens ? { tokens: shape.tokens } : {}),
     });
     const prepared: OrtInputs = {
       shape,

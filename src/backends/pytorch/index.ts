@@ -145,6 +145,7 @@ export class PyTorchBackend implements Backend {
       seed: shape.seed,
       paddedTokens: shape.paddedTokens ?? 0,
       padTokenId: this.arch.pad_token_id,
+      ...(shape.tokens ? { tokens: shape.tokens } : {}),
     });
     const id = this.prepared.length;
     await this.request({

@@ -4,7 +4,7 @@
  * with the same workload (same seed, lengths and arrival times) against the homogeneous pool on the
  * same cores, one setup after the other so they never compete; and report both, per class.
  */
-import type { DispatchScenarioConfig } from '../../config/schema.js';
+import type { DispatchScenarioConfig, RunConfig } from '../../config/schema.js';
 import { LaunchError } from '../../launcher/binding.js';
 import type { Endpoint } from '../../launcher/endpoint.js';
 import type { PlanInstance } from '../../launcher/plan.js';
@@ -13,7 +13,7 @@ import { disturbanceWarning, disturbedInstances, withoutHarness, type Interferen
 import { summarize } from '../../stats/summary.js';
 import type { InstanceResult, ScenarioContext, ScenarioOutcome } from '../types.js';
 import { Dispatcher, DispatchTimeout, type DispatchRun } from './dispatcher.js';
-import { checkDispatchWorkload, dispatchConfig, planDispatch } from './placement.js';
+import { checkDispatchWorkload, datasetLengths, dispatchConfig, planDispatch } from './placement.js';
 import { requestColumns, type DispatchReport, type ServedInstance, type SetupReport } from './report.js';
 import { describeClass, makeRouter } from './router.js';
 import { gain, setupStats } from './stats.js';
@@ -40,7 +40,7 @@ export async function runDispatch(req: ScenarioContext): Promise<ScenarioOutcome
   const cfg = req.config;
   const s = dispatchConfig(cfg);
   const placement = planDispatch(req.topology, cfg);
-  const fileLengths = checkDispatchWorkload(cfg);
+  const fileLengths = checkDispatchWorkload(cfg, req.inputs ? datasetLengths(cfg, req.inputs) : null);
   const router = makeRouter(s.pools);
   const workload = buildWorkload(s, cfg.benchmark_duration, cfg.seed, fileLengths);
   const preview = previewLengths(workload);
@@ -148,7 +148,7 @@ export async function runDispatch(req: ScenarioContext): Promise<ScenarioOutcome
             ? workload.durationMs / 1000
             : null,
       seed: cfg.seed,
-      lengths: lengthsFacts(s, preview),
+      lengths: lengthsFacts(s, preview, cfg),
       classes: Object.fromEntries(
         router.classes.map((c) => [
           c.name,
@@ -193,14 +193,16 @@ export async function runDispatch(req: ScenarioContext): Promise<ScenarioOutcome
   };
 }
 
-function lengthsFacts(s: DispatchScenarioConfig, preview: readonly number[]): Record<string, unknown> {
+function lengthsFacts(s: DispatchScenarioConfig, preview: readonly number[], cfg: RunConfig): Record<string, unknown> {
   const l = s.lengths;
   const detail =
     l.distribution === 'mix'
       ? { mix: l.mix }
       : l.distribution === 'lognormal'
         ? { lognormal: l.lognormal }
-        : { file: l.file };
+        : l.distribution === 'dataset'
+          ? { dataset: cfg.inputs?.text ?? null }
+          : { file: l.file };
   const summary = summarize(preview);
   return {
     distribution: l.distribution,

@@ -11,12 +11,13 @@
  * size, floor(pool cores / instances) cores each, planned by the standard planner over exactly the
  * pools' CPUs; requests go to the instance with the fewest outstanding, whatever their length.
  */
-import type { DispatchScenarioConfig, RunConfig } from '../../config/schema.js';
+import { userModel, type DispatchScenarioConfig, type RunConfig } from '../../config/schema.js';
 import { planInstances, PlanError, type Plan, type PlanInstance, type PlanOptions } from '../../launcher/plan.js';
 import { formatCpuList } from '../../topology/cpulist.js';
 import type { Topology } from '../../topology/model.js';
 import { checkLengths, makeRouter } from './router.js';
 import { readLengthFile } from './workload.js';
+import { tokenLengths, type TextInputs } from '../../inputs/index.js';
 
 export interface PoolPlacement {
   readonly name: string;
@@ -189,7 +190,8 @@ export function planDispatch(topology: Topology, cfg: RunConfig): DispatchPlan {
 /** The lengths a run may draw, for the checks made before anything starts. */
 function possibleLengths(
   s: DispatchScenarioConfig,
-  fileLengths: readonly number[] | null,
+  recorded: readonly number[] | null,
+  cfg: RunConfig,
 ): { lengths: number[]; source: string } {
   switch (s.lengths.distribution) {
     case 'mix':
@@ -197,8 +199,19 @@ function possibleLengths(
     case 'lognormal':
       return { lengths: [s.lengths.lognormal.max], source: 'scenario.lengths.lognormal.max' };
     case 'file':
-      return { lengths: [...(fileLengths ?? [])], source: `scenario.lengths.file=${s.lengths.file}` };
+      return { lengths: [...(recorded ?? [])], source: `scenario.lengths.file=${s.lengths.file}` };
+    case 'dataset':
+      return { lengths: [...(recorded ?? [])], source: `the texts of inputs.text=${cfg.inputs?.text ?? ''}` };
   }
+}
+
+/**
+ * scenario.lengths.distribution=dataset: each text's length in tokens, special tokens included, cut
+ * where its tokenizer truncates (model_max_length; else a preset's positions), as a served request
+ * of that text would be.
+ */
+export function datasetLengths(cfg: RunConfig, inputs: TextInputs): number[] {
+  return tokenLengths(inputs, inputs.tokenizer.max_length ?? (userModel(cfg.model) ? null : maxPositions(cfg)));
 }
 
 function maxPositions(cfg: RunConfig): number {
@@ -206,12 +219,24 @@ function maxPositions(cfg: RunConfig): number {
   return m.model_type === 'roberta' ? m.max_position_embeddings - m.pad_token_id - 1 : m.max_position_embeddings;
 }
 
-/** Reads the lengths file (if any) and refuses lengths no pool takes; no directory exists yet. */
-export function checkDispatchWorkload(cfg: RunConfig): readonly number[] | null {
+/**
+ * Reads the lengths file (if any) and refuses lengths no pool takes; no directory exists yet. With
+ * distribution=dataset the texts' lengths are checked once they are tokenized (`dataset`; run/launch.ts).
+ * Returns the recorded lengths the workload draws from: the file's, or the dataset's.
+ */
+export function checkDispatchWorkload(
+  cfg: RunConfig,
+  dataset: readonly number[] | null = null,
+): readonly number[] | null {
   const s = dispatchConfig(cfg);
-  const fileLengths =
-    s.lengths.distribution === 'file' && s.lengths.file !== null ? readLengthFile(s.lengths.file) : null;
-  const { lengths, source } = possibleLengths(s, fileLengths);
+  const recorded =
+    s.lengths.distribution === 'file' && s.lengths.file !== null
+      ? readLengthFile(s.lengths.file)
+      : s.lengths.distribution === 'dataset'
+        ? dataset
+        : null;
+  if (s.lengths.distribution === 'dataset' && recorded === null) return null;
+  const { lengths, source } = possibleLengths(s, recorded, cfg);
   checkLengths(lengths, makeRouter(s.pools), maxPositions(cfg), source);
-  return fileLengths;
+  return recorded;
 }

@@ -158,3 +158,30 @@ export function dispatchCsvRows(report: DispatchReport): Record<string, unknown>
   }
   return rows;
 }
+
+/**
+ * Words for the lengths of a dispatch workload, from results.json's `dispatch.workload.lengths`:
+ * `mix 32:60% 128:30% 384:10%`, `lognormal median 64 sigma 0.8 in [8, 512]`, `file F`, `dataset F`.
+ */
+export function describeLengths(lengths: Readonly<Record<string, unknown>>): string {
+  const l = lengths as {
+    distribution?: unknown;
+    mix?: unknown;
+    lognormal?: unknown;
+    file?: unknown;
+    dataset?: unknown;
+  };
+  const mix = Array.isArray(l.mix)
+    ? l.mix.filter((p): p is [unknown, unknown] => Array.isArray(p) && p.length === 2)
+    : [];
+  const total = mix.reduce((sum, [, x]) => sum + Number(x), 0);
+  if (mix.length > 0 && total > 0)
+    return `mix ${mix.map(([n, x]) => `${String(n)}:${Math.round((100 * Number(x)) / total)}%`).join(' ')}`;
+  if (l.lognormal !== null && typeof l.lognormal === 'object') {
+    const ln = l.lognormal as Record<string, unknown>;
+    return `lognormal median ${String(ln.median)} sigma ${String(ln.sigma)} in [${String(ln.min)}, ${String(ln.max)}]`;
+  }
+  if (typeof l.dataset === 'string') return `dataset ${l.dataset}`;
+  if (typeof l.file === 'string') return `file ${l.file}`;
+  return typeof l.distribution === 'string' ? l.distribution : '';
+}

@@ -77,7 +77,7 @@ export function readLengthFile(path: string): number[] {
  * The sequence of request lengths, drawn on demand and remembered, so request k has the same
  * length in every setup of a run. mix: categorical over the pairs; lognormal: median x exp(sigma Z)
  * rounded, truncated to [min, max] by redrawing; file: the file's lengths in order, wrapping around
- * (a recorded trace replays as recorded).
+ * (a recorded trace replays as recorded); dataset: the texts' token lengths, drawn at random.
  */
 export class LengthStream {
   private readonly drawn: number[] = [];
@@ -116,6 +116,14 @@ export class LengthStream {
           throw new ConfigError('scenario.lengths.distribution=file needs scenario.lengths.file');
         let i = 0;
         this.next = () => fileLengths[i++ % fileLengths.length]!;
+        break;
+      }
+      case 'dataset': {
+        // The texts' lengths, drawn at random (with replacement): the empirical distribution of a
+        // real corpus, a stream as long as the run needs and a different one for each seed.
+        if (!fileLengths || fileLengths.length === 0)
+          throw new ConfigError('scenario.lengths.distribution=dataset needs inputs.text');
+        this.next = () => fileLengths[Math.floor(uniform(rng) * fileLengths.length)]!;
         break;
       }
     }

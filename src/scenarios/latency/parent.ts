@@ -7,6 +7,7 @@
  */
 import type { Endpoint, InstanceFailure } from '../../launcher/endpoint.js';
 import type { ChildMessage } from '../../launcher/protocol.js';
+import { batchOf, batchStarts } from '../../inputs/index.js';
 import type { InstanceResult, ScenarioContext, ScenarioOutcome } from '../types.js';
 
 /** How long the other instances may still report after one has failed. */
@@ -23,7 +24,15 @@ export async function runLatency(ctx: ScenarioContext): Promise<ScenarioOutcome>
   const cfg = ctx.config;
   const startTimeoutMs = cfg.launcher.start_timeout_s * 1000;
   const runTimeoutS = cfg.launcher.run_timeout_s ?? cfg.benchmark_duration * 3 + 120;
-  const workers: Endpoint[] = ctx.plan.instances.map((inst, _i, all) => ctx.start(inst, all.length));
+  // inputs.text: the run's batch is the first texts, split across the instances in order.
+  const starts = batchStarts(ctx.plan.instances.map((i) => i.batch_size));
+  const workers: Endpoint[] = ctx.plan.instances.map((inst, k, all) =>
+    ctx.start(
+      inst,
+      all.length,
+      ctx.inputs ? { tokens: batchOf(ctx.inputs, starts[k]!, inst.batch_size, cfg.sequence_length) } : {},
+    ),
+  );
   const pids = workers.map((w) => w.pid);
   const onAbort = (): void => {
     for (const w of workers) w.interrupt();

@@ -6,6 +6,7 @@
 import type { InitMessage } from '../../launcher/protocol.js';
 import { injectFault, type WorkerPort } from '../../launcher/worker.js';
 import { paddedTail } from '../../models/inputs.js';
+import type { TokenBatch } from '../../inputs/index.js';
 import { summarize } from '../../stats/summary.js';
 import { currentAffinity } from '../../topology/detect.js';
 import { mappedAllocator } from '../../launcher/malloc.js';
@@ -27,6 +28,7 @@ export async function latencyWorker(init: InitMessage, port: WorkerPort): Promis
         sequenceLength: cfg.sequence_length,
         seed: cfg.seed + instance.index,
         paddedTokens: cfg.scenario.name === 'latency' ? paddedTail(cfg.scenario.padding ?? 0, cfg.sequence_length) : 0,
+        ...tokensOf(init.options),
       },
       warmupRuns: cfg.warmup_runs,
       durationS: cfg.benchmark_duration,
@@ -69,6 +71,12 @@ export async function latencyWorker(init: InitMessage, port: WorkerPort): Promis
   } finally {
     await backend.dispose();
   }
+}
+
+/** inputs.text: the batch of real text the parent tokenized for this instance (parent.ts). */
+function tokensOf(options: Readonly<Record<string, unknown>>): { tokens?: TokenBatch } {
+  const t = options.tokens as TokenBatch | undefined;
+  return t && Array.isArray(t.ids) && Array.isArray(t.mask) ? { tokens: t } : {};
 }
 
 /** The instance's operator profile where backend.profile=true (the profiler ends here). */
