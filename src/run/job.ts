@@ -532,7 +532,6 @@ function describeModelInConfig(resolved: Tree | null, model: ResolvedModel | nul
   return { ...resolved, model: described };
 }
 
-/** What the resolved model says the user should know: an int8 rewrite that changed nothing. */
 /** inputs.text: the texts and tokenizer, and (latency) what each instance was fed. */
 function inputsOf(prepared: PreparedLaunch | null, cfg: RunConfig | null): { inputs?: InputsSummary } {
   if (!prepared?.inputs || !cfg) return {};
@@ -543,6 +542,7 @@ function inputsOf(prepared: PreparedLaunch | null, cfg: RunConfig | null): { inp
   return { inputs: summarizeInputs(prepared.inputs, batches) };
 }
 
+/** What the resolved model says the user should know: an int8 rewrite that changed nothing. */
 function modelWarnings(model: ResolvedModel | null): string[] {
   const q = model?.quantization;
   const own = [...(model?.warnings ?? [])];

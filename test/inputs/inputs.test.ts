@@ -3,11 +3,12 @@
  * sequence_length as the tokenizer's config says, and runs fed with them. Every fixture is made
  * here; nothing is downloaded.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
-import { batchOf, batchStarts, fitToLength, type TextInputs } from '../../src/inputs/index.js';
+import { batchOf, batchStarts, fitToLength, prepareTextInputs, type TextInputs } from '../../src/inputs/index.js';
+import type { RunConfig } from '../../src/config/schema.js';
 import { readTexts } from '../../src/inputs/texts.js';
 import {
   bundledTokenizer,
@@ -154,16 +155,20 @@ describe('tokenizers', () => {
     expect(fitToLength(t.info, [4], 5)).toEqual({ ids: [0, 0, 2, 4, 3], mask: [0, 0, 1, 1, 1], truncated: false });
   });
 
-  it("tokenizer.json's own padding and truncation settings win over tokenizer_config.json", async () => {
+  it('tokenizer_config.json wins over tokenizer.json, which fills in what it leaves out (as transformers reads them)', async () => {
     const folder = freshDir('tok-');
     const file = writeJson(join(folder, 'tokenizer.json'), {
       ...WORDPIECE,
       truncation: { direction: 'Left', max_length: 5, strategy: 'LongestFirst', stride: 0 },
       padding: { strategy: 'BatchLongest', direction: 'Left', pad_id: 1, pad_type_id: 0, pad_token: '[UNK]' },
     });
+    // The config sets the padding side and no limit (1e30): truncation side, limit and pad come from tokenizer.json.
     writeJson(join(folder, 'tokenizer_config.json'), { padding_side: 'right', model_max_length: 1e30 });
     const t = await tokenizerFromFile(file, 'inputs.tokenizer', 'inputs.tokenizer', null);
-    expect(t.info).toMatchObject({ padding_side: 'left', truncation_side: 'left', max_length: 5, pad_token_id: 1 });
+    expect(t.info).toMatchObject({ padding_side: 'right', truncation_side: 'left', max_length: 5, pad_token_id: 1 });
+    writeJson(join(folder, 'tokenizer_config.json'), { truncation_side: 'right', pad_token: '[PAD]' });
+    const u = await tokenizerFromFile(file, 'inputs.tokenizer', 'inputs.tokenizer', null);
+    expect(u.info).toMatchObject({ padding_side: 'left', truncation_side: 'right', pad_token_id: 0 });
   });
 
   it("finds a byte-level BPE tokenizer's special tokens (RoBERTa's <s> ... </s>) and its pad id", async () => {
@@ -235,13 +240,35 @@ describe('text files', () => {
     expect((await readTexts(parquet, 'sentence', 2)).texts).toHaveLength(2);
     await expect(readTexts(parquet, 'text', 100)).rejects.toThrow('its columns: label, sentence');
     await expect(readTexts(parquet, 'label', 100)).rejects.toThrow('holds a number, not a string');
+    // Null and blank cells are skipped and do not count against max_texts.
+    const sparse = join(dir, 'sparse.parquet');
+    writeFileSync(
+      sparse,
+      Buffer.from(
+        parquetWriteBuffer({
+          columnData: [
+            { name: 'text', data: [null, null, 'one', '  ', null, 'two', 'three'], type: 'STRING', nullable: true },
+          ],
+        }),
+      ),
+    );
+    expect(await readTexts(sparse, 'text', 2)).toMatchObject({ texts: ['one', 'two'], more: true });
+    expect(await readTexts(sparse, 'text', 3)).toMatchObject({ texts: ['one', 'two', 'three'], more: false });
+    // JSON Lines: blank strings are skipped like blank lines, a byte-order mark is not a syntax error.
+    const blanks = join(dir, 'blanks.jsonl');
+    writeFileSync(blanks, '\uFEFF{"text": "first"}\n{"text": ""}\n{"text": "  "}\n{"text": "last"}\n');
+    expect((await readTexts(blanks, 'text', 100)).texts).toEqual(['first', 'last']);
+    // Other formats are refused, not read line by line.
+    const csv = join(dir, 'texts.csv');
+    writeFileSync(csv, 'text\nhello\n');
+    await expect(readTexts(csv, 'text', 100)).rejects.toThrow('convert it to one of them');
     const broken = join(dir, 'broken.parquet');
     writeFileSync(broken, 'not parquet at all');
     await expect(readTexts(broken, 'text', 100)).rejects.toThrow('not a readable Parquet file');
   });
 });
 
-const batchInputs = { file: 'f', format: 'text' as const, column: null, more: false };
+const batchInputs = { file: 'f', format: 'text' as const, column: null, more: false, sha256: '', empty: 0 };
 
 describe('batches', () => {
   const info: TokenizerInfo = {
@@ -255,6 +282,7 @@ describe('batches', () => {
     pad_token_id: 0,
     prefix_ids: [101],
     suffix_ids: [102],
+    sha256: null,
   };
   const inputs: TextInputs = {
     ...batchInputs,
@@ -282,7 +310,7 @@ describe('batches', () => {
         { name: 'attention_mask', type: 'int64', shape: ['batch', 'sequence'] },
         { name: 'token_type_ids', type: 'int64', shape: ['batch', 'sequence'] },
       ],
-      { batchSize: 1, sequenceLength: 4, vocabSize: 100, seed: 1, tokens: batchOf(inputs, 1, 1, 4) },
+      { batchSize: 1, sequenceLength: 4, vocabSize: 1000, seed: 1, tokens: batchOf(inputs, 1, 1, 4) },
     );
     expect([...(feeds[0]!.data as BigInt64Array)].map(Number)).toEqual([101, 8, 102, 0]);
     expect([...(feeds[1]!.data as BigInt64Array)].map(Number)).toEqual([1, 1, 1, 0]);
@@ -378,6 +406,66 @@ describe('the backend feeds the texts', () => {
     } finally {
       await backend.dispose();
     }
+  });
+});
+
+describe('finding the tokenizer', () => {
+  const cfgFor = (text: string, model: Record<string, unknown>, tokenizer: string | null = null): RunConfig =>
+    ({
+      inputs: { text, column: 'text', tokenizer, max_texts: 100 },
+      model: {
+        name: 'm',
+        path: null,
+        source: 'synthetic',
+        id: null,
+        revision: 'main',
+        model_type: 'bert',
+        vocab_size: 30522,
+        pad_token_id: 0,
+        ...model,
+      },
+      scenario: { name: 'latency' },
+    }) as unknown as RunConfig;
+
+  it("a model folder's vocab.txt, from model.path naming its onnx/model.onnx; texts without a token are left out", async () => {
+    const folder = freshDir('model-');
+    mkdirSync(join(folder, 'onnx'));
+    writeFileSync(join(folder, 'onnx', 'model.onnx'), '');
+    writeFileSync(join(folder, 'vocab.txt'), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', 'hello', 'world'].join('\n'));
+    const texts = join(folder, 'texts.txt');
+    writeFileSync(texts, 'hello world\n\u200b\u200b\nworld\n');
+    const inputs = await prepareTextInputs(cfgFor(texts, { path: join(folder, 'onnx', 'model.onnx'), source: 'file' }));
+    expect(inputs!.tokenizer).toMatchObject({
+      source: 'model folder',
+      file: join(folder, 'vocab.txt'),
+      pad_token_id: 0,
+    });
+    expect(inputs!.contents).toEqual([[4, 5], [5]]);
+    expect(inputs!.empty).toBe(1);
+    expect(inputs!.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('a tokenizer whose ids a synthesized model does not have is refused, naming inputs.tokenizer', async () => {
+    const folder = freshDir('tok-');
+    writeFileSync(
+      join(folder, 'vocab.txt'),
+      ['[PAD]', '[UNK]', '[CLS]', '[SEP]', ...Array.from({ length: 40 }, (_, k) => `w${k}`)].join('\n'),
+    );
+    const texts = join(folder, 'texts.txt');
+    writeFileSync(texts, 'w39 w1\n');
+    await expect(prepareTextInputs(cfgFor(texts, { vocab_size: 30 }, join(folder, 'vocab.txt')))!).rejects.toThrow(
+      'gives token id 43, and model=m has 30 tokens: pass the tokenizer of this model',
+    );
+    // The feeds check it too, for a model whose vocabulary is known only from its file.
+    expect(() =>
+      buildFeeds([{ name: 'input_ids', type: 'int64', shape: ['b', 's'] }], {
+        batchSize: 1,
+        sequenceLength: 2,
+        vocabSize: 30,
+        seed: 1,
+        tokens: { ids: [2, 43], mask: [1, 1] },
+      }),
+    ).toThrow("inputs.tokenizer: the texts have token id 43, and the model's vocabulary has 30 tokens");
   });
 });
 

@@ -11,7 +11,7 @@
  * size, floor(pool cores / instances) cores each, planned by the standard planner over exactly the
  * pools' CPUs; requests go to the instance with the fewest outstanding, whatever their length.
  */
-import { userModel, type DispatchScenarioConfig, type RunConfig } from '../../config/schema.js';
+import type { DispatchScenarioConfig, RunConfig } from '../../config/schema.js';
 import { planInstances, PlanError, type Plan, type PlanInstance, type PlanOptions } from '../../launcher/plan.js';
 import { formatCpuList } from '../../topology/cpulist.js';
 import type { Topology } from '../../topology/model.js';
@@ -207,11 +207,11 @@ function possibleLengths(
 
 /**
  * scenario.lengths.distribution=dataset: each text's length in tokens, special tokens included, cut
- * where its tokenizer truncates (model_max_length; else a preset's positions), as a served request
+ * where its tokenizer truncates (model_max_length; else the model's positions), as a served request
  * of that text would be.
  */
 export function datasetLengths(cfg: RunConfig, inputs: TextInputs): number[] {
-  return tokenLengths(inputs, inputs.tokenizer.max_length ?? (userModel(cfg.model) ? null : maxPositions(cfg)));
+  return tokenLengths(inputs, inputs.tokenizer.max_length ?? maxPositions(cfg));
 }
 
 function maxPositions(cfg: RunConfig): number {

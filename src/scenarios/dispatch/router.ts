@@ -39,7 +39,8 @@ export function describeClass(c: LengthClass): string {
 
 /** Refuses lengths no pool takes and lengths beyond the model, naming the key to change. */
 export function checkLengths(lengths: readonly number[], router: Router, maxPositions: number, source: string): void {
-  const longest = Math.max(...lengths);
+  // A loop, not Math.max(...): a dataset gives a length per text, too many to spread.
+  const longest = lengths.reduce((m, l) => (l > m ? l : m), -Infinity);
   if (router.classOf(longest) < 0) {
     const top = router.classes.at(-1)!;
     throw new ConfigError(
