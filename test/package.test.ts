@@ -36,6 +36,7 @@ describe('the published package', () => {
       'configs/config.yaml',
       'configs/hydra/launcher/slurm.yaml',
       'docs/fleets.md',
+      'schema/results.schema.json',
     ])
       expect(files, needed).toContain(needed);
     for (const prefix of ['src/', 'test/', 'outputs/', 'multirun/', '.ci/', 'node_modules/', 'scripts/'])

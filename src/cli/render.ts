@@ -46,7 +46,7 @@ export function displayPath(p: string): string {
 
 /** `0.377 [0.371, 0.383]` — a centre across repetitions with its interval, when there is one. */
 export function intervalText(x: SpreadInterval | undefined, show: (v: number) => string = ms): string {
-  if (!x) return 'n/a';
+  if (!x || x.centre === null) return 'n/a';
   return x.lo !== null && x.hi !== null ? `${show(x.centre)} [${show(x.lo)}, ${show(x.hi)}]` : show(x.centre);
 }
 
@@ -247,8 +247,9 @@ export function inputsLines(r: RunResult): string[] {
   const i = r.inputs;
   if (!i) return [];
   const t = i.tokenizer;
+  const texts = (n: number): string => `${n} text${n === 1 ? '' : 's'}`;
   const lines = [
-    `  inputs    ${displayPath(i.file)}: ${i.texts}${i.more_in_file ? ' (first)' : ''} texts, ${i.tokens.min}-${i.tokens.max} tokens (median ${i.tokens.median}) · ${t.model} tokenizer: ${t.source === 'bundled' ? t.file : `${t.source} ${displayPath(t.file)}`}`,
+    `  inputs    ${displayPath(i.file)}: ${i.more_in_file ? 'the first ' : ''}${texts(i.texts)}, ${i.tokens.min}-${i.tokens.max} tokens (median ${fmt(i.tokens.median, 1)}) · ${t.model} tokenizer: ${t.source === 'bundled' ? t.file : `${t.source} ${displayPath(t.file)}`}${i.empty_texts > 0 ? ` · ${texts(i.empty_texts)} without a token left out` : ''}`,
   ];
   const b = i.batches ?? [];
   if (b.length > 0) {
@@ -256,7 +257,7 @@ export function inputsLines(r: RunResult): string[] {
     const all = real + b.reduce((s, x) => s + x.padded_tokens, 0);
     const cut = b.reduce((s, x) => s + x.truncated_texts, 0);
     lines.push(
-      `            fed ${b.reduce((s, x) => s + x.texts, 0)} texts: ${real} of ${all} tokens are text (${((100 * real) / all).toFixed(0)}%), the rest padding (${t.padding_side}); ${cut} truncated to ${b[0]!.sequence_length} tokens`,
+      `            fed ${texts(b.reduce((s, x) => s + x.texts, 0))}: ${real} of ${all} tokens are text (${((100 * real) / all).toFixed(0)}%), the rest padding (${t.padding_side}); ${cut} truncated to ${b[0]!.sequence_length} tokens`,
     );
   }
   return lines;
@@ -564,6 +565,7 @@ export function renderDispatchRun(outcome: JobOutcome, d: DispatchReport): strin
     `bench: ${cfg?.model?.name ?? 'model'} · ${runtimeLabel(backend)} · dispatch: ${w.requests} requests, ${arrivals} · lengths ${shape} (mean ${fmt(lengths.mean_tokens ?? NaN, 1)} tokens)`,
   ];
   for (const warning of [...r.warnings, ...d.warnings]) lines.push(`  warning   ${warning}`);
+  lines.push(...inputsLines(r));
   const setups = [d.dispatched, ...(d.baseline ? [d.baseline] : [])];
   for (const s of setups) lines.push(`  ${s.setup.padEnd(11)}  ${s.description} (CPUs ${describeSetupCpus(s)})`);
 

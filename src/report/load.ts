@@ -36,6 +36,7 @@ import { instancesOf, repetitionsOf } from '../results/repetitions.js';
 import type { RepetitionResult, RunResult } from '../results/types.js';
 import { isDisturbanceWarning } from '../stats/interference.js';
 import { describeLengths, type DispatchReport } from '../scenarios/dispatch/index.js';
+import { isTuneCsv, loadOptimumBenchmark, loadTuneCsv, optimumFilesAt } from './interop.js';
 import { isSupported, unsupportedAcross, type LatencySummary, type PercentileName } from '../stats/summary.js';
 
 export class ReportInputError extends UserError {
@@ -164,7 +165,7 @@ export interface ResultSet {
 const pct = (l: LatencySummary, name: PercentileName): number | null =>
   isSupported(l, name) ? num(l[`${name}_ms`]) : null;
 
-const num = (v: unknown): number | null => {
+export const num = (v: unknown): number | null => {
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
   if (typeof v === 'string' && v.trim() !== '') {
     const x = Number(v);
@@ -181,7 +182,7 @@ function readText(path: string): string {
   }
 }
 
-function readJson(path: string): unknown {
+export function readJson(path: string): unknown {
   const text = readText(path);
   try {
     return JSON.parse(text) as unknown;
@@ -535,6 +536,8 @@ function repetitionRecordsOf<T extends Record<string, unknown>>(records: readonl
 
 function loadCsv(path: string): ResultSet {
   const records = parseCsv(path);
+  // The study's consolidated CSV (bench export --format tune-csv, or huggingface/tune's consolidate.py).
+  if (records.length > 0 && isTuneCsv(Object.keys(records[0]!))) return loadTuneCsv(path, records);
   if (records.length > 0 && !('latency_mean_ms' in records[0]!)) {
     throw new ReportInputError(`${path} has no latency_mean_ms column: expected a bench summary.csv or results.csv`);
   }
@@ -603,7 +606,8 @@ function loadSweep(dir: string): ResultSet {
   return { path: dir, kind: 'sweep', rows, warnings };
 }
 
-function findResults(dir: string, depth: number, out: string[]): void {
+/** Files named `name` at or below `dir`, `depth` folders down at most (hidden folders skipped), in natural order. */
+export function findResults(dir: string, depth: number, out: string[], name = 'results.json'): void {
   let entries: string[];
   try {
     entries = readdirSync(dir).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
@@ -612,9 +616,9 @@ function findResults(dir: string, depth: number, out: string[]): void {
   }
   for (const e of entries) {
     const p = join(dir, e);
-    if (e === 'results.json') out.push(p);
+    if (e === name) out.push(p);
     else if (depth > 0 && !e.startsWith('.') && statSync(p, { throwIfNoEntry: false })?.isDirectory())
-      findResults(p, depth - 1, out);
+      findResults(p, depth - 1, out, name);
   }
 }
 
@@ -627,7 +631,10 @@ export function loadResultSet(input: string): ResultSet {
     if (path.endsWith('.csv')) return loadCsv(path);
     if (basename(path) === 'results.json') return loadResultSet(dirname(path));
     if (basename(path) === 'summary.json') return loadSweep(dirname(path));
-    throw new ReportInputError(`${input}: expected a run or sweep directory, a results.json, or a summary/results CSV`);
+    if (basename(path) === 'benchmark.json') return loadOptimumBenchmark(path, [path]);
+    throw new ReportInputError(
+      `${input}: expected a run or sweep directory, a results.json, a summary/results CSV, an optimum-benchmark benchmark.json or the study's consolidated CSV`,
+    );
   }
   if (existsSync(join(path, 'results.json'))) {
     const file = join(path, 'results.json');
@@ -638,8 +645,11 @@ export function loadResultSet(input: string): ResultSet {
   const files: string[] = [];
   findResults(path, 3, files);
   if (files.length === 0) {
+    // Exported (or optimum-benchmark's own) benchmark.json files.
+    const exported = optimumFilesAt(path);
+    if (exported.length > 0) return loadOptimumBenchmark(path, exported);
     throw new ReportInputError(
-      `${input}: no results found (no results.json, summary.json or summary.csv in it or below it)`,
+      `${input}: no results found (no results.json, summary.json, summary.csv or optimum-benchmark benchmark.json in it or below it)`,
     );
   }
   const warnings: string[] = [];

@@ -13,10 +13,11 @@
  *
  * Writes files (each atomically: a reader never sees half a report), prints nothing.
  */
-import { accessSync, constants, existsSync, mkdirSync, statfsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { bestSetups, varyingColumns, type BestSetup } from '../results/best.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { checkOutputPath } from '../util/paths.js';
 import { isRunDisturbed, layoutOf } from '../results/repetitions.js';
 import { minSamplesFor } from '../stats/summary.js';
 import { UserError } from '../util/errors.js';
@@ -582,36 +583,19 @@ export class ReportOutputError extends UserError {
   override readonly name = 'ReportOutputError';
 }
 
-/** Kernel pseudo-filesystems (statfs magic numbers): proc, sysfs, debugfs, cgroup, cgroup2. */
-const PSEUDO_FILESYSTEMS = new Set([0x9fa0, 0x62656572, 0x64626720, 0x27e0eb, 0x63677270]);
-
 /**
  * The report's files can be written where they are asked for, checked before anything is rendered
- * or created: the HTML path is not a folder, the charts folder is not a file, and the nearest
- * existing folder above them is a writable folder on a real filesystem (mkdir under /proc loops).
+ * or created: the HTML path is a file, the charts folder a folder, on a writable real filesystem.
  */
 function checkOutput(html: string, chartsDir: string): void {
-  const flag = '--out';
-  if (existsSync(html) && statSync(html).isDirectory())
-    throw new ReportOutputError(
-      `${flag} ${html} is a folder; give a file name, e.g. ${flag} ${join(html, 'report.html')}`,
-    );
-  if (existsSync(chartsDir) && !statSync(chartsDir).isDirectory())
-    throw new ReportOutputError(
-      `${flag} ${html}: the charts go to ${chartsDir}, which is a file; move it or give another ${flag}`,
-    );
-  let dir = dirname(html);
-  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
-  if (!statSync(dir).isDirectory())
-    throw new ReportOutputError(`${flag} ${html}: ${dir} is a file, not a folder; give a path under a folder`);
-  if (PSEUDO_FILESYSTEMS.has(statfsSync(dir).type))
-    throw new ReportOutputError(
-      `${flag} ${html}: ${dir} is a kernel pseudo-filesystem (/proc, /sys), where no report can be written; give a path under a real folder`,
-    );
   try {
-    accessSync(dir, constants.W_OK);
-  } catch {
-    throw new ReportOutputError(`${flag} ${html}: ${dir} is not writable; give a path under a folder you can write to`);
+    checkOutputPath(html, '--out', 'file', 'report.html');
+    if (existsSync(chartsDir) && !statSync(chartsDir).isDirectory())
+      throw new UserError(
+        `--out ${html}: the charts go to ${chartsDir}, which is a file; move it or give another --out`,
+      );
+  } catch (err) {
+    throw err instanceof UserError && !(err instanceof ReportOutputError) ? new ReportOutputError(err.message) : err;
   }
 }
 

@@ -26,8 +26,8 @@ import { studentTQuantileTwoSided, studentTTwoSidedP } from './compare.js';
 import { mean, sampleStd } from './summary.js';
 
 export interface SpreadInterval {
-  /** Geometric mean of the figures. */
-  readonly centre: number;
+  /** Geometric mean of the figures; null when there are none (no repetition gave figures). */
+  readonly centre: number | null;
   /** t-interval on the log figures, back-transformed; null with fewer than 2 figures. */
   readonly lo: number | null;
   readonly hi: number | null;
@@ -60,7 +60,8 @@ export function geometricMean(xs: readonly number[]): number {
 export function spreadInterval(figures: readonly number[], confidence = 0.95): SpreadInterval {
   const n = figures.length;
   const centre = geometricMean(figures);
-  if (n < 2 || !Number.isFinite(centre)) return { centre, lo: null, hi: null, log_std: null, n, confidence };
+  if (n < 2 || !Number.isFinite(centre))
+    return { centre: Number.isFinite(centre) ? centre : null, lo: null, hi: null, log_std: null, n, confidence };
   const l = logs(figures);
   const m = mean(l);
   const s = sampleStd(l);

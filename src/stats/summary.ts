@@ -65,6 +65,13 @@ export function percentile(sorted: readonly number[], p: number): number {
   return a + (h - lo) * (b - a);
 }
 
+/** Population standard deviation (np.std, ddof 0; 0 below 2 values), as optimum-benchmark and the study report it. */
+export function populationStd(xs: readonly number[]): number {
+  if (xs.length <= 1) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / xs.length);
+}
+
 export function mean(xs: readonly number[]): number {
   return xs.length === 0 ? NaN : xs.reduce((s, x) => s + x, 0) / xs.length;
 }

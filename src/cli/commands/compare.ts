@@ -26,8 +26,9 @@ export const summary = 'compare two result sets (run dirs, sweep dirs or summary
 const HELP = `Usage: bench compare A B [--format table|markdown|csv|json] [--fail-on-regression 5%] [--ignore key1,key2]
        bench compare DIR --by machine [...]     the machines within one gathered sweep, against each other
 
-Compares two result sets: A and B are run directories, sweep directories (multirun/DATE/TIME) or
-summary/results CSVs, from this machine or another. Rows are matched on their resolved config,
+Compares two result sets: A and B are run directories, sweep directories (multirun/DATE/TIME),
+summary/results CSVs, optimum-benchmark benchmark.json files (or folders of them) or the study's
+consolidated CSV (bench export), from this machine or another. Rows are matched on their resolved config,
 ignoring keys that do not change what is measured (experiment_name, seed, benchmark_duration,
 scenario.min_iterations, repetitions, topology.file, launcher timeouts, backend.save_optimized_model,
 backend.cache_optimized_graph, tune.*, hydra.*); unmatched rows are listed with the keys their

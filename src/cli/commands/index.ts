@@ -17,4 +17,5 @@ export const SUBCOMMANDS: Readonly<Record<string, () => Promise<Subcommand>>> = 
   quantize: () => import('./quantize.js'),
   tune: () => import('./tune.js'),
   gather: () => import('./gather.js'),
+  export: () => import('./export.js'),
 };

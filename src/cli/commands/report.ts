@@ -12,7 +12,8 @@ export const summary = 'an HTML report (charts, best setups, environment) of a r
 const HELP = `Usage: bench report DIR [--out FILE]
 
 Writes a self-contained HTML report of DIR (a run directory, a sweep directory such as
-multirun/DATE/TIME, a summary.csv, or a folder of runs): the environment block, latency vs cores
+multirun/DATE/TIME, a summary.csv, a folder of runs, or bench export's optimum-benchmark folder or
+consolidated CSV): the environment block, latency vs cores
 per sequence length (core-count scaling), max latency and summed throughput vs number of instances
 (batch-size scaling), the latency distribution per instance, the best setup per (batch, sequence)
 and every run's figures. A dispatch run (scenario=dispatch) gets its own chart and table instead:

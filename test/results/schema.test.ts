@@ -1,0 +1,72 @@
+/**
+ * The JSON Schema of results.json (schema/results.schema.json, shipped in the package) is generated
+ * from the code's types (src/results/types.ts, `npm run schema`): it must be what the types give
+ * today, and the files bench writes must validate against it.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { createGenerator } from 'ts-json-schema-generator';
+import { describe, expect, it } from 'vitest';
+import { bench, freshDir, onlyEntry } from '../helpers.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const SCHEMA_FILE = join(ROOT, 'schema', 'results.schema.json');
+const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as Record<string, unknown>;
+const ENV = { BENCH_CACHE_DIR: freshDir('bench-cache-') };
+const BASE = ['backend=mock', 'model=bert-tiny', 'warmup_runs=1', 'benchmark_duration=0.2'];
+const MOCK = [...BASE, 'scenario.min_iterations=3'];
+
+const TEXTS = join(freshDir('texts-'), 'texts.txt');
+writeFileSync(TEXTS, 'Hello, my dog is cute\nA second text.\n');
+
+const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+const resultOf = (cwd: string): unknown =>
+  JSON.parse(readFileSync(join(onlyEntry(onlyEntry(join(cwd, 'outputs'))), 'results.json'), 'utf8'));
+
+describe('the results.json schema', () => {
+  it('is the one the types give (regenerate it with npm run schema)', () => {
+    const generated = createGenerator({
+      path: join(ROOT, 'src', 'results', 'types.ts'),
+      tsconfig: join(ROOT, 'tsconfig.json'),
+      type: 'RunResult',
+      topRef: false,
+      // tsc type-checks the sources; the schema is the same without doing it again here.
+      skipTypeCheck: true,
+    }).createSchema('RunResult');
+    expect(generated).toEqual(schema);
+  }, 60_000);
+
+  it.each<[string, string[], number]>([
+    ['a run of two instances and two repetitions', [...MOCK, 'launcher.num_instances=2', 'repetitions=2'], 0],
+    [
+      'a dispatch run',
+      [
+        ...BASE,
+        'scenario=dispatch',
+        'scenario.requests=20',
+        'scenario.arrival.rate_per_s=400',
+        'scenario.warmup_lengths=1',
+      ],
+      0,
+    ],
+    ['a run on real text', [...MOCK, `inputs.text=${TEXTS}`], 0],
+    ['an errored run', [...MOCK, 'launcher.fault={instance:0,kind:crash,phase:measure}'], 1],
+  ])('%s validates', (_name, args, code) => {
+    const r = bench(args, { env: ENV });
+    expect(r.code, r.stderr).toBe(code);
+    const ok = validate(resultOf(r.cwd));
+    expect(validate.errors ?? [], JSON.stringify(validate.errors)).toEqual([]);
+    expect(ok).toBe(true);
+  });
+
+  it('refuses what is not a results.json: a missing field, a wrong type, an unknown key', () => {
+    const r = bench(MOCK, { env: ENV });
+    const good = resultOf(r.cwd) as Record<string, unknown>;
+    expect(validate(good)).toBe(true);
+    const { status: _dropped, ...missing } = good;
+    expect(validate(missing)).toBe(false);
+    expect(validate({ ...good, instances: 'none' })).toBe(false);
+    expect(validate({ ...good, surprise: 1 })).toBe(false);
+  });
+});
