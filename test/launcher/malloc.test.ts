@@ -77,4 +77,29 @@ describe.skipIf(why !== null)('a sweep over allocators', () => {
     const plan = bench(['plan', 'launcher.malloc=jemalloc'], { cwd });
     expect(plan.stdout).toContain(`LD_PRELOAD=${findAllocator('jemalloc')}`);
   });
+
+  it("a dispatch run's serving instances record the allocator they had too", () => {
+    const cwd = freshDir();
+    const r = bench(
+      [
+        'backend=mock',
+        'model=bert-tiny',
+        'scenario=dispatch',
+        'scenario.requests=10',
+        'scenario.arrival.rate_per_s=400',
+        'warmup_runs=0',
+        'launcher.malloc=tcmalloc',
+        `hydra.run.dir=${join(cwd, 'run')}`,
+      ],
+      { cwd },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(readFileSync(join(cwd, 'run', 'results.json'), 'utf8')) as {
+      instances: { allocator?: string }[];
+      dispatch: { dispatched: { instances: { allocator?: string }[] } };
+    };
+    expect(result.instances.length).toBeGreaterThan(0);
+    expect(result.instances.every((i) => /libtcmalloc/.test(i.allocator ?? ''))).toBe(true);
+    expect(result.dispatch.dispatched.instances.every((i) => /libtcmalloc/.test(i.allocator ?? ''))).toBe(true);
+  });
 });

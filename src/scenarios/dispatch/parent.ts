@@ -31,6 +31,8 @@ export interface ServedReport {
   readonly warmup_calls: number;
   readonly peak_rss_mb: number;
   readonly backend: Record<string, unknown>;
+  /** The allocator the worker's process had mapped (launcher.malloc; launcher/malloc.ts). */
+  readonly allocator?: string;
   /** Other processes' CPU time on its CPUs from its first request to `stop`; null where /proc is not readable. */
   readonly interference: Interference | null;
 }
@@ -350,6 +352,7 @@ function servedInstances(
       first_inference_ms: rep?.first_inference_ms ?? NaN,
       warmup_calls: rep?.warmup_calls ?? 0,
       peak_rss_mb: rep?.peak_rss_mb ?? NaN,
+      ...(rep?.allocator ? { allocator: rep.allocator } : {}),
       interference: rep?.interference ?? null,
     };
   });
@@ -383,6 +386,7 @@ function instanceResults(instances: readonly PlanInstance[], setup: SetupRun, wi
       throughput_samples_per_s: mine.length / windowS,
       forwards_per_s: mine.length / windowS,
       peak_rss_mb: rep?.peak_rss_mb ?? 0,
+      ...(rep?.allocator ? { allocator: rep.allocator } : {}),
       latencies_ms: service,
       interference: rep?.interference ?? null,
     };

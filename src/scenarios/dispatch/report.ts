@@ -21,6 +21,8 @@ export interface ServedInstance {
   readonly first_inference_ms: number;
   readonly warmup_calls: number;
   readonly peak_rss_mb: number;
+  /** The allocator its process had mapped (launcher.malloc); absent in older files. */
+  readonly allocator?: string;
   /** Other processes' CPU time on its CPUs while it served (absent in older files; null where unknown). */
   readonly interference?: Interference | null;
 }

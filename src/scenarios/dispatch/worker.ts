@@ -6,6 +6,7 @@
  * the forward alone, until `stop`, when it reports. Never prints, never reads argv.
  */
 import type { PreparedInputs } from '../../backends/types.js';
+import { mappedAllocator } from '../../launcher/malloc.js';
 import type { InitMessage } from '../../launcher/protocol.js';
 import { injectFault, type WorkerPort } from '../../launcher/worker.js';
 import { interference, sampleCpus, type CpuSample } from '../../stats/interference.js';
@@ -69,6 +70,7 @@ export async function dispatchWorker(init: InitMessage, port: WorkerPort): Promi
           warmup_calls: warmupCalls,
           peak_rss_mb: await instancePeakRssMb(backend),
           backend: backend.describe(),
+          allocator: mappedAllocator(),
           interference:
             window && end && cpus ? interference(cpus, window.start, end, performance.now() - window.startMs) : null,
         };
