@@ -249,15 +249,19 @@ export function inputsLines(r: RunResult): string[] {
   const t = i.tokenizer;
   const texts = (n: number): string => `${n} text${n === 1 ? '' : 's'}`;
   const lines = [
-    `  inputs    ${displayPath(i.file)}: ${i.more_in_file ? 'the first ' : ''}${texts(i.texts)}, ${i.tokens.min}-${i.tokens.max} tokens (median ${fmt(i.tokens.median, 1)}) · ${t.model} tokenizer: ${t.source === 'bundled' ? t.file : `${t.source} ${displayPath(t.file)}`}${i.empty_texts > 0 ? ` · ${texts(i.empty_texts)} without a token left out` : ''}`,
+    `  inputs    ${displayPath(i.file)}: ${i.more_in_file ? 'the first ' : ''}${texts(i.texts)}, ${i.tokens.min}-${i.tokens.max} tokens (median ${Number.isInteger(i.tokens.median) ? i.tokens.median : fmt(i.tokens.median, 1)}) · ${t.model} tokenizer: ${t.source === 'bundled' ? t.file : `${t.source} ${displayPath(t.file)}`}${i.empty_texts > 0 ? ` · ${texts(i.empty_texts)} without a token left out` : ''}`,
   ];
   const b = i.batches ?? [];
   if (b.length > 0) {
     const real = b.reduce((s, x) => s + x.real_tokens, 0);
     const all = real + b.reduce((s, x) => s + x.padded_tokens, 0);
     const cut = b.reduce((s, x) => s + x.truncated_texts, 0);
+    const fed = b.reduce((s, x) => s + x.texts, 0);
+    // Each instance repeats its one batch: texts beyond the batches are read, not fed.
+    const unfed =
+      i.texts > fed ? ` (${i.texts - fed} of the ${i.texts} texts not fed: each instance repeats one batch)` : '';
     lines.push(
-      `            fed ${texts(b.reduce((s, x) => s + x.texts, 0))}: ${real} of ${all} tokens are text (${((100 * real) / all).toFixed(0)}%), the rest padding (${t.padding_side}); ${cut} truncated to ${b[0]!.sequence_length} tokens`,
+      `            fed ${texts(fed)}${unfed}: ${real} of ${all} tokens are text (${((100 * real) / all).toFixed(0)}%), the rest padding (${t.padding_side}); ${cut === 0 ? 'none' : cut} truncated to ${b[0]!.sequence_length} tokens`,
     );
   }
   return lines;

@@ -198,8 +198,8 @@ export function latencyVsCores(rows: readonly ChartRow[]): ChartPlan {
       id,
       title,
       caption,
-      `the ${singles.length} single-instance run${singles.length === 1 ? '' : 's'} do not record the cores they used ` +
-        '(a summary.csv without cores_per_instance and backend.num_threads chosen by the planner): report the sweep directory instead',
+      `the ${singles.length === 1 ? 'single-instance run does' : `${singles.length} single-instance runs do`} not record the cores they used ` +
+        '(the input has no cores_per_instance, and backend.num_threads was left to the planner): report the run or sweep folder instead',
     );
   }
   const cores = new Set(single.map(coresUsed));

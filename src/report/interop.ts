@@ -443,7 +443,8 @@ function rowOfFiles(files: readonly OptimumFile[], source: string): ResultRow {
     latency_measure: 'inference',
     dispatch: null,
     instances,
-    cores_per_instance: null,
+    // bench's own config has the cores the planner gave; another tool's file its intra-op threads.
+    cores_per_instance: num(config['launcher.cores_per_instance']) ?? num(config['backend.num_threads']) ?? null,
     batch_size: perForward !== null && instances !== null ? perForward * instances : perForward,
     latency_mean_ms: across(figures, (r) => r.latency_mean_ms),
     latency_p50_ms: across(figures, (r) => r.latency_p50_ms),

@@ -476,7 +476,7 @@ ${
   model.showBest
     ? `<section id="best">
 <h2>Best setup per (batch, sequence)</h2>
-${model.best.length > 0 ? htmlTable(bestTable(model)) : '<p>No completed runs with a full result.</p>'}
+${model.best.length > 0 ? htmlTable(bestTable(model)) : `<p>${NO_BEST}</p>`}
 </section>`
     : ''
 }
@@ -549,10 +549,7 @@ export function renderMarkdown(
   }
   if (model.showBest) {
     out.push('## Best setup per (batch, sequence)', '');
-    out.push(
-      ...(model.best.length > 0 ? markdownTable(bestTable(model)) : ['No completed runs with a full result.']),
-      '',
-    );
+    out.push(...(model.best.length > 0 ? markdownTable(bestTable(model)) : [NO_BEST]), '');
   }
   out.push('## Runs', '', ...markdownTable(runsTable(model)), '', t(WITHHELD_NOTE), '');
   const profiles = profileTable(model);
@@ -575,10 +572,11 @@ export interface ReportOptions {
   readonly now?: Date;
 }
 
-/**
- * Reads DIR, renders the charts and writes `<out>.html`, `<out>.md` and `<out>-charts/*.svg`.
- * Returns the paths written.
- */
+/** Why a report has no best-setup table: it needs runs read from their results.json. */
+const NO_BEST =
+  'No best setups: they need completed runs read from their results.json (a summary CSV or an export holds only their figures); report the run or sweep folder for them.';
+
+/** Where the report's files cannot be written (the --out path). */
 export class ReportOutputError extends UserError {
   override readonly name = 'ReportOutputError';
 }
@@ -610,6 +608,10 @@ export function byMachine(set: ResultSet): ResultSet {
   return { ...set, rows: set.rows.map((r) => ({ ...r, config: { ...r.config, machine: label(r) } })) };
 }
 
+/**
+ * Reads DIR, renders the charts and writes `<out>.html`, `<out>.md` and `<out>-charts/*.svg`.
+ * Returns the paths written.
+ */
 export async function writeReport(
   input: string,
   opts: ReportOptions = {},

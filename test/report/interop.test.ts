@@ -334,7 +334,7 @@ describe('bench export refuses what it cannot do', () => {
     const run = onlyEntry(onlyEntry(join(dispatch.cwd, 'outputs')));
     const none = bench(['export', run, '--format', 'tune-csv']);
     expect(none.code).toBe(1);
-    expect(none.stderr).toContain('left out .: a dispatch run');
+    expect(none.stderr).toContain(`left out ${run}: a dispatch run`);
     expect(none.stderr).toContain('nothing to export');
     expect(existsSync(join(run, 'consolidated.csv')), 'no header-only CSV is left').toBe(false);
     // An export never overwrites what it reads.

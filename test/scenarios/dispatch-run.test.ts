@@ -300,6 +300,27 @@ describe('bench +experiment=smart-dispatch', () => {
     expect(d.dispatched.overall.requests).toBe(60);
     expect(d.baseline!.overall.requests).toBe(60);
     expect(d.workload).toMatchObject({ mode: 'closed', clients: 3, offered_rate_per_s: null });
+    // The default mix reaches every pool: no idle pool is reported.
+    expect(d.warnings.join(' ')).not.toContain('got no request');
+  });
+
+  it('says so when a pool gets no request: its cores sat idle, and the comparison says little', () => {
+    const r = bench(
+      [
+        'scenario=dispatch',
+        'model=bert-tiny',
+        'backend=mock',
+        'backend.latency_ms=1',
+        'scenario.lengths.mix=[[16,1]]',
+        'scenario.requests=20',
+        'scenario.arrival.rate_per_s=200',
+        'warmup_runs=0',
+      ],
+      { env: ENV },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('pool large got no request');
+    expect(result(runDir(r.cwd)).dispatch.warnings.join(' ')).toContain("set scenario.pools' max_length");
   });
 
   it('stops a setup that falls too far behind, naming the rate, and keeps the error in results.json', () => {

@@ -4,7 +4,7 @@
  * Exit status: 0 written, 1 nothing to export or trouble writing, 2 a command line bench cannot read.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadResultSet } from '../../report/load.js';
 import {
   defaultExportPath,
@@ -40,7 +40,7 @@ Runs without a results.json and dispatch runs are left out, and said so.
 
 Flags:
   --format F    optimum-benchmark or tune-csv (required)
-  --out PATH    where to write (a folder for optimum-benchmark, which must be new or empty; a file for tune-csv)
+  --out PATH    where to write: a new or empty folder (optimum-benchmark), a new file (tune-csv)
   -h, --help    this text
 `;
 
@@ -62,16 +62,20 @@ export async function run(argv: readonly string[]): Promise<number> {
   const input = positional[0]!;
   const out = resolve(parsed.out ?? defaultExportPath(input, format));
   // Without --out, the messages name the default it took.
-  const flag = parsed.out === undefined ? '--out (default)' : '--out';
+  const flag = parsed.out === undefined ? 'the default --out' : '--out';
   if (out === resolve(input)) throw new UserError(`${flag} ${out} is the input itself; give another --out`);
   const set = loadResultSet(input);
   if (format === 'optimum-benchmark') {
     checkOutputPath(out, flag, 'folder');
     if (existsSync(out) && readdirSync(out).length > 0)
       throw new UserError(`${flag} ${out}: the folder is not empty; remove it or give a new folder with --out`);
-  } else checkOutputPath(out, flag, 'file', 'consolidated.csv');
+  } else {
+    checkOutputPath(out, flag, 'file', 'consolidated.csv');
+    if (existsSync(out))
+      throw new UserError(`${flag} ${out}: the file exists; remove it or give a new file with --out`);
+  }
   const r = format === 'optimum-benchmark' ? exportOptimumBenchmark(set, out) : exportTuneCsv(set, out);
-  for (const s of r.skipped) process.stderr.write(`  left out ${s.source}: ${s.reason}\n`);
+  for (const s of r.skipped) process.stderr.write(`  left out ${displayPath(join(set.path, s.source))}: ${s.reason}\n`);
   for (const w of set.warnings) process.stderr.write(`  warning ${w}\n`);
   if (r.runs === 0) {
     process.stderr.write(`bench export: nothing to export from ${displayPath(resolve(input))}\n`);

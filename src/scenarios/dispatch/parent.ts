@@ -180,6 +180,7 @@ export async function runDispatch(req: ScenarioContext): Promise<ScenarioOutcome
     warnings: [
       ...dispatchedStats.warnings,
       ...(baselineStats?.warnings ?? []),
+      ...idlePools(dispatchedStats.per_class, placement.pools),
       // The dispatched setup's instances are the run's: job.ts warns about them as for any run.
       ...disturbedInstances(baselineReport?.instances ?? []).map(
         (i) => `homogeneous setup: ${disturbanceWarning(i.index, i.interference)}`,
@@ -309,6 +310,22 @@ async function runSetup(ctx: ScenarioContext, instances: readonly PlanInstance[]
     ctx.signal?.removeEventListener('abort', onAbort);
     await Promise.all(workers.map((w) => w.stop()));
   }
+}
+
+/**
+ * A pool no request went to sat idle: the comparison is then the busy pools' cores against the
+ * homogeneous pool's (all of them), and says little about dispatching.
+ */
+function idlePools(
+  perClass: Readonly<Record<string, { readonly requests: number }>>,
+  pools: readonly { readonly name: string; readonly instances: readonly unknown[] }[],
+): string[] {
+  const idle = pools.filter((p) => (perClass[p.name]?.requests ?? 0) === 0);
+  if (idle.length === 0) return [];
+  const names = idle.map((p) => p.name).join(', ');
+  return [
+    `pool${idle.length === 1 ? '' : 's'} ${names} got no request (no length of the workload falls in ${idle.length === 1 ? 'its class' : 'their classes'}): ${idle.reduce((s, p) => s + p.instances.length, 0)} dispatched instance(s) sat idle while the homogeneous pool used every core; set scenario.pools' max_length to the workload's lengths`,
+  ];
 }
 
 /** Messages a serving worker may send: a request done, and its report when stopped. */
