@@ -4,9 +4,12 @@
  * one interpolation keeps the type of what it points to; mixed text becomes a string. `\${x}` is
  * the literal text `${x}`.
  *
- * Resolvers: `oc.env:VAR[,default]`, `oc.select:key[,default]`, `now:strftime-pattern` (evaluated
- * once per pattern and process, so every job of a sweep sees the same time, as in Hydra), and
- * `hydra:key` (reads the `hydra` node).
+ * Resolvers: `oc.env:VAR[,default]`, `oc.select:key[,default]`, `oc.decode:string` (the string
+ * parsed as an override value: `${oc.decode:${oc.env:N,4}}` is the int 4), `oc.dict.keys:key` and
+ * `oc.dict.values:key` (a dict node's keys or values as a list; the key absolute or relative, as
+ * OmegaConf 2.2 takes it), `now:strftime-pattern` (evaluated once per pattern and process, so every
+ * job of a sweep sees the same time, as in Hydra), and `hydra:key` (reads the `hydra` node).
+ * test/config/omegaconf.test.ts checks them against the real OmegaConf where it is installed.
  */
 import { ConfigError } from './errors.js';
 import { parseOverride } from './grammar.js';
@@ -121,6 +124,23 @@ class Resolver {
     return parsed?.kind === 'element' ? parsed.value : trimmed;
   }
 
+  /** oc.decode: a string read as an override value (int, float, bool, null, list, dict), interpolations resolved. */
+  private decode(text: string, path: readonly string[]): unknown {
+    let parsed;
+    try {
+      parsed = parseOverride(`k=${text}`).value;
+    } catch (err) {
+      throw new ConfigError(
+        `Error resolving '\${oc.decode:...}': cannot decode ${JSON.stringify(text)} (${(err as Error).message.split('\n')[0]})\n    full_key: ${fullKey(path)}`,
+      );
+    }
+    if (parsed?.kind !== 'element')
+      throw new ConfigError(
+        `Error resolving '\${oc.decode:...}': ${JSON.stringify(text)} is not a single value\n    full_key: ${fullKey(path)}`,
+      );
+    return this.resolveNode(parsed.value, path);
+  }
+
   private lookup(key: string, path: readonly string[]): unknown {
     const target = absoluteKey(key, path);
     const found = getPath(this.root, target.join('.'));
@@ -163,6 +183,31 @@ class Resolver {
         if (found.found && found.value !== MISSING) return this.lookup(String(args[0]), path);
         return args[1] ?? null;
       }
+      case 'oc.decode': {
+        const value = args[0] ?? null;
+        if (value === null) return null;
+        if (typeof value !== 'string')
+          throw new ConfigError(
+            `Error resolving '\${oc.decode:...}': oc.decode can only take strings or None as input, but \`${JSON.stringify(value)}\` is of type ${typeof value === 'number' ? (Number.isInteger(value) ? 'int' : 'float') : typeof value === 'boolean' ? 'bool' : typeof value}\n    full_key: ${fullKey(path)}`,
+          );
+        return this.decode(value, path);
+      }
+      case 'oc.dict.keys':
+      case 'oc.dict.values': {
+        const key = args[0];
+        if (typeof key !== 'string')
+          throw new ConfigError(
+            `Error resolving '\${${name}:...}': ${name} takes the key of a dict node as a string, e.g. \${${name}:a.b}\n    full_key: ${fullKey(path)}`,
+          );
+        const target = absoluteKey(key, path);
+        const found = getPath(this.root, target.join('.'));
+        if (!found.found || !isTree(found.value))
+          throw new ConfigError(
+            `Error resolving '\${${name}:${key}}': ${found.found ? `'${key}' is not a dict` : `key '${key}' not found`}\n    full_key: ${fullKey(path)}`,
+          );
+        const keys = Object.keys(found.value);
+        return name === 'oc.dict.keys' ? keys : keys.map((k) => this.lookup([...target, k].join('.'), []));
+      }
       case 'now': {
         const pattern = String(args[0] ?? '');
         let cached = nowCache.get(pattern);
@@ -188,7 +233,7 @@ class Resolver {
       default:
         throw new ConfigError(
           `Unsupported interpolation type ${name}\n    full_key: ${fullKey(path)}\n` +
-            'Available resolvers: oc.env, oc.select, now, hydra',
+            'Available resolvers: oc.env, oc.select, oc.decode, oc.dict.keys, oc.dict.values, now, hydra',
         );
     }
   }
