@@ -98,7 +98,7 @@ class Resolver {
         if (isTree(v) || Array.isArray(v)) {
           throw new ConfigError(`${fullKey(path)}: cannot put the node '\${${p.body}}' inside a string`);
         }
-        return v === null ? 'None' : String(v);
+        return pythonStr(v);
       })
       .join('');
   }
@@ -237,6 +237,35 @@ class Resolver {
         );
     }
   }
+}
+
+/**
+ * A value as Python's str() writes it, which OmegaConf uses to put a value into a string:
+ * `run_${debug}` is `run_True`, `${lr}` of 1e-05 is `1e-05` (not JavaScript's `0.00001`), None,
+ * inf and nan. A float's digits are the shortest that read back to it in both languages; Python
+ * writes them in fixed notation for exponents -4 to 15 and in scientific notation (at least two
+ * exponent digits) otherwise. An integral float is an int here (issue #20: bench has no float tag
+ * yet), so it is written without `.0`.
+ */
+export function pythonStr(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v !== 'number') return String(v);
+  if (Number.isNaN(v)) return 'nan';
+  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+  if (Number.isInteger(v)) return String(v);
+  const [mantissa, exp] = v.toExponential().split('e') as [string, string];
+  const e = Number(exp);
+  const digits = mantissa.replace('-', '').replace('.', '');
+  const sign = v < 0 ? '-' : '';
+  if (e < -4 || e >= 16) {
+    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    return `${sign}${m}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  }
+  if (e < 0) return `${sign}0.${'0'.repeat(-e - 1)}${digits}`;
+  const whole = digits.slice(0, e + 1).padEnd(e + 1, '0');
+  const frac = digits.slice(e + 1);
+  return `${sign}${whole}.${frac === '' ? '0' : frac}`;
 }
 
 function fullKey(path: readonly string[]): string {
