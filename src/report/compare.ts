@@ -56,6 +56,7 @@
  * Pure: reads nothing, prints nothing.
  */
 import { getPath } from '../util/tree.js';
+import { cleanOrAll } from '../results/repetitions.js';
 import { bootstrapRepetitionRatio, DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES } from '../stats/compare.js';
 import {
   ADJUSTMENT_NAMES,
@@ -307,8 +308,7 @@ function setupOf(r: ResultRow, keys: readonly string[]): Record<string, string> 
 /** The repetitions a side's verdict rests on: the clean ok ones, else every ok one (then disturbed only). */
 function usedOf(r: ResultRow): { used: RepetitionFigures[]; ok: RepetitionFigures[]; disturbedOnly: boolean } {
   const ok = okRepetitions(r);
-  const clean = ok.filter((x) => !x.disturbed);
-  return clean.length > 0 ? { used: clean, ok, disturbedOnly: false } : { used: ok, ok, disturbedOnly: ok.length > 0 };
+  return { ...cleanOrAll(ok), ok };
 }
 
 function side(r: ResultRow, u: ReturnType<typeof usedOf>): SideFigures {

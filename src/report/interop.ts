@@ -26,7 +26,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { instancesOf, repetitionsOf } from '../results/repetitions.js';
+import { cleanOrAll, instancesOf, repetitionsOf } from '../results/repetitions.js';
 import { toCsv } from '../results/write.js';
 import type { InstanceResult, RepetitionResult, RunResult } from '../results/types.js';
 import { geometricMean } from '../stats/repetitions.js';
@@ -109,16 +109,11 @@ const largest = (xs: readonly (number | null)[]): number | null =>
  * other processes did not disturb, or every ok one when all were; each figure their geometric mean.
  */
 function usedOf(reps: readonly RepetitionFigures[]): RepetitionFigures[] {
-  const ok = reps.filter((r) => r.status === 'ok');
-  const clean = ok.filter((r) => !r.disturbed);
-  return clean.length > 0 ? clean : ok;
+  return cleanOrAll(reps.filter((r) => r.status === 'ok')).used;
 }
 
 function across(reps: readonly RepetitionFigures[], pick: (r: RepetitionFigures) => number | null): number | null {
-  const xs = usedOf(reps)
-    .map(pick)
-    .filter((x): x is number => x !== null && x > 0);
-  return xs.length === 0 ? null : geometricMean(xs);
+  return geometricMeanOrNull(usedOf(reps).map(pick));
 }
 
 // ---------------------------------------------------------------------------------------------

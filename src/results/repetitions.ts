@@ -57,9 +57,18 @@ export function usedRepetitions(reps: readonly RepetitionResult[]): {
   used: RepetitionResult[];
   disturbedOnly: boolean;
 } {
-  const ok = reps.filter((r) => r.status === 'ok' && r.aggregate !== null);
+  return cleanOrAll(reps.filter((r) => r.status === 'ok' && r.aggregate !== null));
+}
+
+/**
+ * The rule every reader of repetitions follows (results, compare, interop): of the ok ones, those
+ * other processes did not disturb; when all were disturbed, all of them (`disturbedOnly`).
+ */
+export function cleanOrAll<T extends { readonly disturbed: boolean }>(
+  ok: readonly T[],
+): { used: T[]; disturbedOnly: boolean } {
   const clean = ok.filter((r) => !r.disturbed);
-  return clean.length > 0 ? { used: clean, disturbedOnly: false } : { used: ok, disturbedOnly: ok.length > 0 };
+  return clean.length > 0 ? { used: clean, disturbedOnly: false } : { used: [...ok], disturbedOnly: ok.length > 0 };
 }
 
 /**
