@@ -16,6 +16,7 @@ import { resolveAll, resolveKey } from '../config/interpolate.js';
 import { composeJob, openRepository, resolveContext, type ConfigSource } from '../config/load.js';
 import type { ConfigRepository } from '../config/repository.js';
 import { getPath, isTree } from '../util/tree.js';
+import { toJson } from '../util/numbers.js';
 import { toYaml } from '../config/yaml.js';
 import { runJob, type JobOutcome } from '../run/job.js';
 import { isUserError } from '../util/errors.js';
@@ -342,7 +343,7 @@ async function run(argv: readonly string[]): Promise<number> {
       if (json) {
         // The run's results.json, whole, with where it was written (or that it could not be).
         process.stdout.write(
-          `${JSON.stringify({ kind: 'run', status: outcome.status, dir: outcome.dir, saved: outcome.unsaved !== true, result: outcome.result }, null, 1)}\n`,
+          `${toJson({ kind: 'run', status: outcome.status, dir: outcome.dir, saved: outcome.unsaved !== true, result: outcome.result }, 1)}\n`,
         );
       } else if (outcome.unsaved) printUnsaved(outcome, false);
       return interrupt.exitCode() ?? (outcome.status === 'ok' ? 0 : 1);
@@ -559,7 +560,7 @@ function printUnsaved(outcome: JobOutcome, explain: boolean): void {
     process.stderr.write(
       `bench: ${outcome.result.error ?? 'the results could not be written'}; the measurement follows on stdout as one line of JSON\n`,
     );
-  process.stdout.write(`${JSON.stringify(outcome.result)}\n`);
+  process.stdout.write(`${toJson(outcome.result, 0)}\n`);
 }
 
 /** `hydra.mode: MULTIRUN` in a config file runs a sweep without `-m`. */

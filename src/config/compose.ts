@@ -6,7 +6,9 @@
 import { resolveDefaults, type DefaultsRequest, type GroupOverride, type ResolvedDefault } from './defaults.js';
 import { ConfigError } from './errors.js';
 import { type Override } from './grammar.js';
+import { referencedNode } from './interpolate.js';
 import type { ConfigRepository } from './repository.js';
+import { pythonTypeName, toJson } from '../util/numbers.js';
 import {
   atPackage,
   deepClone,
@@ -14,6 +16,7 @@ import {
   getPath,
   isTree,
   merge,
+  MergeError,
   setPath,
   splitPath,
   type Tree,
@@ -52,7 +55,7 @@ export function compose(repo: ConfigRepository, opts: ComposeOptions): Compositi
   for (const o of opts.overrides) {
     if (o.value?.kind === 'sweep') {
       if (opts.master) continue;
-      if (o.value.sweep.type === 'choice' && o.value.sweep.simple) {
+      if (o.value.sweepType === 'SIMPLE_CHOICE_SWEEP') {
         throw new ConfigError(
           `Ambiguous value for argument '${o.inputLine}'\n` +
             '1. To use it as a list, use key=[value1,value2]\n' +
@@ -94,7 +97,14 @@ export function compose(repo: ConfigRepository, opts: ComposeOptions): Compositi
   let config: unknown = { hydra: deepClone(opts.hydraDefaults) };
   for (const d of resolved.defaults) {
     if (d.isSelf && Object.keys(d.content).length === 0) continue;
-    config = merge(config, atPackage(d.package, d.content));
+    try {
+      config = mergeConfig(config as Tree, atPackage(d.package, d.content));
+    } catch (err) {
+      if (!(err instanceof MergeError)) throw err;
+      throw new ConfigError(
+        `${err.message}\nIn ${d.configPath}: '${err.fullKey}' is a list in one config and a dict in the other; make them the same kind`,
+      );
+    }
   }
   const root = config as Tree;
   for (const o of valueOverrides) applyValueOverride(root, o, repo);
@@ -110,13 +120,20 @@ export function compose(repo: ConfigRepository, opts: ComposeOptions): Compositi
   };
 }
 
+/**
+ * One config merged onto the config composed so far, as OmegaConf.merge does it: a dict onto a key
+ * that holds an interpolation (`a: ${b}`) merges into what it points to.
+ */
+export function mergeConfig(into: Tree, content: unknown): Tree {
+  return merge(into, content, { follow: (value, path) => referencedNode(into, value, path) }) as Tree;
+}
+
 function groupOption(o: Override): string | string[] | null {
   const v = o.value?.kind === 'element' ? o.value.value : undefined;
   if (v === null || typeof v === 'string') return v;
   if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
-  const got = Array.isArray(v) ? 'list' : typeof v === 'number' ? (Number.isInteger(v) ? 'int' : 'float') : typeof v;
   throw new ConfigError(
-    `Config group override must be a string or a list. Got ${got}\n` +
+    `Config group override must be a string or a list. Got ${pythonTypeName(v)}\n` +
       `Quote numeric option names: ${o.keyOrGroup}='${String(v)}'`,
   );
 }
@@ -127,6 +144,16 @@ function applyValueOverride(root: Tree, o: Override, repo: ConfigRepository): vo
   const found = getPath(root, key);
   const last = splitPath(key).at(-1) ?? key;
   const bare = o.inputLine.replace(/^(\+\+|\+|~)/, '');
+  if (
+    o.type !== 'delete' &&
+    ((isTree(found.value) && Array.isArray(value)) || (Array.isArray(found.value) && isTree(value)))
+  ) {
+    throw new ConfigError(
+      `Error merging override ${o.inputLine}\nCannot merge DictConfig with ListConfig\n    full_key: ${key}\n` +
+        `    object_type=${Array.isArray(found.value) ? 'list' : 'dict'}\n` +
+        `'${key}' holds a ${Array.isArray(found.value) ? 'list' : 'dict'}: give it one too (bench --cfg job shows it)`,
+    );
+  }
   switch (o.type) {
     case 'change': {
       if (!found.found) {
@@ -210,5 +237,5 @@ function hintLine(root: Tree, key: string): string {
 }
 
 function displayValue(v: unknown): string {
-  return typeof v === 'string' ? v : JSON.stringify(v);
+  return typeof v === 'string' ? v : toJson(v, 0);
 }

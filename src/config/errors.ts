@@ -8,4 +8,12 @@ export class ConfigError extends UserError {
 }
 
 /** Raised when the command line or a config file asks for a sweep outside multirun, and similar. */
-export class OverrideParseError extends ConfigError {}
+export class OverrideParseError extends ConfigError {
+  constructor(
+    message: string,
+    /** Hydra's own message for the refusal (its HydraException's text), when the grammar refused it. */
+    readonly detail: string = message,
+  ) {
+    super(message);
+  }
+}

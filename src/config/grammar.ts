@@ -1,6 +1,7 @@
 /**
  * Hydra's command-line override grammar (hydra/grammar/OverrideLexer.g4 and OverrideParser.g4,
- * v1.3.5), re-implemented as a modal lexer and a recursive-descent parser.
+ * v1.3.5), ported as two modal lexers and a recursive-descent parser, with Hydra's visitor
+ * (hydra/core/override_parser/overrides_visitor.py) folded in:
  *
  *   override: key=value | ~key | ~key=value | +key=value | ++key=value
  *   key:      packageOrGroup (@package)?
@@ -9,23 +10,42 @@
  *
  * Lexing is longest-match with ties going to the earlier rule, as ANTLR does, which is what makes
  * `true` a bool but `trueish` a string, `10` an int but `10abc` a string, and `007` a string.
- * A primitive made of exactly one token is typed (int, float, bool, null); several tokens are
- * concatenated into a string, with escapes removed.
+ * A primitive made of exactly one token is typed (int, float, bool, null, a quoted string); several
+ * tokens are concatenated into a string, escapes removed, whitespace at the edges left out.
+ * Functions are src/config/grammar-functions.ts. test/config/hydra-overrides.test.ts runs Hydra's
+ * own test cases through this parser.
  */
+import { numberValue } from '../util/numbers.js';
 import { assertSafeKey } from '../util/tree.js';
 import { OverrideParseError } from './errors.js';
+import {
+  builtinFunctions,
+  castValue,
+  ChoiceSweep,
+  Glob,
+  IntervalSweep,
+  isDict,
+  MachineSweep,
+  plainValue,
+  PyError,
+  pythonStrRepr,
+  QuotedString,
+  RangeSweep,
+  Sweep,
+  sweepValues,
+  valueText,
+  type Functions,
+  type MachineSweepName,
+  type Value,
+} from './grammar-functions.js';
+
+export { QuotedString } from './grammar-functions.js';
 
 export type OverrideType = 'change' | 'add' | 'forceAdd' | 'delete';
 
-export type Sweep =
-  | { readonly type: 'choice'; readonly items: readonly Element[]; readonly simple: boolean }
-  | { readonly type: 'range'; readonly start: number; readonly stop: number; readonly step: number }
-  | { readonly type: 'glob'; readonly include: readonly string[]; readonly exclude: readonly string[] }
-  | { readonly type: 'interval'; readonly start: number; readonly end: number }
-  /** bench's own sweeps over the machine: core_counts(), divisors([n]), split_counts([batch]). */
-  | { readonly type: 'machine'; readonly fn: MachineSweep; readonly arg: number | null };
-
-export type MachineSweep = 'core_counts' | 'divisors' | 'split_counts';
+/** Hydra's ValueType, plus bench's sweeps over the machine. */
+export type SweepType =
+  'CHOICE_SWEEP' | 'SIMPLE_CHOICE_SWEEP' | 'GLOB_CHOICE_SWEEP' | 'RANGE_SWEEP' | 'INTERVAL_SWEEP' | 'MACHINE_SWEEP';
 
 /** What machine sweeps are computed from: the usable physical cores, and the run's batch size. */
 export interface MachineContext {
@@ -33,7 +53,10 @@ export interface MachineContext {
   readonly batchSize: number | null;
 }
 
-/** A value as typed on the command line: `text` is its canonical source form, used in job overrides. */
+/**
+ * A value as a config gets it (`value`: quoted strings are plain strings), what was parsed
+ * (`parsed`), and its text as Hydra writes it back into job overrides (`x=a`, `x='a b'`, `x=1.0`).
+ */
 export interface Element {
   readonly value: unknown;
   readonly text: string;
@@ -41,7 +64,14 @@ export interface Element {
 }
 
 export type OverrideValue =
-  ({ readonly kind: 'element' } & Element) | { readonly kind: 'sweep'; readonly sweep: Sweep; readonly text: string };
+  | ({ readonly kind: 'element'; readonly parsed: Value } & Element)
+  | {
+      readonly kind: 'sweep';
+      readonly sweep: Sweep | Glob;
+      readonly sweepType: SweepType;
+      /** The value as typed. */
+      readonly text: string;
+    };
 
 export interface Override {
   readonly type: OverrideType;
@@ -63,10 +93,72 @@ export function isSweep(o: Override): boolean {
   return o.value?.kind === 'sweep';
 }
 
+/**
+ * The value part as Hydra writes it (`get_value_element_as_str`): `x= 10` is `10`, `x='a'` is
+ * `'a'`, `x=[1, 2]` is `[1,2]`; what the basic sweeper puts into a job's overrides.
+ */
+export function valueElementText(o: Override, spaceAfterSep = false): string {
+  if (o.value?.kind !== 'element') throw new OverrideParseError(`Cannot convert sweep to str: ${o.inputLine}`);
+  return valueText(o.value.parsed, spaceAfterSep);
+}
+
+const FUNCTIONS = builtinFunctions();
+
 // ------------------------------------------------------------------------------------------------
-// Lexer (value mode)
+// Errors
+
+/**
+ * A refusal as Hydra's parser raises it: the lexer's; the parser's, where it gave up on the input
+ * (`recognition`: mismatched input, no viable alternative) or where it would have mended it with
+ * one token more or less (`recovered`: missing, extraneous); or one its visitor raised.
+ */
+class GrammarError extends Error {
+  constructor(
+    readonly kind: 'lexer' | 'recognition' | 'recovered' | 'visitor',
+    message: string,
+    /** Where the lexer stopped (for the `^` under the override). */
+    readonly index = 0,
+    /** The token a parser error was raised at. */
+    readonly offending?: Token,
+  ) {
+    super(message);
+  }
+}
+
+const GRAMMAR_URL = 'See https://hydra.cc/docs/1.2/advanced/override_grammar/basic for details';
+
+/** Hydra's OverrideParseException text for a refused override, then bench's hint. */
+function overrideError(line: string, err: GrammarError): OverrideParseError {
+  const prefix = 'LexerNoViableAltException: ';
+  const hydra =
+    err.kind === 'lexer'
+      ? `${prefix}${line}\n${'^'.padStart(prefix.length + err.index + 1)}`
+      : err.kind === 'recognition'
+        ? err.message
+        : `Error parsing override '${line}'\n${err.message}`;
+  const missingValue = err.kind === 'recovered' && err.message === "missing EQUAL at '<EOF>'";
+  const hint =
+    err.kind === 'visitor'
+      ? ''
+      : missingValue
+        ? `\nWrite ${line}=VALUE to set it, or ~${line} to delete it.`
+        : `\n${err.kind === 'lexer' ? `${err.message} in '${line}'` : `In '${line}'`}: quote a value that holds spaces or , [ ] { } ( ) = : (key='a,b'), and quote the whole argument for the shell.`;
+  return new OverrideParseError(`${hydra}\n${GRAMMAR_URL}${hint}`, err.message);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Lexers
 
 type TokenType =
+  | 'EQUAL'
+  | 'TILDE'
+  | 'PLUS'
+  | 'AT'
+  | 'COLON'
+  | 'SLASH'
+  | 'ID'
+  | 'KEY_SPECIAL'
+  | 'DOT_PATH'
   | 'POPEN'
   | 'COMMA'
   | 'PCLOSE'
@@ -74,18 +166,16 @@ type TokenType =
   | 'BRACKET_CLOSE'
   | 'BRACE_OPEN'
   | 'BRACE_CLOSE'
-  | 'COLON'
-  | 'EQUAL'
   | 'FLOAT'
   | 'INT'
   | 'BOOL'
   | 'NULL'
   | 'UNQUOTED_CHAR'
-  | 'ID'
   | 'ESC'
   | 'WS'
-  | 'QUOTED'
-  | 'INTERPOLATION';
+  | 'QUOTED_VALUE'
+  | 'INTERPOLATION'
+  | 'EOF';
 
 interface Token {
   readonly type: TokenType;
@@ -94,17 +184,38 @@ interface Token {
   readonly end: number;
 }
 
-const INT_PART = String.raw`\d(?:_?\d)*`;
-const POINT_FLOAT = [String.raw`(?:${INT_PART})?\.\d(?:_?\d)*`, String.raw`${INT_PART}\.`];
+type Rules = ReadonlyArray<readonly [TokenType, readonly RegExp[]]>;
+
+const INT_UNSIGNED = String.raw`(?:0|[1-9](?:_?\d)*)`;
+const KEY_SPECIAL = String.raw`[A-Za-z_$][A-Za-z0-9_$-]*`;
+
+/** The key mode: what comes before `=`; the `=` (and the blanks after it) switches to the value mode. */
+const KEY_RULES: Rules = [
+  ['EQUAL', [/=[ \t]*/y]],
+  ['TILDE', [/~/y]],
+  ['PLUS', [/\+/y]],
+  ['AT', [/@/y]],
+  ['COLON', [/:/y]],
+  ['SLASH', [/\//y]],
+  ['ID', [/[A-Za-z_][A-Za-z0-9_-]*/y]],
+  ['KEY_SPECIAL', [new RegExp(KEY_SPECIAL, 'y')]],
+  [
+    'DOT_PATH',
+    [new RegExp(String.raw`(?:${KEY_SPECIAL}|${INT_UNSIGNED})(?:\.(?:${KEY_SPECIAL}|${INT_UNSIGNED}))+`, 'y')],
+  ],
+];
+
+const DIGITS = String.raw`\d(?:_?\d)*`;
+const POINT_FLOAT = [String.raw`${INT_UNSIGNED}\.`, String.raw`${INT_UNSIGNED}?\.${DIGITS}`];
 const FLOAT_FORMS = [
   ...POINT_FLOAT,
-  ...[INT_PART, ...POINT_FLOAT].map((base) => String.raw`(?:${base})[eE][+-]?${INT_PART}`),
+  ...[INT_UNSIGNED, ...POINT_FLOAT].map((base) => String.raw`(?:${base})[eE][+-]?${DIGITS}`),
   '[Ii][Nn][Ff]',
   '[Nn][Aa][Nn]',
 ].map((form) => new RegExp(String.raw`[+-]?(?:${form})`, 'y'));
 
-/** In the order of the lexer file: on equal length the earlier rule wins. */
-const RULES: ReadonlyArray<readonly [TokenType, readonly RegExp[]]> = [
+/** The value mode, in the order of the lexer file: on equal length the earlier rule wins. */
+const VALUE_RULES: Rules = [
   ['POPEN', [/[ \t]*\([ \t]*/y]],
   ['COMMA', [/[ \t]*,[ \t]*/y]],
   ['PCLOSE', [/[ \t]*\)/y]],
@@ -115,33 +226,38 @@ const RULES: ReadonlyArray<readonly [TokenType, readonly RegExp[]]> = [
   ['COLON', [/[ \t]*:[ \t]*/y]],
   ['EQUAL', [/[ \t]*=[ \t]*/y]],
   ['FLOAT', FLOAT_FORMS],
-  ['INT', [/[+-]?(?:0|[1-9](?:_?\d)*)/y]],
+  ['INT', [new RegExp(String.raw`[+-]?${INT_UNSIGNED}`, 'y')]],
   ['BOOL', [/[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]/y]],
   ['NULL', [/[Nn][Uu][Ll][Ll]/y]],
   ['UNQUOTED_CHAR', [/[/\-\\+.$%*@?|]/y]],
   ['ID', [/[A-Za-z_][A-Za-z0-9_-]*/y]],
   ['ESC', [/(?:\\\\|\\\(|\\\)|\\\[|\\\]|\\\{|\\\}|\\:|\\=|\\,|\\ |\\\t)+/y]],
   ['WS', [/[ \t]+/y]],
-  ['QUOTED', [/'(?:\\'|[^])*?'/y, /"(?:\\"|[^])*?"/y]],
+  // A quote, then either only escaped backslashes or text whose last character before an even
+  // run of backslashes is not a backslash, then the same quote.
+  ['QUOTED_VALUE', [/"(?:(?:\\\\)*|[^]*?[^\\](?:\\\\)*)"/y, /'(?:(?:\\\\)*|[^]*?[^\\](?:\\\\)*)'/y]],
   ['INTERPOLATION', [/\$\{[^}]+\}/y]],
 ];
 
-function lexValue(source: string, offset: number, line: string): Token[] {
+function lex(source: string, from: number, to: number, rules: Rules): Token[] {
   const tokens: Token[] = [];
-  let pos = offset;
-  while (pos < source.length) {
+  let pos = from;
+  while (pos < to) {
     let best: Token | null = null;
-    for (const [type, regexes] of RULES) {
+    for (const [type, regexes] of rules) {
       for (const re of regexes) {
         re.lastIndex = pos;
         const m = re.exec(source);
-        if (m && m[0].length > 0 && (best === null || m[0].length > best.text.length)) {
+        if (m && m[0].length > 0 && pos + m[0].length <= to && (best === null || m[0].length > best.text.length)) {
           best = { type, text: m[0], start: pos, end: pos + m[0].length };
         }
       }
     }
     if (best === null) {
-      throw parseError(line, `token recognition error at: '${source.slice(pos, pos + 1)}'`);
+      // ANTLR reports what it read before giving up: an unclosed quote runs to the end.
+      const c = source[pos]!;
+      const seen = (c === '"' || c === "'") && rules === VALUE_RULES ? source.slice(pos, to) : c;
+      throw new GrammarError('lexer', `token recognition error at: '${seen}'`, pos);
     }
     tokens.push(best);
     pos = best.end;
@@ -149,41 +265,9 @@ function lexValue(source: string, offset: number, line: string): Token[] {
   return tokens;
 }
 
-function parseError(line: string, detail: string): OverrideParseError {
-  return new OverrideParseError(
-    `Error parsing override '${line}'\n${detail}\n` +
-      `See https://hydra.cc/docs/1.2/advanced/override_grammar/basic for details`,
-  );
-}
-
 // ------------------------------------------------------------------------------------------------
 // Parser
 
-const KEY_SEGMENT = String.raw`(?:[A-Za-z_$][\w$-]*|\d+)`;
-const PACKAGE = String.raw`(?:${KEY_SEGMENT}(?:\.${KEY_SEGMENT})*)?`;
-const GROUP = String.raw`[A-Za-z_][\w-]*(?:/[A-Za-z_][\w-]*)+`;
-const KEY_RE = new RegExp(String.raw`^(~|\+\+|\+)?(${GROUP}|${PACKAGE})(?:@(${PACKAGE}))?(?:([ \t]*=[ \t]*)|$)`);
-
-export function parseOverride(line: string): Override {
-  const m = KEY_RE.exec(line);
-  if (!m) {
-    throw parseError(line, `mismatched input: expected key=value, +key=value, ++key=value or ~key`);
-  }
-  const prefix = m[1] ?? '';
-  const keyOrGroup = m[2] ?? '';
-  const pkg = m[3] ?? null;
-  const hasEqual = m[4] !== undefined;
-  const type: OverrideType =
-    prefix === '~' ? 'delete' : prefix === '++' ? 'forceAdd' : prefix === '+' ? 'add' : 'change';
-  if (keyOrGroup === '' && pkg === null) throw parseError(line, 'missing key before =');
-  if (!hasEqual && type !== 'delete') {
-    throw parseError(line, `missing '=': write ${line}=VALUE (or ~${line} to delete it)`);
-  }
-  const value = hasEqual ? new ValueParser(line, m[0].length).parseValue() : null;
-  return { type, keyOrGroup, pkg, value, inputLine: line };
-}
-
-/** Tokens a dictionary key is made of (Hydra's dictKey rule). */
 const DICT_KEY_TOKENS: ReadonlySet<TokenType> = new Set([
   'ID',
   'NULL',
@@ -194,423 +278,451 @@ const DICT_KEY_TOKENS: ReadonlySet<TokenType> = new Set([
   'ESC',
   'WS',
 ]);
-/** Tokens an unquoted primitive is made of: a key's, plus `:` and interpolations. */
 const PRIMITIVE_TOKENS: ReadonlySet<TokenType> = new Set([...DICT_KEY_TOKENS, 'COLON', 'INTERPOLATION']);
+const PRIMITIVE_EXPECTED =
+  '{QUOTED_VALUE, ID, NULL, INT, FLOAT, BOOL, INTERPOLATION, UNQUOTED_CHAR, COLON, ESC, WS, BRACKET_OPEN, BRACE_OPEN}';
 
-class ValueParser {
-  private readonly tokens: Token[];
+const shown = (t: Token): string => (t.type === 'EOF' ? '<EOF>' : t.text);
+
+class Parser {
   private i = 0;
 
   constructor(
-    private readonly line: string,
-    offset: number,
+    private readonly source: string,
+    private readonly tokens: Token[],
+    private readonly functions: Functions,
   ) {
-    this.tokens = lexValue(line, offset, line);
+    this.tokens.push({ type: 'EOF', text: '', start: source.length, end: source.length });
   }
 
-  parseValue(): OverrideValue {
-    if (this.tokens.length === 0) return { kind: 'element', value: '', text: '', quoted: false };
-    const first = this.parseElement();
-    if (this.peek()?.type !== 'COMMA') {
-      this.expectEnd();
-      return first.kind === 'sweep' ? first : first;
+  peek(k = 0): Token {
+    return this.tokens[Math.min(this.i + k, this.tokens.length - 1)]!;
+  }
+
+  private next(): Token {
+    return this.tokens[this.i++]!;
+  }
+
+  /** The token of `type`; else ANTLR's error: one token too many, one missing, or a mismatch. */
+  expect(type: TokenType, expected: string = type): Token {
+    const t = this.peek();
+    if (t.type === type) return this.next();
+    if (this.peek(1).type === type)
+      throw this.error(`extraneous input '${shown(t)}' expecting ${expected}`, 'recovered');
+    if (type === 'EQUAL' && t.type === 'EOF') throw this.error(`missing EQUAL at '<EOF>'`, 'recovered');
+    throw this.error(`mismatched input '${shown(t)}' expecting ${expected}`);
+  }
+
+  expectEnd(): void {
+    this.expect('EOF', '<EOF>');
+  }
+
+  private error(message: string, kind: 'recognition' | 'recovered' = 'recognition'): GrammarError {
+    return new GrammarError(kind, message, this.peek().start, this.peek());
+  }
+
+  private text(from: number): string {
+    const a = this.tokens[from];
+    const b = this.tokens[this.i - 1];
+    return a && b ? this.source.slice(a.start, b.end) : '';
+  }
+
+  // value: element | simpleChoiceSweep
+  value(): Value {
+    // ANTLR predicts `element` or `simpleChoiceSweep` by reading through the first element: an
+    // error inside it is reported as no viable alternative, from the value's start.
+    const start = this.peek();
+    let first: Value;
+    try {
+      first = this.element();
+    } catch (err) {
+      if (!(err instanceof GrammarError) || err.kind === 'lexer' || err.kind === 'visitor' || !err.offending) throw err;
+      const at = err.offending;
+      throw new GrammarError(
+        'recognition',
+        `no viable alternative at input '${this.source.slice(start.start, at.type === 'EOF' ? at.start : at.end)}'`,
+        at.start,
+        at,
+      );
     }
-    const items: Element[] = [asElement(first, this.line)];
-    while (this.peek()?.type === 'COMMA') {
-      this.i++;
-      items.push(asElement(this.parseElement(), this.line));
+    if (this.peek().type !== 'COMMA') return first;
+    const items = [first];
+    while (this.peek().type === 'COMMA') {
+      this.next();
+      items.push(this.element());
     }
-    this.expectEnd();
-    return {
-      kind: 'sweep',
-      sweep: { type: 'choice', items, simple: true },
-      text: this.sourceText(0, this.tokens.length),
+    return new ChoiceSweep(items, true);
+  }
+
+  simpleChoiceSweep(): Value {
+    const v = this.value();
+    if (!(v instanceof ChoiceSweep && v.simpleForm))
+      throw this.error(`mismatched input '${shown(this.peek())}' expecting COMMA`);
+    return v;
+  }
+
+  element(): Value {
+    const t = this.peek();
+    if (t.type === 'ID' && this.peek(1).type === 'POPEN') return this.function();
+    if (t.type === 'BRACKET_OPEN') return this.listContainer();
+    if (t.type === 'BRACE_OPEN') return this.dictContainer();
+    if (t.type === 'QUOTED_VALUE' || PRIMITIVE_TOKENS.has(t.type)) return this.primitive();
+    throw this.error(`no viable alternative at input '${shown(t)}'`);
+  }
+
+  listContainer(): Value[] {
+    this.expect('BRACKET_OPEN');
+    const items: Value[] = [];
+    if (this.peek().type !== 'BRACKET_CLOSE') {
+      items.push(this.element());
+      while (this.peek().type === 'COMMA') {
+        this.next();
+        items.push(this.element());
+      }
+    }
+    this.expect('BRACKET_CLOSE', '{COMMA, BRACKET_CLOSE}');
+    return items;
+  }
+
+  dictContainer(): { [key: string]: Value } {
+    this.expect('BRACE_OPEN');
+    const dict: { [key: string]: Value } = {};
+    const pair = (): void => {
+      const key = dictKeyText(
+        this.tokensOf(DICT_KEY_TOKENS, '{BRACE_CLOSE, FLOAT, INT, BOOL, NULL, UNQUOTED_CHAR, ID, ESC, WS}'),
+      );
+      assertSafeKey(key, 'in an override');
+      this.expect('COLON');
+      dict[key] = this.element();
     };
-  }
-
-  private peek(k = 0): Token | undefined {
-    return this.tokens[this.i + k];
-  }
-
-  private expectEnd(): void {
-    const t = this.peek();
-    if (t) throw parseError(this.line, `extraneous input '${t.text.trim()}' at position ${t.start}`);
-  }
-
-  private expect(type: TokenType, what: string): Token {
-    const t = this.peek();
-    if (!t || t.type !== type) {
-      throw parseError(this.line, `expected ${what} but found ${t ? `'${t.text.trim()}'` : 'the end of the value'}`);
-    }
-    this.i++;
-    return t;
-  }
-
-  private sourceText(fromToken: number, toToken: number): string {
-    const a = this.tokens[fromToken];
-    const b = this.tokens[toToken - 1];
-    return a && b ? this.line.slice(a.start, b.end).trim() : '';
-  }
-
-  private parseElement(): OverrideValue {
-    const t = this.peek();
-    if (!t) throw parseError(this.line, 'expected a value but found the end of the value');
-    if (t.type === 'ID' && this.peek(1)?.type === 'POPEN') return this.parseFunction();
-    if (t.type === 'BRACKET_OPEN') return this.parseList();
-    if (t.type === 'BRACE_OPEN') return this.parseDict();
-    return this.parsePrimitive();
-  }
-
-  private parseList(): OverrideValue {
-    const startToken = this.i;
-    this.i++;
-    const items: unknown[] = [];
-    if (this.peek()?.type !== 'BRACKET_CLOSE') {
-      for (;;) {
-        items.push(asElement(this.parseElement(), this.line).value);
-        if (this.peek()?.type !== 'COMMA') break;
-        this.i++;
+    if (this.peek().type !== 'BRACE_CLOSE') {
+      pair();
+      while (this.peek().type === 'COMMA') {
+        this.next();
+        pair();
       }
     }
-    this.expect('BRACKET_CLOSE', "']'");
-    return { kind: 'element', value: items, text: this.sourceText(startToken, this.i), quoted: false };
+    this.expect('BRACE_CLOSE', '{COMMA, BRACE_CLOSE}');
+    return dict;
   }
 
-  private parseDict(): OverrideValue {
-    const startToken = this.i;
-    this.i++;
-    const dict: Record<string, unknown> = {};
-    if (this.peek()?.type !== 'BRACE_CLOSE') {
-      for (;;) {
-        const key = this.parseDictKey();
-        assertSafeKey(key, `in ${this.line}`);
-        this.expect('COLON', "':'");
-        dict[key] = asElement(this.parseElement(), this.line).value;
-        if (this.peek()?.type !== 'COMMA') break;
-        this.i++;
+  /** The run of tokens of `types` at the cursor (at least one). */
+  private tokensOf(types: ReadonlySet<TokenType>, expected: string): Token[] {
+    const from = this.i;
+    while (types.has(this.peek().type)) this.i++;
+    if (this.i === from) throw this.error(`mismatched input '${shown(this.peek())}' expecting ${expected}`);
+    return this.tokens.slice(from, this.i);
+  }
+
+  primitive(): Value {
+    if (this.peek().type === 'QUOTED_VALUE') return quoted(this.next().text);
+    return createPrimitive(this.tokensOf(PRIMITIVE_TOKENS, PRIMITIVE_EXPECTED));
+  }
+
+  // function: ID POPEN (argName? element (COMMA argName? element)*)? PCLOSE
+  function(): Value {
+    const from = this.i;
+    const name = this.expect('ID').text;
+    this.expect('POPEN');
+    const args: Value[] = [];
+    const kwargs: Record<string, Value> = {};
+    let named = false;
+    const argument = (): void => {
+      if (this.peek().type === 'ID' && this.peek(1).type === 'EQUAL') {
+        const argName = this.next().text;
+        this.next();
+        named = true;
+        kwargs[argName] = this.element();
+      } else {
+        // Hydra's visitor checks the order after the parse; so does this, at the same point.
+        const value = this.element();
+        if (named) throw new GrammarError('visitor', 'positional argument follows keyword argument');
+        args.push(value);
+      }
+    };
+    if (this.peek().type !== 'PCLOSE') {
+      argument();
+      while (this.peek().type === 'COMMA') {
+        this.next();
+        argument();
       }
     }
-    this.expect('BRACE_CLOSE', "'}'");
-    return { kind: 'element', value: dict, text: this.sourceText(startToken, this.i), quoted: false };
-  }
-
-  private parseDictKey(): string {
-    let text = '';
-    while (this.peek() && DICT_KEY_TOKENS.has(this.peek()!.type)) {
-      const t = this.tokens[this.i++]!;
-      text += t.type === 'ESC' ? unescape(t.text) : t.text;
+    this.expect('PCLOSE', '{COMMA, PCLOSE}');
+    const text = this.text(from);
+    try {
+      return this.functions.eval({ name, args, kwargs, text });
+    } catch (err) {
+      if (!(err instanceof PyError)) throw err;
+      throw new GrammarError('visitor', `${err.pyType} while evaluating '${text}': ${err.message}`);
     }
-    if (text.trim() === '') throw parseError(this.line, 'expected a dictionary key');
-    return text.trim();
-  }
-
-  private parsePrimitive(): OverrideValue {
-    const first = this.peek()!;
-    if (first.type === 'QUOTED') {
-      this.i++;
-      return { kind: 'element', value: unquote(first.text), text: first.text, quoted: true };
-    }
-    const startToken = this.i;
-    while (this.peek() && PRIMITIVE_TOKENS.has(this.peek()!.type)) this.i++;
-    if (this.i === startToken) {
-      throw parseError(this.line, `mismatched input '${first.text.trim()}'`);
-    }
-    let parts = this.tokens.slice(startToken, this.i);
-    // Leading and trailing whitespace is not part of the value.
-    while (parts[0]?.type === 'WS') parts = parts.slice(1);
-    while (parts.at(-1)?.type === 'WS') parts = parts.slice(0, -1);
-    const text = parts
-      .map((t) => t.text)
-      .join('')
-      .trim();
-    const only = parts.length === 1 ? parts[0] : undefined;
-    let value: unknown;
-    if (only?.type === 'INT') value = Number(only.text.replaceAll('_', ''));
-    else if (only?.type === 'FLOAT') value = parseFloatToken(only.text);
-    else if (only?.type === 'BOOL') value = only.text.toLowerCase() === 'true';
-    else if (only?.type === 'NULL') value = null;
-    else
-      value = parts
-        .map((t) => (t.type === 'ESC' ? unescape(t.text) : t.text))
-        .join('')
-        .trim();
-    return { kind: 'element', value, text, quoted: false };
-  }
-
-  private parseFunction(): OverrideValue {
-    const startToken = this.i;
-    const name = this.tokens[this.i++]!.text;
-    this.i++; // POPEN
-    const args: OverrideValue[] = [];
-    const named: Record<string, OverrideValue> = {};
-    if (this.peek()?.type !== 'PCLOSE') {
-      for (;;) {
-        if (this.peek()?.type === 'ID' && this.peek(1)?.type === 'EQUAL') {
-          const argName = this.tokens[this.i]!.text;
-          this.i += 2;
-          named[argName] = this.parseElement();
-        } else {
-          if (Object.keys(named).length > 0) {
-            throw parseError(this.line, `${name}(): positional argument follows keyword argument`);
-          }
-          args.push(this.parseElement());
-        }
-        if (this.peek()?.type !== 'COMMA') break;
-        this.i++;
-      }
-    }
-    this.expect('PCLOSE', "')'");
-    const text = this.sourceText(startToken, this.i);
-    return callFunction(name, args, named, text, this.line);
   }
 }
 
-function asElement(v: OverrideValue, line: string): Element {
-  if (v.kind === 'sweep') {
-    throw parseError(line, `a sweep (${v.text}) cannot be nested inside another value`);
+/** Hydra's `_createPrimitive`: one token is typed, several are a string (escapes removed). */
+function createPrimitive(tokens: readonly Token[]): Value {
+  let first = 0;
+  let last = tokens.length;
+  if (tokens[0]!.type === 'WS') {
+    if (last === 1) throw new GrammarError('visitor', 'Trying to parse a primitive that is all whitespaces');
+    first = 1;
   }
-  return v;
+  if (tokens[last - 1]!.type === 'WS') last--;
+  if (last - first > 1) {
+    return tokens
+      .slice(first, last)
+      .map((t) => (t.type === 'ESC' ? unescape(t.text) : t.text))
+      .join('');
+  }
+  const t = tokens[first]!;
+  switch (t.type) {
+    case 'INT':
+      return castValue('int', t.text);
+    case 'FLOAT':
+      return castValue('float', t.text);
+    case 'NULL':
+      return null;
+    case 'BOOL':
+      return t.text.toLowerCase() === 'true';
+    case 'ESC':
+      return unescape(t.text);
+    default:
+      return t.text;
+  }
 }
 
+/** A dictionary key: typed as a primitive, then written as Python's str() writes the key. */
+function dictKeyText(tokens: readonly Token[]): string {
+  const key = createPrimitive(tokens);
+  if (key === null) return 'None';
+  if (typeof key === 'boolean') return key ? 'True' : 'False';
+  return typeof key === 'string' ? key : valueText(key);
+}
+
+/** `\\` -> `\`, `\,` -> `,`: every other character of an escape run. */
 function unescape(esc: string): string {
-  return esc.replace(/\\(.)/gs, '$1');
+  return [...esc].filter((_, k) => k % 2 === 1).join('');
 }
 
-/** Hydra: `\'` inside single quotes is a quote; a doubled backslash before a quote is one backslash. */
-function unquote(quoted: string): string {
-  const q = quoted[0]!;
-  const body = quoted.slice(1, -1);
-  return body.replace(
-    new RegExp(String.raw`(\\+)(${q})|(\\+)$`, 'g'),
-    (_m, bs: string | undefined, quote: string | undefined, trail: string | undefined) =>
-      quote !== undefined
-        ? '\\'.repeat(Math.floor(bs!.length / 2)) + quote
-        : '\\'.repeat(Math.floor(trail!.length / 2)),
-  );
-}
-
-function parseFloatToken(text: string): number {
-  const t = text.replaceAll('_', '').toLowerCase();
-  const sign = t.startsWith('-') ? -1 : 1;
-  const body = t.replace(/^[+-]/, '');
-  if (body === 'inf') return sign * Infinity;
-  if (body === 'nan') return NaN;
-  return Number(t);
+/** Hydra's `_unescape_quoted_string`: backslashes are unescaped only where they precede a quote. */
+function quoted(text: string): QuotedString {
+  const q = text[0] as "'" | '"';
+  let rest = text.slice(1);
+  const pattern = new RegExp(String.raw`(\\)+${q}`);
+  let out = '';
+  for (let m = pattern.exec(rest); m !== null; m = pattern.exec(rest)) {
+    out += rest.slice(0, m.index);
+    out += [...m[0]].filter((_, k) => k % 2 === 1).join('');
+    rest = rest.slice(m.index + m[0].length);
+  }
+  if (rest.length > 1) out += rest.slice(0, -1);
+  return new QuotedString(out, q);
 }
 
 // ------------------------------------------------------------------------------------------------
-// Functions: sweeps (choice, range, interval, glob), their modifiers (sort, shuffle, tag) and casts.
+// The override rule
 
-function callFunction(
-  name: string,
-  args: OverrideValue[],
-  named: Record<string, OverrideValue>,
-  text: string,
-  line: string,
-): OverrideValue {
-  const num = (v: OverrideValue | undefined, what: string): number => {
-    const e = v === undefined ? undefined : asElement(v, line);
-    if (typeof e?.value !== 'number')
-      throw parseError(line, `${name}(): ${what} must be a number, got ${e?.text ?? 'nothing'}`);
-    return e.value;
-  };
-  const strings = (v: OverrideValue | undefined): string[] => {
-    if (v === undefined) return [];
-    const e = asElement(v, line).value;
-    return (Array.isArray(e) ? e : [e]).map(String);
-  };
-  switch (name) {
-    case 'choice': {
-      if (args.length === 0) throw parseError(line, 'choice() needs at least one element');
-      return {
-        kind: 'sweep',
-        sweep: { type: 'choice', items: args.map((a) => asElement(a, line)), simple: false },
-        text,
-      };
+interface ParsedOverride {
+  readonly type: OverrideType;
+  readonly keyOrGroup: string;
+  readonly pkg: string | null;
+  /** undefined for `~key` (no `=`). */
+  readonly value: Value | undefined;
+  readonly valueText: string;
+}
+
+const PACKAGE_TOKENS: ReadonlySet<TokenType> = new Set(['ID', 'KEY_SPECIAL', 'DOT_PATH']);
+
+function parseOverrideRule(line: string, functions: Functions): ParsedOverride {
+  // The key part ends at the first '=' (values come after it, in the value mode).
+  const eq = line.indexOf('=');
+  const keyTokens = lex(
+    line,
+    0,
+    eq < 0 ? line.length : eq + 1 + /^[ \t]*/.exec(line.slice(eq + 1))![0].length,
+    KEY_RULES,
+  );
+  const from = keyTokens.at(-1)?.end ?? 0;
+  const k = new Parser(line, keyTokens, functions);
+  let type: OverrideType = 'change';
+  if (k.peek().type === 'TILDE') {
+    k.expect('TILDE');
+    type = 'delete';
+  } else if (k.peek().type === 'PLUS') {
+    k.expect('PLUS');
+    type = 'add';
+    if (k.peek().type === 'PLUS') {
+      k.expect('PLUS');
+      type = 'forceAdd';
     }
-    case 'range': {
-      const start = num(args[0] ?? named.start, 'start');
-      const stopArg = args[1] ?? named.stop;
-      const stop = stopArg === undefined ? start : num(stopArg, 'stop');
-      const step = args[2] ?? named.step;
-      return {
-        kind: 'sweep',
-        sweep: {
-          type: 'range',
-          start: stopArg === undefined ? 0 : start,
-          stop,
-          step: step === undefined ? 1 : num(step, 'step'),
-        },
-        text,
-      };
+  }
+  const packageText = (): string => (PACKAGE_TOKENS.has(k.peek().type) ? k.expect(k.peek().type).text : '');
+  let keyOrGroup: string;
+  if (k.peek().type === 'ID' && k.peek(1).type === 'SLASH') {
+    keyOrGroup = k.expect('ID').text;
+    while (k.peek().type === 'SLASH') {
+      k.expect('SLASH');
+      keyOrGroup += `/${k.expect('ID').text}`;
     }
-    case 'interval':
-      return {
-        kind: 'sweep',
-        sweep: { type: 'interval', start: num(args[0] ?? named.start, 'start'), end: num(args[1] ?? named.end, 'end') },
-        text,
-      };
-    case 'glob':
-      return {
-        kind: 'sweep',
-        sweep: { type: 'glob', include: strings(args[0] ?? named.include), exclude: strings(args[1] ?? named.exclude) },
-        text,
-      };
-    case 'core_counts':
-    case 'divisors':
-    case 'split_counts': {
-      const arg = args[0] ?? named.n;
-      return {
-        kind: 'sweep',
-        sweep: { type: 'machine', fn: name, arg: arg === undefined ? null : num(arg, 'argument') },
-        text,
-      };
-    }
-    case 'tag': {
-      // Tags only matter to other sweepers; the basic sweeper ignores them.
-      const last = args.at(-1) ?? named.sweep;
-      if (!last) throw parseError(line, 'tag() needs a sweep as its last argument');
-      return last;
-    }
-    case 'sort':
-    case 'shuffle': {
-      const reverse = named.reverse === undefined ? false : asElement(named.reverse, line).value === true;
-      const items =
-        args.length === 1 && args[0]!.kind === 'sweep'
-          ? expandValues(args[0]!.sweep, line)
-          : args.map((a) => asElement(a, line));
-      const ordered =
-        name === 'sort'
-          ? sortElements(items, reverse)
-          : shuffleElements(items, named.seed ? num(named.seed, 'seed') : 0);
-      return { kind: 'sweep', sweep: { type: 'choice', items: ordered, simple: false }, text };
-    }
-    case 'int':
-    case 'float':
-    case 'str':
-    case 'bool': {
-      if (args.length !== 1) throw parseError(line, `${name}() takes exactly one argument`);
-      const arg = args[0]!;
-      if (arg.kind === 'sweep') {
-        const items = expandValues(arg.sweep, line).map((e) => castElement(name, e, line));
-        return { kind: 'sweep', sweep: { type: 'choice', items, simple: false }, text };
-      }
-      return { kind: 'element', ...castElement(name, arg, line) };
-    }
-    default:
-      throw parseError(
-        line,
-        `unknown function '${name}': use one of choice, range, interval, glob, tag, sort, shuffle, int, float, str, bool, ` +
-          'core_counts, divisors, split_counts',
+  } else keyOrGroup = packageText();
+  let pkg: string | null = null;
+  if (k.peek().type === 'AT') {
+    k.expect('AT');
+    pkg = packageText();
+  }
+  if (type === 'delete' && k.peek().type === 'EOF') return { type, keyOrGroup, pkg, value: undefined, valueText: '' };
+  k.expect('EQUAL', type === 'delete' ? '{<EOF>, EQUAL}' : 'EQUAL');
+  k.expectEnd();
+  const v = new Parser(line, lex(line, from, line.length, VALUE_RULES), functions);
+  if (v.peek().type === 'EOF') return { type, keyOrGroup, pkg, value: '', valueText: '' };
+  const value = v.value();
+  v.expectEnd();
+  return { type, keyOrGroup, pkg, value, valueText: line.slice(from) };
+}
+
+export const SWEEP_TYPE = (v: Sweep | Glob): SweepType =>
+  v instanceof ChoiceSweep
+    ? v.simpleForm
+      ? 'SIMPLE_CHOICE_SWEEP'
+      : 'CHOICE_SWEEP'
+    : v instanceof Glob
+      ? 'GLOB_CHOICE_SWEEP'
+      : v instanceof RangeSweep
+        ? 'RANGE_SWEEP'
+        : v instanceof IntervalSweep
+          ? 'INTERVAL_SWEEP'
+          : 'MACHINE_SWEEP';
+
+function containsSweep(v: Value): boolean {
+  if (v instanceof Sweep || v instanceof Glob) return true;
+  if (Array.isArray(v)) return v.some(containsSweep);
+  if (isDict(v)) return Object.values(v).some(containsSweep);
+  return false;
+}
+
+/** One override of the command line (or of hydra.sweeper.params), parsed and typed. */
+export function parseOverride(line: string): Override {
+  return parseOverrideWith(line, FUNCTIONS);
+}
+
+/** parseOverride with other functions than Hydra's and bench's (tests register their own). */
+export function parseOverrideWith(line: string, functions: Functions): Override {
+  let parsed: ParsedOverride;
+  try {
+    parsed = parseOverrideRule(line, functions);
+  } catch (err) {
+    if (err instanceof GrammarError) throw overrideError(line, err);
+    throw err;
+  }
+  const { type, keyOrGroup, pkg, value } = parsed;
+  let ov: OverrideValue | null = null;
+  if (value instanceof Sweep || value instanceof Glob) {
+    ov = { kind: 'sweep', sweep: value, sweepType: SWEEP_TYPE(value), text: parsed.valueText.trim() };
+  } else if (value !== undefined) {
+    if (containsSweep(value)) {
+      throw new OverrideParseError(
+        `Error parsing override '${line}'\na sweep cannot be nested inside a list or a dict: sweep the whole value, e.g. x=[1,2],[3,4]\n${GRAMMAR_URL}`,
       );
+    }
+    ov = {
+      kind: 'element',
+      parsed: value,
+      value: plainValue(value),
+      text: valueText(value),
+      quoted: value instanceof QuotedString,
+    };
+  }
+  return { type, keyOrGroup, pkg, value: ov, inputLine: line };
+}
+
+/** The rules of Hydra's grammar that `parseRule` can start from. */
+export type Rule =
+  | 'override'
+  | 'key'
+  | 'package'
+  | 'packageOrGroup'
+  | 'value'
+  | 'element'
+  | 'simpleChoiceSweep'
+  | 'primitive'
+  | 'listContainer'
+  | 'dictContainer'
+  | 'function';
+
+/**
+ * Parses `text` as one rule of the grammar, as Hydra's `OverridesParser.parse_rule` does (for
+ * tests against Hydra's own cases): values come back as parsed (quoted strings as QuotedString,
+ * sweeps as Sweep objects); a refusal is an OverrideParseError whose `detail` is Hydra's message.
+ */
+export function parseRule(text: string, rule: Rule, functions: Functions = FUNCTIONS): unknown {
+  try {
+    if (rule === 'override') {
+      const o = parseOverrideRule(text, functions);
+      return { ...o, value: o.value === undefined ? null : o.value };
+    }
+    if (rule === 'key' || rule === 'package' || rule === 'packageOrGroup') {
+      const r = parseOverrideRule(rule === 'key' ? `${text}=` : `${text}=`, functions);
+      if (rule === 'key') return { keyOrGroup: r.keyOrGroup, pkg: r.pkg };
+      if (r.pkg !== null) throw new GrammarError('recovered', `extraneous input '@' expecting <EOF>`);
+      if (rule === 'package' && r.keyOrGroup.includes('/'))
+        throw new GrammarError('recovered', `extraneous input '/' expecting <EOF>`);
+      return r.keyOrGroup;
+    }
+    const p = new Parser(text, lex(text, 0, text.length, VALUE_RULES), functions);
+    const value =
+      rule === 'value'
+        ? p.value()
+        : rule === 'element'
+          ? p.element()
+          : rule === 'simpleChoiceSweep'
+            ? p.simpleChoiceSweep()
+            : rule === 'primitive'
+              ? p.primitive()
+              : rule === 'listContainer'
+                ? p.listContainer()
+                : rule === 'dictContainer'
+                  ? p.dictContainer()
+                  : p.function();
+    // Only the override rule ends in EOF: ANTLR leaves what follows another rule unread.
+    return value;
+  } catch (err) {
+    if (err instanceof GrammarError) throw new OverrideParseError(err.message, err.message);
+    throw err;
   }
 }
 
-function sortElements(items: readonly Element[], reverse: boolean): Element[] {
-  const sorted = [...items].sort((a, b) => {
-    if (typeof a.value === 'number' && typeof b.value === 'number') return a.value - b.value;
-    return String(a.value) < String(b.value) ? -1 : String(a.value) > String(b.value) ? 1 : 0;
-  });
-  return reverse ? sorted.reverse() : sorted;
-}
+// ------------------------------------------------------------------------------------------------
+// Sweeps expanded into the values of their jobs
 
-/** Deterministic shuffle (mulberry32 + Fisher-Yates), so a sweep can be repeated. */
-function shuffleElements(items: readonly Element[], seed: number): Element[] {
-  let s = seed >>> 0;
-  const rand = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
-
-function castElement(name: string, e: Element, line: string): Element {
-  const cast = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(cast);
-    if (v !== null && typeof v === 'object') {
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cast(x)]));
-    }
-    switch (name) {
-      case 'int': {
-        const n = typeof v === 'string' ? Number(v) : typeof v === 'boolean' ? Number(v) : (v as number);
-        if (!Number.isFinite(n)) throw parseError(line, `int(): cannot convert ${JSON.stringify(v)} to an int`);
-        return Math.trunc(n);
-      }
-      case 'float': {
-        const n = Number(v);
-        if (Number.isNaN(n) && String(v).toLowerCase() !== 'nan')
-          throw parseError(line, `float(): cannot convert ${JSON.stringify(v)} to a float`);
-        return n;
-      }
-      case 'str':
-        return v === null ? 'None' : typeof v === 'boolean' ? (v ? 'True' : 'False') : String(v);
-      default: {
-        if (typeof v === 'string') {
-          if (v.toLowerCase() === 'true') return true;
-          if (v.toLowerCase() === 'false') return false;
-          throw parseError(line, `bool(): cannot convert '${v}' to a bool: use true or false`);
-        }
-        return Boolean(v);
-      }
-    }
-  };
-  const value = cast(e.value);
-  const text = typeof value === 'string' ? quoteIfNeeded(value) : elementText(value);
-  return { value, text, quoted: typeof value === 'string' };
-}
-
-/** Expands a sweep into its elements; glob needs the group's options, so it is expanded by the caller. */
+/**
+ * The values a sweep gives its jobs, each with the text Hydra puts into the job's override (`x=a`
+ * for `x=choice('a','b')`). A glob needs the group's options, and bench's machine sweeps the
+ * machine; both are given by the caller.
+ */
 export function expandValues(
-  sweep: Sweep,
+  sweep: Sweep | Glob,
   line: string,
   groupOptions?: readonly string[],
   machine?: MachineContext,
 ): Element[] {
-  switch (sweep.type) {
-    case 'machine': {
-      if (!machine)
-        throw parseError(line, `${sweep.fn}() needs the machine's topology, known only when a sweep runs (bench -m)`);
-      return machineValues(sweep.fn, sweep.arg, machine, line).map((v) => ({
-        value: v,
-        text: String(v),
-        quoted: false,
-      }));
-    }
-    case 'choice':
-      return [...sweep.items];
-    case 'range': {
-      if (sweep.step === 0) throw parseError(line, 'range(): step must not be 0');
-      const out: Element[] = [];
-      const isFloat = ![sweep.start, sweep.stop, sweep.step].every(Number.isInteger);
-      for (let k = 0; ; k++) {
-        // Compute from the index, not by accumulation, so range(0,1,0.1) has no drift.
-        const raw = sweep.start + k * sweep.step;
-        const v = isFloat ? Number(raw.toPrecision(12)) : raw;
-        if (sweep.step > 0 ? v >= sweep.stop : v <= sweep.stop) break;
-        out.push({ value: v, text: isFloat && Number.isInteger(v) ? `${v}.0` : String(v), quoted: false });
-        if (out.length > 100_000) throw parseError(line, 'range(): more than 100000 values');
-      }
-      return out;
-    }
-    case 'glob': {
-      if (groupOptions === undefined)
-        throw parseError(line, 'glob() can only sweep over the options of a config group');
-      const match = (name: string, patterns: readonly string[]): boolean =>
-        patterns.some((p) => globToRegExp(p).test(name));
-      return groupOptions
-        .filter((o) => match(o, sweep.include) && !match(o, sweep.exclude))
-        .map((o) => ({ value: o, text: o, quoted: false }));
-    }
-    case 'interval':
-      throw parseError(line, 'BasicSweeper does not support sweep type : INTERVAL_SWEEP');
+  const fail = (detail: string): OverrideParseError =>
+    new OverrideParseError(`Error expanding the sweep '${line}'\n${detail}`, detail);
+  if (sweep instanceof MachineSweep) {
+    if (!machine) throw fail(`${sweep.fn}() needs the machine's topology, known only when a sweep runs (bench -m)`);
+    return machineValues(sweep.fn, sweep.arg, machine, fail).map((v) => ({ value: v, text: String(v), quoted: false }));
+  }
+  if (sweep instanceof Glob) {
+    if (groupOptions === undefined) throw fail('glob() can only sweep over the options of a config group');
+    return sweep.filter(groupOptions).map((o) => ({ value: o, text: o, quoted: false }));
+  }
+  if (sweep instanceof IntervalSweep) throw fail('BasicSweeper does not support sweep type : INTERVAL_SWEEP');
+  try {
+    return sweepValues(sweep as ChoiceSweep | RangeSweep, line).map((v) => {
+      if (containsSweep(v)) throw new PyError('ValueError', `a sweep inside a sweep cannot be expanded: ${line}`);
+      return { value: plainValue(v), text: valueText(v), quoted: v instanceof QuotedString };
+    });
+  } catch (err) {
+    if (err instanceof PyError) throw fail(err.message);
+    throw err;
   }
 }
 
@@ -620,7 +732,12 @@ export function expandValues(
  * the cores evenly); split_counts([batch]): instance counts that divide the batch evenly and fit on
  * the cores (batch-size scaling), the batch by default being the run's batch_size.
  */
-function machineValues(fn: MachineSweep, arg: number | null, machine: MachineContext, line: string): number[] {
+function machineValues(
+  fn: MachineSweepName,
+  arg: number | null,
+  machine: MachineContext,
+  fail: (detail: string) => Error,
+): number[] {
   const cores = machine.physicalCores;
   const divisorsOf = (n: number): number[] => Array.from({ length: n }, (_, k) => k + 1).filter((d) => n % d === 0);
   switch (fn) {
@@ -633,36 +750,23 @@ function machineValues(fn: MachineSweep, arg: number | null, machine: MachineCon
       return divisorsOf(arg ?? cores);
     case 'split_counts': {
       const batch = arg ?? machine.batchSize;
-      if (batch === null) throw parseError(line, 'split_counts() needs a fixed batch_size (or split_counts(B))');
+      if (batch === null) throw fail('split_counts() needs a fixed batch_size (or split_counts(B))');
       return divisorsOf(batch).filter((n) => n <= cores);
     }
   }
 }
 
-function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replaceAll('*', '.*')
-    .replaceAll('?', '.');
-  return new RegExp(`^${escaped}$`);
-}
-
 /** The canonical override text of a JS value, such that parsing it gives the value back. */
 export function elementText(value: unknown): string {
-  if (value === null) return 'null';
   if (typeof value === 'string') return quoteIfNeeded(value);
-  if (typeof value === 'number') {
-    if (Number.isNaN(value)) return 'nan';
-    if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
-    return String(value);
-  }
-  if (typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return `[${value.map(elementText).join(',')}]`;
-  if (typeof value === 'object') {
+  if (value !== null && typeof value === 'object' && isDict(value)) {
     return `{${Object.entries(value)
       .map(([k, v]) => `${k}:${elementText(v)}`)
       .join(',')}}`;
   }
+  if (value === null || typeof value === 'boolean' || numberValue(value) !== undefined)
+    return typeof value === 'boolean' ? String(value) : valueText(value as Value);
   return String(value);
 }
 
@@ -673,7 +777,8 @@ function quoteIfNeeded(s: string): string {
   } catch {
     // falls through to quoting
   }
-  // The inverse of unquote(): backslashes are doubled only before a quote and at the end.
-  const body = s.replace(/(\\*)'/g, "$1$1\\'").replace(/(\\+)$/, '$1$1');
-  return `'${body}'`;
+  return new QuotedString(s, "'").withQuotes();
 }
+
+/** Python's repr() of a string, for messages that quote a value as Hydra does. */
+export const reprString = pythonStrRepr;

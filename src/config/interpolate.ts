@@ -13,6 +13,7 @@
  */
 import { ConfigError } from './errors.js';
 import { parseOverride } from './grammar.js';
+import { numberText, pythonTypeName } from '../util/numbers.js';
 import { getPath, isTree, MISSING, type Tree } from '../util/tree.js';
 
 export interface ResolveContext {
@@ -47,6 +48,17 @@ export function resolveAll(
   opts: { keepMissing?: boolean } = {},
 ): unknown {
   return new Resolver(root, ctx, opts.keepMissing ?? false).resolveNode(node, path);
+}
+
+/**
+ * The node that `value` refers to when it is exactly one node interpolation (`${b}`, `${..x}`),
+ * read from `root` for a value found at `path`, without resolving it further; else undefined.
+ */
+export function referencedNode(root: Tree, value: string, path: readonly string[]): unknown {
+  const m = /^\$\{\s*(\.*[\w$-]+(?:\.[\w$-]+|\[[^\]]+\])*)\s*\}$/.exec(value);
+  if (!m) return undefined;
+  const found = getPath(root, absoluteKey(m[1]!, path).join('.'));
+  return found.found ? found.value : undefined;
 }
 
 /** Resolves the value at a dotted key, e.g. `hydra.run.dir`. */
@@ -91,14 +103,21 @@ class Resolver {
     const pieces = splitPieces(s, path);
     const only = pieces.length === 1 ? pieces[0] : undefined;
     if (only?.kind === 'interp') return this.evaluate(only.body, path);
-    return pieces
+    return pieces.map((p) => (p.kind === 'text' ? p.text : pythonStr(this.evaluate(p.body, path)))).join('');
+  }
+
+  /** The key of a node reference: its nested interpolations (`${pools.${which}}`) must give strings. */
+  private keyText(body: string, path: readonly string[]): string {
+    if (!body.includes('${')) return body;
+    return splitPieces(body, path)
       .map((p) => {
         if (p.kind === 'text') return p.text;
         const v = this.evaluate(p.body, path);
-        if (isTree(v) || Array.isArray(v)) {
-          throw new ConfigError(`${fullKey(path)}: cannot put the node '\${${p.body}}' inside a string`);
-        }
-        return pythonStr(v);
+        if (typeof v !== 'string')
+          throw new ConfigError(
+            `The following interpolation is used to denote a config key and thus should return a string, but instead returned \`${pythonStr(v)}\` of type \`<class '${pythonTypeName(v)}'>\`: \${${p.body}}\n    full_key: ${fullKey(path)}`,
+          );
+        return v;
       })
       .join('');
   }
@@ -111,8 +130,7 @@ class Resolver {
       const args = splitArgs(resolverMatch[2]!).map((a) => this.evaluateArg(a, path));
       return this.callResolver(name, args, path);
     }
-    const key = String(this.resolveString(body.trim(), path));
-    return this.lookup(key, path);
+    return this.lookup(this.keyText(body.trim(), path), path);
   }
 
   private evaluateArg(arg: string, path: readonly string[]): unknown {
@@ -126,18 +144,24 @@ class Resolver {
 
   /** oc.decode: a string read as an override value (int, float, bool, null, list, dict), interpolations resolved. */
   private decode(text: string, path: readonly string[]): unknown {
+    const refuse = (why: string): ConfigError =>
+      new ConfigError(
+        `Error resolving '\${oc.decode:...}': cannot decode ${JSON.stringify(text)} (${why})\n    full_key: ${fullKey(path)}`,
+      );
+    if (text.trim() === '') throw refuse('there is no value in it');
     let parsed;
     try {
       parsed = parseOverride(`k=${text}`).value;
     } catch (err) {
-      throw new ConfigError(
-        `Error resolving '\${oc.decode:...}': cannot decode ${JSON.stringify(text)} (${(err as Error).message.split('\n')[0]})\n    full_key: ${fullKey(path)}`,
-      );
+      throw refuse((err as Error).message.split('\n')[1] ?? (err as Error).message);
     }
-    if (parsed?.kind !== 'element')
-      throw new ConfigError(
-        `Error resolving '\${oc.decode:...}': ${JSON.stringify(text)} is not a single value\n    full_key: ${fullKey(path)}`,
-      );
+    if (parsed?.kind !== 'element') throw refuse('it is not a single value');
+    if (text !== text.trim()) {
+      // OmegaConf's grammar keeps the spaces around an unquoted value, which makes it a string.
+      if (parsed.quoted || isTree(parsed.value) || Array.isArray(parsed.value))
+        throw refuse('spaces around a quoted string, a list or a dict');
+      return text;
+    }
     return this.resolveNode(parsed.value, path);
   }
 
@@ -188,7 +212,7 @@ class Resolver {
         if (value === null) return null;
         if (typeof value !== 'string')
           throw new ConfigError(
-            `Error resolving '\${oc.decode:...}': oc.decode can only take strings or None as input, but \`${JSON.stringify(value)}\` is of type ${typeof value === 'number' ? (Number.isInteger(value) ? 'int' : 'float') : typeof value === 'boolean' ? 'bool' : typeof value}\n    full_key: ${fullKey(path)}`,
+            `Error resolving '\${oc.decode:...}': oc.decode can only take strings or None as input, but \`${pythonStr(value)}\` is of type ${pythonTypeName(value)}\n    full_key: ${fullKey(path)}`,
           );
         return this.decode(value, path);
       }
@@ -201,12 +225,18 @@ class Resolver {
           );
         const target = absoluteKey(key, path);
         const found = getPath(this.root, target.join('.'));
-        if (!found.found || !isTree(found.value))
+        // A key holding an interpolation (`e: ${d}`) lists the node it points to, resolved.
+        const node =
+          found.found && typeof found.value === 'string' && hasInterpolation(found.value)
+            ? this.lookup(key, path)
+            : found.value;
+        if (!found.found || !isTree(node))
           throw new ConfigError(
             `Error resolving '\${${name}:${key}}': ${found.found ? `'${key}' is not a dict` : `key '${key}' not found`}\n    full_key: ${fullKey(path)}`,
           );
-        const keys = Object.keys(found.value);
-        return name === 'oc.dict.keys' ? keys : keys.map((k) => this.lookup([...target, k].join('.'), []));
+        const keys = Object.keys(node);
+        if (name === 'oc.dict.keys') return keys;
+        return node === found.value ? keys.map((k) => this.lookup([...target, k].join('.'), [])) : Object.values(node);
       }
       case 'now': {
         const pattern = String(args[0] ?? '');
@@ -241,31 +271,34 @@ class Resolver {
 
 /**
  * A value as Python's str() writes it, which OmegaConf uses to put a value into a string:
- * `run_${debug}` is `run_True`, `${lr}` of 1e-05 is `1e-05` (not JavaScript's `0.00001`), None,
- * inf and nan. A float's digits are the shortest that read back to it in both languages; Python
- * writes them in fixed notation for exponents -4 to 15 and in scientific notation (at least two
- * exponent digits) otherwise. An integral float is an int here (issue #20: bench has no float tag
- * yet), so it is written without `.0`.
+ * `run_${debug}` is `run_True`, `lr_${lr}` of 1.0 is `lr_1.0`, 1e-05 is `1e-05` (not JavaScript's
+ * `0.00001`), None, inf and nan (numbers as src/util/numbers.ts writes them).
  */
 export function pythonStr(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(pythonRepr).join(', ')}]`;
+  if (isTree(v))
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${pythonRepr(k)}: ${pythonRepr(x)}`)
+      .join(', ')}}`;
   if (v === null || v === undefined) return 'None';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
-  if (typeof v !== 'number') return String(v);
-  if (Number.isNaN(v)) return 'nan';
-  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
-  if (Number.isInteger(v)) return String(v);
-  const [mantissa, exp] = v.toExponential().split('e') as [string, string];
-  const e = Number(exp);
-  const digits = mantissa.replace('-', '').replace('.', '');
-  const sign = v < 0 ? '-' : '';
-  if (e < -4 || e >= 16) {
-    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-    return `${sign}${m}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
-  }
-  if (e < 0) return `${sign}0.${'0'.repeat(-e - 1)}${digits}`;
-  const whole = digits.slice(0, e + 1).padEnd(e + 1, '0');
-  const frac = digits.slice(e + 1);
-  return `${sign}${whole}.${frac === '' ? '0' : frac}`;
+  return numberText(v) ?? String(v);
+}
+
+/** Python's repr(): a string quoted as Python quotes it (`'a'`, `"it's"`), anything else as str() writes it. */
+function pythonRepr(v: unknown): string {
+  if (typeof v !== 'string') return pythonStr(v);
+  const quote = v.includes("'") && !v.includes('"') ? '"' : "'";
+  const named: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+  const body = [...v]
+    .map((c) => {
+      if (named[c] !== undefined) return named[c];
+      if (c === quote) return `\\${c}`;
+      const code = c.codePointAt(0)!;
+      return code < 0x20 || (code >= 0x7f && code <= 0xa0) ? `\\x${code.toString(16).padStart(2, '0')}` : c;
+    })
+    .join('');
+  return `${quote}${body}${quote}`;
 }
 
 function fullKey(path: readonly string[]): string {

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { leaves } from '../util/tree.js';
+import { plainNumbers } from '../util/numbers.js';
 
 const show = (v: unknown): string =>
   typeof v === 'string'
@@ -531,7 +532,8 @@ export type DispatchScenarioConfig = z.infer<typeof DispatchScenarioSchema>;
  * (`tune.max_duration_s: ${benchmark_duration}`) is not reported again when that key is wrong.
  */
 export function validateRunConfig(task: unknown, unresolved?: unknown): RunConfig {
-  const result = RunConfigSchema.safeParse(task);
+  // bench's own keys take plain numbers: `batch_size: 2.0` is 2, as Hydra's users expect.
+  const result = RunConfigSchema.safeParse(plainNumbers(task));
   if (result.success) return result.data;
   const paths = new Set(result.error.issues.map((issue) => issue.path.map(String).join('.')));
   const copiesABadKey = (path: string): boolean => {

@@ -44,8 +44,10 @@ export function expandSweep(
     ordered.set(keyElement(o), o);
   }
   const axes: string[][] = [...ordered.values()].map((o) => {
-    if (o.value?.kind !== 'sweep') return [o.inputLine];
-    const options = o.value.sweep.type === 'glob' ? globOptions(repo, o) : undefined;
+    // As Hydra writes them (`x= 10` is `x=10`); `~key` alone stays so (Hydra would write `~key=null`).
+    if (o.value === null) return [o.inputLine];
+    if (o.value.kind !== 'sweep') return [`${keyElement(o)}=${o.value.text}`];
+    const options = o.value.sweepType === 'GLOB_CHOICE_SWEEP' ? globOptions(repo, o) : undefined;
     const values = expandValues(o.value.sweep, o.inputLine, options, machine);
     if (values.length === 0) throw new ConfigError(`The sweep '${o.inputLine}' has no values`);
     return values.map((e) => `${keyElement(o)}=${e.text}`);
@@ -80,5 +82,5 @@ export function overrideDirname(
 
 /** Whether any sweep needs the machine (core_counts, divisors, split_counts) to be expanded. */
 export function needsMachine(overrides: readonly Override[]): boolean {
-  return overrides.some((o) => o.value?.kind === 'sweep' && o.value.sweep.type === 'machine');
+  return overrides.some((o) => o.value?.kind === 'sweep' && o.value.sweepType === 'MACHINE_SWEEP');
 }

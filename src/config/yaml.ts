@@ -4,8 +4,9 @@
  * duplicate keys rejected, and no tags that build objects (timestamps, binary, sets and ordered
  * maps stay out, so a config file can only ever produce plain data).
  */
-import { parseDocument, stringify, type Tags } from 'yaml';
-import { assertSafeTree } from '../util/tree.js';
+import { isScalar, parseDocument, stringify, visit, type CollectionTag, type ScalarTag, type Tags } from 'yaml';
+import { float, Float, int, isFloat, isInt, numberValue, yamlFloat } from '../util/numbers.js';
+import { assertSafeTree, isTree } from '../util/tree.js';
 import { ConfigError } from './errors.js';
 
 const UNSAFE_TAGS = new Set([
@@ -36,45 +37,100 @@ function sexagesimal(text: string): number {
   return sign * parts.reduce((acc, p) => acc * 60 + Number(p), 0);
 }
 
-function pyyamlInt(text: string): number {
+/** An int exactly, however many digits (a bigint beyond 2^53). */
+function pyyamlInt(text: string): number | bigint {
   const s = text.replaceAll('_', '');
-  const sign = s.startsWith('-') ? -1 : 1;
   const body = s.replace(/^[-+]/, '');
   if (body.includes(':')) return sexagesimal(s);
-  if (body.startsWith('0b')) return sign * parseInt(body.slice(2), 2);
-  if (body.startsWith('0x')) return sign * parseInt(body.slice(2), 16);
-  if (body.length > 1 && body.startsWith('0')) return sign * parseInt(body, 8);
-  return sign * Number(body);
+  const magnitude =
+    body.startsWith('0b') || body.startsWith('0x')
+      ? BigInt(body)
+      : body.length > 1 && body.startsWith('0')
+        ? BigInt(`0o${body.slice(1)}`)
+        : BigInt(body);
+  return int(s.startsWith('-') ? -magnitude : magnitude);
 }
 
-function omegaconfFloat(text: string): number {
+/** A float stays a float: `1.0` and `1e3` are Floats, not the ints 1 and 1000. */
+function omegaconfFloat(text: string): number | Float {
   const s = text.replaceAll('_', '');
   const lower = s.toLowerCase();
   if (lower.endsWith('.inf')) return s.startsWith('-') ? -Infinity : Infinity;
   if (lower === '.nan') return NaN;
-  if (s.includes(':')) return sexagesimal(s);
-  return Number(s);
+  if (s.includes(':')) return float(sexagesimal(s));
+  return float(Number(s));
 }
 
+/**
+ * Written back as PyYAML writes them (`true`, `1.0`, `1.0e-05`, `.inf`), so that PyYAML and
+ * OmegaConf read the types bench used.
+ */
 const PYYAML_SCALARS = [
   {
     tag: 'tag:yaml.org,2002:bool',
     default: true,
     test: PYYAML_BOOL,
+    identify: (v: unknown) => typeof v === 'boolean',
     resolve: (s: string) => /^(?:yes|true|on)$/i.test(s),
+    stringify: ({ value }: { value: unknown }) => String(value),
   },
-  { tag: 'tag:yaml.org,2002:int', default: true, test: PYYAML_INT, resolve: pyyamlInt },
-  { tag: 'tag:yaml.org,2002:float', default: true, test: OMEGACONF_FLOAT, resolve: omegaconfFloat },
+  {
+    tag: 'tag:yaml.org,2002:int',
+    default: true,
+    test: PYYAML_INT,
+    identify: isInt,
+    resolve: pyyamlInt,
+    stringify: ({ value }: { value: unknown }) => String(value),
+  },
+  {
+    tag: 'tag:yaml.org,2002:float',
+    default: true,
+    test: OMEGACONF_FLOAT,
+    identify: isFloat,
+    resolve: omegaconfFloat,
+    stringify: ({ value }: { value: unknown }) => yamlFloat(numberValue(value) ?? NaN),
+  },
 ] as const;
+
+/**
+ * PyYAML reads a plain `2024-01-01` as a date, OmegaConf as a string: bench reads it as a string
+ * (this tag resolves to the text) and writes such a string quoted, so that PyYAML reads it as one.
+ * The tag has a name of bench's own, so an explicit `!!timestamp` is still refused.
+ */
+const PYYAML_TIMESTAMP =
+  /^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)$/;
+const DATE_AS_TEXT = {
+  tag: 'tag:bench,2026:date-as-text',
+  default: true,
+  test: PYYAML_TIMESTAMP,
+  identify: () => false,
+  resolve: (s: string) => s,
+} as const;
 
 const IMPLICIT = new Set(['tag:yaml.org,2002:bool', 'tag:yaml.org,2002:int', 'tag:yaml.org,2002:float']);
 
 const safeTags = (tags: Tags): Tags => [
   ...PYYAML_SCALARS,
-  ...tags.filter(
-    (t) => typeof t === 'string' || (!UNSAFE_TAGS.has(t.tag) && !(IMPLICIT.has(t.tag) && 'test' in t && t.test)),
-  ),
+  DATE_AS_TEXT,
+  ...tags
+    .filter(
+      (t) => typeof t === 'string' || (!UNSAFE_TAGS.has(t.tag) && !(IMPLICIT.has(t.tag) && 'test' in t && t.test)),
+    )
+    .map((t) => (typeof t !== 'string' && t.tag === 'tag:yaml.org,2002:str' ? tabsQuoted(t) : t)),
 ];
+
+/** PyYAML cannot read a tab in a plain (or single-quoted) scalar: such a string is written `"a\tb"`. */
+function tabsQuoted(tag: ScalarTag | CollectionTag): ScalarTag | CollectionTag {
+  const { stringify: write } = tag;
+  if (write === undefined) return tag;
+  return {
+    ...tag,
+    stringify(item, ctx, onComment, onChompKeep) {
+      if (isScalar(item) && typeof item.value === 'string' && item.value.includes('\t')) item.type = 'QUOTE_DOUBLE';
+      return write(item, ctx, onComment, onChompKeep);
+    },
+  } as ScalarTag | CollectionTag;
+}
 
 export interface ParsedYaml {
   readonly content: unknown;
@@ -105,6 +161,16 @@ export function parseYaml(text: string, fileLabel: string): ParsedYaml {
       );
     }
   }
+  visit(doc, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && pair.key.value === null) {
+        const line = pair.key.range ? text.slice(0, pair.key.range[0]).split('\n').length : null;
+        throw new ConfigError(
+          `Invalid YAML in ${fileLabel}${line === null ? '' : `:${line}`}: a key is null (Incompatible key type 'NoneType'); quote it ('null': ...) or name it`,
+        );
+      }
+    },
+  });
   const content: unknown = doc.toJS({ maxAliasCount: 1000 }) ?? null;
   assertSafeTree(content, fileLabel);
   return { content, packageHeader: readPackageHeader(text) };
@@ -122,7 +188,14 @@ function readPackageHeader(text: string): string | null {
   return null;
 }
 
+/** YAML that PyYAML (and so OmegaConf) reads back to the same values and types. */
 export function toYaml(value: unknown): string {
-  if (value !== null && typeof value === 'object' && Object.keys(value).length === 0) return '{}\n';
-  return stringify(value, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false });
+  if (isTree(value) && Object.keys(value).length === 0) return '{}\n';
+  return stringify(value, {
+    version: '1.1',
+    schema: 'yaml-1.1',
+    customTags: safeTags,
+    lineWidth: 0,
+    aliasDuplicateObjects: false,
+  });
 }

@@ -14,6 +14,7 @@ import { stringify } from 'csv-stringify/sync';
 import { join } from 'node:path';
 import { canonicalConfigKeys } from '../config/load.js';
 import { flatten, isTree } from '../util/tree.js';
+import { toJson } from '../util/numbers.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { coresPerInstance, sameForAll, type BestSetup } from './best.js';
 import { instancesOf, repetitionOf, repetitionsOf } from './repetitions.js';
@@ -47,7 +48,7 @@ const aggregatePct = (
 ): number | '' => (aggregateSupports(a, instances, name) ? round(value) : '');
 
 export function writeRunResults(dir: string, result: RunResult): void {
-  writeFileAtomic(join(dir, RESULTS_JSON), `${JSON.stringify(result, null, 1)}\n`);
+  writeFileAtomic(join(dir, RESULTS_JSON), `${toJson(result, 1)}\n`);
   writeFileAtomic(join(dir, RESULTS_CSV), resultsCsv(result));
   const dispatch = dispatchCsv(result);
   if (dispatch !== null) writeFileAtomic(join(dir, DISPATCH_CSV), dispatch);
@@ -318,7 +319,13 @@ export function toCsv(rows: readonly Record<string, unknown>[], fixed: readonly 
   return stringify(rows as Record<string, unknown>[], {
     header: true,
     columns,
-    cast: { boolean: (b) => String(b), string: (s) => s.replace(/\r?\n/g, ' | ') },
+    cast: {
+      boolean: (b) => String(b),
+      string: (s) => s.replace(/\r?\n/g, ' | '),
+      // A config's `1.0` stays 1.0 (a Float), a big int keeps its digits.
+      object: (o) => toJson(o, 0),
+      bigint: (b) => String(b),
+    },
   });
 }
 
@@ -437,11 +444,11 @@ export function summaryRecords(row: SummaryRow): Record<string, unknown>[] {
 export function writeSweepSummary(sweepDir: string, rows: readonly SummaryRow[]): void {
   const records = rows.flatMap(summaryRecords);
   writeFileAtomic(join(sweepDir, 'summary.csv'), toCsv(records, [...SUMMARY_CSV_COLUMNS, ...CONFIG_COLUMNS()]));
-  writeFileAtomic(join(sweepDir, 'summary.json'), `${JSON.stringify(records, null, 1)}\n`);
+  writeFileAtomic(join(sweepDir, 'summary.json'), `${toJson(records, 1)}\n`);
 }
 
 export function writeBestSetups(sweepDir: string, best: readonly BestSetup[]): void {
-  writeFileAtomic(join(sweepDir, 'best_setups.json'), `${JSON.stringify(best, null, 1)}\n`);
+  writeFileAtomic(join(sweepDir, 'best_setups.json'), `${toJson(best, 1)}\n`);
   const rows = best.flatMap((b) =>
     (['lowest_latency', 'highest_throughput'] as const).map((goal) => ({
       model: b.model,

@@ -18,7 +18,7 @@ import { ConfigError } from '../config/errors.js';
 import { resolveKey } from '../config/interpolate.js';
 import { resolveContext } from '../config/load.js';
 import type { SweepJob } from '../config/sweep.js';
-import { isTree, type Tree } from '../util/tree.js';
+import { deepClone, isTree, type Tree } from '../util/tree.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { findJobResults, shardJobs } from './gather.js';
@@ -218,7 +218,7 @@ export async function submitSweep(req: SweepRequest & { readonly dryRun?: boolea
 
 /** A sweep's master config for one machine type: its constraint and folder, in its overrides too (for --resume). */
 function forMachineType(master: Tree, type: string, dir: string): Tree {
-  const copy = structuredClone(master);
+  const copy = deepClone(master);
   const hydra = copy.hydra as Tree;
   (hydra.launcher as Tree).constraint = type;
   (hydra.sweep as Tree).dir = dir;

@@ -28,6 +28,7 @@ import type { ConfigRepository } from '../config/repository.js';
 import type { MachineContext } from '../config/grammar.js';
 import { expandSweep, needsMachine, sweeperParams, type SweepJob } from '../config/sweep.js';
 import { getPath, isTree, type Tree } from '../util/tree.js';
+import { plainNumbers } from '../util/numbers.js';
 import { bestSetups, type BestSetup } from '../results/best.js';
 import { planInstances } from '../launcher/plan.js';
 import { prepareLaunch, topologyFor } from './launch.js';
@@ -390,7 +391,7 @@ export async function runSweep(req: SweepRequest): Promise<SweepOutcome> {
 /** `repetitions` of the master config (1 when absent or not a number, e.g. swept). */
 export function masterRepetitions(master: Tree): number {
   try {
-    const r = resolveKey(master, 'repetitions', resolveContext());
+    const r = plainNumbers(resolveKey(master, 'repetitions', resolveContext()));
     return typeof r === 'number' && Number.isInteger(r) && r > 0 ? r : 1;
   } catch {
     return 1;
@@ -406,7 +407,7 @@ async function machineContext(master: Tree): Promise<MachineContext> {
   const ctx = resolveContext();
   const get = (key: string): unknown => {
     try {
-      return resolveKey(master, key, ctx);
+      return plainNumbers(resolveKey(master, key, ctx));
     } catch {
       return null;
     }

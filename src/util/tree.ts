@@ -3,6 +3,7 @@
  * `???` never hides a value that is set) and dotted-path access (`a.b.0.c`).
  */
 import { UserError } from './errors.js';
+import { Float, toJson } from './numbers.js';
 
 export type Tree = Record<string, unknown>;
 
@@ -38,22 +39,50 @@ export function assertSafeTree(value: unknown, where: string, path = ''): void {
 export const MISSING = '???';
 
 export function isTree(v: unknown): v is Tree {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Float);
 }
 
+/** A copy of plain config data; a `Float` (immutable) is kept as it is. */
 export function deepClone<T>(v: T): T {
-  return structuredClone(v);
+  if (Array.isArray(v)) return v.map(deepClone) as T;
+  if (isTree(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deepClone(x)])) as T;
+  return v;
 }
 
-export function merge(dest: unknown, src: unknown): unknown {
+/** A dict merged onto a list or a list onto a dict: OmegaConf refuses it, so does bench. */
+export class MergeError extends UserError {
+  constructor(readonly fullKey: string) {
+    super(`Cannot merge DictConfig with ListConfig\n    full_key: ${fullKey}\n    object_type=dict`);
+  }
+}
+
+export interface MergeOptions {
+  /**
+   * The node a string that is one interpolation (`${b}`) points to, found at `path`: a dict merged
+   * onto such a value merges into a copy of what it points to, as OmegaConf does.
+   */
+  readonly follow?: (value: string, path: readonly string[]) => unknown;
+}
+
+/**
+ * OmegaConf's merge of `src` onto `dest`: dicts merge key by key; lists and scalars are replaced;
+ * `???` never hides a value; a dict onto a list (or back) is refused ({@link MergeError}).
+ */
+export function merge(dest: unknown, src: unknown, opts: MergeOptions = {}, path: readonly string[] = []): unknown {
+  if (typeof dest === 'string' && isTree(src) && opts.follow) {
+    const target = opts.follow(dest, path);
+    if (isTree(target)) dest = target;
+  }
   if (isTree(dest) && isTree(src)) {
     const out: Tree = { ...dest };
     for (const [k, v] of Object.entries(src)) {
       assertSafeKey(k, 'merging configs');
-      out[k] = Object.hasOwn(dest, k) ? merge(dest[k], v) : deepClone(v);
+      out[k] = Object.hasOwn(dest, k) ? merge(dest[k], v, opts, [...path, k]) : deepClone(v);
     }
     return out;
   }
+  if ((isTree(dest) && Array.isArray(src)) || (Array.isArray(dest) && isTree(src)))
+    throw new MergeError(path.join('.'));
   if (src === MISSING && dest !== undefined) return dest;
   return deepClone(src);
 }
@@ -125,7 +154,7 @@ export function flatten(tree: Tree, prefix = ''): Record<string, unknown> {
     const key = prefix === '' ? k : `${prefix}.${k}`;
     if (isTree(v) && Object.keys(v).length > 0) Object.assign(out, flatten(v, key));
     else if (isTree(v)) out[key] = '{}';
-    else if (Array.isArray(v)) out[key] = JSON.stringify(v);
+    else if (Array.isArray(v)) out[key] = toJson(v, 0);
     else out[key] = v;
   }
   return out;

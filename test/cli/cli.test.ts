@@ -90,9 +90,10 @@ describe('bench --cfg and --info', () => {
   it('--cfg in a sweep prints every job, one YAML document each, named by its overrides', () => {
     const r = bench(['-m', '--cfg', 'job', '--resolve', '+n=${hydra:job.num}', 'batch_size=1,2', '-p', 'n']);
     expect(r.code).toBe(0);
+    // A job's overrides are written as Hydra's basic sweeper writes them: special characters escaped.
     expect(r.stdout).toBe(
-      '# job 0 of 2: +n=${hydra:job.num} batch_size=1\n# @package n\n0\n---\n' +
-        '# job 1 of 2: +n=${hydra:job.num} batch_size=2\n# @package n\n1\n',
+      '# job 0 of 2: +n=$\\{hydra\\:job.num\\} batch_size=1\n# @package n\n0\n---\n' +
+        '# job 1 of 2: +n=$\\{hydra\\:job.num\\} batch_size=2\n# @package n\n1\n',
     );
     const docs = bench(['-m', '--cfg', 'job', 'batch_size=4,8']).stdout.split('---\n');
     expect(docs.map((d) => (parse(d) as { batch_size: number }).batch_size)).toEqual([4, 8]);

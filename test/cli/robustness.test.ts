@@ -194,9 +194,13 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
     [
       'a sweep that does not parse',
       ['-m', 'batch_size=range(1,'],
-      ["Error parsing override 'batch_size=range(1,'", 'expected a value but found the end', 'override_grammar'],
+      ["no viable alternative at input 'range(1,'", "In 'batch_size=range(1,'", 'override_grammar'],
     ],
-    ['an unknown sweep function', ['-m', 'batch_size=steps(1,2)'], ["unknown function 'steps'", 'range']],
+    [
+      'an unknown sweep function',
+      ['-m', 'batch_size=steps(1,2)'],
+      ["Error parsing override 'batch_size=steps(1,2)'", "Unknown function 'steps'", 'range'],
+    ],
     [
       'an interpolation to nothing',
       ['+x=${nope}'],

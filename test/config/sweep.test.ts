@@ -22,10 +22,16 @@ describe('basic sweeper', () => {
     ]);
   });
 
-  it('keeps plain overrides in every job, as typed', () => {
-    expect(jobs(['x=[1, 2]', 'a=1,2'])).toEqual([
-      ['x=[1, 2]', 'a=1'],
-      ['x=[1, 2]', 'a=2'],
+  it('keeps plain overrides in every job, written as Hydra writes them', () => {
+    expect(jobs(['x=[1, 2]', 'a=1,2', "s=choice('p q','r')", 'f=1.0,2.5'])).toEqual([
+      ['x=[1,2]', 'a=1', 's=p\\ q', 'f=1.0'],
+      ['x=[1,2]', 'a=1', 's=p\\ q', 'f=2.5'],
+      ['x=[1,2]', 'a=1', 's=r', 'f=1.0'],
+      ['x=[1,2]', 'a=1', 's=r', 'f=2.5'],
+      ['x=[1,2]', 'a=2', 's=p\\ q', 'f=1.0'],
+      ['x=[1,2]', 'a=2', 's=p\\ q', 'f=2.5'],
+      ['x=[1,2]', 'a=2', 's=r', 'f=1.0'],
+      ['x=[1,2]', 'a=2', 's=r', 'f=2.5'],
     ]);
   });
 
