@@ -498,7 +498,7 @@ async function runMultirun(
     const status =
       interruptedCode !== null ? 'interrupted' : failed.length > 0 || sweep.writeErrors.length > 0 ? 'failed' : 'ok';
     process.stdout.write(
-      `${JSON.stringify(
+      `${toJson(
         {
           kind: 'sweep',
           status,
@@ -515,7 +515,6 @@ async function runMultirun(
           best_setups: sweep.best,
           write_errors: sweep.writeErrors,
         },
-        null,
         1,
       )}\n`,
     );
@@ -685,7 +684,7 @@ async function submitMultirun(
   const gathered = await Promise.all(subs.map((s) => gatherSweep(s.dir)));
   // One machine type: its gathered sweep; several: each, in one JSON document.
   if (json && gathered.length > 1)
-    process.stdout.write(`${JSON.stringify({ kind: 'fleet', sweeps: gathered.map(gatherDoc) }, null, 1)}\n`);
+    process.stdout.write(`${toJson({ kind: 'fleet', sweeps: gathered.map(gatherDoc) }, 1)}\n`);
   let code = 0;
   for (const g of gathered) code = Math.max(code, printGather(g, say, json && gathered.length === 1));
   return code;

@@ -8,7 +8,8 @@ import { ConfigError } from './errors.js';
 import { type Override } from './grammar.js';
 import { referencedNode } from './interpolate.js';
 import type { ConfigRepository } from './repository.js';
-import { pythonTypeName, toJson } from '../util/numbers.js';
+import { toJson } from '../util/numbers.js';
+import { pythonEquals, pythonTypeName } from '../util/python.js';
 import {
   atPackage,
   deepClone,
@@ -125,7 +126,7 @@ export function compose(repo: ConfigRepository, opts: ComposeOptions): Compositi
  * that holds an interpolation (`a: ${b}`) merges into what it points to.
  */
 export function mergeConfig(into: Tree, content: unknown): Tree {
-  return merge(into, content, { follow: (value, path) => referencedNode(into, value, path) }) as Tree;
+  return merge(into, content, { follow: referencedNode }) as Tree;
 }
 
 function groupOption(o: Override): string | string[] | null {
@@ -191,7 +192,7 @@ function applyValueOverride(root: Tree, o: Override, repo: ConfigRepository): vo
             (hintLine(root, key) || '\nbench --cfg job lists the keys of the composed config.'),
         );
       }
-      if (o.value !== null && JSON.stringify(found.value) !== JSON.stringify(value)) {
+      if (o.value !== null && !pythonEquals(found.value, value)) {
         throw new ConfigError(
           `Could not delete from config. The value of '${key}' is ${displayValue(found.value)} and not ${displayValue(value)}.`,
         );

@@ -6,7 +6,8 @@
  * casts). bench's sweeps over the machine (core_counts, divisors, split_counts) are registered
  * beside them. test/config/hydra-overrides.test.ts runs Hydra's own test cases through them.
  */
-import { Float, float, floatRepr, isFloat, isInt, numberText, numberValue } from '../util/numbers.js';
+import { Float, float, floatRepr, int, isFloat, isInt, numberText, numberValue } from '../util/numbers.js';
+import { pythonStrRepr, pythonTypeName } from '../util/python.js';
 
 // ------------------------------------------------------------------------------------------------
 // Values
@@ -317,15 +318,9 @@ export interface PyType {
 
 /** The Python type of a value, as `type(v).__name__` names it. */
 export function typeName(v: Value | undefined): string {
-  if (v === null || v === undefined) return 'NoneType';
-  if (typeof v === 'boolean') return 'bool';
-  if (isInt(v)) return 'int';
-  if (isFloat(v)) return 'float';
-  if (typeof v === 'string') return 'str';
-  if (Array.isArray(v)) return 'list';
   if (v instanceof QuotedString) return 'QuotedString';
   if (v instanceof Sweep || v instanceof Glob) return v.constructor.name;
-  return 'dict';
+  return pythonTypeName(v);
 }
 
 const IS: Record<string, (v: Value) => boolean> = {
@@ -501,11 +496,7 @@ export type Cast = 'int' | 'float' | 'str' | 'bool';
 
 /** Hydra's cast_int, cast_float, cast_str and cast_bool of one value. */
 export function castValue(kind: Cast, value: Value): Value {
-  return cast(kind, value);
-}
-
-function cast(kind: Cast, value: Value): Value {
-  const again = (v: Value): Value => cast(kind, v);
+  const again = (v: Value): Value => castValue(kind, v);
   if (value instanceof QuotedString) return again(value.text);
   if (Array.isArray(value)) return value.map(again);
   if (isDict(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, again(v)]));
@@ -554,8 +545,7 @@ function pyInt(v: Value): Value {
     const s = v.trim();
     if (!/^[+-]?\d(?:_?\d)*$/.test(s))
       throw new PyError('ValueError', `invalid literal for int() with base 10: ${pythonStrRepr(v)}`);
-    const n = BigInt(s.replaceAll('_', ''));
-    return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
+    return int(BigInt(s.replaceAll('_', '')));
   }
   const x = numberValue(v);
   if (x === undefined) throw new PyError('AssertionError', '');
@@ -584,21 +574,6 @@ function pyFloat(v: Value): Value {
   const x = numberValue(v);
   if (x === undefined) throw new PyError('AssertionError', '');
   return float(x);
-}
-
-/** Python's repr() of a string (single quotes unless the string holds one and no double quote). */
-export function pythonStrRepr(s: string): string {
-  const q = s.includes("'") && !s.includes('"') ? '"' : "'";
-  const named: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-  const body = [...s]
-    .map((c) => {
-      if (named[c] !== undefined) return named[c];
-      if (c === q) return `\\${c}`;
-      const code = c.codePointAt(0)!;
-      return code < 0x20 || (code >= 0x7f && code <= 0xa0) ? `\\x${code.toString(16).padStart(2, '0')}` : c;
-    })
-    .join('');
-  return `${q}${body}${q}`;
 }
 
 /** Python's repr() of a parsed value, as a tuple of arguments shows it in an error. */
@@ -719,9 +694,9 @@ function sortOf(bound: Bound): Value {
 }
 
 function tagOf(bound: Bound): Value {
+  if (bound.rest.length < 1) throw new PyError('ValueError', 'Not enough arguments to tag, must take at least a sweep');
   const sweep = bound.values.get('sweep') ?? null;
   const args = sweep !== null ? [...bound.rest, sweep] : bound.rest;
-  if (args.length < 1) throw new PyError('ValueError', 'Not enough arguments to tag, must take at least a sweep');
   const last = args.at(-1)!;
   if (!(last instanceof Sweep))
     throw new PyError(
@@ -749,7 +724,7 @@ function castFunction(kind: Cast): GrammarFunction {
         default: none,
       },
     ],
-    call: (bound) => cast(kind, normalizeCastValue(bound)),
+    call: (bound) => castValue(kind, normalizeCastValue(bound)),
   };
 }
 

@@ -28,7 +28,6 @@ import {
   MachineSweep,
   plainValue,
   PyError,
-  pythonStrRepr,
   QuotedString,
   RangeSweep,
   Sweep,
@@ -87,10 +86,6 @@ export interface Override {
 export function keyElement(o: Override): string {
   const prefix = o.type === 'add' ? '+' : o.type === 'forceAdd' ? '++' : o.type === 'delete' ? '~' : '';
   return `${prefix}${o.keyOrGroup}${o.pkg === null ? '' : `@${o.pkg}`}`;
-}
-
-export function isSweep(o: Override): boolean {
-  return o.value?.kind === 'sweep';
 }
 
 /**
@@ -660,7 +655,7 @@ export function parseRule(text: string, rule: Rule, functions: Functions = FUNCT
       return { ...o, value: o.value === undefined ? null : o.value };
     }
     if (rule === 'key' || rule === 'package' || rule === 'packageOrGroup') {
-      const r = parseOverrideRule(rule === 'key' ? `${text}=` : `${text}=`, functions);
+      const r = parseOverrideRule(`${text}=`, functions);
       if (rule === 'key') return { keyOrGroup: r.keyOrGroup, pkg: r.pkg };
       if (r.pkg !== null) throw new GrammarError('recovered', `extraneous input '@' expecting <EOF>`);
       if (rule === 'package' && r.keyOrGroup.includes('/'))
@@ -779,6 +774,3 @@ function quoteIfNeeded(s: string): string {
   }
   return new QuotedString(s, "'").withQuotes();
 }
-
-/** Python's repr() of a string, for messages that quote a value as Hydra does. */
-export const reprString = pythonStrRepr;

@@ -11,9 +11,10 @@
  * job of a sweep sees the same time, as in Hydra), and `hydra:key` (reads the `hydra` node).
  * test/config/omegaconf.test.ts checks them against the real OmegaConf where it is installed.
  */
-import { ConfigError } from './errors.js';
+import { ConfigError, OverrideParseError } from './errors.js';
 import { parseOverride } from './grammar.js';
-import { numberText, pythonTypeName } from '../util/numbers.js';
+import { numberText } from '../util/numbers.js';
+import { pythonStrRepr, pythonTypeName } from '../util/python.js';
 import { getPath, isTree, MISSING, type Tree } from '../util/tree.js';
 
 export interface ResolveContext {
@@ -52,13 +53,19 @@ export function resolveAll(
 
 /**
  * The node that `value` refers to when it is exactly one node interpolation (`${b}`, `${..x}`),
- * read from `root` for a value found at `path`, without resolving it further; else undefined.
+ * read from `root` for a value found at `path`, without resolving it further, with the path it
+ * was found at; else undefined.
  */
-export function referencedNode(root: Tree, value: string, path: readonly string[]): unknown {
+export function referencedNode(
+  value: string,
+  path: readonly string[],
+  root: unknown,
+): { value: unknown; path: string[] } | undefined {
   const m = /^\$\{\s*(\.*[\w$-]+(?:\.[\w$-]+|\[[^\]]+\])*)\s*\}$/.exec(value);
   if (!m) return undefined;
-  const found = getPath(root, absoluteKey(m[1]!, path).join('.'));
-  return found.found ? found.value : undefined;
+  const target = absoluteKey(m[1]!, path);
+  const found = getPath(root, target.join('.'));
+  return found.found ? { value: found.value, path: target } : undefined;
 }
 
 /** Resolves the value at a dotted key, e.g. `hydra.run.dir`. */
@@ -103,7 +110,15 @@ class Resolver {
     const pieces = splitPieces(s, path);
     const only = pieces.length === 1 ? pieces[0] : undefined;
     if (only?.kind === 'interp') return this.evaluate(only.body, path);
-    return pieces.map((p) => (p.kind === 'text' ? p.text : pythonStr(this.evaluate(p.body, path)))).join('');
+    return pieces
+      .map((p) => {
+        if (p.kind === 'text') return p.text;
+        // A dict or list goes in as OmegaConf's str() writes the node: its interpolations unresolved.
+        const node = referencedNode(`\${${p.body}}`, path, this.root);
+        if (node && (isTree(node.value) || Array.isArray(node.value))) return pythonStr(node.value);
+        return pythonStr(this.evaluate(p.body, path));
+      })
+      .join('');
   }
 
   /** The key of a node reference: its nested interpolations (`${pools.${which}}`) must give strings. */
@@ -153,7 +168,7 @@ class Resolver {
     try {
       parsed = parseOverride(`k=${text}`).value;
     } catch (err) {
-      throw refuse((err as Error).message.split('\n')[1] ?? (err as Error).message);
+      throw refuse(err instanceof OverrideParseError ? err.detail : (err as Error).message);
     }
     if (parsed?.kind !== 'element') throw refuse('it is not a single value');
     if (text !== text.trim()) {
@@ -196,7 +211,7 @@ class Resolver {
         const variable = String(args[0] ?? '');
         const value = this.ctx.env[variable];
         if (value !== undefined) return value;
-        if (args.length > 1) return args[1] === null ? null : String(args[1]);
+        if (args.length > 1) return args[1] === null ? null : pythonStr(args[1]);
         throw new ConfigError(
           `Environment variable '${variable}' not found\n    full_key: ${fullKey(path)}\n` +
             `Set ${variable}, or give a default: \${oc.env:${variable},default}`,
@@ -287,18 +302,7 @@ export function pythonStr(v: unknown): string {
 
 /** Python's repr(): a string quoted as Python quotes it (`'a'`, `"it's"`), anything else as str() writes it. */
 function pythonRepr(v: unknown): string {
-  if (typeof v !== 'string') return pythonStr(v);
-  const quote = v.includes("'") && !v.includes('"') ? '"' : "'";
-  const named: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-  const body = [...v]
-    .map((c) => {
-      if (named[c] !== undefined) return named[c];
-      if (c === quote) return `\\${c}`;
-      const code = c.codePointAt(0)!;
-      return code < 0x20 || (code >= 0x7f && code <= 0xa0) ? `\\x${code.toString(16).padStart(2, '0')}` : c;
-    })
-    .join('');
-  return `${quote}${body}${quote}`;
+  return typeof v === 'string' ? pythonStrRepr(v) : pythonStr(v);
 }
 
 function fullKey(path: readonly string[]): string {

@@ -93,16 +93,18 @@ const PYYAML_SCALARS = [
 ] as const;
 
 /**
- * PyYAML reads a plain `2024-01-01` as a date, OmegaConf as a string: bench reads it as a string
- * (this tag resolves to the text) and writes such a string quoted, so that PyYAML reads it as one.
- * The tag has a name of bench's own, so an explicit `!!timestamp` is still refused.
+ * PyYAML reads a plain `2024-01-01` as a date (OmegaConf as a string), a plain `=` as its "value"
+ * type and a plain `<<` value as a merge, which its safe loader cannot build: bench reads them as
+ * strings (this tag resolves to the text) and writes such a string quoted, so that PyYAML reads it
+ * as one (Hydra's `kv_sep: '='`). The tag has a name of bench's own, so an explicit `!!timestamp`
+ * is still refused.
  */
-const PYYAML_TIMESTAMP =
-  /^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)$/;
-const DATE_AS_TEXT = {
-  tag: 'tag:bench,2026:date-as-text',
+const PYYAML_TEXT =
+  /^(?:=|<<|[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)$/;
+const PYYAML_TEXT_AS_TEXT = {
+  tag: 'tag:bench,2026:pyyaml-text',
   default: true,
-  test: PYYAML_TIMESTAMP,
+  test: PYYAML_TEXT,
   identify: () => false,
   resolve: (s: string) => s,
 } as const;
@@ -111,7 +113,7 @@ const IMPLICIT = new Set(['tag:yaml.org,2002:bool', 'tag:yaml.org,2002:int', 'ta
 
 const safeTags = (tags: Tags): Tags => [
   ...PYYAML_SCALARS,
-  DATE_AS_TEXT,
+  PYYAML_TEXT_AS_TEXT,
   ...tags
     .filter(
       (t) => typeof t === 'string' || (!UNSAFE_TAGS.has(t.tag) && !(IMPLICIT.has(t.tag) && 'test' in t && t.test)),
@@ -194,7 +196,8 @@ export function toYaml(value: unknown): string {
   return stringify(value, {
     version: '1.1',
     schema: 'yaml-1.1',
-    customTags: safeTags,
+    // Without the merge tag, which would write the string `<<` bare (PyYAML then reads a merge).
+    customTags: (tags) => safeTags(tags).filter((t) => typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:merge'),
     lineWidth: 0,
     aliasDuplicateObjects: false,
   });

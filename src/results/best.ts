@@ -10,6 +10,7 @@
  */
 import { isRunDisturbed, layoutOf } from './repetitions.js';
 import type { RunResult } from './types.js';
+import { numberValue } from '../util/numbers.js';
 
 export interface SetupFigure {
   readonly job: number;
@@ -110,10 +111,11 @@ export function bestSetups(jobs: readonly (JobForBest & { readonly job?: number 
       batch_size?: unknown;
       model?: { name?: unknown; dtype?: unknown };
     };
-    const seq = config.sequence_length;
+    // A Float in memory (sequence_length=128.0), a number once read back from results.json.
+    const seq = numberValue(config.sequence_length);
     // A dispatch run serves many lengths: it has no single (batch, sequence) problem size.
-    if (r.status !== 'ok' || !r.aggregate || typeof seq !== 'number' || r.dispatch) return;
-    const batch = typeof config.batch_size === 'number' ? config.batch_size : r.aggregate.batch_size;
+    if (r.status !== 'ok' || !r.aggregate || seq === undefined || r.dispatch) return;
+    const batch = numberValue(config.batch_size) ?? r.aggregate.batch_size;
     const dtype =
       typeof config.model?.dtype === 'string' && config.model.dtype !== 'fp32' ? ` ${config.model.dtype}` : '';
     const model = `${String(config.model?.name ?? '?')}${dtype}`;

@@ -18,6 +18,7 @@ import { ConfigError } from '../config/errors.js';
 import { resolveKey } from '../config/interpolate.js';
 import { resolveContext } from '../config/load.js';
 import type { SweepJob } from '../config/sweep.js';
+import { plainNumbers, toJson } from '../util/numbers.js';
 import { deepClone, isTree, type Tree } from '../util/tree.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -62,10 +63,10 @@ export function launcherName(config: Tree): string {
 function slurmLauncher(config: Tree): SlurmLauncher {
   const node = isTree(config.hydra) && isTree(config.hydra.launcher) ? config.hydra.launcher : {};
   const bad = (key: string, what: string): never => {
-    throw new ConfigError(`hydra.launcher.${key}: expected ${what}, got ${JSON.stringify(node[key])}`);
+    throw new ConfigError(`hydra.launcher.${key}: expected ${what}, got ${toJson(node[key], 0)}`);
   };
   const posInt = (key: string): number | null => {
-    const v = node[key] ?? null;
+    const v = plainNumbers(node[key] ?? null);
     if (v === null) return null;
     return Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : bad(key, 'a positive integer or null');
   };

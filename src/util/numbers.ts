@@ -24,13 +24,9 @@ export class Float {
     return floatRepr(this.value);
   }
 
-  /**
-   * `JSON.stringify` gets the number (use {@link toJson} to write `1.0`). The `yaml` library calls
-   * toJSON too, with its context as the second argument, while it builds a file's data: there the
-   * Float stays itself.
-   */
-  toJSON(_key?: string, yamlContext?: unknown): number | Float {
-    return yamlContext === undefined ? this.value : this;
+  /** `JSON.stringify` gets the number (use {@link toJson} to write `1.0`). */
+  toJSON(): number {
+    return this.value;
   }
 }
 
@@ -52,28 +48,12 @@ export function isInt(v: unknown): v is number | bigint {
   return typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v));
 }
 
-/** Any of the three kinds of number. */
-export function isNumber(v: unknown): v is number | bigint | Float {
-  return typeof v === 'number' || typeof v === 'bigint' || v instanceof Float;
-}
-
 /** The value of any kind of number as a JS number (a bigint rounded), or undefined for a non-number. */
 export function numberValue(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
   if (v instanceof Float) return v.value;
   if (typeof v === 'bigint') return Number(v);
   return undefined;
-}
-
-/** The name Python gives the type of a config value: int, float, bool, str, list, dict, NoneType. */
-export function pythonTypeName(v: unknown): string {
-  if (v === null || v === undefined) return 'NoneType';
-  if (typeof v === 'boolean') return 'bool';
-  if (isInt(v)) return 'int';
-  if (isFloat(v)) return 'float';
-  if (typeof v === 'string') return 'str';
-  if (Array.isArray(v)) return 'list';
-  return typeof v === 'object' ? 'dict' : typeof v;
 }
 
 /** Python's `repr(float)`: `1.0`, `0.5`, `1e-05`, `1e+16`, `inf`, `nan`. */

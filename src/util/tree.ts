@@ -58,28 +58,45 @@ export class MergeError extends UserError {
 
 export interface MergeOptions {
   /**
-   * The node a string that is one interpolation (`${b}`) points to, found at `path`: a dict merged
-   * onto such a value merges into a copy of what it points to, as OmegaConf does.
+   * The node a string that is one interpolation (`${b}`, found at `path`) points to, read from
+   * `root` (the merge's result as it stands), with the path it was found at; undefined when the
+   * string is not one. A dict merged onto such a value merges into a copy of what it points to,
+   * following a chain of them, as OmegaConf does.
    */
-  readonly follow?: (value: string, path: readonly string[]) => unknown;
+  readonly follow?: (
+    value: string,
+    path: readonly string[],
+    root: unknown,
+  ) => { readonly value: unknown; readonly path: readonly string[] } | undefined;
 }
 
 /**
- * OmegaConf's merge of `src` onto `dest`: dicts merge key by key; lists and scalars are replaced;
- * `???` never hides a value; a dict onto a list (or back) is refused ({@link MergeError}).
+ * OmegaConf's merge of `src` onto `dest`, into a copy of `dest`: dicts merge key by key, in order;
+ * lists and scalars are replaced; `???` never hides a value; a dict onto a list (or back) is
+ * refused ({@link MergeError}).
  */
-export function merge(dest: unknown, src: unknown, opts: MergeOptions = {}, path: readonly string[] = []): unknown {
+export function merge(dest: unknown, src: unknown, opts: MergeOptions = {}): unknown {
+  const root = deepClone(dest);
+  return mergeInto(root, src, opts, [], root);
+}
+
+/** Merges `src` into `dest`, which belongs to this merge and is changed in place. */
+function mergeInto(dest: unknown, src: unknown, opts: MergeOptions, path: readonly string[], root: unknown): unknown {
   if (typeof dest === 'string' && isTree(src) && opts.follow) {
-    const target = opts.follow(dest, path);
-    if (isTree(target)) dest = target;
+    let target = opts.follow(dest, path, root);
+    for (let hops = 0; target && typeof target.value === 'string' && hops < 32; hops++) {
+      const next = opts.follow(target.value, target.path, root);
+      if (!next) break;
+      target = next;
+    }
+    if (target && isTree(target.value)) dest = deepClone(target.value);
   }
   if (isTree(dest) && isTree(src)) {
-    const out: Tree = { ...dest };
     for (const [k, v] of Object.entries(src)) {
       assertSafeKey(k, 'merging configs');
-      out[k] = Object.hasOwn(dest, k) ? merge(dest[k], v, opts, [...path, k]) : deepClone(v);
+      dest[k] = Object.hasOwn(dest, k) ? mergeInto(dest[k], v, opts, [...path, k], root) : deepClone(v);
     }
-    return out;
+    return dest;
   }
   if ((isTree(dest) && Array.isArray(src)) || (Array.isArray(dest) && isTree(src)))
     throw new MergeError(path.join('.'));

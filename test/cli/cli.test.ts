@@ -9,6 +9,9 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'bench.js');
+const PYTHON = '/usr/bin/python3';
+const pythonReads = spawnSync(PYTHON, ['-c', 'import yaml'], { encoding: 'utf8' }).status === 0;
+if (!pythonReads) console.warn(`read-back by Python skipped: ${PYTHON} with PyYAML is not installed`);
 const FAST = [
   'backend=mock',
   'model=bert-tiny',
@@ -315,6 +318,43 @@ describe('bench runs', () => {
     expect(header('ort')).toEqual(header('mock'));
     expect(header('ort')).toContain('config.backend.latency_ms');
     expect(header('mock')).toContain('config.backend.graph_optimization_level');
+  });
+
+  it.skipIf(!pythonReads)('writes files Python reads back with the types bench used (1.0 a float, not 1)', () => {
+    const r = bench([
+      ...FAST,
+      'model.layer_norm_eps=1.0',
+      'experiment_name=eps_${model.layer_norm_eps}',
+      'hydra.run.dir=one',
+      'hydra.job.name=tab\there',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const read = spawnSync(
+      PYTHON,
+      [
+        '-c',
+        [
+          'import csv, json, sys, yaml',
+          "cfg = yaml.safe_load(open('one/.hydra/config.yaml'))",
+          "hydra = yaml.safe_load(open('one/.hydra/hydra.yaml'))",
+          "res = json.load(open('one/results.json'))",
+          "row = next(csv.DictReader(open('one/results.csv')))",
+          'print(json.dumps([repr(cfg["model"]["layer_norm_eps"]), cfg["experiment_name"],',
+          '  repr(res["config"]["model"]["layer_norm_eps"]), res["config"]["experiment_name"],',
+          '  row["config.model.layer_norm_eps"], hydra["hydra"]["job"]["name"]]))',
+        ].join('\n'),
+      ],
+      { cwd: r.cwd, encoding: 'utf8' },
+    );
+    expect(read.status, read.stderr).toBe(0);
+    expect(JSON.parse(read.stdout)).toEqual([
+      '1.0',
+      'eps_${model.layer_norm_eps}',
+      '1.0',
+      'eps_1.0',
+      '1.0',
+      'tab\there',
+    ]);
   });
 
   it('--format json: a run prints its results.json, a sweep its summary, as one JSON document; the rest goes to stderr', () => {

@@ -256,5 +256,6 @@ describe(`Hydra ${FIXTURE.hydra}'s override-parser cases`, () => {
     );
     expect(differ.map((r) => r.c.id).sort(), report.join('\n')).toEqual(Object.keys(KNOWN).sort());
     expect(agree / results.length).toBeGreaterThanOrEqual(0.98);
+    expect(worded.length, "every refusal in Hydra's words").toBe(refusals.length);
   });
 });

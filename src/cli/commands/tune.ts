@@ -14,6 +14,7 @@ import { readSweepOrigin } from '../../run/sweep.js';
 import type { PlanJson } from '../../run/launch.js';
 import { runTune, TUNE_JSON, type RankRow, type TuneOutcome } from '../../tune/tune.js';
 import { interruptHandling } from '../interrupt.js';
+import { toJson } from '../../util/numbers.js';
 import { isDisturbanceWarning } from '../../stats/interference.js';
 import { displayPath, fmt, ms, renderPlan, renderRepetitionLine } from '../render.js';
 
@@ -147,7 +148,7 @@ export async function run(argv: readonly string[]): Promise<number> {
             process.stderr.write(
               `bench: ${e.unsaved.error ?? 'the results could not be written'}; the measurement follows on stdout as one line of JSON\n`,
             );
-            process.stdout.write(`${JSON.stringify(e.unsaved)}\n`);
+            process.stdout.write(`${toJson(e.unsaved, 0)}\n`);
           }
         } else if (e.type === 'rung-end' && !e.rung.final) {
           const why = new Map<string, number>();
@@ -169,16 +170,14 @@ export async function run(argv: readonly string[]): Promise<number> {
     });
     // The tune's whole outcome (what tune.json holds, with the ranking and the winner).
     if (json)
-      process.stdout.write(
-        `${JSON.stringify({ kind: 'tune', ...outcome, ...(unsaved.length > 0 ? { unsaved } : {}) }, null, 1)}\n`,
-      );
+      process.stdout.write(`${toJson({ kind: 'tune', ...outcome, ...(unsaved.length > 0 ? { unsaved } : {}) }, 1)}\n`);
     const code = report(outcome, interrupt.exitCode(), say);
     if (outcome.write_errors.length === 0) return code;
     // A full disk: what could not be written is said, and the outcome is kept on stdout.
     for (const problem of outcome.write_errors) process.stderr.write(`bench: could not write ${problem}\n`);
     if (!json) {
       process.stderr.write('bench: the tune outcome follows on stdout as one line of JSON\n');
-      process.stdout.write(`${JSON.stringify({ kind: 'tune', ...outcome })}\n`);
+      process.stdout.write(`${toJson({ kind: 'tune', ...outcome }, 0)}\n`);
     }
     return code === 0 ? 1 : code;
   } finally {
