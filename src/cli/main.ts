@@ -13,7 +13,7 @@ import { nearest } from '../config/suggest.js';
 import { parseOverride, type Override } from '../config/grammar.js';
 import { taskConfig } from '../config/hydra.js';
 import { resolveAll, resolveKey } from '../config/interpolate.js';
-import { composeJob, openRepository, resolveContext, type ConfigSource } from '../config/load.js';
+import { canonicalConfigKeys, composeJob, openRepository, resolveContext, type ConfigSource } from '../config/load.js';
 import type { ConfigRepository } from '../config/repository.js';
 import { getPath, isTree } from '../util/tree.js';
 import { toJson } from '../util/numbers.js';
@@ -277,10 +277,13 @@ async function run(argv: readonly string[]): Promise<number> {
     // A bare word is no override (they need `=`): most likely a command, mistyped.
     const commands = ['plan', 'topology', ...Object.keys(SUBCOMMANDS)];
     const near = nearest(first, commands);
+    const isKey = canonicalConfigKeys().some((k) => k === first || k.startsWith(`${first}.`));
     throw new UsageError(
-      near.length > 0
-        ? `'${first}' is not a command; did you mean: bench ${near[0]} ...?`
-        : `'${first}' is neither a command (${commands.join(', ')}) nor an override (key=value)`,
+      isKey
+        ? `'${first}' is a config key, not an override: set it with ${first}=VALUE (or delete it with ~${first})`
+        : near.length > 0
+          ? `'${first}' is not a command; did you mean: bench ${near[0]} ...?`
+          : `'${first}' is neither a command (${commands.join(', ')}) nor an override (key=value)`,
     );
   }
   const overrides = words.map(parseOverride);

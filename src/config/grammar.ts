@@ -131,14 +131,29 @@ function overrideError(line: string, err: GrammarError): OverrideParseError {
       : err.kind === 'recognition'
         ? err.message
         : `Error parsing override '${line}'\n${err.message}`;
-  const missingValue = err.kind === 'recovered' && err.message === "missing EQUAL at '<EOF>'";
-  const hint =
-    err.kind === 'visitor'
-      ? ''
-      : missingValue
-        ? `\nWrite ${line}=VALUE to set it, or ~${line} to delete it.`
-        : `\n${err.kind === 'lexer' ? `${err.message} in '${line}'` : `In '${line}'`}: quote a value that holds spaces or , [ ] { } ( ) = : (key='a,b'), and quote the whole argument for the shell.`;
-  return new OverrideParseError(`${hydra}\n${GRAMMAR_URL}${hint}`, err.message);
+  const hint = grammarHint(line, err);
+  return new OverrideParseError(`${hydra}\n${GRAMMAR_URL}${hint === '' ? '' : `\n${hint}`}`, err.message);
+}
+
+/** bench's line after Hydra's message: what to change in this override. */
+function grammarHint(line: string, err: GrammarError): string {
+  const quoteIt =
+    "quote a value that holds spaces or , [ ] { } ( ) = : (key='a,b'), and the whole argument for the shell";
+  const eq = line.indexOf('=');
+  if (err.kind === 'visitor') return '';
+  if (err.message === "missing EQUAL at '<EOF>'") return `Write ${line}=VALUE to set it, or ~${line} to delete it.`;
+  if (err.kind === 'lexer') {
+    const c = line[err.index];
+    if (eq < 0 || err.index < eq)
+      return `${err.message}: a key (before =) holds letters, digits and _ - $ . / @ only, and no spaces; e.g. +key=1, a.b=1, group@pkg=option.`;
+    if (c === "'" || c === '"') return `${err.message}: the quote ${c} is not closed; close it, or escape it (\\${c}).`;
+    return `${err.message} in '${line}': ${quoteIt}.`;
+  }
+  if (err.offending?.type === 'EOF')
+    return `In '${line}': the value ends before a bracket or parenthesis is closed; close it (or ${quoteIt}).`;
+  const extra = /^extraneous input '(.*)' expecting <EOF>$/s.exec(err.message);
+  if (extra) return `In '${line}': remove '${extra[1]}', or ${quoteIt}.`;
+  return `In '${line}': ${quoteIt}.`;
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -157,7 +157,16 @@ function notBuiltOnBench(config: Tree): string | null {
   if (typeof name !== 'string') return null;
   const own = parseYaml(readFileSync(join(PACKAGE_CONFIG_DIR, 'config.yaml'), 'utf8'), 'config.yaml').content;
   if (!isTree(own)) return null;
-  const lacking = Object.keys(own).filter((k) => k !== 'defaults' && !(k in config));
+  const missing = Object.keys(own).filter((k) => k !== 'defaults' && !(k in config));
+  // A key the command line deleted (~seed) is missing for that reason, not for the primary config's.
+  const task = getPath(config, 'hydra.overrides.task').value;
+  const deleted = (Array.isArray(task) ? task : [])
+    .filter((line): line is string => typeof line === 'string' && line.startsWith('~'))
+    .map((line) => parseOverride(line).keyOrGroup);
+  const removed = missing.filter((k) => deleted.includes(k));
+  if (removed.length > 0)
+    return `${removed.map((k) => `~${k}`).join(' ')} deleted ${removed.length === 1 ? 'a key' : 'keys'} bench needs: drop the override, or set ${removed.map((k) => `${k}=VALUE`).join(' ')}`;
+  const lacking = missing;
   if (lacking.length === 0) return null;
   if (name === 'config')
     return [

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { leaves } from '../util/tree.js';
-import { plainNumbers } from '../util/numbers.js';
+import { isNumber, numberText, plainNumbers, toJson } from '../util/numbers.js';
 
 const show = (v: unknown): string =>
   typeof v === 'string'
@@ -14,7 +14,7 @@ const show = (v: unknown): string =>
       ? 'nothing'
       : typeof v === 'number' && !Number.isFinite(v)
         ? String(v) // NaN and the infinities, which JSON would print as null
-        : (JSON.stringify(v) ?? String(v));
+        : toJson(v, 0); // 1.0 as 1.0, a big int with all its digits
 
 /** What each scalar schema expects, so that `nullable()` can say it too. */
 const EXPECTED = new WeakMap<z.ZodType, string>();
@@ -551,14 +551,23 @@ export function validateRunConfig(task: unknown, unresolved?: unknown): RunConfi
     .map((issue) => {
       const path = issue.path.map(String).join('.');
       if (issue.code === 'unrecognized_keys') {
+        const own = path === '' ? ' (bench takes its own keys only; a label of yours goes in experiment_name=...)' : '';
         return issue.keys
-          .map((k) => `${path === '' ? k : `${path}.${k}`}: unknown key; remove it or check its spelling`)
+          .map((k) => `${path === '' ? k : `${path}.${k}`}: unknown key; remove it or check its spelling${own}`)
           .join('\n');
       }
       if (issue.code === 'invalid_type' && issue.input === undefined) {
         return `${path}: missing; set it with ${path}=VALUE`;
       }
-      return `${path}: ${issue.message}`;
+      // The value as it was given (1.0, a big int's digits), not as the schema saw it.
+      const given = issue.path.reduce<unknown>(
+        (node, k) => (node as Record<string, unknown> | undefined)?.[String(k)],
+        task,
+      );
+      let message = issue.message.replace(`got ${show(plainNumbers(given))}`, `got ${show(given)}`);
+      if (/\bstring\b/.test(message) && (isNumber(given) || typeof given === 'boolean'))
+        message += `; quote it to keep it text: ${path}='${typeof given === 'boolean' ? String(given) : numberText(given)}'`;
+      return `${path}: ${message}`;
     });
   throw new ConfigError(`Invalid config:\n${lines.map((l) => `  ${l.replaceAll('\n', '\n  ')}`).join('\n')}`);
 }

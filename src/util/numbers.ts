@@ -44,6 +44,11 @@ export function isFloat(v: unknown): v is number | Float {
   return v instanceof Float || (typeof v === 'number' && !Number.isInteger(v));
 }
 
+/** Any of the three kinds of number. */
+export function isNumber(v: unknown): v is number | bigint | Float {
+  return typeof v === 'number' || typeof v === 'bigint' || v instanceof Float;
+}
+
 export function isInt(v: unknown): v is number | bigint {
   return typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v));
 }

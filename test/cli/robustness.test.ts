@@ -105,6 +105,7 @@ const USAGE_ERRORS = new Set([
   'a bad --cfg value',
   'a mistyped command',
   'a bare word',
+  'a config key without a value',
   'an unknown --format',
   '--format json with --cfg',
 ]);
@@ -158,8 +159,30 @@ describe('bad input: a non-zero exit and a message that names the key, flag or f
     [
       'a batch beyond exact integers',
       ['batch_size=99999999999999999999'],
-      ['batch_size: expected a positive integer, got 100000000000000000000'],
+      ['batch_size: expected a positive integer, got 99999999999999999999'],
     ],
+    [
+      'a float where a string goes',
+      ['experiment_name=1.0'],
+      ["experiment_name: expected a non-empty string, got 1.0; quote it to keep it text: experiment_name='1.0'"],
+    ],
+    ['a key of ones own', ['+lr=1.0'], ['lr: unknown key', 'a label of yours goes in experiment_name=']],
+    [
+      'a key bench needs, deleted',
+      ['~seed'],
+      [
+        'seed: expected an integer, got nothing',
+        '~seed deleted a key bench needs: drop the override, or set seed=VALUE',
+      ],
+    ],
+    [
+      'a config key without a value',
+      ['batch_size'],
+      ["'batch_size' is a config key, not an override: set it with batch_size=VALUE"],
+    ],
+    ['an unclosed list', ['+x=[1,2'], ["no viable alternative at input '[1,2'", 'ends before a bracket']],
+    ['an extra bracket', ['+x=[1,2]]'], ["extraneous input ']' expecting <EOF>", "remove ']'"]],
+    ['a space in a key', ['+ x=1'], ['LexerNoViableAltException: + x=1', 'a key (before =) holds']],
     [
       'a batch whose tensors cannot fit in memory',
       ['batch_size=100000000'],

@@ -157,7 +157,10 @@ describe('parse errors name the override', () => {
     // Hydra's own words (checked against Hydra 1.3.5), then bench's hint.
     ['x=A[B', /^mismatched input '\[' expecting <EOF>\n.*\nIn 'x=A\[B': quote a value/],
     ['x=[1,2', /^no viable alternative at input '\[1,2'\n/],
-    ['+ key=1', /^LexerNoViableAltException: \+ key=1\n {28}\^\n.*\ntoken recognition error at: ' ' in '\+ key=1'/],
+    [
+      '+ key=1',
+      /^LexerNoViableAltException: \+ key=1\n {28}\^\n.*\ntoken recognition error at: ' ': a key \(before =\) holds/,
+    ],
     [
       'batch_size',
       /^Error parsing override 'batch_size'\nmissing EQUAL at '<EOF>'\n.*\nWrite batch_size=VALUE to set it/,
