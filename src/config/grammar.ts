@@ -383,13 +383,7 @@ class Parser {
   listContainer(): Value[] {
     this.expect('BRACKET_OPEN');
     const items: Value[] = [];
-    if (this.peek().type !== 'BRACKET_CLOSE') {
-      items.push(this.element());
-      while (this.peek().type === 'COMMA') {
-        this.next();
-        items.push(this.element());
-      }
-    }
+    this.separated('BRACKET_CLOSE', () => items.push(this.element()));
     this.expect('BRACKET_CLOSE', '{COMMA, BRACKET_CLOSE}');
     return items;
   }
@@ -405,15 +399,19 @@ class Parser {
       this.expect('COLON');
       dict[key] = this.element();
     };
-    if (this.peek().type !== 'BRACE_CLOSE') {
-      pair();
-      while (this.peek().type === 'COMMA') {
-        this.next();
-        pair();
-      }
-    }
+    this.separated('BRACE_CLOSE', pair);
     this.expect('BRACE_CLOSE', '{COMMA, BRACE_CLOSE}');
     return dict;
+  }
+
+  /** Items separated by commas, none when `close` comes first (the caller expects `close` after). */
+  private separated(close: TokenType, item: () => void): void {
+    if (this.peek().type === close) return;
+    item();
+    while (this.peek().type === 'COMMA') {
+      this.next();
+      item();
+    }
   }
 
   /** The run of tokens of `types` at the cursor (at least one). */
@@ -450,13 +448,7 @@ class Parser {
         args.push(value);
       }
     };
-    if (this.peek().type !== 'PCLOSE') {
-      argument();
-      while (this.peek().type === 'COMMA') {
-        this.next();
-        argument();
-      }
-    }
+    this.separated('PCLOSE', argument);
     this.expect('PCLOSE', '{COMMA, PCLOSE}');
     const text = this.text(from);
     try {
