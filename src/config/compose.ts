@@ -18,6 +18,7 @@ import {
   isTree,
   merge,
   MergeError,
+  mergeOwned,
   setPath,
   splitPath,
   type Tree,
@@ -123,10 +124,11 @@ export function compose(repo: ConfigRepository, opts: ComposeOptions): Compositi
 
 /**
  * One config merged onto the config composed so far, as OmegaConf.merge does it: a dict onto a key
- * that holds an interpolation (`a: ${b}`) merges into what it points to.
+ * that holds an interpolation (`a: ${b}`) merges into what it points to. `into` is changed in place
+ * (composition owns it) and returned.
  */
 export function mergeConfig(into: Tree, content: unknown): Tree {
-  return merge(into, content, { follow: referencedNode }) as Tree;
+  return mergeOwned(into, content, { follow: referencedNode }) as Tree;
 }
 
 function groupOption(o: Override): string | string[] | null {

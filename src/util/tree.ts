@@ -76,8 +76,12 @@ export interface MergeOptions {
  * refused ({@link MergeError}).
  */
 export function merge(dest: unknown, src: unknown, opts: MergeOptions = {}): unknown {
-  const root = deepClone(dest);
-  return mergeInto(root, src, opts, [], root);
+  return mergeOwned(deepClone(dest), src, opts);
+}
+
+/** {@link merge} into `dest` itself, which the caller owns (composition merges each config so). */
+export function mergeOwned(dest: unknown, src: unknown, opts: MergeOptions = {}): unknown {
+  return mergeInto(dest, src, opts, [], dest);
 }
 
 /** Merges `src` into `dest`, which belongs to this merge and is changed in place. */
